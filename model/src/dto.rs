@@ -1,0 +1,265 @@
+//! Request and response bodies of the JSON API. The server derives their OpenAPI schema
+//! (feature `server`); the widgets deserialize the same structs, so the two cannot drift.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::enums::*;
+
+macro_rules! api_object {
+    ($($item:item)*) => {
+        $(
+            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+            #[cfg_attr(feature = "server", derive(poem_openapi::Object))]
+            $item
+        )*
+    };
+}
+
+api_object! {
+    /// An error: a stable machine-readable `code` and a human message.
+    pub struct ErrorBody {
+        pub code: String,
+        pub message: String,
+        /// The request field at fault, when there is one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
+        pub field: Option<String>,
+    }
+
+    /// Staff login with username and password.
+    pub struct LoginRequest {
+        pub username: String,
+        pub password: String,
+    }
+
+    /// Resident login: the code from `wx.login()` in the mini-program.
+    pub struct WechatLoginRequest {
+        pub code: String,
+    }
+
+    /// A session: send `Authorization: Bearer <token>` with later calls.
+    pub struct LoginResponse {
+        pub token: String,
+        pub expires_at: DateTime<Utc>,
+        pub user: UserView,
+    }
+
+    /// A user as the API shows it.
+    pub struct UserView {
+        pub id: i64,
+        pub username: Option<String>,
+        pub display_name: String,
+        pub role: Role,
+        pub department_id: Option<i64>,
+        pub area_id: Option<i64>,
+        pub active: bool,
+    }
+
+    /// An area: district → street → community → grid.
+    pub struct AreaView {
+        pub id: i64,
+        pub parent_id: Option<i64>,
+        pub level: AreaLevel,
+        pub code: String,
+        pub name: String,
+        pub name_en: Option<String>,
+        pub lat: Option<f64>,
+        pub lng: Option<f64>,
+        /// Boundary ring as `[lng, lat]` pairs.
+        pub boundary: Option<Vec<Vec<f64>>>,
+    }
+
+    /// A new area (admin).
+    pub struct NewArea {
+        pub parent_id: Option<i64>,
+        pub level: AreaLevel,
+        pub code: String,
+        pub name: String,
+        pub name_en: Option<String>,
+        pub lat: Option<f64>,
+        pub lng: Option<f64>,
+        pub boundary: Option<Vec<Vec<f64>>>,
+    }
+
+    /// A department that handles cases.
+    pub struct DepartmentView {
+        pub id: i64,
+        pub code: String,
+        pub name: String,
+        pub name_en: Option<String>,
+        pub area_id: Option<i64>,
+    }
+
+    /// A new department (admin).
+    pub struct NewDepartment {
+        pub code: String,
+        pub name: String,
+        pub name_en: Option<String>,
+        pub area_id: Option<i64>,
+    }
+
+    /// A complaint category with its deadlines.
+    pub struct CategoryView {
+        pub id: i64,
+        pub code: String,
+        pub name: String,
+        pub name_en: Option<String>,
+        pub tier: Tier,
+        /// Hours to resolve once assigned (from the tier unless overridden).
+        pub resolve_hours: i64,
+        /// Hours allowed to accept a new case (受理时限).
+        pub accept_hours: i64,
+        /// Hours allowed for the department to sign for it (签收时限).
+        pub sign_hours: i64,
+        pub default_department_id: Option<i64>,
+        pub active: bool,
+    }
+
+    /// A new or changed category (admin). `resolve_hours` defaults to the tier's.
+    pub struct CategoryInput {
+        pub code: String,
+        pub name: String,
+        pub name_en: Option<String>,
+        pub tier: Tier,
+        pub resolve_hours: Option<i64>,
+        pub accept_hours: i64,
+        pub sign_hours: i64,
+        pub default_department_id: Option<i64>,
+        pub active: Option<bool>,
+    }
+
+    /// A new user (admin).
+    pub struct NewUser {
+        pub username: String,
+        pub password: String,
+        pub display_name: Option<String>,
+        pub role: Role,
+        pub department_id: Option<i64>,
+        pub area_id: Option<i64>,
+    }
+
+    /// A complaint as submitted. `channel` defaults to `wechat` for residents.
+    pub struct NewCase {
+        pub client_request_id: String,
+        pub category_id: i64,
+        pub description: String,
+        pub lat: Option<f64>,
+        pub lng: Option<f64>,
+        pub address: Option<String>,
+        pub area_id: Option<i64>,
+        pub channel: Option<Channel>,
+        pub anonymous: Option<bool>,
+        pub public: Option<bool>,
+        pub contact_name: Option<String>,
+        pub contact_phone: Option<String>,
+    }
+
+    /// A photo on a case.
+    pub struct PhotoView {
+        pub id: i64,
+        pub url: String,
+        pub content_type: String,
+        pub size: i64,
+        pub event_id: Option<i64>,
+        pub created_at: DateTime<Utc>,
+    }
+
+    /// One entry of a case's append-only timeline.
+    pub struct EventView {
+        /// Global, increasing across all cases.
+        pub id: i64,
+        pub case_id: i64,
+        pub at: DateTime<Utc>,
+        pub actor_id: Option<i64>,
+        pub actor_role: String,
+        pub actor_name: Option<String>,
+        /// `submit`, one of the actions, or `auto_close`.
+        pub kind: String,
+        pub from_status: Option<Status>,
+        pub to_status: Status,
+        pub note: Option<String>,
+        pub data: Option<serde_json::Value>,
+    }
+
+    /// A case as the viewer may see it (personal data masked where not entitled).
+    pub struct CaseView {
+        pub id: i64,
+        pub tracking_no: String,
+        pub status: Status,
+        pub version: i64,
+        pub channel: Channel,
+        pub category_id: i64,
+        pub category_name: String,
+        pub description: String,
+        pub lat: Option<f64>,
+        pub lng: Option<f64>,
+        pub address: Option<String>,
+        pub area_id: Option<i64>,
+        pub department_id: Option<i64>,
+        pub anonymous: bool,
+        pub public: bool,
+        pub contact_name: Option<String>,
+        pub contact_phone: Option<String>,
+        /// Whether `contact_*` are shown in full to this viewer.
+        pub contact_masked: bool,
+        pub escalation_level: i32,
+        pub merged_into: Option<i64>,
+        pub satisfaction: Option<Satisfaction>,
+        pub stars: Option<i32>,
+        pub created_at: DateTime<Utc>,
+        pub updated_at: DateTime<Utc>,
+        pub accept_due_at: Option<DateTime<Utc>>,
+        pub sign_due_at: Option<DateTime<Utc>>,
+        pub due_at: Option<DateTime<Utc>>,
+        pub resolved_at: Option<DateTime<Utc>>,
+        pub closed_at: Option<DateTime<Utc>>,
+        /// Past its current deadline and not yet done.
+        pub overdue: bool,
+        /// What this viewer may do next.
+        pub allowed_actions: Vec<Action>,
+        pub photos: Vec<PhotoView>,
+        /// Present on `GET /api/v1/cases/{id}` and after an action.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
+        pub timeline: Option<Vec<EventView>>,
+    }
+
+    /// A page of cases; pass `next_cursor` as `cursor` for the next one.
+    pub struct CaseList {
+        pub items: Vec<CaseView>,
+        pub next_cursor: Option<String>,
+    }
+
+    /// The one way a case changes state. `version` is the one you read (409 if stale).
+    pub struct CaseActionRequest {
+        pub action: Action,
+        pub version: i64,
+        pub note: Option<String>,
+        pub reason: Option<String>,
+        pub department_id: Option<i64>,
+        pub due_at: Option<DateTime<Utc>>,
+        pub satisfaction: Option<Satisfaction>,
+        pub stars: Option<i32>,
+        pub comment: Option<String>,
+        pub merge_into: Option<i64>,
+    }
+}
+
+impl CaseActionRequest {
+    /// An action with no inputs beyond the version.
+    pub fn new(action: Action, version: i64) -> Self {
+        CaseActionRequest {
+            action,
+            version,
+            note: None,
+            reason: None,
+            department_id: None,
+            due_at: None,
+            satisfaction: None,
+            stars: None,
+            comment: None,
+            merge_into: None,
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! The closed vocabularies of the domain. Their snake_case names are the wire format.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        #[cfg_attr(feature = "server", derive(poem_openapi::Enum))]
+        #[cfg_attr(feature = "server", oai(rename_all = "snake_case"))]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The wire (and database) name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire),+ }
+            }
+
+            /// Parses a wire name; `None` for anything else.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($wire => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// Where a case is in its workflow.
+    Status {
+        Submitted => "submitted",
+        Accepted => "accepted",
+        Rejected => "rejected",
+        Assigned => "assigned",
+        InProgress => "in_progress",
+        Returned => "returned",
+        Resolved => "resolved",
+        Reopened => "reopened",
+        Closed => "closed",
+        Merged => "merged",
+    }
+);
+
+impl Status {
+    /// Final states: nothing but reading happens after them.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Rejected | Status::Closed | Status::Merged)
+    }
+
+    /// States in which a department owes work and a deadline runs.
+    pub fn is_with_department(self) -> bool {
+        matches!(self, Status::Assigned | Status::InProgress | Status::Reopened)
+    }
+
+    /// Chinese label for the UI.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Status::Submitted => "待受理",
+            Status::Accepted => "已受理",
+            Status::Rejected => "不予受理",
+            Status::Assigned => "已交办",
+            Status::InProgress => "办理中",
+            Status::Returned => "已退回",
+            Status::Resolved => "已办结",
+            Status::Reopened => "重新办理",
+            Status::Closed => "已销号",
+            Status::Merged => "已合并",
+        }
+    }
+
+    /// English label for the UI.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Status::Submitted => "Submitted",
+            Status::Accepted => "Accepted",
+            Status::Rejected => "Rejected",
+            Status::Assigned => "Assigned",
+            Status::InProgress => "In progress",
+            Status::Returned => "Returned",
+            Status::Resolved => "Resolved",
+            Status::Reopened => "Reopened",
+            Status::Closed => "Closed",
+            Status::Merged => "Merged",
+        }
+    }
+}
+
+wire_enum!(
+    /// The one way a case changes state: `POST /api/v1/cases/{id}/actions`.
+    Action {
+        Accept => "accept",
+        Reject => "reject",
+        Assign => "assign",
+        Sign => "sign",
+        Return => "return",
+        Progress => "progress",
+        Resolve => "resolve",
+        Rate => "rate",
+        Reopen => "reopen",
+        Close => "close",
+        Merge => "merge",
+        Escalate => "escalate",
+    }
+);
+
+wire_enum!(
+    /// Who a user is to the system.
+    Role {
+        Resident => "resident",
+        Handler => "handler",
+        Dispatcher => "dispatcher",
+        Supervisor => "supervisor",
+        Leader => "leader",
+        Admin => "admin",
+    }
+);
+
+impl Role {
+    /// Staff are every role but the resident.
+    pub fn is_staff(self) -> bool {
+        !matches!(self, Role::Resident)
+    }
+
+    /// Roles that run the dispatch desk (受理、交办、督办、销号).
+    pub fn dispatches(self) -> bool {
+        matches!(self, Role::Dispatcher | Role::Admin)
+    }
+}
+
+wire_enum!(
+    /// How a complaint reached us (信、访、网、电、微 and supervision).
+    Channel {
+        Wechat => "wechat",
+        Web => "web",
+        Phone => "phone",
+        Letter => "letter",
+        Visit => "visit",
+        Supervision => "supervision",
+    }
+);
+
+impl Channel {
+    /// Channels through which staff enter a complaint on a resident's behalf.
+    pub fn is_staff_entered(self) -> bool {
+        matches!(
+            self,
+            Channel::Phone | Channel::Letter | Channel::Visit | Channel::Supervision
+        )
+    }
+}
+
+wire_enum!(
+    /// The resident's verdict on a resolved case.
+    Satisfaction {
+        Satisfied => "satisfied",
+        BasicallySatisfied => "basically_satisfied",
+        Unsatisfied => "unsatisfied",
+    }
+);
+
+wire_enum!(
+    /// A category's deadline tier.
+    Tier {
+        /// 2 hours
+        Urgent => "urgent",
+        /// 24 hours
+        Utility => "utility",
+        /// 7 days
+        General => "general",
+        /// 15 days
+        Complex => "complex",
+    }
+);
+
+impl Tier {
+    /// Hours allowed to resolve a case of this tier once assigned.
+    pub fn resolve_hours(self) -> i64 {
+        match self {
+            Tier::Urgent => 2,
+            Tier::Utility => 24,
+            Tier::General => 7 * 24,
+            Tier::Complex => 15 * 24,
+        }
+    }
+}
+
+wire_enum!(
+    /// Levels of the area tree.
+    AreaLevel {
+        District => "district",
+        Street => "street",
+        Community => "community",
+        Grid => "grid",
+    }
+);
+
+impl AreaLevel {
+    /// The level a child of this level has, if any.
+    pub fn child(self) -> Option<AreaLevel> {
+        match self {
+            AreaLevel::District => Some(AreaLevel::Street),
+            AreaLevel::Street => Some(AreaLevel::Community),
+            AreaLevel::Community => Some(AreaLevel::Grid),
+            AreaLevel::Grid => None,
+        }
+    }
+}

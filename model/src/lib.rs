@@ -1,0 +1,14 @@
+//! Types shared by the Minsheng server and its WebAssembly widgets: the enums of the
+//! domain, the case status machine, the input limits and the API's request/response shapes.
+//! Server-only derives (the OpenAPI schema) sit behind the `server` feature.
+
+pub mod dto;
+pub mod enums;
+pub mod machine;
+pub mod mask;
+pub mod validate;
+
+pub use dto::*;
+pub use enums::*;
+pub use machine::{CaseRelation, RuleError, allowed_actions, plan};
+pub use validate::{FieldError, limits};
