@@ -10,5 +10,5 @@ pub mod validate;
 
 pub use dto::*;
 pub use enums::*;
-pub use machine::{CaseRelation, RuleError, allowed_actions, plan};
+pub use machine::{CaseRelation, MAX_ESCALATION, RuleError, allowed_actions, is_overdue, plan};
 pub use validate::{FieldError, limits};

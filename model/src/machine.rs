@@ -167,3 +167,21 @@ mod tests {
         assert_eq!(allowed_actions(Status::Assigned, &h), vec![Action::Sign, Action::Return]);
     }
 }
+
+/// Whether a case is past the deadline of the step it is waiting on.
+/// Times are milliseconds since the Unix epoch.
+pub fn is_overdue(
+    status: Status,
+    accept_due_at: Option<i64>,
+    sign_due_at: Option<i64>,
+    due_at: Option<i64>,
+    now: i64,
+) -> bool {
+    let past = |t: Option<i64>| t.is_some_and(|t| t < now);
+    match status {
+        Status::Submitted => past(accept_due_at),
+        Status::Assigned | Status::Reopened => past(sign_due_at) || past(due_at),
+        Status::InProgress => past(due_at),
+        _ => false,
+    }
+}

@@ -1,1 +1,28 @@
+//! The Minsheng server: the case ledger's HTTP API, storage on SQLite or PostgreSQL,
+//! and the `minsheng` command line.
+#![forbid(unsafe_code)]
 
+pub mod app;
+pub mod auth;
+pub mod cases;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod reference;
+pub mod scheduler;
+pub mod seed;
+pub mod storage;
+pub mod system;
+
+pub use app::{Application, AppState};
+pub use config::Config;
+
+/// Milliseconds since the Unix epoch: the one clock every table uses.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Milliseconds since the epoch to a UTC time for the API.
+pub fn to_time(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}

@@ -1,0 +1,143 @@
+//! Building and running the application: shared state, the route table, the listener.
+//! `Application::build` binds before it serves, so tests run the real thing on port 0.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::{EndpointExt, Route, Server};
+use poem_openapi::{OpenApiService, Tags};
+use tokio::sync::RwLock;
+
+use crate::auth::api::AuthApi;
+use crate::cases::{api::CasesApi, photos::PhotosApi};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::reference::api::ReferenceApi;
+use crate::storage::{AreaRow, Db};
+use crate::system::{Metrics, SystemApi};
+
+/// Groups of operations in the OpenAPI document.
+#[derive(Tags)]
+pub enum Tag {
+    /// Login, sessions and web-view tickets.
+    Auth,
+    /// Complaints and their workflow.
+    Cases,
+    /// Areas, departments, categories and users.
+    Reference,
+    /// Health and metrics.
+    System,
+}
+
+/// Everything a request handler may need, built once at start-up.
+pub struct AppState {
+    pub db: Db,
+    pub cfg: Config,
+    pub http: reqwest::Client,
+    pub metrics: Metrics,
+    areas: RwLock<Option<Arc<Vec<AreaRow>>>>,
+}
+
+impl AppState {
+    pub async fn new(cfg: Config) -> anyhow::Result<AppState> {
+        let db = Db::connect(&cfg.database_url, cfg.db_max_connections).await?;
+        db.migrate().await?;
+        std::fs::create_dir_all(cfg.data_dir.join("uploads")).context("creating the uploads folder")?;
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .context("building the HTTP client")?;
+        Ok(AppState { db, cfg, http, metrics: Metrics::new()?, areas: RwLock::new(None) })
+    }
+
+    pub fn uploads_dir(&self) -> PathBuf {
+        self.cfg.data_dir.join("uploads")
+    }
+
+    /// The area tree, cached until an admin changes it.
+    pub async fn areas(&self) -> Result<Arc<Vec<AreaRow>>, ApiError> {
+        if let Some(a) = self.areas.read().await.as_ref() {
+            return Ok(a.clone());
+        }
+        let fresh = Arc::new(self.db.areas().await?);
+        *self.areas.write().await = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    pub async fn forget_areas(&self) {
+        *self.areas.write().await = None;
+    }
+
+    /// The area a submission without one belongs to, from its coordinates.
+    pub async fn locate(&self, lat: Option<f64>, lng: Option<f64>) -> Result<Option<i64>, ApiError> {
+        Ok(crate::reference::locate::locate(&self.areas().await?, lat, lng))
+    }
+}
+
+/// The OpenAPI service with every API of the server.
+pub fn api_service(state: &Arc<AppState>) -> OpenApiService<(AuthApi, CasesApi, PhotosApi, ReferenceApi, SystemApi), ()> {
+    let cases = Arc::new(CasesApi { state: state.clone() });
+    OpenApiService::new(
+        (
+            AuthApi { state: state.clone() },
+            CasesApi { state: state.clone() },
+            PhotosApi { state: state.clone(), cases },
+            ReferenceApi { state: state.clone() },
+            SystemApi { state: state.clone() },
+        ),
+        "Minsheng 民生",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description("Civic complaints and supervision: the case ledger, from a resident's complaint to 销号.")
+}
+
+/// The whole HTTP application.
+pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
+    let api = api_service(&state);
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    Route::new()
+        .nest("/", api.around(crate::system::limit_body))
+        .at("/api/openapi.json", spec)
+        .nest("/api/docs", docs)
+        .around({
+            let state = state.clone();
+            move |ep, req| crate::system::observe(ep, req, state.clone())
+        })
+}
+
+/// A bound, ready-to-serve server.
+pub struct Application {
+    pub state: Arc<AppState>,
+    addr: SocketAddr,
+    acceptor: poem::listener::TcpAcceptor,
+}
+
+impl Application {
+    /// Connects storage, runs migrations and binds `bind` (use port 0 in tests).
+    pub async fn build(cfg: Config, bind: &str) -> anyhow::Result<Application> {
+        let state = Arc::new(AppState::new(cfg).await?);
+        let acceptor = TcpListener::bind(bind.to_string()).into_acceptor().await.with_context(|| format!("binding {bind}"))?;
+        let addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .context("listener has no address")?;
+        Ok(Application { state, addr, acceptor })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until the process ends, with the scheduler running beside it.
+    pub async fn run(self) -> std::io::Result<()> {
+        let scheduler = tokio::spawn(crate::scheduler::run(self.state.clone()));
+        let result = Server::new_with_acceptor(self.acceptor).run(routes(self.state)).await;
+        scheduler.abort();
+        result
+    }
+}

@@ -1,0 +1,140 @@
+//! `/api/v1/auth/...`: login, logout, the current user, web-view tickets.
+
+use std::sync::Arc;
+
+use minsheng_model::{LoginRequest, LoginResponse, Role, UserView, WechatLoginRequest};
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+
+use super::{BearerAuth, password, secret_hash, wechat};
+use crate::app::{AppState, Tag};
+use crate::error::ApiError;
+use crate::storage::UserRow;
+
+pub struct AuthApi {
+    pub state: Arc<AppState>,
+}
+
+/// A single-use ticket to open a widget in a web-view as this user.
+#[derive(Object)]
+pub struct TicketResponse {
+    /// Put it in the web-view URL's fragment: `/w/track#ticket=...`.
+    pub ticket: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A ticket to exchange for a session.
+#[derive(Object)]
+pub struct TicketExchange {
+    pub ticket: String,
+}
+
+#[derive(ApiResponse)]
+pub enum LoginOk {
+    #[oai(status = 200)]
+    Ok(Json<LoginResponse>),
+}
+
+#[derive(ApiResponse)]
+pub enum NoContent {
+    #[oai(status = 204)]
+    Done,
+}
+
+/// The API's view of a user.
+pub fn user_view(u: &UserRow) -> UserView {
+    UserView {
+        id: u.id,
+        username: u.username.clone(),
+        display_name: u.display_name.clone(),
+        role: Role::parse(&u.role).unwrap_or(Role::Resident),
+        department_id: u.department_id,
+        area_id: u.area_id,
+        active: u.active,
+    }
+}
+
+impl AuthApi {
+    async fn session_for(&self, user: UserRow) -> Result<LoginOk, ApiError> {
+        let (token, expires) = self.state.start_session(&user).await?;
+        Ok(LoginOk::Ok(Json(LoginResponse { token, expires_at: crate::to_time(expires), user: user_view(&user) })))
+    }
+}
+
+#[OpenApi(prefix_path = "/api/v1/auth", tag = "Tag::Auth")]
+impl AuthApi {
+    /// Log in with username and password (staff, and residents registered on the web).
+    #[oai(path = "/login", method = "post")]
+    async fn login(&self, body: Json<LoginRequest>) -> Result<LoginOk, ApiError> {
+        let bad = || ApiError::unauthorized("invalid_credentials", "用户名或密码错误");
+        let user = self.state.db.user_by_username(body.username.trim()).await?;
+        let stored = match user.as_ref().and_then(|u| u.password_hash.clone()) {
+            Some(h) => h,
+            None => password::dummy_hash().await,
+        };
+        let ok = password::verify(body.0.password, stored).await;
+        match user {
+            Some(u) if ok && u.active => self.session_for(u).await,
+            _ => Err(bad()),
+        }
+    }
+
+    /// Log in from the mini-program with the code from `wx.login()`; one resident per openid.
+    #[oai(path = "/wechat", method = "post")]
+    async fn wechat(&self, body: Json<WechatLoginRequest>) -> Result<LoginOk, ApiError> {
+        let code = body.code.trim();
+        if code.is_empty() || code.len() > 128 {
+            return Err(ApiError::bad_request("wechat_invalid_code", "登录码无效"));
+        }
+        let openid = wechat::code_to_openid(&self.state.http, &self.state.cfg.wechat, code).await?;
+        let user = self.state.db.wechat_resident(&openid, crate::now_ms()).await?;
+        if !user.active {
+            return Err(ApiError::forbidden("账号已停用"));
+        }
+        self.session_for(user).await
+    }
+
+    /// End this session (the token stops working at once).
+    #[oai(path = "/logout", method = "post")]
+    async fn logout(&self, auth: BearerAuth) -> Result<NoContent, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        self.state.db.revoke_session(&p.token_hash, crate::now_ms()).await?;
+        Ok(NoContent::Done)
+    }
+
+    /// The current user.
+    #[oai(path = "/me", method = "get")]
+    async fn me(&self, auth: BearerAuth) -> Result<Json<UserView>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        Ok(Json(user_view(&p.user)))
+    }
+
+    /// A short-lived, single-use ticket for opening a widget in a web-view as this user.
+    #[oai(path = "/ticket", method = "post")]
+    async fn ticket(&self, auth: BearerAuth) -> Result<Json<TicketResponse>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        let now = crate::now_ms();
+        let expires = now + self.state.cfg.ticket_seconds * 1000;
+        let ticket = super::new_secret("mt_");
+        self.state.db.insert_session(&secret_hash(&ticket), p.id(), "ticket", now, expires).await?;
+        Ok(Json(TicketResponse { ticket, expires_at: crate::to_time(expires) }))
+    }
+
+    /// Exchange a ticket for a session; a ticket works once, and only while fresh.
+    #[oai(path = "/ticket/exchange", method = "post")]
+    async fn exchange(&self, body: Json<TicketExchange>) -> Result<LoginOk, ApiError> {
+        let user_id = self
+            .state
+            .db
+            .consume_ticket(&secret_hash(body.ticket.trim()), crate::now_ms())
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("invalid_ticket", "链接已失效,请重新打开"))?;
+        let user = self
+            .state
+            .db
+            .user(user_id)
+            .await?
+            .filter(|u| u.active)
+            .ok_or_else(|| ApiError::unauthorized("invalid_ticket", "链接已失效,请重新打开"))?;
+        self.session_for(user).await
+    }
+}

@@ -1,0 +1,335 @@
+//! `/api/v1/cases`: submit, list, read, act.
+
+use std::sync::Arc;
+
+use minsheng_model::{
+    Action, CaseActionRequest, CaseList, CaseView, Channel, NewCase, Role, Satisfaction, Status, limits, plan,
+    validate,
+};
+use poem_openapi::param::{Path, Query};
+use poem_openapi::{ApiResponse, OpenApi, payload::Json};
+use serde_json::json;
+
+use super::view::{case_view, relation, status_of};
+use crate::app::{AppState, Tag};
+use crate::auth::{BearerAuth, Principal};
+use crate::error::ApiError;
+use crate::storage::{CaseChange, CaseFilter, CaseRow, NewCaseRecord, NewEvent, Scope};
+
+pub struct CasesApi {
+    pub state: Arc<AppState>,
+}
+
+#[derive(ApiResponse)]
+pub enum CreateCaseResponse {
+    /// A new case.
+    #[oai(status = 201)]
+    Created(Json<CaseView>),
+    /// This `client_request_id` was seen before: the case already stored.
+    #[oai(status = 200)]
+    Existing(Json<CaseView>),
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+impl CasesApi {
+    /// The case if this caller may see it; 404 otherwise (whether it exists or not).
+    pub async fn visible_case(&self, p: &Principal, id: i64) -> Result<(CaseRow, Scope), ApiError> {
+        let scope = self.state.scope(p).await?;
+        match self.state.db.case(id).await? {
+            Some(c) if scope.contains(&c) => Ok((c, scope)),
+            _ => Err(ApiError::not_found("case_not_found", "案件不存在")),
+        }
+    }
+
+    async fn full_view(&self, c: &CaseRow, p: &Principal) -> Result<CaseView, ApiError> {
+        let photos = self.state.db.photos(c.id).await?;
+        let events = self.state.db.events(c.id).await?;
+        Ok(case_view(c, p, &photos, Some(&events), crate::now_ms()))
+    }
+
+    async fn list_view(&self, rows: Vec<CaseRow>, p: &Principal, limit: i64) -> Result<CaseList, ApiError> {
+        let now = crate::now_ms();
+        let next_cursor = if rows.len() as i64 == limit { rows.last().map(|c| c.id.to_string()) } else { None };
+        let mut items = Vec::with_capacity(rows.len());
+        for c in &rows {
+            items.push(case_view(c, p, &self.state.db.photos(c.id).await?, None, now));
+        }
+        Ok(CaseList { items, next_cursor })
+    }
+
+    /// The channel a submission comes through, checked against who submits it.
+    fn channel_for(p: &Principal, asked: Option<Channel>) -> Result<Channel, ApiError> {
+        let ch = asked.unwrap_or(match p.role {
+            Role::Resident => Channel::Wechat,
+            Role::Supervisor => Channel::Supervision,
+            _ => Channel::Phone,
+        });
+        let ok = match p.role {
+            Role::Resident => !ch.is_staff_entered(),
+            Role::Supervisor => ch == Channel::Supervision,
+            Role::Dispatcher | Role::Admin => true,
+            Role::Handler | Role::Leader => false,
+        };
+        if ok { Ok(ch) } else { Err(ApiError::forbidden("当前角色不能通过该渠道登记诉求")) }
+    }
+}
+
+fn parse_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit.unwrap_or(20) {
+        n @ 1..=100 => Ok(n),
+        _ => Err(ApiError::bad_request("invalid_limit", "limit 应在 1 到 100 之间")),
+    }
+}
+
+fn parse_cursor(cursor: Option<String>) -> Result<Option<i64>, ApiError> {
+    cursor
+        .filter(|c| !c.is_empty())
+        .map(|c| c.parse::<i64>().map_err(|_| ApiError::bad_request("invalid_cursor", "cursor 无效")))
+        .transpose()
+}
+
+fn parse_time(field: &str, v: Option<String>) -> Result<Option<i64>, ApiError> {
+    v.filter(|s| !s.is_empty())
+        .map(|s| {
+            chrono::DateTime::parse_from_rfc3339(&s)
+                .map(|t| t.timestamp_millis())
+                .or_else(|_| {
+                    chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").map(|d| {
+                        // A bare date is a day in Beijing time.
+                        d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp_millis() - 8 * HOUR_MS
+                    })
+                })
+                .map_err(|_| ApiError::bad_request("invalid_date", format!("{field} 应为 RFC 3339 时间或 YYYY-MM-DD")))
+        })
+        .transpose()
+}
+
+#[OpenApi(prefix_path = "/api/v1/cases", tag = "Tag::Cases")]
+impl CasesApi {
+    /// Submit a complaint. A repeated `client_request_id` from the same user returns the stored case.
+    #[oai(path = "/", method = "post")]
+    async fn create(&self, auth: BearerAuth, body: Json<NewCase>) -> Result<CreateCaseResponse, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        let n = body.0;
+        let channel = Self::channel_for(&p, n.channel)?;
+        validate::new_case(&n).map_err(ApiError::field)?;
+        let category = match self.state.db.category(n.category_id).await? {
+            Some(c) if c.active => c,
+            _ => return Err(ApiError::unprocessable("unknown_category", "诉求类别不存在")),
+        };
+        let area_id = match n.area_id {
+            Some(a) => match self.state.db.area(a).await? {
+                Some(_) => Some(a),
+                None => return Err(ApiError::unprocessable("unknown_area", "区域不存在")),
+            },
+            None => self.state.locate(n.lat, n.lng).await?,
+        };
+        let now = crate::now_ms();
+        let trimmed = |s: Option<String>| s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let record = NewCaseRecord {
+            client_request_id: n.client_request_id,
+            created_by: p.id(),
+            actor_role: p.role.as_str().into(),
+            channel: channel.as_str().into(),
+            category_id: category.id,
+            description: n.description.trim().to_string(),
+            lat: n.lat,
+            lng: n.lng,
+            address: trimmed(n.address),
+            area_id,
+            anonymous: n.anonymous.unwrap_or(false),
+            public: n.public.unwrap_or(false),
+            contact_name: trimmed(n.contact_name),
+            contact_phone: trimmed(n.contact_phone),
+            accept_due_at: now + category.accept_hours * HOUR_MS,
+        };
+        let (case, created) = self.state.db.create_case(&record, now).await?;
+        let view = self.full_view(&case, &p).await?;
+        if created {
+            self.state.metrics.cases_submitted.inc();
+            Ok(CreateCaseResponse::Created(Json(view)))
+        } else {
+            Ok(CreateCaseResponse::Existing(Json(view)))
+        }
+    }
+
+    /// List cases the caller may see, newest first, with filters and cursor paging.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(path = "/", method = "get")]
+    async fn list(
+        &self,
+        auth: BearerAuth,
+        /// Comma-separated statuses.
+        status: Query<Option<String>>,
+        category_id: Query<Option<i64>>,
+        /// The area and everything under it.
+        area_id: Query<Option<i64>>,
+        department_id: Query<Option<i64>>,
+        overdue: Query<Option<bool>>,
+        channel: Query<Option<Channel>>,
+        /// Tracking number, or words in the description or address.
+        q: Query<Option<String>>,
+        /// Created at or after (RFC 3339 or YYYY-MM-DD).
+        from: Query<Option<String>>,
+        /// Created before (RFC 3339 or YYYY-MM-DD).
+        to: Query<Option<String>>,
+        cursor: Query<Option<String>>,
+        /// 1..=100, default 20.
+        limit: Query<Option<i64>>,
+    ) -> Result<Json<CaseList>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        let scope = self.state.scope(&p).await?;
+        let mut statuses = Vec::new();
+        for s in status.0.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
+            statuses.push(Status::parse(s).ok_or_else(|| ApiError::bad_request("invalid_status", format!("未知状态 {s}")))?);
+        }
+        let area_path = match area_id.0 {
+            Some(a) => Some(
+                self.state.db.area(a).await?.ok_or_else(|| ApiError::unprocessable("unknown_area", "区域不存在"))?.path,
+            ),
+            None => None,
+        };
+        let limit = parse_limit(limit.0)?;
+        let filter = CaseFilter {
+            statuses,
+            category_id: category_id.0,
+            area_path,
+            department_id: department_id.0,
+            overdue: overdue.0,
+            channel: channel.0.map(|c| c.as_str().to_string()),
+            text: q.0.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
+            created_from: parse_time("from", from.0)?,
+            created_to: parse_time("to", to.0)?,
+            before_id: parse_cursor(cursor.0)?,
+            limit,
+        };
+        let rows = self.state.db.cases(&scope, &filter, crate::now_ms()).await?;
+        Ok(Json(self.list_view(rows, &p, limit).await?))
+    }
+
+    /// The caller's own complaints, newest first.
+    #[oai(path = "/mine", method = "get")]
+    async fn mine(
+        &self,
+        auth: BearerAuth,
+        cursor: Query<Option<String>>,
+        limit: Query<Option<i64>>,
+    ) -> Result<Json<CaseList>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        let limit = parse_limit(limit.0)?;
+        let filter = CaseFilter { before_id: parse_cursor(cursor.0)?, limit, ..Default::default() };
+        let rows = self.state.db.cases(&Scope::Owner(p.id()), &filter, crate::now_ms()).await?;
+        Ok(Json(self.list_view(rows, &p, limit).await?))
+    }
+
+    /// One case with its photos and timeline.
+    #[oai(path = "/:id", method = "get")]
+    async fn get(&self, auth: BearerAuth, id: Path<i64>) -> Result<Json<CaseView>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        let (c, _) = self.visible_case(&p, id.0).await?;
+        Ok(Json(self.full_view(&c, &p).await?))
+    }
+
+    /// Change a case: accept, reject, assign, sign, return, progress, resolve, rate, reopen,
+    /// close, merge or escalate. A stale `version` is 409.
+    #[oai(path = "/:id/actions", method = "post")]
+    async fn act(&self, auth: BearerAuth, id: Path<i64>, body: Json<CaseActionRequest>) -> Result<Json<CaseView>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        let (c, scope) = self.visible_case(&p, id.0).await?;
+        let req = body.0;
+        let status = status_of(&c);
+        let to = plan(status, c.escalation_level as i32, &relation(&c, &p), &req)?;
+        if req.version != c.version {
+            return Err(ApiError::conflict("version_conflict", "案件已被他人更新,请刷新后重试"));
+        }
+        let now = crate::now_ms();
+        let category = self.state.db.category(c.category_id).await?.ok_or_else(|| ApiError::internal("case without category"))?;
+        let mut ch = CaseChange::default();
+        let mut note = req.note.clone();
+        let mut data = None;
+        // Rework after an unsatisfied rating or a reopen gets fresh deadlines.
+        let reopen_deadlines = |ch: &mut CaseChange| {
+            ch.sign_due_at = Some(Some(now + category.sign_hours * HOUR_MS));
+            ch.due_at = Some(Some(now + category.resolve_hours * HOUR_MS));
+        };
+        match req.action {
+            Action::Accept | Action::Sign | Action::Progress => {}
+            Action::Reject | Action::Return => note = req.reason.clone(),
+            Action::Assign => {
+                let dept = req.department_id.unwrap_or_default();
+                if self.state.db.department(dept).await?.is_none() {
+                    return Err(ApiError::unprocessable("unknown_department", "承办部门不存在"));
+                }
+                let due = match req.due_at {
+                    Some(d) if d.timestamp_millis() <= now => {
+                        return Err(ApiError::field(minsheng_model::FieldError {
+                            field: "due_at",
+                            code: "in_the_past",
+                            message_zh: "办理时限须晚于现在".into(),
+                            message_en: "must be in the future".into(),
+                        }));
+                    }
+                    Some(d) => d.timestamp_millis(),
+                    None => now + category.resolve_hours * HOUR_MS,
+                };
+                ch.department_id = Some(Some(dept));
+                ch.sign_due_at = Some(Some(now + category.sign_hours * HOUR_MS));
+                ch.due_at = Some(Some(due));
+                data = Some(json!({ "department_id": dept, "due_at": crate::to_time(due) }));
+            }
+            Action::Resolve => ch.resolved_at = Some(now),
+            Action::Rate => {
+                let s = req.satisfaction.unwrap_or(Satisfaction::Satisfied);
+                ch.satisfaction = Some(s.as_str().into());
+                ch.stars = Some(req.stars.map(i64::from));
+                if to == Status::Closed {
+                    ch.closed_at = Some(now);
+                } else {
+                    reopen_deadlines(&mut ch);
+                }
+                note = req.comment.clone().or_else(|| req.reason.clone());
+                data = Some(json!({ "satisfaction": s, "stars": req.stars, "reason": req.reason }));
+            }
+            Action::Reopen => {
+                reopen_deadlines(&mut ch);
+                note = req.reason.clone();
+            }
+            Action::Close => ch.closed_at = Some(now),
+            Action::Merge => {
+                let target = req.merge_into.unwrap_or_default();
+                let valid = target != c.id
+                    && match self.state.db.case(target).await? {
+                        Some(t) => scope.contains(&t) && !status_of(&t).is_terminal(),
+                        None => false,
+                    };
+                if !valid {
+                    return Err(ApiError::unprocessable("invalid_merge_target", "合并目标须为另一件未办结的案件"));
+                }
+                ch.merged_into = Some(target);
+                data = Some(json!({ "merge_into": target }));
+            }
+            Action::Escalate => {
+                let level = c.escalation_level + 1;
+                ch.escalation_level = Some(level);
+                data = Some(json!({ "level": level }));
+            }
+        }
+        if let Some(n) = &note
+            && n.chars().count() > limits::NOTE_MAX
+        {
+            return Err(ApiError::unprocessable("validation_failed", "备注过长"));
+        }
+        let ev = NewEvent {
+            actor_id: Some(p.id()),
+            actor_role: p.role.as_str().into(),
+            kind: req.action.as_str().into(),
+            from_status: Some(status.as_str().into()),
+            to_status: to.as_str().into(),
+            note: note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+            data,
+        };
+        let updated = self.state.db.change_case(c.id, req.version, to, &ch, &ev, now).await?;
+        Ok(Json(self.full_view(&updated, &p).await?))
+    }
+}

@@ -1,0 +1,5 @@
+//! The case ledger over HTTP: submission, listing, the one action endpoint, photos.
+
+pub mod api;
+pub mod photos;
+pub mod view;

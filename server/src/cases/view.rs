@@ -1,0 +1,103 @@
+//! From stored rows to what a viewer may see: masking, overdue, allowed actions.
+
+use minsheng_model::{
+    CaseRelation, CaseView, Channel, EventView, PhotoView, Role, Satisfaction, Status, allowed_actions,
+    is_overdue, mask,
+};
+
+use crate::auth::Principal;
+use crate::storage::{CaseRow, EventRow, PhotoRow};
+use crate::to_time;
+
+/// How the viewer stands to the case, for the status machine.
+pub fn relation(c: &CaseRow, p: &Principal) -> CaseRelation {
+    CaseRelation {
+        role: p.role,
+        is_owner: c.created_by == p.id(),
+        in_case_department: p.user.department_id.is_some() && p.user.department_id == c.department_id,
+    }
+}
+
+/// Whether the viewer may see the complainant's name and phone in full: the dispatch desk,
+/// the complainant, and the handling department unless the complaint is anonymous.
+pub fn entitled_to_contact(c: &CaseRow, rel: &CaseRelation) -> bool {
+    rel.role.dispatches() || rel.is_owner || (rel.in_case_department && !c.anonymous)
+}
+
+pub fn status_of(c: &CaseRow) -> Status {
+    Status::parse(&c.status).unwrap_or(Status::Submitted)
+}
+
+pub fn photo_view(ph: &PhotoRow) -> PhotoView {
+    PhotoView {
+        id: ph.id,
+        url: format!("/api/v1/photos/{}", ph.id),
+        content_type: ph.content_type.clone(),
+        size: ph.size,
+        event_id: ph.event_id,
+        created_at: to_time(ph.created_at),
+    }
+}
+
+fn event_view(e: &EventRow, show_resident_names: bool) -> EventView {
+    let actor_name = match (&e.actor_name, e.actor_role.as_str()) {
+        (Some(n), "resident") if !show_resident_names => Some(mask::name(n)),
+        (n, _) => n.clone(),
+    };
+    EventView {
+        id: e.id,
+        case_id: e.case_id,
+        at: to_time(e.at),
+        actor_id: e.actor_id,
+        actor_role: e.actor_role.clone(),
+        actor_name,
+        kind: e.kind.clone(),
+        from_status: e.from_status.as_deref().and_then(Status::parse),
+        to_status: Status::parse(&e.to_status).unwrap_or(Status::Submitted),
+        note: e.note.clone(),
+        data: e.data.as_deref().and_then(|d| serde_json::from_str(d).ok()),
+    }
+}
+
+/// The case as this viewer may see it.
+pub fn case_view(c: &CaseRow, p: &Principal, photos: &[PhotoRow], timeline: Option<&[EventRow]>, now: i64) -> CaseView {
+    let rel = relation(c, p);
+    let full = entitled_to_contact(c, &rel);
+    let status = status_of(c);
+    let masked = |v: &Option<String>, f: fn(&str) -> String| v.as_deref().map(|s| if full { s.to_string() } else { f(s) });
+    CaseView {
+        id: c.id,
+        tracking_no: c.tracking_no.clone().unwrap_or_default(),
+        status,
+        version: c.version,
+        channel: Channel::parse(&c.channel).unwrap_or(Channel::Web),
+        category_id: c.category_id,
+        category_name: c.category_name.clone(),
+        description: c.description.clone(),
+        lat: c.lat,
+        lng: c.lng,
+        address: c.address.clone(),
+        area_id: c.area_id,
+        department_id: c.department_id,
+        anonymous: c.anonymous,
+        public: c.public,
+        contact_name: masked(&c.contact_name, mask::name),
+        contact_phone: masked(&c.contact_phone, mask::phone),
+        contact_masked: !full,
+        escalation_level: c.escalation_level as i32,
+        merged_into: c.merged_into,
+        satisfaction: c.satisfaction.as_deref().and_then(Satisfaction::parse),
+        stars: c.stars.map(|s| s as i32),
+        created_at: to_time(c.created_at),
+        updated_at: to_time(c.updated_at),
+        accept_due_at: c.accept_due_at.map(to_time),
+        sign_due_at: c.sign_due_at.map(to_time),
+        due_at: c.due_at.map(to_time),
+        resolved_at: c.resolved_at.map(to_time),
+        closed_at: c.closed_at.map(to_time),
+        overdue: is_overdue(status, c.accept_due_at, c.sign_due_at, c.due_at, now),
+        allowed_actions: allowed_actions(status, &rel),
+        photos: photos.iter().map(photo_view).collect(),
+        timeline: timeline.map(|t| t.iter().map(|e| event_view(e, full || p.role == Role::Resident)).collect()),
+    }
+}

@@ -1,0 +1,91 @@
+//! The `minsheng` command line: serve, migrate, seed-demo, create-user.
+
+use clap::{Parser, Subcommand};
+use minsheng_model::{NewUser, Role};
+
+use crate::app::{AppState, Application};
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(name = "minsheng", version, about = "Minsheng 民生: civic complaints and supervision")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (migrations run first).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Fill an empty database with a demo district, departments, users and cases.
+    SeedDemo {
+        /// How many demo cases to create.
+        #[arg(long, default_value_t = 300)]
+        cases: usize,
+    },
+    /// Create a user with a password.
+    CreateUser {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        department: Option<i64>,
+        #[arg(long)]
+        area: Option<i64>,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("MINSHENG_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let json = std::env::var("MINSHENG_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+pub async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    let cfg = Config::from_env()?;
+    match cli.command {
+        Command::Serve { bind } => {
+            let app = Application::build(cfg, &bind).await?;
+            tracing::info!(addr = %app.addr(), db = app.state.db.kind(), "Minsheng is serving; API docs at /api/docs");
+            app.run().await?;
+        }
+        Command::Migrate => {
+            let state = AppState::new(cfg).await?;
+            println!("migrations applied ({})", state.db.kind());
+        }
+        Command::SeedDemo { cases } => {
+            let state = AppState::new(cfg).await?;
+            crate::seed::seed_demo(&state, cases).await?;
+        }
+        Command::CreateUser { role, username, password, department, area, display_name } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("unknown role {role}; one of resident handler dispatcher supervisor leader admin")
+            })?;
+            let state = AppState::new(cfg).await?;
+            let user = NewUser { username, password, display_name, role, department_id: department, area_id: area };
+            match state.create_user(&user).await {
+                Ok(id) => println!("created user {id} ({})", role.as_str()),
+                Err(e) => anyhow::bail!("{}", e.code()),
+            }
+        }
+    }
+    Ok(())
+}

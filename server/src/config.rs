@@ -1,0 +1,136 @@
+//! Configuration from the environment (`DATABASE_URL`, `REDIS_URL`, `MINSHENG_*`),
+//! optionally preloaded from a `KEY=VALUE` file named by `MINSHENG_CONFIG`.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+/// A value that must never reach a log line.
+#[derive(Clone, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// WeChat mini-program credentials; absent when not configured.
+#[derive(Clone, Debug)]
+pub struct WechatConfig {
+    pub api_base: String,
+    pub appid: Option<String>,
+    pub secret: Option<Secret>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `sqlite://...` (default, a file under the data folder) or `postgres://...`.
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    /// Photos and the default SQLite file live here.
+    pub data_dir: PathBuf,
+    /// Built widgets (`cargo xtask widgets`) are served from here.
+    pub widgets_dir: PathBuf,
+    pub wechat: WechatConfig,
+    /// Lifetime of a staff session.
+    pub staff_session_hours: i64,
+    /// Lifetime of a resident session.
+    pub resident_session_hours: i64,
+    /// Lifetime of a single-use web-view ticket.
+    pub ticket_seconds: i64,
+    /// A resolved case nobody rated is closed (销号) after this many days.
+    pub auto_close_days: f64,
+    /// How often the scheduler looks for due work.
+    pub scheduler_interval_secs: f64,
+    pub db_max_connections: u32,
+}
+
+/// Where settings come from: the environment first, then the optional config file.
+struct Source {
+    file: std::collections::HashMap<String, String>,
+}
+
+impl Source {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name)
+            .ok()
+            .or_else(|| self.file.get(name).cloned())
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    fn parsed<T: std::str::FromStr>(&self, name: &str, default: T) -> anyhow::Result<T>
+    where
+        T::Err: std::error::Error + Send + Sync + 'static,
+    {
+        match self.var(name) {
+            Some(v) => v.trim().parse().with_context(|| format!("{name} is not valid")),
+            None => Ok(default),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the environment (after `MINSHENG_CONFIG`'s file, whose values the environment overrides).
+    pub fn from_env() -> anyhow::Result<Config> {
+        let mut file = std::collections::HashMap::new();
+        if let Ok(path) = std::env::var("MINSHENG_CONFIG") {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading config file {path}"))?;
+            for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+                let (k, v) = line.split_once('=').with_context(|| format!("bad line in {path}: expected KEY=VALUE"))?;
+                file.insert(k.trim().to_string(), v.trim().to_string());
+            }
+        }
+        let src = Source { file };
+        let var = |n: &str| src.var(n);
+        let data_dir = PathBuf::from(var("MINSHENG_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = var("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}/minsheng.db", data_dir.display()));
+        Ok(Config {
+            database_url,
+            redis_url: var("REDIS_URL"),
+            widgets_dir: PathBuf::from(var("MINSHENG_WIDGETS_DIR").unwrap_or_else(|| "./widgets/dist".into())),
+            data_dir,
+            wechat: WechatConfig {
+                api_base: var("MINSHENG_WECHAT_API_BASE").unwrap_or_else(|| "https://api.weixin.qq.com".into()),
+                appid: var("MINSHENG_WECHAT_APPID"),
+                secret: var("MINSHENG_WECHAT_SECRET").map(Secret::new),
+            },
+            staff_session_hours: src.parsed("MINSHENG_STAFF_SESSION_HOURS", 12)?,
+            resident_session_hours: src.parsed("MINSHENG_RESIDENT_SESSION_HOURS", 24 * 30)?,
+            ticket_seconds: src.parsed("MINSHENG_TICKET_SECONDS", 120)?,
+            auto_close_days: src.parsed("MINSHENG_AUTO_CLOSE_DAYS", 7.0)?,
+            scheduler_interval_secs: src.parsed("MINSHENG_SCHEDULER_INTERVAL_SECS", 60.0)?,
+            db_max_connections: src.parsed("MINSHENG_DB_MAX_CONNECTIONS", 8)?,
+        })
+    }
+
+    /// A configuration for tests and tools: everything default, with the given database and folder.
+    pub fn for_database(database_url: impl Into<String>, data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            database_url: database_url.into(),
+            redis_url: None,
+            data_dir: data_dir.into(),
+            widgets_dir: PathBuf::from("./widgets/dist"),
+            wechat: WechatConfig { api_base: "https://api.weixin.qq.com".into(), appid: None, secret: None },
+            staff_session_hours: 12,
+            resident_session_hours: 24 * 30,
+            ticket_seconds: 120,
+            auto_close_days: 7.0,
+            scheduler_interval_secs: 60.0,
+            db_max_connections: 8,
+        }
+    }
+}
+

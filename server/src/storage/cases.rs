@@ -1,0 +1,456 @@
+//! Cases, their timeline and photos. Every change to a case and its timeline event are
+//! written in one transaction; a change only applies if the case still has the version
+//! the caller read (optimistic concurrency, the same on both databases).
+
+use minsheng_model::Status;
+
+use super::{Bind, CaseRow, Db, EventRow, PhotoRow, Sql, StoreError, StoreResult, bind_all, with_db};
+
+const CASE_SELECT: &str = "SELECT c.id, c.tracking_no, c.client_request_id, c.created_by, c.channel, c.category_id,
+    cat.name AS category_name, c.description, c.lat, c.lng, c.address, c.area_id, a.path AS area_path,
+    c.department_id, c.anonymous, c.public, c.contact_name, c.contact_phone, c.status, c.version,
+    c.escalation_level, c.merged_into, c.satisfaction, c.stars, c.accept_due_at, c.sign_due_at, c.due_at,
+    c.resolved_at, c.closed_at, c.created_at, c.updated_at
+    FROM cases c JOIN categories cat ON cat.id = c.category_id LEFT JOIN areas a ON a.id = c.area_id";
+
+const INSERT_EVENT: &str = "INSERT INTO case_events (case_id, at, actor_id, actor_role, kind, from_status, to_status, note, data)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
+
+const PHOTO_COLS: &str = "SELECT id, case_id, event_id, uploaded_by, content_type, size, storage_key, sha256, created_at FROM photos";
+
+/// Which cases a viewer may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    /// A resident: the cases they raised.
+    Owner(i64),
+    /// A handler: the cases assigned to their department.
+    Department(i64),
+    /// Area-bound staff: cases in this area path's subtree.
+    Subtree(String),
+    Nothing,
+}
+
+impl Scope {
+    /// Whether a case falls within this scope.
+    pub fn contains(&self, c: &CaseRow) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Owner(u) => c.created_by == *u,
+            Scope::Department(d) => c.department_id == Some(*d),
+            Scope::Subtree(p) => c.area_path.as_deref().is_some_and(|ap| ap.starts_with(p.as_str())),
+            Scope::Nothing => false,
+        }
+    }
+
+    fn push(&self, sql: &mut Sql) {
+        match self {
+            Scope::All => {}
+            Scope::Owner(u) => {
+                sql.push(" AND c.created_by = ").bind(Bind::I64(*u));
+            }
+            Scope::Department(d) => {
+                sql.push(" AND c.department_id = ").bind(Bind::I64(*d));
+            }
+            Scope::Subtree(p) => {
+                sql.push(" AND a.path LIKE ").bind(Bind::Str(format!("{p}%")));
+            }
+            Scope::Nothing => {
+                sql.push(" AND 1 = 0");
+            }
+        }
+    }
+}
+
+/// Filters of the staff case list (all optional).
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub statuses: Vec<Status>,
+    pub category_id: Option<i64>,
+    /// Area path prefix: the area and everything under it.
+    pub area_path: Option<String>,
+    pub department_id: Option<i64>,
+    pub overdue: Option<bool>,
+    pub channel: Option<String>,
+    pub text: Option<String>,
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
+    /// Only cases with an id below this one (the cursor).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// A case to insert; validated already.
+#[derive(Debug, Clone)]
+pub struct NewCaseRecord {
+    pub client_request_id: String,
+    pub created_by: i64,
+    pub actor_role: String,
+    pub channel: String,
+    pub category_id: i64,
+    pub description: String,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub address: Option<String>,
+    pub area_id: Option<i64>,
+    pub anonymous: bool,
+    pub public: bool,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub accept_due_at: i64,
+}
+
+/// What an action changes on the case row (besides status, version and time).
+#[derive(Debug, Clone, Default)]
+pub struct CaseChange {
+    pub department_id: Option<Option<i64>>,
+    pub sign_due_at: Option<Option<i64>>,
+    pub due_at: Option<Option<i64>>,
+    pub escalation_level: Option<i64>,
+    pub merged_into: Option<i64>,
+    pub satisfaction: Option<String>,
+    pub stars: Option<Option<i64>>,
+    pub resolved_at: Option<i64>,
+    pub closed_at: Option<i64>,
+}
+
+/// A timeline entry to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub actor_id: Option<i64>,
+    pub actor_role: String,
+    pub kind: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub note: Option<String>,
+    pub data: Option<serde_json::Value>,
+}
+
+/// A stored photo to record.
+#[derive(Debug, Clone)]
+pub struct NewPhoto {
+    pub case_id: i64,
+    pub event_id: Option<i64>,
+    pub uploaded_by: i64,
+    pub uploader_role: String,
+    pub content_type: String,
+    pub size: i64,
+    pub storage_key: String,
+    pub sha256: String,
+}
+
+/// The overdue condition, with `now` bound; mirrors `minsheng_model::is_overdue`.
+fn push_overdue(sql: &mut Sql, now: i64) {
+    sql.push(" AND ((c.status = 'submitted' AND c.accept_due_at < ").bind(Bind::I64(now));
+    sql.push(") OR (c.status IN ('assigned', 'reopened') AND (c.sign_due_at < ").bind(Bind::I64(now));
+    sql.push(" OR c.due_at < ").bind(Bind::I64(now));
+    sql.push(")) OR (c.status = 'in_progress' AND c.due_at < ").bind(Bind::I64(now));
+    sql.push("))");
+}
+
+/// A tracking number people can read out on the phone: `MS` + the day (Beijing time) + the id.
+fn tracking_no(id: i64, now: i64) -> String {
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    let day = crate::to_time(now).with_timezone(&beijing).format("%Y%m%d");
+    format!("MS{day}{id:06}")
+}
+
+impl Db {
+    /// Inserts a case with its `submit` event; a repeated `(created_by, client_request_id)`
+    /// returns the case already stored, with `false`.
+    pub async fn create_case(&self, r: &NewCaseRecord, now: i64) -> StoreResult<(CaseRow, bool)> {
+        let created = with_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let id = sqlx::query_scalar::<_, i64>(
+                "INSERT INTO cases (client_request_id, created_by, channel, category_id, description, lat, lng, address,
+                    area_id, anonymous, public, contact_name, contact_phone, status, version, escalation_level,
+                    accept_due_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'submitted', 1, 0, $14, $15, $15)
+                 ON CONFLICT (created_by, client_request_id) DO NOTHING RETURNING id",
+            )
+            .bind(&r.client_request_id).bind(r.created_by).bind(&r.channel).bind(r.category_id)
+            .bind(&r.description).bind(r.lat).bind(r.lng).bind(&r.address).bind(r.area_id)
+            .bind(r.anonymous).bind(r.public).bind(&r.contact_name).bind(&r.contact_phone)
+            .bind(r.accept_due_at).bind(now)
+            .fetch_optional(&mut *tx).await?;
+            if let Some(id) = id {
+                sqlx::query("UPDATE cases SET tracking_no = $1 WHERE id = $2")
+                    .bind(tracking_no(id, now)).bind(id).execute(&mut *tx).await?;
+                sqlx::query(INSERT_EVENT)
+                    .bind(id).bind(now).bind(Some(r.created_by)).bind(&r.actor_role).bind("submit")
+                    .bind(None::<String>).bind("submitted").bind(None::<String>)
+                    .bind(Some(serde_json::json!({ "channel": r.channel }).to_string()))
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(id)
+        })?;
+        let case = match created {
+            Some(id) => self.case(id).await?,
+            None => self.case_by_request(r.created_by, &r.client_request_id).await?,
+        };
+        Ok((case.ok_or(StoreError::NotFound)?, created.is_some()))
+    }
+
+    pub async fn case(&self, id: i64) -> StoreResult<Option<CaseRow>> {
+        let sql = sqlx::AssertSqlSafe(format!("{CASE_SELECT} WHERE c.id = $1"));
+        Ok(with_db!(self, p => sqlx::query_as::<_, CaseRow>(sql).bind(id).fetch_optional(p).await)?)
+    }
+
+    async fn case_by_request(&self, user: i64, client_request_id: &str) -> StoreResult<Option<CaseRow>> {
+        let sql = sqlx::AssertSqlSafe(format!("{CASE_SELECT} WHERE c.created_by = $1 AND c.client_request_id = $2"));
+        Ok(with_db!(self, p => sqlx::query_as::<_, CaseRow>(sql).bind(user).bind(client_request_id).fetch_optional(p).await)?)
+    }
+
+    /// A page of cases within `scope` matching `f`, newest first.
+    pub async fn cases(&self, scope: &Scope, f: &CaseFilter, now: i64) -> StoreResult<Vec<CaseRow>> {
+        let mut sql = Sql::new(CASE_SELECT);
+        sql.push(" WHERE 1 = 1");
+        scope.push(&mut sql);
+        if !f.statuses.is_empty() {
+            sql.push(" AND c.status IN (");
+            for (i, s) in f.statuses.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(Bind::Str(s.as_str().into()));
+            }
+            sql.push(")");
+        }
+        if let Some(v) = f.category_id {
+            sql.push(" AND c.category_id = ").bind(Bind::I64(v));
+        }
+        if let Some(p) = &f.area_path {
+            sql.push(" AND a.path LIKE ").bind(Bind::Str(format!("{p}%")));
+        }
+        if let Some(v) = f.department_id {
+            sql.push(" AND c.department_id = ").bind(Bind::I64(v));
+        }
+        if let Some(v) = &f.channel {
+            sql.push(" AND c.channel = ").bind(Bind::Str(v.clone()));
+        }
+        if let Some(t) = &f.text {
+            let pattern = format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            sql.push(" AND (c.tracking_no = ").bind(Bind::Str(t.clone()));
+            sql.push(" OR c.description ").push(self.ilike()).push(" ").bind(Bind::Str(pattern.clone()));
+            sql.push(" ESCAPE '\\' OR c.address ").push(self.ilike()).push(" ").bind(Bind::Str(pattern));
+            sql.push(" ESCAPE '\\')");
+        }
+        if let Some(v) = f.created_from {
+            sql.push(" AND c.created_at >= ").bind(Bind::I64(v));
+        }
+        if let Some(v) = f.created_to {
+            sql.push(" AND c.created_at < ").bind(Bind::I64(v));
+        }
+        match f.overdue {
+            Some(true) => push_overdue(&mut sql, now),
+            Some(false) => {
+                // Everything the overdue condition does not match.
+                let mut inner = Sql::default();
+                push_overdue(&mut inner, now);
+                sql.push(" AND NOT (1 = 1");
+                let offset = sql.binds.len();
+                let renumbered = renumber(&inner.text, offset);
+                sql.push(&renumbered);
+                sql.binds.extend(inner.binds);
+                sql.push(")");
+            }
+            None => {}
+        }
+        if let Some(v) = f.before_id {
+            sql.push(" AND c.id < ").bind(Bind::I64(v));
+        }
+        sql.push(" ORDER BY c.id DESC LIMIT ").bind(Bind::I64(f.limit));
+        let q = sql.sql();
+        Ok(with_db!(self, p => bind_all!(sqlx::query_as::<_, CaseRow>(q), sql.binds.clone()).fetch_all(p).await)?)
+    }
+
+    /// The case's timeline, oldest first.
+    pub async fn events(&self, case_id: i64) -> StoreResult<Vec<EventRow>> {
+        Ok(with_db!(self, p => {
+            sqlx::query_as::<_, EventRow>(
+                "SELECT e.id, e.case_id, e.at, e.actor_id, e.actor_role, u.display_name AS actor_name, e.kind,
+                        e.from_status, e.to_status, e.note, e.data
+                 FROM case_events e LEFT JOIN users u ON u.id = e.actor_id
+                 WHERE e.case_id = $1 ORDER BY e.id",
+            )
+            .bind(case_id).fetch_all(p).await
+        })?)
+    }
+
+    /// Applies a status change and appends its event, if the case is still at `version`.
+    pub async fn change_case(
+        &self,
+        case_id: i64,
+        version: i64,
+        to_status: Status,
+        ch: &CaseChange,
+        ev: &NewEvent,
+        now: i64,
+    ) -> StoreResult<CaseRow> {
+        let mut sql = Sql::new("UPDATE cases SET version = version + 1, status = ");
+        sql.bind(Bind::Str(to_status.as_str().into()));
+        sql.push(", updated_at = ").bind(Bind::I64(now));
+        if let Some(v) = ch.department_id {
+            sql.push(", department_id = ").bind(Bind::OptI64(v));
+        }
+        if let Some(v) = ch.sign_due_at {
+            sql.push(", sign_due_at = ").bind(Bind::OptI64(v));
+        }
+        if let Some(v) = ch.due_at {
+            sql.push(", due_at = ").bind(Bind::OptI64(v));
+        }
+        if let Some(v) = ch.escalation_level {
+            sql.push(", escalation_level = ").bind(Bind::I64(v));
+        }
+        if let Some(v) = ch.merged_into {
+            sql.push(", merged_into = ").bind(Bind::I64(v));
+        }
+        if let Some(v) = &ch.satisfaction {
+            sql.push(", satisfaction = ").bind(Bind::Str(v.clone()));
+        }
+        if let Some(v) = ch.stars {
+            sql.push(", stars = ").bind(Bind::OptI64(v));
+        }
+        if let Some(v) = ch.resolved_at {
+            sql.push(", resolved_at = ").bind(Bind::I64(v));
+        }
+        if let Some(v) = ch.closed_at {
+            sql.push(", closed_at = ").bind(Bind::I64(v));
+        }
+        sql.push(" WHERE id = ").bind(Bind::I64(case_id));
+        sql.push(" AND version = ").bind(Bind::I64(version));
+        let q = sql.sql();
+        let data = ev.data.as_ref().map(|d| d.to_string());
+        let applied = with_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = bind_all!(sqlx::query(q), sql.binds.clone()).execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                sqlx::query(INSERT_EVENT)
+                    .bind(case_id).bind(now).bind(ev.actor_id).bind(&ev.actor_role).bind(&ev.kind)
+                    .bind(&ev.from_status).bind(&ev.to_status).bind(&ev.note).bind(&data)
+                    .execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            Ok::<_, sqlx::Error>(n == 1)
+        })?;
+        if !applied {
+            return Err(match self.case(case_id).await? {
+                Some(_) => StoreError::Conflict,
+                None => StoreError::NotFound,
+            });
+        }
+        self.case(case_id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Closes resolved cases whose `resolved_at` is before `cutoff`, each with an
+    /// `auto_close` event. Safe to run from every instance at once: a case is closed by
+    /// whichever conditional update wins, and only the winner writes the event.
+    pub async fn auto_close(&self, cutoff: i64, now: i64, batch: i64) -> StoreResult<u64> {
+        let due = with_db!(self, p => {
+            sqlx::query_as::<_, (i64, i64)>(
+                "SELECT id, version FROM cases WHERE status = 'resolved' AND resolved_at < $1 ORDER BY resolved_at LIMIT $2",
+            )
+            .bind(cutoff).bind(batch).fetch_all(p).await
+        })?;
+        let mut closed = 0;
+        for (id, version) in due {
+            let ev = NewEvent {
+                actor_id: None,
+                actor_role: "system".into(),
+                kind: "auto_close".into(),
+                from_status: Some("resolved".into()),
+                to_status: "closed".into(),
+                note: Some("逾期未评价,系统自动销号".into()),
+                data: None,
+            };
+            let ch = CaseChange { closed_at: Some(now), ..Default::default() };
+            match self.change_case(id, version, Status::Closed, &ch, &ev, now).await {
+                Ok(_) => closed += 1,
+                Err(StoreError::Conflict) => {} // someone else acted first
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(closed)
+    }
+
+    /// Records a stored photo with a `photo` event, if the attachment still has room.
+    pub async fn add_photo(&self, ph: &NewPhoto, max_per_attachment: i64, case_status: &str, now: i64) -> StoreResult<Option<PhotoRow>> {
+        let id: Option<i64> = with_db!(self, p => async {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM photos WHERE case_id = $1 AND uploaded_by = $2
+                 AND ((event_id IS NULL AND $3 IS NULL) OR event_id = $3)",
+            )
+            .bind(ph.case_id).bind(ph.uploaded_by).bind(ph.event_id).fetch_one(&mut *tx).await?;
+            if n >= max_per_attachment {
+                return Ok::<_, sqlx::Error>(None);
+            }
+            let id = sqlx::query_scalar::<_, i64>(
+                "INSERT INTO photos (case_id, event_id, uploaded_by, content_type, size, storage_key, sha256, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(ph.case_id).bind(ph.event_id).bind(ph.uploaded_by).bind(&ph.content_type).bind(ph.size)
+            .bind(&ph.storage_key).bind(&ph.sha256).bind(now)
+            .fetch_one(&mut *tx).await?;
+            sqlx::query(INSERT_EVENT)
+                .bind(ph.case_id).bind(now).bind(Some(ph.uploaded_by)).bind(&ph.uploader_role).bind("photo")
+                .bind(Some(case_status)).bind(case_status).bind(None::<String>)
+                .bind(Some(serde_json::json!({ "photo_id": id, "event_id": ph.event_id }).to_string()))
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(id))
+        }.await)?;
+        match id {
+            Some(id) => self.photo(id).await,
+            None => Ok(None),
+        }
+    }
+
+    pub async fn photo(&self, id: i64) -> StoreResult<Option<PhotoRow>> {
+        let sql = sqlx::AssertSqlSafe(format!("{PHOTO_COLS} WHERE id = $1"));
+        Ok(with_db!(self, p => sqlx::query_as::<_, PhotoRow>(sql).bind(id).fetch_optional(p).await)?)
+    }
+
+    pub async fn photos(&self, case_id: i64) -> StoreResult<Vec<PhotoRow>> {
+        let sql = sqlx::AssertSqlSafe(format!("{PHOTO_COLS} WHERE case_id = $1 ORDER BY id"));
+        Ok(with_db!(self, p => sqlx::query_as::<_, PhotoRow>(sql).bind(case_id).fetch_all(p).await)?)
+    }
+
+    /// Whether an event belongs to a case (photos may attach to one of its events).
+    pub async fn event_of_case(&self, event_id: i64, case_id: i64) -> StoreResult<bool> {
+        let n = with_db!(self, p => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM case_events WHERE id = $1 AND case_id = $2")
+                .bind(event_id).bind(case_id).fetch_one(p).await
+        })?;
+        Ok(n > 0)
+    }
+
+    /// Cases by status, for `/metrics`.
+    pub async fn count_by_status(&self) -> StoreResult<Vec<(String, i64)>> {
+        Ok(with_db!(self, p => {
+            sqlx::query_as::<_, (String, i64)>("SELECT status, COUNT(*) FROM cases GROUP BY status").fetch_all(p).await
+        })?)
+    }
+}
+
+/// Shifts `$n` placeholders in `text` by `offset` (to splice one [`Sql`] into another).
+fn renumber(text: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' {
+            let mut n = String::new();
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                n.push(*d);
+                chars.next();
+            }
+            let n: usize = n.parse().unwrap_or(0);
+            out.push('$');
+            out.push_str(&(n + offset).to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

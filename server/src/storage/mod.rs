@@ -1,0 +1,134 @@
+//! Storage, chosen once at start-up from the URL scheme: SQLite (default) or PostgreSQL.
+//!
+//! Handlers only see [`Db`]'s methods. The SQL is written once with `$n` placeholders
+//! (both databases accept them) and executed on whichever pool runs, through
+//! [`with_db!`]. What must differ between the databases (connection options, migrations,
+//! case-insensitive matching) lives in `sqlite.rs` and `postgres.rs`.
+
+mod cases;
+mod postgres;
+mod reference;
+mod rows;
+mod sql;
+mod sqlite;
+mod users;
+
+pub use cases::{CaseChange, CaseFilter, NewCaseRecord, NewEvent, NewPhoto, Scope};
+pub use rows::*;
+pub use reference::{CategoryRecord, NewAreaRecord};
+pub use users::NewUserRecord;
+pub use sql::{Bind, Sql};
+
+use anyhow::Context;
+use sqlx::{PgPool, SqlitePool};
+
+/// The database behind the server.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool, whichever database runs.
+macro_rules! with_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::storage::Db::Sqlite($pool) => $body,
+            $crate::storage::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_db;
+
+/// Binds a [`Sql`]'s values to a sqlx query, in order.
+macro_rules! bind_all {
+    ($q:expr, $binds:expr) => {{
+        let mut q = $q;
+        for b in $binds {
+            q = match b {
+                $crate::storage::Bind::I64(v) => q.bind(v),
+                $crate::storage::Bind::OptI64(v) => q.bind(v),
+                $crate::storage::Bind::F64(v) => q.bind(v),
+                $crate::storage::Bind::OptF64(v) => q.bind(v),
+                $crate::storage::Bind::Str(v) => q.bind(v),
+                $crate::storage::Bind::OptStr(v) => q.bind(v),
+                $crate::storage::Bind::Bool(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+pub(crate) use bind_all;
+
+/// Storage failures the HTTP layer tells apart.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row changed since it was read (optimistic concurrency).
+    #[error("version conflict")]
+    Conflict,
+    #[error("not found")]
+    NotFound,
+    /// A unique key already holds this value.
+    #[error("duplicate {0}")]
+    Duplicate(&'static str),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Turns a unique-key violation into [`StoreError::Duplicate`].
+pub(crate) fn unique_as(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate(what),
+        _ => StoreError::Database(e),
+    }
+}
+
+impl Db {
+    /// Connects to the database named by the URL (creating a SQLite file if needed).
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            postgres::connect(url, max_connections).await.map(Db::Postgres)
+        } else if url.starts_with("sqlite:") {
+            sqlite::connect(url, max_connections).await.map(Db::Sqlite)
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite: or postgres://")
+        }
+    }
+
+    /// Applies the embedded migrations of this database.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite(p) => sqlite::MIGRATOR.run(p).await,
+            Db::Postgres(p) => postgres::MIGRATOR.run(p).await,
+        }
+        .context("running migrations")
+    }
+
+    /// Which database runs, for logs and `/readyz`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// `LIKE` that ignores case, in this database's words.
+    pub(crate) fn ilike(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => sqlite::ILIKE,
+            Db::Postgres(_) => postgres::ILIKE,
+        }
+    }
+
+    /// One round trip, for `/readyz`.
+    pub async fn ping(&self) -> StoreResult<()> {
+        with_db!(self, p => { sqlx::query("SELECT 1").execute(p).await?; });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        with_db!(self, p => p.close().await)
+    }
+}

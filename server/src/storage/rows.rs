@@ -1,0 +1,117 @@
+//! Rows as stored. Times are epoch milliseconds; enums are their wire names.
+
+use sqlx::FromRow;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: Option<String>,
+    pub password_hash: Option<String>,
+    pub openid: Option<String>,
+    pub display_name: String,
+    pub role: String,
+    pub department_id: Option<i64>,
+    pub area_id: Option<i64>,
+    pub active: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AreaRow {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub level: String,
+    pub code: String,
+    pub name: String,
+    pub name_en: Option<String>,
+    pub path: String,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub boundary: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct DepartmentRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub name_en: Option<String>,
+    pub area_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CategoryRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub name_en: Option<String>,
+    pub tier: String,
+    pub resolve_hours: i64,
+    pub accept_hours: i64,
+    pub sign_hours: i64,
+    pub default_department_id: Option<i64>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CaseRow {
+    pub id: i64,
+    pub tracking_no: Option<String>,
+    pub client_request_id: String,
+    pub created_by: i64,
+    pub channel: String,
+    pub category_id: i64,
+    pub category_name: String,
+    pub description: String,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub address: Option<String>,
+    pub area_id: Option<i64>,
+    pub area_path: Option<String>,
+    pub department_id: Option<i64>,
+    pub anonymous: bool,
+    pub public: bool,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub status: String,
+    pub version: i64,
+    pub escalation_level: i64,
+    pub merged_into: Option<i64>,
+    pub satisfaction: Option<String>,
+    pub stars: Option<i64>,
+    pub accept_due_at: Option<i64>,
+    pub sign_due_at: Option<i64>,
+    pub due_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub case_id: i64,
+    pub at: i64,
+    pub actor_id: Option<i64>,
+    pub actor_role: String,
+    pub actor_name: Option<String>,
+    pub kind: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub note: Option<String>,
+    pub data: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct PhotoRow {
+    pub id: i64,
+    pub case_id: i64,
+    pub event_id: Option<i64>,
+    pub uploaded_by: i64,
+    pub content_type: String,
+    pub size: i64,
+    pub storage_key: String,
+    pub sha256: String,
+    pub created_at: i64,
+}

@@ -1,0 +1,31 @@
+//! SQLite: WAL, foreign keys on, a busy timeout; its own migrations.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// SQLite's LIKE already ignores ASCII case.
+pub const ILIKE: &str = "LIKE";
+
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<SqlitePool> {
+    let opts = SqliteConnectOptions::from_str(url)
+        .context("parsing the SQLite URL")?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    if let Some(dir) = opts.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    SqlitePoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .connect_with(opts)
+        .await
+        .context("opening the SQLite database")
+}

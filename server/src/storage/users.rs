@@ -1,0 +1,136 @@
+//! Users and sessions.
+
+use super::{Db, StoreResult, UserRow, unique_as, with_db};
+
+const USER_COLS: &str = "SELECT id, username, password_hash, openid, display_name, role, department_id, area_id, active, created_at FROM users";
+
+/// A user to create; the password is already hashed.
+pub struct NewUserRecord<'a> {
+    pub username: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub openid: Option<&'a str>,
+    pub display_name: &'a str,
+    pub role: &'a str,
+    pub department_id: Option<i64>,
+    pub area_id: Option<i64>,
+}
+
+impl Db {
+    pub async fn create_user(&self, u: &NewUserRecord<'_>, now: i64) -> StoreResult<i64> {
+        let id = with_db!(self, p => {
+            sqlx::query_scalar::<_, i64>(
+                "INSERT INTO users (username, password_hash, openid, display_name, role, department_id, area_id, active, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8) RETURNING id",
+            )
+            .bind(u.username).bind(u.password_hash).bind(u.openid).bind(u.display_name)
+            .bind(u.role).bind(u.department_id).bind(u.area_id).bind(now)
+            .fetch_one(p).await
+        })
+        .map_err(unique_as("username"))?;
+        Ok(id)
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRow>> {
+        let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE username = $1"));
+        Ok(with_db!(self, p => sqlx::query_as::<_, UserRow>(sql).bind(username).fetch_optional(p).await)?)
+    }
+
+    pub async fn user(&self, id: i64) -> StoreResult<Option<UserRow>> {
+        let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE id = $1"));
+        Ok(with_db!(self, p => sqlx::query_as::<_, UserRow>(sql).bind(id).fetch_optional(p).await)?)
+    }
+
+    pub async fn users(&self) -> StoreResult<Vec<UserRow>> {
+        let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} ORDER BY id"));
+        Ok(with_db!(self, p => sqlx::query_as::<_, UserRow>(sql).fetch_all(p).await)?)
+    }
+
+    /// The resident bound to this WeChat openid, created on first login.
+    pub async fn wechat_resident(&self, openid: &str, now: i64) -> StoreResult<UserRow> {
+        with_db!(self, p => {
+            sqlx::query(
+                "INSERT INTO users (openid, display_name, role, active, created_at)
+                 VALUES ($1, '微信用户', 'resident', TRUE, $2) ON CONFLICT (openid) DO NOTHING",
+            )
+            .bind(openid).bind(now).execute(p).await.map(|r| r.rows_affected())
+        })?;
+        let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE openid = $1"));
+        Ok(with_db!(self, p => sqlx::query_as::<_, UserRow>(sql).bind(openid).fetch_one(p).await)?)
+    }
+
+    /// Turns a user on or off; turning off also revokes every session they hold.
+    pub async fn set_user_active(&self, id: i64, active: bool, now: i64) -> StoreResult<bool> {
+        let changed = with_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+                .bind(active).bind(id).execute(&mut *tx).await?.rows_affected();
+            if !active {
+                sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                    .bind(now).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(n)
+        })?;
+        Ok(changed == 1)
+    }
+
+    pub async fn insert_session(&self, token_hash: &str, user_id: i64, kind: &str, now: i64, expires_at: i64) -> StoreResult<()> {
+        with_db!(self, p => {
+            sqlx::query("INSERT INTO sessions (token_hash, user_id, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(token_hash).bind(user_id).bind(kind).bind(now).bind(expires_at)
+                .execute(p).await.map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// The active user behind a live session, with the session's expiry; `None` when the token
+    /// is unknown, expired, revoked or its user is disabled.
+    pub async fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<(UserRow, i64)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: UserRow,
+            expires_at: i64,
+        }
+        let row = with_db!(self, p => {
+            sqlx::query_as::<_, Row>(
+                "SELECT u.id, u.username, u.password_hash, u.openid, u.display_name, u.role, u.department_id,
+                        u.area_id, u.active, u.created_at, s.expires_at
+                 FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = $1 AND s.kind = 'session' AND s.revoked_at IS NULL
+                   AND s.expires_at > $2 AND u.active = TRUE",
+            )
+            .bind(token_hash).bind(now).fetch_optional(p).await
+        })?;
+        Ok(row.map(|r| (r.user, r.expires_at)))
+    }
+
+    /// Whether a token was ever issued (to tell "expired" from "unknown").
+    pub async fn session_known(&self, token_hash: &str) -> StoreResult<bool> {
+        let n = with_db!(self, p => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions WHERE token_hash = $1")
+                .bind(token_hash).fetch_one(p).await
+        })?;
+        Ok(n > 0)
+    }
+
+    pub async fn revoke_session(&self, token_hash: &str, now: i64) -> StoreResult<()> {
+        with_db!(self, p => {
+            sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+                .bind(now).bind(token_hash).execute(p).await.map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Uses up a web-view ticket: the user it was issued to, once, while it is fresh.
+    pub async fn consume_ticket(&self, token_hash: &str, now: i64) -> StoreResult<Option<i64>> {
+        Ok(with_db!(self, p => {
+            sqlx::query_scalar::<_, i64>(
+                "UPDATE sessions SET revoked_at = $1
+                 WHERE token_hash = $2 AND kind = 'ticket' AND revoked_at IS NULL AND expires_at > $1
+                 RETURNING user_id",
+            )
+            .bind(now).bind(token_hash).fetch_optional(p).await
+        })?)
+    }
+}
