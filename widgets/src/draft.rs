@@ -1,0 +1,216 @@
+//! The submit form's data, kept apart from the DOM so it can be saved, restored and checked
+//! with the same rules the server applies (`minsheng_model::validate`).
+
+use minsheng_model::validate::{self, FieldError, limits};
+use minsheng_model::{Channel, NewCase};
+use serde::{Deserialize, Serialize};
+
+/// Where the coordinates came from, shown next to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationSource {
+    /// `?lat=&lng=` from the mini-program's `wx.getLocation`/`chooseLocation`.
+    MiniProgram,
+    /// The browser's geolocation.
+    Browser,
+}
+
+/// A half-filled complaint. Saved to `localStorage` on every change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Draft {
+    pub category_id: Option<i64>,
+    pub description: String,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub location_source: Option<LocationSource>,
+    pub address: String,
+    pub area_id: Option<i64>,
+    pub anonymous: bool,
+    /// Shown (anonymised) on the public board. On by default, as in 公开晾晒.
+    pub public: bool,
+    pub contact_name: String,
+    pub contact_phone: String,
+}
+
+impl Default for Draft {
+    fn default() -> Draft {
+        Draft {
+            category_id: None,
+            description: String::new(),
+            lat: None,
+            lng: None,
+            location_source: None,
+            address: String::new(),
+            area_id: None,
+            anonymous: false,
+            public: true,
+            contact_name: String::new(),
+            contact_phone: String::new(),
+        }
+    }
+}
+
+impl Draft {
+    pub fn new() -> Draft {
+        Draft::default()
+    }
+
+    /// Description length as the server counts it (characters, trimmed).
+    pub fn description_chars(&self) -> usize {
+        self.description.trim().chars().count()
+    }
+
+    /// Whether anything worth keeping has been typed or picked.
+    pub fn is_blank(&self) -> bool {
+        self.category_id.is_none()
+            && self.description.trim().is_empty()
+            && self.address.trim().is_empty()
+            && self.contact_name.trim().is_empty()
+            && self.contact_phone.trim().is_empty()
+    }
+
+    /// Every problem, one per field, in form order (the server stops at the first).
+    pub fn check(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if self.category_id.is_none() {
+            errors.push(FieldError {
+                field: "category_id",
+                code: "required",
+                message_zh: "请选择问题类别".into(),
+                message_en: "Choose a category".into(),
+            });
+        }
+        if let Err(e) = validate::description(&self.description) {
+            errors.push(e);
+        }
+        if let Err(e) = validate::location(self.lat, self.lng) {
+            errors.push(e);
+        }
+        if self.lat.is_none() && self.area_id.is_none() && self.address.trim().is_empty() {
+            errors.push(FieldError {
+                field: "location",
+                code: "required",
+                message_zh: "请提供位置：定位、选择社区或填写地址".into(),
+                message_en: "Give the place: locate, pick an area or type an address".into(),
+            });
+        }
+        if self.address.chars().count() > limits::ADDRESS_MAX {
+            errors.push(too_long("address", limits::ADDRESS_MAX));
+        }
+        if self.contact_name.chars().count() > limits::CONTACT_NAME_MAX {
+            errors.push(too_long("contact_name", limits::CONTACT_NAME_MAX));
+        }
+        let phone = self.contact_phone.trim();
+        if !phone.is_empty()
+            && let Err(e) = validate::phone(phone)
+        {
+            errors.push(e);
+        }
+        errors
+    }
+
+    /// The request body, with the idempotency key of this submission.
+    pub fn to_new_case(&self, client_request_id: &str) -> NewCase {
+        let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        NewCase {
+            client_request_id: client_request_id.to_string(),
+            category_id: self.category_id.unwrap_or_default(),
+            description: self.description.trim().to_string(),
+            lat: self.lat,
+            lng: self.lng,
+            address: opt(&self.address),
+            area_id: self.area_id,
+            channel: Some(Channel::Wechat),
+            anonymous: Some(self.anonymous),
+            public: Some(self.public),
+            contact_name: if self.anonymous {
+                None
+            } else {
+                opt(&self.contact_name)
+            },
+            contact_phone: if self.anonymous {
+                None
+            } else {
+                opt(&self.contact_phone)
+            },
+        }
+    }
+}
+
+fn too_long(field: &'static str, max: usize) -> FieldError {
+    FieldError {
+        field,
+        code: "too_long",
+        message_zh: format!("不能超过{max}个字"),
+        message_en: format!("must be at most {max} characters"),
+    }
+}
+
+/// Coordinates handed over by the mini-program in the query string.
+pub fn location_from_query(lat: Option<&str>, lng: Option<&str>) -> Option<(f64, f64)> {
+    let lat: f64 = lat?.trim().parse().ok()?;
+    let lng: f64 = lng?.trim().parse().ok()?;
+    validate::location(Some(lat), Some(lng)).ok()?;
+    Some((lat, lng))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_form_names_every_missing_field() {
+        let fields: Vec<_> = Draft::new().check().iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["category_id", "description", "location"]);
+    }
+
+    #[test]
+    fn a_complete_form_passes_the_server_rules_too() {
+        let d = Draft {
+            category_id: Some(3),
+            description: "  路灯不亮了，晚上很黑  ".into(),
+            area_id: Some(7),
+            contact_phone: "13812345678".into(),
+            ..Draft::new()
+        };
+        assert!(d.check().is_empty(), "{:?}", d.check());
+        let case = d.to_new_case("c0ffee-c0ffee");
+        assert!(minsheng_model::validate::new_case(&case).is_ok());
+        assert_eq!(case.description, "路灯不亮了，晚上很黑");
+        assert_eq!(case.public, Some(true));
+    }
+
+    #[test]
+    fn anonymous_cases_send_no_contact() {
+        let d = Draft {
+            anonymous: true,
+            contact_name: "张三".into(),
+            ..Draft::new()
+        };
+        assert_eq!(d.to_new_case("abcdefgh").contact_name, None);
+    }
+
+    #[test]
+    fn query_coordinates_must_be_on_the_globe() {
+        assert_eq!(
+            location_from_query(Some("25.04"), Some("102.7")),
+            Some((25.04, 102.7))
+        );
+        assert_eq!(location_from_query(Some("95"), Some("102.7")), None);
+        assert_eq!(location_from_query(Some("x"), Some("1")), None);
+        assert_eq!(location_from_query(None, Some("1")), None);
+    }
+
+    #[test]
+    fn a_saved_draft_survives_a_round_trip_and_old_shapes() {
+        let d = Draft {
+            description: "井盖缺失".into(),
+            ..Draft::new()
+        };
+        let back: Draft = serde_json::from_str(&serde_json::to_string(&d).unwrap()).unwrap();
+        assert_eq!(back, d);
+        let old: Draft = serde_json::from_str(r#"{"description":"x"}"#).unwrap();
+        assert_eq!(old.description, "x");
+    }
+}

@@ -1,0 +1,76 @@
+//! Resident widgets for Minsheng, compiled to WebAssembly: `submit` (raise a complaint)
+//! and `track` (follow one's cases, rate the result). The loader (`static/loader.js`)
+//! finds elements carrying `data-minsheng-widget="<name>"` and calls [`mount`] on each.
+//!
+//! API types come from `minsheng-model`, the crate the server uses, so the two cannot drift.
+
+pub mod api;
+pub mod bridge;
+pub mod draft;
+pub mod i18n;
+pub mod session;
+pub mod store;
+#[cfg(feature = "submit")]
+pub mod submit;
+#[cfg(feature = "track")]
+pub mod track;
+pub mod upload;
+pub mod util;
+
+use wasm_bindgen::prelude::*;
+use web_sys::Element;
+
+/// The widgets this build contains, by the name used in `data-minsheng-widget` and `/w/<name>`.
+pub const WIDGETS: &[&str] = &[
+    #[cfg(feature = "submit")]
+    "submit",
+    #[cfg(feature = "track")]
+    "track",
+];
+
+/// Renders the widget `name` into `root`. Unknown names leave a visible message.
+#[wasm_bindgen]
+pub fn mount(name: &str, root: Element) -> Result<(), JsValue> {
+    let lang = i18n::Lang::from_location();
+    if let Some(base) = root.get_attribute("data-minsheng-api") {
+        session::set_api_base(&base);
+    }
+    match name {
+        #[cfg(feature = "submit")]
+        "submit" => {
+            root.set_inner_html("");
+            yew::Renderer::<session::Gate<submit::Submit>>::with_root_and_props(
+                root,
+                session::GateProps {
+                    lang,
+                    widget: "submit",
+                },
+            )
+            .render();
+            Ok(())
+        }
+        #[cfg(feature = "track")]
+        "track" => {
+            root.set_inner_html("");
+            yew::Renderer::<session::Gate<track::Track>>::with_root_and_props(
+                root,
+                session::GateProps {
+                    lang,
+                    widget: "track",
+                },
+            )
+            .render();
+            Ok(())
+        }
+        other => {
+            root.set_text_content(Some(lang.t("未知的组件", "Unknown widget")));
+            Err(JsValue::from_str(&format!("unknown widget {other:?}")))
+        }
+    }
+}
+
+/// The names of the widgets in this bundle, for the loader and the tests.
+#[wasm_bindgen]
+pub fn widgets() -> Vec<JsValue> {
+    WIDGETS.iter().map(|w| JsValue::from_str(w)).collect()
+}
