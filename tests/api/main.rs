@@ -1,1 +1,9 @@
+//! The API against a real server on a random port: on SQLite always, and on PostgreSQL
+//! when `MINSHENG_TEST_POSTGRES_URL` is set (as CI does).
 
+mod auth;
+mod photos;
+mod roles;
+mod system;
+mod validation;
+mod workflow;

@@ -1,1 +1,358 @@
+//! Test support: the real server on a random port with a fresh database, on SQLite always
+//! and on PostgreSQL too when `MINSHENG_TEST_POSTGRES_URL` names a server we may create
+//! databases on. Every database made here is dropped afterwards, even when a test fails.
 
+use std::future::Future;
+use std::sync::Arc;
+
+use minsheng_server::{AppState, Application, Config};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub use minsheng_server;
+
+/// Which database a test app runs on.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    /// An admin URL of a PostgreSQL server (a fresh database is created on it).
+    Postgres(String),
+}
+
+/// SQLite always; PostgreSQL as well when `MINSHENG_TEST_POSTGRES_URL` is set.
+pub fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Sqlite];
+    if let Ok(url) = std::env::var("MINSHENG_TEST_POSTGRES_URL")
+        && !url.is_empty()
+    {
+        v.push(Backend::Postgres(url));
+    }
+    v
+}
+
+/// Drops a PostgreSQL test database when the app is dropped, even after a panic.
+struct PgGuard {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgGuard {
+    fn drop(&mut self) {
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        // A fresh runtime on its own thread: Drop may run inside (or after) the test's runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: Arc<AppState>,
+    pub backend: &'static str,
+    server: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+    _pg: Option<PgGuard>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Starts the real application on `127.0.0.1:0`, with `tweak` applied to its configuration.
+pub async fn spawn_app_on(backend: &Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (url, pg, kind) = match backend {
+        Backend::Sqlite => (format!("sqlite://{}/test.db", dir.path().display()), None, "sqlite"),
+        Backend::Postgres(admin) => {
+            use sqlx::Connection;
+            let name = format!("minsheng_test_{}", uuid::Uuid::new_v4().simple());
+            let mut c = sqlx::PgConnection::connect(admin).await.expect("connect to the PostgreSQL admin URL");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                .execute(&mut c)
+                .await
+                .expect("create test database");
+            let url = match admin.rsplit_once('/') {
+                Some((server, _)) => format!("{server}/{name}"),
+                None => panic!("the PostgreSQL URL must end with /<database>"),
+            };
+            (url, Some(PgGuard { admin_url: admin.clone(), name }), "postgres")
+        }
+    };
+    let mut cfg = Config::for_database(url, dir.path().join("data"));
+    cfg.db_max_connections = 4;
+    tweak(&mut cfg);
+    let app = Application::build(cfg, "127.0.0.1:0").await.expect("build app");
+    let base = format!("http://{}", app.addr());
+    let state = app.state.clone();
+    let server = tokio::spawn(async move {
+        let _ = app.run().await;
+    });
+    TestApp {
+        base,
+        client: reqwest::Client::builder().no_proxy().build().expect("client"),
+        state,
+        backend: kind,
+        server,
+        _dir: dir,
+        _pg: pg,
+    }
+}
+
+/// Starts the application on SQLite with the default configuration.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on(&Backend::Sqlite, |_| {}).await
+}
+
+/// Runs `test` once per backend, each with a fresh app.
+pub async fn on_each_backend<F, Fut>(tweak: fn(&mut Config), test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for b in backends() {
+        let app = spawn_app_on(&b, tweak).await;
+        eprintln!("-- on {}", app.backend);
+        test(app).await;
+    }
+}
+
+/// A response's status and JSON body (`Null` when the body is not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The error `code` of an error body.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// Asserts the status and returns the body.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        self.body
+    }
+
+    /// Asserts an error status and code.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.code(), code, "unexpected code; body: {}", self.body);
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends a JSON request (no body when `body` is `Null`) with an optional bearer token.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Value) -> Reply {
+        let mut rb = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if !body.is_null() {
+            rb = rb.json(&body);
+        }
+        let resp = rb.send().await.expect("request sent");
+        let status = resp.status();
+        let bytes = resp.bytes().await.expect("body read");
+        Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), Value::Null).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(token), body).await
+    }
+
+    /// Logs in with a password and returns the token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let r = self
+            .call(Method::POST, "/api/v1/auth/login", None, json!({ "username": username, "password": password }))
+            .await
+            .expect(200);
+        r["token"].as_str().expect("token").to_string()
+    }
+
+    /// Takes an action on a case at its current version and returns the reply.
+    pub async fn act(&self, token: &str, case_id: i64, mut body: Value) -> Reply {
+        if body.get("version").is_none() {
+            let v = self.get(&format!("/api/v1/cases/{case_id}"), token).await.expect(200)["version"].as_i64();
+            body["version"] = json!(v.unwrap_or(0));
+        }
+        self.post(&format!("/api/v1/cases/{case_id}/actions"), token, body).await
+    }
+
+    /// Uploads a file to a case as `wx.uploadFile` would (multipart field `file`).
+    pub async fn upload(&self, token: &str, case_id: i64, name: &str, bytes: Vec<u8>, event_id: Option<i64>) -> Reply {
+        let mut form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
+        if let Some(e) = event_id {
+            form = form.text("event_id", e.to_string());
+        }
+        let resp = self
+            .client
+            .post(self.url(&format!("/api/v1/cases/{case_id}/photos")))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload sent");
+        let status = resp.status();
+        let bytes = resp.bytes().await.expect("body read");
+        Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+    }
+}
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+/// A small district with two streets, two departments, two categories and one user of each
+/// role, all made through the admin API, with every user logged in.
+pub struct World {
+    pub district: i64,
+    pub street_a: i64,
+    pub street_b: i64,
+    pub community_a: i64,
+    pub grid_a: i64,
+    pub grid_b: i64,
+    pub dept_roads: i64,
+    pub dept_water: i64,
+    pub cat_light: i64,
+    pub cat_urgent: i64,
+    pub admin: String,
+    pub dispatcher: String,
+    /// A dispatcher bound to street B only.
+    pub dispatcher_b: String,
+    pub handler: String,
+    /// A handler of the other department.
+    pub handler_water: String,
+    pub supervisor: String,
+    pub leader: String,
+    pub resident_a: String,
+    pub resident_b: String,
+}
+
+impl World {
+    pub async fn build(app: &TestApp) -> World {
+        app.state
+            .create_user(&minsheng_model::NewUser {
+                username: "root".into(),
+                password: PASSWORD.into(),
+                display_name: Some("管理员".into()),
+                role: minsheng_model::Role::Admin,
+                department_id: None,
+                area_id: None,
+            })
+            .await
+            .expect("admin");
+        let admin = app.login("root", PASSWORD).await;
+        let area = |parent: Option<i64>, level: &str, code: &str, name: &str, ring: Value| {
+            json!({ "parent_id": parent, "level": level, "code": code, "name": name, "boundary": ring })
+        };
+        let sq = |w: f64, s: f64, e: f64, n: f64| json!([[w, s], [e, s], [e, n], [w, n]]);
+        let mk = |body: Value| {
+            let admin = admin.clone();
+            async move { app.post("/api/v1/admin/areas", &admin, body).await.expect(201)["id"].as_i64().unwrap() }
+        };
+        let district = mk(area(None, "district", "D1", "麒麟区", sq(103.0, 25.0, 104.0, 26.0))).await;
+        let street_a = mk(area(Some(district), "street", "S1", "南宁街道", sq(103.0, 25.0, 103.5, 26.0))).await;
+        let street_b = mk(area(Some(district), "street", "S2", "建宁街道", sq(103.5, 25.0, 104.0, 26.0))).await;
+        let community_a = mk(area(Some(street_a), "community", "C1", "麻黄社区", sq(103.0, 25.0, 103.5, 25.5))).await;
+        let community_b = mk(area(Some(street_b), "community", "C2", "寥廓社区", sq(103.5, 25.0, 104.0, 25.5))).await;
+        let grid_a = mk(area(Some(community_a), "grid", "G1", "麻黄第一网格", sq(103.0, 25.0, 103.25, 25.5))).await;
+        let grid_b = mk(area(Some(community_b), "grid", "G2", "寥廓第一网格", sq(103.5, 25.0, 103.75, 25.5))).await;
+        let dept = |code: &str, name: &str| {
+            let admin = admin.clone();
+            let body = json!({ "code": code, "name": name });
+            async move { app.post("/api/v1/admin/departments", &admin, body).await.expect(201)["id"].as_i64().unwrap() }
+        };
+        let dept_roads = dept("roads", "城管局").await;
+        let dept_water = dept("water", "水务局").await;
+        let cat = |code: &str, name: &str, tier: &str, d: i64| {
+            let admin = admin.clone();
+            let body = json!({ "code": code, "name": name, "tier": tier, "accept_hours": 4, "sign_hours": 2, "default_department_id": d });
+            async move { app.post("/api/v1/admin/categories", &admin, body).await.expect(201)["id"].as_i64().unwrap() }
+        };
+        let cat_light = cat("light", "路灯损坏", "utility", dept_roads).await;
+        let cat_urgent = cat("gas", "燃气泄漏", "urgent", dept_water).await;
+        let user = |name: &str, role: &str, dept: Option<i64>, area: Option<i64>| {
+            let admin = admin.clone();
+            let body = json!({ "username": name, "password": PASSWORD, "role": role, "department_id": dept, "area_id": area });
+            let name = name.to_string();
+            async move {
+                app.post("/api/v1/admin/users", &admin, body).await.expect(201);
+                app.login(&name, PASSWORD).await
+            }
+        };
+        World {
+            dispatcher: user("disp", "dispatcher", None, Some(district)).await,
+            dispatcher_b: user("disp_b", "dispatcher", None, Some(street_b)).await,
+            handler: user("roads1", "handler", Some(dept_roads), None).await,
+            handler_water: user("water1", "handler", Some(dept_water), None).await,
+            supervisor: user("sup", "supervisor", None, Some(community_a)).await,
+            leader: user("lead", "leader", None, Some(district)).await,
+            resident_a: user("res_a", "resident", None, None).await,
+            resident_b: user("res_b", "resident", None, None).await,
+            admin,
+            district,
+            street_a,
+            street_b,
+            community_a,
+            grid_a,
+            grid_b,
+            dept_roads,
+            dept_water,
+            cat_light,
+            cat_urgent,
+        }
+    }
+
+    /// A resident's complaint in grid A (located from its coordinates); returns the case body.
+    pub async fn submit(&self, app: &TestApp, token: &str, description: &str) -> Value {
+        let body = json!({
+            "client_request_id": uuid::Uuid::new_v4().to_string(),
+            "category_id": self.cat_light,
+            "description": description,
+            "lat": 25.2, "lng": 103.1,
+            "address": "南宁西路12号",
+            "contact_name": "张三丰",
+            "contact_phone": "13812345678",
+        });
+        app.post("/api/v1/cases", token, body).await.expect(201)
+    }
+
+    /// Submits as resident A and drives the case to `assigned` to the roads department.
+    pub async fn assigned_case(&self, app: &TestApp) -> i64 {
+        let id = self.submit(app, &self.resident_a, "路灯坏了一个月了,晚上很黑").await["id"].as_i64().unwrap();
+        app.act(&self.dispatcher, id, json!({ "action": "accept" })).await.expect(200);
+        app.act(&self.dispatcher, id, json!({ "action": "assign", "department_id": self.dept_roads })).await.expect(200);
+        id
+    }
+
+    /// Drives a case to `resolved`.
+    pub async fn resolved_case(&self, app: &TestApp) -> i64 {
+        let id = self.assigned_case(app).await;
+        app.act(&self.handler, id, json!({ "action": "sign" })).await.expect(200);
+        app.act(&self.handler, id, json!({ "action": "resolve", "note": "已更换灯泡" })).await.expect(200);
+        id
+    }
+}

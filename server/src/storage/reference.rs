@@ -48,7 +48,7 @@ impl Db {
             Some(pid) => Some(self.area(pid).await?.ok_or(StoreError::NotFound)?.path),
             None => None,
         };
-        let id = with_db!(self, p => {
+        let id = with_db!(self, p => async {
             let mut tx = p.begin().await?;
             let id = sqlx::query_scalar::<_, i64>(
                 "INSERT INTO areas (parent_id, level, code, name, name_en, lat, lng, boundary)
@@ -61,7 +61,7 @@ impl Db {
             sqlx::query("UPDATE areas SET path = $1 WHERE id = $2").bind(path).bind(id).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(id)
-        })
+        }.await)
         .map_err(unique_as("area code"))?;
         Ok(id)
     }

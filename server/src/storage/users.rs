@@ -108,7 +108,7 @@ impl Db {
     /// Whether a token was ever issued (to tell "expired" from "unknown").
     pub async fn session_known(&self, token_hash: &str) -> StoreResult<bool> {
         let n = with_db!(self, p => {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions WHERE token_hash = $1")
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions WHERE token_hash = $1 AND kind = 'session'")
                 .bind(token_hash).fetch_one(p).await
         })?;
         Ok(n > 0)
