@@ -58,7 +58,10 @@ impl Status {
 
     /// States in which a department owes work and a deadline runs.
     pub fn is_with_department(self) -> bool {
-        matches!(self, Status::Assigned | Status::InProgress | Status::Reopened)
+        matches!(
+            self,
+            Status::Assigned | Status::InProgress | Status::Reopened
+        )
     }
 
     /// Chinese label for the UI.

@@ -97,77 +97,6 @@ pub fn plan(
     Ok(to)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rel(role: Role) -> CaseRelation {
-        CaseRelation { role, is_owner: false, in_case_department: false }
-    }
-
-    fn req(action: Action) -> CaseActionRequest {
-        CaseActionRequest::new(action, 1)
-    }
-
-    #[test]
-    fn a_dispatcher_accepts_a_submitted_case() {
-        assert_eq!(plan(Status::Submitted, 0, &rel(Role::Dispatcher), &req(Action::Accept)), Ok(Status::Accepted));
-    }
-
-    #[test]
-    fn a_resident_cannot_accept() {
-        assert_eq!(plan(Status::Submitted, 0, &rel(Role::Resident), &req(Action::Accept)), Err(RuleError::Forbidden));
-    }
-
-    #[test]
-    fn rejecting_needs_a_reason() {
-        let err = plan(Status::Submitted, 0, &rel(Role::Dispatcher), &req(Action::Reject)).unwrap_err();
-        assert!(matches!(err, RuleError::Field(FieldError { field: "reason", .. })), "{err:?}");
-    }
-
-    #[test]
-    fn only_the_case_department_signs() {
-        let outsider = rel(Role::Handler);
-        assert_eq!(plan(Status::Assigned, 0, &outsider, &req(Action::Sign)), Err(RuleError::Forbidden));
-        let insider = CaseRelation { in_case_department: true, ..outsider };
-        assert_eq!(plan(Status::Assigned, 0, &insider, &req(Action::Sign)), Ok(Status::InProgress));
-    }
-
-    #[test]
-    fn an_unsatisfied_rating_reopens_and_a_satisfied_one_closes() {
-        let owner = CaseRelation { is_owner: true, ..rel(Role::Resident) };
-        let mut r = req(Action::Rate);
-        r.satisfaction = Some(Satisfaction::Satisfied);
-        assert_eq!(plan(Status::Resolved, 0, &owner, &r), Ok(Status::Closed));
-        r.satisfaction = Some(Satisfaction::Unsatisfied);
-        assert!(matches!(plan(Status::Resolved, 0, &owner, &r), Err(RuleError::Field(_))));
-        r.reason = Some("路灯还是不亮".into());
-        assert_eq!(plan(Status::Resolved, 0, &owner, &r), Ok(Status::Reopened));
-    }
-
-    #[test]
-    fn nothing_happens_to_a_closed_case() {
-        for action in Action::ALL {
-            assert!(allowed_actions(Status::Closed, &rel(Role::Admin)).is_empty(), "{action}");
-        }
-    }
-
-    #[test]
-    fn escalation_stops_at_the_top_of_the_ladder() {
-        assert_eq!(plan(Status::Assigned, 2, &rel(Role::Dispatcher), &req(Action::Escalate)), Ok(Status::Assigned));
-        assert_eq!(
-            plan(Status::Assigned, 3, &rel(Role::Dispatcher), &req(Action::Escalate)),
-            Err(RuleError::EscalationAtMaximum)
-        );
-    }
-
-    #[test]
-    fn the_handler_sees_sign_and_return_on_an_assigned_case() {
-        let h = CaseRelation { in_case_department: true, ..rel(Role::Handler) };
-        assert_eq!(allowed_actions(Status::Assigned, &h), vec![Action::Sign, Action::Return]);
-    }
-}
-
 /// Whether a case is past the deadline of the step it is waiting on.
 /// Times are milliseconds since the Unix epoch.
 pub fn is_overdue(
@@ -183,5 +112,148 @@ pub fn is_overdue(
         Status::Assigned | Status::Reopened => past(sign_due_at) || past(due_at),
         Status::InProgress => past(due_at),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel(role: Role) -> CaseRelation {
+        CaseRelation {
+            role,
+            is_owner: false,
+            in_case_department: false,
+        }
+    }
+
+    fn req(action: Action) -> CaseActionRequest {
+        CaseActionRequest::new(action, 1)
+    }
+
+    #[test]
+    fn a_dispatcher_accepts_a_submitted_case() {
+        assert_eq!(
+            plan(
+                Status::Submitted,
+                0,
+                &rel(Role::Dispatcher),
+                &req(Action::Accept)
+            ),
+            Ok(Status::Accepted)
+        );
+    }
+
+    #[test]
+    fn a_resident_cannot_accept() {
+        assert_eq!(
+            plan(
+                Status::Submitted,
+                0,
+                &rel(Role::Resident),
+                &req(Action::Accept)
+            ),
+            Err(RuleError::Forbidden)
+        );
+    }
+
+    #[test]
+    fn rejecting_needs_a_reason() {
+        let err = plan(
+            Status::Submitted,
+            0,
+            &rel(Role::Dispatcher),
+            &req(Action::Reject),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RuleError::Field(FieldError {
+                    field: "reason",
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn only_the_case_department_signs() {
+        let outsider = rel(Role::Handler);
+        assert_eq!(
+            plan(Status::Assigned, 0, &outsider, &req(Action::Sign)),
+            Err(RuleError::Forbidden)
+        );
+        let insider = CaseRelation {
+            in_case_department: true,
+            ..outsider
+        };
+        assert_eq!(
+            plan(Status::Assigned, 0, &insider, &req(Action::Sign)),
+            Ok(Status::InProgress)
+        );
+    }
+
+    #[test]
+    fn an_unsatisfied_rating_reopens_and_a_satisfied_one_closes() {
+        let owner = CaseRelation {
+            is_owner: true,
+            ..rel(Role::Resident)
+        };
+        let mut r = req(Action::Rate);
+        r.satisfaction = Some(Satisfaction::Satisfied);
+        assert_eq!(plan(Status::Resolved, 0, &owner, &r), Ok(Status::Closed));
+        r.satisfaction = Some(Satisfaction::Unsatisfied);
+        assert!(matches!(
+            plan(Status::Resolved, 0, &owner, &r),
+            Err(RuleError::Field(_))
+        ));
+        r.reason = Some("路灯还是不亮".into());
+        assert_eq!(plan(Status::Resolved, 0, &owner, &r), Ok(Status::Reopened));
+    }
+
+    #[test]
+    fn nothing_happens_to_a_closed_case() {
+        for action in Action::ALL {
+            assert!(
+                allowed_actions(Status::Closed, &rel(Role::Admin)).is_empty(),
+                "{action}"
+            );
+        }
+    }
+
+    #[test]
+    fn escalation_stops_at_the_top_of_the_ladder() {
+        assert_eq!(
+            plan(
+                Status::Assigned,
+                2,
+                &rel(Role::Dispatcher),
+                &req(Action::Escalate)
+            ),
+            Ok(Status::Assigned)
+        );
+        assert_eq!(
+            plan(
+                Status::Assigned,
+                3,
+                &rel(Role::Dispatcher),
+                &req(Action::Escalate)
+            ),
+            Err(RuleError::EscalationAtMaximum)
+        );
+    }
+
+    #[test]
+    fn the_handler_sees_sign_and_return_on_an_assigned_case() {
+        let h = CaseRelation {
+            in_case_department: true,
+            ..rel(Role::Handler)
+        };
+        assert_eq!(
+            allowed_actions(Status::Assigned, &h),
+            vec![Action::Sign, Action::Return]
+        );
     }
 }

@@ -35,8 +35,18 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: &'static str, code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        FieldError { field, code, message_zh: zh.into(), message_en: en.into() }
+    fn new(
+        field: &'static str,
+        code: &'static str,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
+        FieldError {
+            field,
+            code,
+            message_zh: zh.into(),
+            message_en: en.into(),
+        }
     }
 }
 
@@ -84,26 +94,54 @@ pub fn location(lat: Option<f64>, lng: Option<f64>) -> Result<(), FieldError> {
         (None, None) => Ok(()),
         (Some(lat), Some(lng)) => {
             if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-                Err(FieldError::new("lat", "out_of_range", "纬度应在 -90 到 90 之间", "latitude must be within -90..90"))
+                Err(FieldError::new(
+                    "lat",
+                    "out_of_range",
+                    "纬度应在 -90 到 90 之间",
+                    "latitude must be within -90..90",
+                ))
             } else if !lng.is_finite() || !(-180.0..=180.0).contains(&lng) {
-                Err(FieldError::new("lng", "out_of_range", "经度应在 -180 到 180 之间", "longitude must be within -180..180"))
+                Err(FieldError::new(
+                    "lng",
+                    "out_of_range",
+                    "经度应在 -180 到 180 之间",
+                    "longitude must be within -180..180",
+                ))
             } else {
                 Ok(())
             }
         }
-        (Some(_), None) => Err(FieldError::new("lng", "required", "经纬度须同时提供", "lat and lng go together")),
-        (None, Some(_)) => Err(FieldError::new("lat", "required", "经纬度须同时提供", "lat and lng go together")),
+        (Some(_), None) => Err(FieldError::new(
+            "lng",
+            "required",
+            "经纬度须同时提供",
+            "lat and lng go together",
+        )),
+        (None, Some(_)) => Err(FieldError::new(
+            "lat",
+            "required",
+            "经纬度须同时提供",
+            "lat and lng go together",
+        )),
     }
 }
 
 /// A mainland or landline phone number: digits with optional `+`, `-` and spaces, 5..=20 digits.
 pub fn phone(value: &str) -> Result<(), FieldError> {
     let digits = value.chars().filter(char::is_ascii_digit).count();
-    let ok = value.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ')) && (5..=20).contains(&digits);
+    let ok = value
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+        && (5..=20).contains(&digits);
     if ok {
         Ok(())
     } else {
-        Err(FieldError::new("contact_phone", "invalid", "电话号码格式不正确", "not a phone number"))
+        Err(FieldError::new(
+            "contact_phone",
+            "invalid",
+            "电话号码格式不正确",
+            "not a phone number",
+        ))
     }
 }
 
@@ -111,7 +149,9 @@ pub fn phone(value: &str) -> Result<(), FieldError> {
 pub fn client_request_id(value: &str) -> Result<(), FieldError> {
     let n = value.len();
     let ok = (limits::CLIENT_REQUEST_ID_MIN..=limits::CLIENT_REQUEST_ID_MAX).contains(&n)
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -130,7 +170,11 @@ pub fn new_case(c: &NewCase) -> Result<(), FieldError> {
     description(&c.description)?;
     location(c.lat, c.lng)?;
     text_max("address", c.address.as_deref(), limits::ADDRESS_MAX)?;
-    text_max("contact_name", c.contact_name.as_deref(), limits::CONTACT_NAME_MAX)?;
+    text_max(
+        "contact_name",
+        c.contact_name.as_deref(),
+        limits::CONTACT_NAME_MAX,
+    )?;
     if let Some(p) = c.contact_phone.as_deref().filter(|p| !p.is_empty()) {
         phone(p)?;
     }
@@ -146,21 +190,43 @@ pub fn action_input(r: &CaseActionRequest) -> Result<(), FieldError> {
         Action::Reject | Action::Return | Action::Reopen => {
             required("reason", r.reason.as_deref(), limits::REASON_MAX)?
         }
-        Action::Progress | Action::Resolve => required("note", r.note.as_deref(), limits::NOTE_MAX)?,
+        Action::Progress | Action::Resolve => {
+            required("note", r.note.as_deref(), limits::NOTE_MAX)?
+        }
         Action::Assign if r.department_id.is_none() => {
-            return Err(FieldError::new("department_id", "required", "请选择承办部门", "is required"));
+            return Err(FieldError::new(
+                "department_id",
+                "required",
+                "请选择承办部门",
+                "is required",
+            ));
         }
         Action::Merge if r.merge_into.is_none() => {
-            return Err(FieldError::new("merge_into", "required", "请填写合并到的案件", "is required"));
+            return Err(FieldError::new(
+                "merge_into",
+                "required",
+                "请填写合并到的案件",
+                "is required",
+            ));
         }
         Action::Rate => {
             let Some(s) = r.satisfaction else {
-                return Err(FieldError::new("satisfaction", "required", "请选择满意度", "is required"));
+                return Err(FieldError::new(
+                    "satisfaction",
+                    "required",
+                    "请选择满意度",
+                    "is required",
+                ));
             };
             if let Some(stars) = r.stars
                 && !(1..=5).contains(&stars)
             {
-                return Err(FieldError::new("stars", "out_of_range", "星级为1到5", "must be 1 to 5"));
+                return Err(FieldError::new(
+                    "stars",
+                    "out_of_range",
+                    "星级为1到5",
+                    "must be 1 to 5",
+                ));
             }
             if s == Satisfaction::Unsatisfied {
                 let has_reason = [r.reason.as_deref(), r.comment.as_deref()]
@@ -168,7 +234,12 @@ pub fn action_input(r: &CaseActionRequest) -> Result<(), FieldError> {
                     .flatten()
                     .any(|t| !t.trim().is_empty());
                 if !has_reason {
-                    return Err(FieldError::new("reason", "required", "不满意请说明原因", "say why you are unsatisfied"));
+                    return Err(FieldError::new(
+                        "reason",
+                        "required",
+                        "不满意请说明原因",
+                        "say why you are unsatisfied",
+                    ));
                 }
             }
         }
@@ -185,7 +256,10 @@ mod tests {
     fn description_counts_characters_not_bytes() {
         assert!(description("路灯不亮了").is_ok());
         assert_eq!(description("路灯坏").unwrap_err().code, "too_short");
-        assert_eq!(description(&"字".repeat(2001)).unwrap_err().code, "too_long");
+        assert_eq!(
+            description(&"字".repeat(2001)).unwrap_err().code,
+            "too_long"
+        );
         assert!(description(&"字".repeat(2000)).is_ok());
     }
 
@@ -193,7 +267,10 @@ mod tests {
     fn latitude_91_is_refused() {
         assert_eq!(location(Some(91.0), Some(100.0)).unwrap_err().field, "lat");
         assert_eq!(location(Some(25.5), Some(181.0)).unwrap_err().field, "lng");
-        assert_eq!(location(Some(f64::NAN), Some(1.0)).unwrap_err().field, "lat");
+        assert_eq!(
+            location(Some(f64::NAN), Some(1.0)).unwrap_err().field,
+            "lat"
+        );
         assert!(location(Some(25.5), Some(103.8)).is_ok());
         assert!(location(Some(25.5), None).is_err());
     }

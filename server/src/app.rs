@@ -45,12 +45,19 @@ impl AppState {
     pub async fn new(cfg: Config) -> anyhow::Result<AppState> {
         let db = Db::connect(&cfg.database_url, cfg.db_max_connections).await?;
         db.migrate().await?;
-        std::fs::create_dir_all(cfg.data_dir.join("uploads")).context("creating the uploads folder")?;
+        std::fs::create_dir_all(cfg.data_dir.join("uploads"))
+            .context("creating the uploads folder")?;
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(5))
             .build()
             .context("building the HTTP client")?;
-        Ok(AppState { db, cfg, http, metrics: Metrics::new()?, areas: RwLock::new(None) })
+        Ok(AppState {
+            db,
+            cfg,
+            http,
+            metrics: Metrics::new()?,
+            areas: RwLock::new(None),
+        })
     }
 
     pub fn uploads_dir(&self) -> PathBuf {
@@ -72,26 +79,51 @@ impl AppState {
     }
 
     /// The area a submission without one belongs to, from its coordinates.
-    pub async fn locate(&self, lat: Option<f64>, lng: Option<f64>) -> Result<Option<i64>, ApiError> {
-        Ok(crate::reference::locate::locate(&self.areas().await?, lat, lng))
+    pub async fn locate(
+        &self,
+        lat: Option<f64>,
+        lng: Option<f64>,
+    ) -> Result<Option<i64>, ApiError> {
+        Ok(crate::reference::locate::locate(
+            &self.areas().await?,
+            lat,
+            lng,
+        ))
     }
 }
 
 /// The OpenAPI service with every API of the server.
-pub fn api_service(state: &Arc<AppState>) -> OpenApiService<(AuthApi, CasesApi, PhotosApi, ReferenceApi, SystemApi), ()> {
-    let cases = Arc::new(CasesApi { state: state.clone() });
+pub fn api_service(
+    state: &Arc<AppState>,
+) -> OpenApiService<(AuthApi, CasesApi, PhotosApi, ReferenceApi, SystemApi), ()> {
+    let cases = Arc::new(CasesApi {
+        state: state.clone(),
+    });
     OpenApiService::new(
         (
-            AuthApi { state: state.clone() },
-            CasesApi { state: state.clone() },
-            PhotosApi { state: state.clone(), cases },
-            ReferenceApi { state: state.clone() },
-            SystemApi { state: state.clone() },
+            AuthApi {
+                state: state.clone(),
+            },
+            CasesApi {
+                state: state.clone(),
+            },
+            PhotosApi {
+                state: state.clone(),
+                cases,
+            },
+            ReferenceApi {
+                state: state.clone(),
+            },
+            SystemApi {
+                state: state.clone(),
+            },
         ),
         "Minsheng 民生",
         env!("CARGO_PKG_VERSION"),
     )
-    .description("Civic complaints and supervision: the case ledger, from a resident's complaint to 销号.")
+    .description(
+        "Civic complaints and supervision: the case ledger, from a resident's complaint to 销号.",
+    )
 }
 
 /// The whole HTTP application.
@@ -120,13 +152,20 @@ impl Application {
     /// Connects storage, runs migrations and binds `bind` (use port 0 in tests).
     pub async fn build(cfg: Config, bind: &str) -> anyhow::Result<Application> {
         let state = Arc::new(AppState::new(cfg).await?);
-        let acceptor = TcpListener::bind(bind.to_string()).into_acceptor().await.with_context(|| format!("binding {bind}"))?;
+        let acceptor = TcpListener::bind(bind.to_string())
+            .into_acceptor()
+            .await
+            .with_context(|| format!("binding {bind}"))?;
         let addr = acceptor
             .local_addr()
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .context("listener has no address")?;
-        Ok(Application { state, addr, acceptor })
+        Ok(Application {
+            state,
+            addr,
+            acceptor,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -136,7 +175,9 @@ impl Application {
     /// Serves until the process ends, with the scheduler running beside it.
     pub async fn run(self) -> std::io::Result<()> {
         let scheduler = tokio::spawn(crate::scheduler::run(self.state.clone()));
-        let result = Server::new_with_acceptor(self.acceptor).run(routes(self.state)).await;
+        let result = Server::new_with_acceptor(self.acceptor)
+            .run(routes(self.state))
+            .await;
         scheduler.abort();
         result
     }

@@ -7,7 +7,11 @@ use crate::app::{AppState, Application};
 use crate::config::Config;
 
 #[derive(Parser)]
-#[command(name = "minsheng", version, about = "Minsheng 民生: civic complaints and supervision")]
+#[command(
+    name = "minsheng",
+    version,
+    about = "Minsheng 民生: civic complaints and supervision"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,9 +51,12 @@ enum Command {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("MINSHENG_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let filter = EnvFilter::try_from_env("MINSHENG_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let json = std::env::var("MINSHENG_LOG_FORMAT").is_ok_and(|f| f == "json");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     if json {
         builder.json().init();
     } else {
@@ -75,12 +82,26 @@ pub async fn main() -> anyhow::Result<()> {
             let state = AppState::new(cfg).await?;
             crate::seed::seed_demo(&state, cases).await?;
         }
-        Command::CreateUser { role, username, password, department, area, display_name } => {
+        Command::CreateUser {
+            role,
+            username,
+            password,
+            department,
+            area,
+            display_name,
+        } => {
             let role = Role::parse(&role).ok_or_else(|| {
                 anyhow::anyhow!("unknown role {role}; one of resident handler dispatcher supervisor leader admin")
             })?;
             let state = AppState::new(cfg).await?;
-            let user = NewUser { username, password, display_name, role, department_id: department, area_id: area };
+            let user = NewUser {
+                username,
+                password,
+                display_name,
+                role,
+                department_id: department,
+                area_id: area,
+            };
             match state.create_user(&user).await {
                 Ok(id) => println!("created user {id} ({})", role.as_str()),
                 Err(e) => anyhow::bail!("{}", e.code()),

@@ -75,7 +75,10 @@ impl Source {
         T::Err: std::error::Error + Send + Sync + 'static,
     {
         match self.var(name) {
-            Some(v) => v.trim().parse().with_context(|| format!("{name} is not valid")),
+            Some(v) => v
+                .trim()
+                .parse()
+                .with_context(|| format!("{name} is not valid")),
             None => Ok(default),
         }
     }
@@ -86,9 +89,16 @@ impl Config {
     pub fn from_env() -> anyhow::Result<Config> {
         let mut file = std::collections::HashMap::new();
         if let Ok(path) = std::env::var("MINSHENG_CONFIG") {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading config file {path}"))?;
-            for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-                let (k, v) = line.split_once('=').with_context(|| format!("bad line in {path}: expected KEY=VALUE"))?;
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading config file {path}"))?;
+            for line in text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            {
+                let (k, v) = line
+                    .split_once('=')
+                    .with_context(|| format!("bad line in {path}: expected KEY=VALUE"))?;
                 file.insert(k.trim().to_string(), v.trim().to_string());
             }
         }
@@ -100,10 +110,13 @@ impl Config {
         Ok(Config {
             database_url,
             redis_url: var("REDIS_URL"),
-            widgets_dir: PathBuf::from(var("MINSHENG_WIDGETS_DIR").unwrap_or_else(|| "./widgets/dist".into())),
+            widgets_dir: PathBuf::from(
+                var("MINSHENG_WIDGETS_DIR").unwrap_or_else(|| "./widgets/dist".into()),
+            ),
             data_dir,
             wechat: WechatConfig {
-                api_base: var("MINSHENG_WECHAT_API_BASE").unwrap_or_else(|| "https://api.weixin.qq.com".into()),
+                api_base: var("MINSHENG_WECHAT_API_BASE")
+                    .unwrap_or_else(|| "https://api.weixin.qq.com".into()),
                 appid: var("MINSHENG_WECHAT_APPID"),
                 secret: var("MINSHENG_WECHAT_SECRET").map(Secret::new),
             },
@@ -123,7 +136,11 @@ impl Config {
             redis_url: None,
             data_dir: data_dir.into(),
             widgets_dir: PathBuf::from("./widgets/dist"),
-            wechat: WechatConfig { api_base: "https://api.weixin.qq.com".into(), appid: None, secret: None },
+            wechat: WechatConfig {
+                api_base: "https://api.weixin.qq.com".into(),
+                appid: None,
+                secret: None,
+            },
             staff_session_hours: 12,
             resident_session_hours: 24 * 30,
             ticket_seconds: 120,
@@ -133,4 +150,3 @@ impl Config {
         }
     }
 }
-

@@ -43,7 +43,11 @@ pub enum ApiError {
 }
 
 fn body(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
-    Json(ErrorBody { code: code.into(), message: message.into(), field: None })
+    Json(ErrorBody {
+        code: code.into(),
+        message: message.into(),
+        field: None,
+    })
 }
 
 impl ApiError {
@@ -106,9 +110,13 @@ impl From<crate::storage::StoreError> for ApiError {
     fn from(e: crate::storage::StoreError) -> Self {
         use crate::storage::StoreError;
         match e {
-            StoreError::Conflict => ApiError::conflict("version_conflict", "案件已被他人更新,请刷新后重试"),
+            StoreError::Conflict => {
+                ApiError::conflict("version_conflict", "案件已被他人更新,请刷新后重试")
+            }
             StoreError::NotFound => ApiError::not_found("not_found", "不存在"),
-            StoreError::Duplicate(what) => ApiError::conflict("duplicate", format!("{what} 已存在")),
+            StoreError::Duplicate(what) => {
+                ApiError::conflict("duplicate", format!("{what} 已存在"))
+            }
             StoreError::Database(e) => ApiError::internal(format!("database: {e}")),
         }
     }

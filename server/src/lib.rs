@@ -14,7 +14,7 @@ pub mod seed;
 pub mod storage;
 pub mod system;
 
-pub use app::{Application, AppState};
+pub use app::{AppState, Application};
 pub use config::Config;
 
 /// Milliseconds since the Unix epoch: the one clock every table uses.

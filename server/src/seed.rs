@@ -21,32 +21,205 @@ const COMMUNITIES: [[&str; 3]; 4] = [
     ["益宁社区", "东山社区", "西城社区"],
 ];
 const DEPARTMENTS: [(&str, &str, &str); 10] = [
-    ("zjj", "区住房和城乡建设局", "Housing and Urban-Rural Development"),
+    (
+        "zjj",
+        "区住房和城乡建设局",
+        "Housing and Urban-Rural Development",
+    ),
     ("cgj", "区城市管理局", "Urban Management"),
     ("jtj", "区交通运输局", "Transport"),
     ("swj", "区水务局", "Water Affairs"),
     ("hbj", "市生态环境局麒麟分局", "Ecology and Environment"),
     ("scj", "区市场监督管理局", "Market Regulation"),
-    ("rsj", "区人力资源和社会保障局", "Human Resources and Social Security"),
+    (
+        "rsj",
+        "区人力资源和社会保障局",
+        "Human Resources and Social Security",
+    ),
     ("mzj", "区民政局", "Civil Affairs"),
     ("gdj", "麒麟供电局", "Power Supply"),
     ("jyj", "区教育体育局", "Education and Sports"),
 ];
 // code, name, English, tier, accept hours, sign hours, department code, sample descriptions
-type CategorySeed = (&'static str, &'static str, &'static str, Tier, i64, i64, &'static str, [&'static str; 3]);
+type CategorySeed = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Tier,
+    i64,
+    i64,
+    &'static str,
+    [&'static str; 3],
+);
 const CATEGORIES: [CategorySeed; 12] = [
-    ("gas", "燃气泄漏", "Gas leak", Tier::Urgent, 1, 1, "zjj", ["楼道里有很重的燃气味,请尽快派人检查", "小区燃气管道接口处漏气,居民很担心", "单元门口闻到煤气味已经半天了"]),
-    ("water", "停水停电", "Water or power outage", Tier::Utility, 2, 2, "swj", ["小区从昨晚开始停水,没有任何通知", "整栋楼停电,家里有老人用制氧机", "水压太低,五楼以上用不上水"]),
-    ("light", "路灯损坏", "Broken street light", Tier::Utility, 4, 4, "cgj", ["巷子里的路灯坏了一个多月,晚上很黑", "路口路灯一直闪,影响行车", "小区门口路灯不亮,老人晚上出门不方便"]),
-    ("road", "道路破损", "Damaged road", Tier::General, 8, 8, "jtj", ["路面有个大坑,下雨积水,电动车容易摔倒", "人行道地砖松动翘起,已经有人绊倒", "井盖缺失,非常危险"]),
-    ("stall", "占道经营", "Street stalls blocking the road", Tier::General, 8, 8, "cgj", ["菜市场门口摊贩占道,早上车辆过不去", "夜市占用消防通道", "门店把货物堆到人行道上"]),
-    ("noise", "噪音扰民", "Noise", Tier::General, 8, 8, "hbj", ["工地夜间施工到凌晨,影响休息", "广场舞音响太大,晚上十点后还在放", "楼下烧烤店排风机噪音很大"]),
-    ("garbage", "垃圾清运", "Rubbish collection", Tier::General, 8, 8, "cgj", ["垃圾桶满了三天没人清运,有异味", "小区建筑垃圾堆在绿化带里", "河道边有人倾倒生活垃圾"]),
-    ("food", "食品安全", "Food safety", Tier::General, 8, 8, "scj", ["学校门口小店卖过期零食", "餐馆后厨卫生很差,有老鼠", "超市卖的肉有异味"]),
-    ("wage", "拖欠工资", "Unpaid wages", Tier::Complex, 24, 24, "rsj", ["工地拖欠农民工工资三个月", "公司倒闭后拖欠员工工资和社保", "装修公司不发工资"]),
-    ("property", "物业纠纷", "Property management dispute", Tier::Complex, 24, 24, "zjj", ["物业收费不公开,业主意见很大", "电梯经常坏,物业不维修", "物业擅自占用公共车位收费"]),
-    ("building", "违章建筑", "Illegal construction", Tier::Complex, 24, 24, "cgj", ["顶楼住户私自加盖彩钢房", "一楼住户占用公共绿地搭建棚子", "临街商铺违规扩建"]),
-    ("elderly", "养老服务", "Elderly care", Tier::General, 8, 8, "mzj", ["独居老人生活困难,希望社区关注", "社区养老服务站长期不开门", "高龄津贴一直没有发放"]),
+    (
+        "gas",
+        "燃气泄漏",
+        "Gas leak",
+        Tier::Urgent,
+        1,
+        1,
+        "zjj",
+        [
+            "楼道里有很重的燃气味,请尽快派人检查",
+            "小区燃气管道接口处漏气,居民很担心",
+            "单元门口闻到煤气味已经半天了",
+        ],
+    ),
+    (
+        "water",
+        "停水停电",
+        "Water or power outage",
+        Tier::Utility,
+        2,
+        2,
+        "swj",
+        [
+            "小区从昨晚开始停水,没有任何通知",
+            "整栋楼停电,家里有老人用制氧机",
+            "水压太低,五楼以上用不上水",
+        ],
+    ),
+    (
+        "light",
+        "路灯损坏",
+        "Broken street light",
+        Tier::Utility,
+        4,
+        4,
+        "cgj",
+        [
+            "巷子里的路灯坏了一个多月,晚上很黑",
+            "路口路灯一直闪,影响行车",
+            "小区门口路灯不亮,老人晚上出门不方便",
+        ],
+    ),
+    (
+        "road",
+        "道路破损",
+        "Damaged road",
+        Tier::General,
+        8,
+        8,
+        "jtj",
+        [
+            "路面有个大坑,下雨积水,电动车容易摔倒",
+            "人行道地砖松动翘起,已经有人绊倒",
+            "井盖缺失,非常危险",
+        ],
+    ),
+    (
+        "stall",
+        "占道经营",
+        "Street stalls blocking the road",
+        Tier::General,
+        8,
+        8,
+        "cgj",
+        [
+            "菜市场门口摊贩占道,早上车辆过不去",
+            "夜市占用消防通道",
+            "门店把货物堆到人行道上",
+        ],
+    ),
+    (
+        "noise",
+        "噪音扰民",
+        "Noise",
+        Tier::General,
+        8,
+        8,
+        "hbj",
+        [
+            "工地夜间施工到凌晨,影响休息",
+            "广场舞音响太大,晚上十点后还在放",
+            "楼下烧烤店排风机噪音很大",
+        ],
+    ),
+    (
+        "garbage",
+        "垃圾清运",
+        "Rubbish collection",
+        Tier::General,
+        8,
+        8,
+        "cgj",
+        [
+            "垃圾桶满了三天没人清运,有异味",
+            "小区建筑垃圾堆在绿化带里",
+            "河道边有人倾倒生活垃圾",
+        ],
+    ),
+    (
+        "food",
+        "食品安全",
+        "Food safety",
+        Tier::General,
+        8,
+        8,
+        "scj",
+        [
+            "学校门口小店卖过期零食",
+            "餐馆后厨卫生很差,有老鼠",
+            "超市卖的肉有异味",
+        ],
+    ),
+    (
+        "wage",
+        "拖欠工资",
+        "Unpaid wages",
+        Tier::Complex,
+        24,
+        24,
+        "rsj",
+        [
+            "工地拖欠农民工工资三个月",
+            "公司倒闭后拖欠员工工资和社保",
+            "装修公司不发工资",
+        ],
+    ),
+    (
+        "property",
+        "物业纠纷",
+        "Property management dispute",
+        Tier::Complex,
+        24,
+        24,
+        "zjj",
+        [
+            "物业收费不公开,业主意见很大",
+            "电梯经常坏,物业不维修",
+            "物业擅自占用公共车位收费",
+        ],
+    ),
+    (
+        "building",
+        "违章建筑",
+        "Illegal construction",
+        Tier::Complex,
+        24,
+        24,
+        "cgj",
+        [
+            "顶楼住户私自加盖彩钢房",
+            "一楼住户占用公共绿地搭建棚子",
+            "临街商铺违规扩建",
+        ],
+    ),
+    (
+        "elderly",
+        "养老服务",
+        "Elderly care",
+        Tier::General,
+        8,
+        8,
+        "mzj",
+        [
+            "独居老人生活困难,希望社区关注",
+            "社区养老服务站长期不开门",
+            "高龄津贴一直没有发放",
+        ],
+    ),
 ];
 
 const DISTRICT_BOX: (f64, f64, f64, f64) = (103.74, 25.44, 103.86, 25.56); // west, south, east, north
@@ -55,8 +228,11 @@ fn ring(w: f64, s: f64, e: f64, n: f64) -> Vec<Vec<f64>> {
     vec![vec![w, s], vec![e, s], vec![e, n], vec![w, n]]
 }
 
+/// A grid's id, its bounding box (west, south, east, north) and its community's name.
+type GridSeed = (i64, (f64, f64, f64, f64), String);
+
 struct Seeded {
-    areas: Vec<(i64, (f64, f64, f64, f64), String)>, // grid id, bbox, community name
+    areas: Vec<GridSeed>,
     categories: Vec<(i64, Tier, i64, i64, i64, usize)>, // id, tier, accept h, sign h, department id, index
     residents: Vec<i64>,
     dispatcher: i64,
@@ -151,7 +327,11 @@ async fn seed_reference(state: &AppState) -> anyhow::Result<Seeded> {
     }
     let mut dept_ids = std::collections::HashMap::new();
     for (code, name, en) in DEPARTMENTS {
-        dept_ids.insert(code, db.create_department(code, name, Some(en), Some(district)).await?);
+        dept_ids.insert(
+            code,
+            db.create_department(code, name, Some(en), Some(district))
+                .await?,
+        );
     }
     let mut categories = Vec::new();
     for (i, (code, name, en, tier, accept, sign, dept, _)) in CATEGORIES.iter().enumerate() {
@@ -171,36 +351,112 @@ async fn seed_reference(state: &AppState) -> anyhow::Result<Seeded> {
             .await?;
         categories.push((id, *tier, *accept, *sign, d, i));
     }
-    let user = |username: &str, display: &str, role: Role, dept: Option<i64>, area: Option<i64>| NewUser {
-        username: username.into(),
-        password: DEMO_PASSWORD.into(),
-        display_name: Some(display.into()),
-        role,
-        department_id: dept,
-        area_id: area,
+    let user =
+        |username: &str, display: &str, role: Role, dept: Option<i64>, area: Option<i64>| NewUser {
+            username: username.into(),
+            password: DEMO_PASSWORD.into(),
+            display_name: Some(display.into()),
+            role,
+            department_id: dept,
+            area_id: area,
+        };
+    let mk = |u: NewUser| async move {
+        state
+            .create_user(&u)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding user: {}", e.code()))
     };
-    let mk = |u: NewUser| async move { state.create_user(&u).await.map_err(|e| anyhow::anyhow!("seeding user: {}", e.code())) };
     mk(user("admin", "系统管理员", Role::Admin, None, None)).await?;
-    let dispatcher = mk(user("dispatcher", "效能办 李敏", Role::Dispatcher, None, Some(district))).await?;
-    mk(user("leader", "区委 王书记", Role::Leader, None, Some(district))).await?;
-    let supervisor = mk(user("supervisor", "监督员 赵刚", Role::Supervisor, None, first_community)).await?;
+    let dispatcher = mk(user(
+        "dispatcher",
+        "效能办 李敏",
+        Role::Dispatcher,
+        None,
+        Some(district),
+    ))
+    .await?;
+    mk(user(
+        "leader",
+        "区委 王书记",
+        Role::Leader,
+        None,
+        Some(district),
+    ))
+    .await?;
+    let supervisor = mk(user(
+        "supervisor",
+        "监督员 赵刚",
+        Role::Supervisor,
+        None,
+        first_community,
+    ))
+    .await?;
     let mut handlers = Vec::new();
-    for (username, display, code) in [("handler", "城管局 张伟", "cgj"), ("handler2", "住建局 刘洋", "zjj")] {
-        handlers.push((mk(user(username, display, Role::Handler, Some(dept_ids[code]), None)).await?, dept_ids[code]));
+    for (username, display, code) in [
+        ("handler", "城管局 张伟", "cgj"),
+        ("handler2", "住建局 刘洋", "zjj"),
+    ] {
+        handlers.push((
+            mk(user(
+                username,
+                display,
+                Role::Handler,
+                Some(dept_ids[code]),
+                None,
+            ))
+            .await?,
+            dept_ids[code],
+        ));
     }
-    for (code, _, _) in DEPARTMENTS.iter().filter(|(c, _, _)| !["cgj", "zjj"].contains(c)) {
+    for (code, _, _) in DEPARTMENTS
+        .iter()
+        .filter(|(c, _, _)| !["cgj", "zjj"].contains(c))
+    {
         let d = dept_ids[code];
-        handlers.push((mk(user(&format!("handler_{code}"), &format!("{code} 承办人"), Role::Handler, Some(d), None)).await?, d));
+        handlers.push((
+            mk(user(
+                &format!("handler_{code}"),
+                &format!("{code} 承办人"),
+                Role::Handler,
+                Some(d),
+                None,
+            ))
+            .await?,
+            d,
+        ));
     }
     let mut residents = Vec::new();
     for (username, display) in [("resident", "张大爷"), ("resident2", "李阿姨")] {
         residents.push(mk(user(username, display, Role::Resident, None, None)).await?);
     }
-    Ok(Seeded { areas: grids, categories, residents, dispatcher, handlers, supervisor })
+    Ok(Seeded {
+        areas: grids,
+        categories,
+        residents,
+        dispatcher,
+        handlers,
+        supervisor,
+    })
 }
 
-const NAMES: [&str; 8] = ["张建国", "李秀英", "王磊", "刘芳", "陈志强", "杨丽", "赵明", "黄敏"];
-const ROADS: [&str; 6] = ["南宁西路", "麒麟南路", "文昌街", "寥廓南路", "子午路", "珠江源大道"];
+const NAMES: [&str; 8] = [
+    "张建国",
+    "李秀英",
+    "王磊",
+    "刘芳",
+    "陈志强",
+    "杨丽",
+    "赵明",
+    "黄敏",
+];
+const ROADS: [&str; 6] = [
+    "南宁西路",
+    "麒麟南路",
+    "文昌街",
+    "寥廓南路",
+    "子午路",
+    "珠江源大道",
+];
 
 async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Result<()> {
     let db = &state.db;
@@ -209,15 +465,34 @@ async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Resul
     let hour = 3_600_000;
     // The states the demo should show, weighted toward finished work as in a real ledger.
     let finals = [
-        (Status::Submitted, 6), (Status::Accepted, 4), (Status::Rejected, 3), (Status::Assigned, 8),
-        (Status::InProgress, 12), (Status::Returned, 3), (Status::Resolved, 10), (Status::Reopened, 4),
-        (Status::Closed, 45), (Status::Merged, 2),
+        (Status::Submitted, 6),
+        (Status::Accepted, 4),
+        (Status::Rejected, 3),
+        (Status::Assigned, 8),
+        (Status::InProgress, 12),
+        (Status::Returned, 3),
+        (Status::Resolved, 10),
+        (Status::Reopened, 4),
+        (Status::Closed, 45),
+        (Status::Merged, 2),
     ];
     let total: u32 = finals.iter().map(|(_, w)| w).sum();
     for i in 0..count {
         let mut pick = rng.gen_range(0..total);
-        let target = finals.iter().find(|(_, w)| if pick < *w { true } else { pick -= w; false }).map(|(s, _)| *s).unwrap_or(Status::Closed);
-        let &(cat_id, tier, accept_h, sign_h, dept, ci) = s.categories.choose(&mut rng).expect("categories");
+        let target = finals
+            .iter()
+            .find(|(_, w)| {
+                if pick < *w {
+                    true
+                } else {
+                    pick -= w;
+                    false
+                }
+            })
+            .map(|(s, _)| *s)
+            .unwrap_or(Status::Closed);
+        let &(cat_id, tier, accept_h, sign_h, dept, ci) =
+            s.categories.choose(&mut rng).expect("categories");
         let (grid, (gw, gs, ge, gn), community) = s.areas.choose(&mut rng).expect("areas");
         let resident = *s.residents.choose(&mut rng).expect("residents");
         let t0 = now - rng.gen_range(1..30 * 24) * hour - rng.gen_range(0..hour);
@@ -227,7 +502,13 @@ async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Resul
         let (creator, role, channel) = if by_supervisor {
             (s.supervisor, "supervisor", "supervision")
         } else if rng.gen_bool(0.2) {
-            (s.dispatcher, "dispatcher", *["phone", "letter", "visit"].choose(&mut rng).expect("channels"))
+            (
+                s.dispatcher,
+                "dispatcher",
+                *["phone", "letter", "visit"]
+                    .choose(&mut rng)
+                    .expect("channels"),
+            )
         } else {
             (resident, "resident", "wechat")
         };
@@ -245,11 +526,20 @@ async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Resul
             anonymous: rng.gen_bool(0.1),
             public: rng.gen_bool(0.6),
             contact_name: Some(NAMES.choose(&mut rng).expect("names").to_string()),
-            contact_phone: Some(format!("1{}{:09}", rng.gen_range(3..10), rng.gen_range(0..1_000_000_000u64))),
+            contact_phone: Some(format!(
+                "1{}{:09}",
+                rng.gen_range(3..10),
+                rng.gen_range(0..1_000_000_000u64)
+            )),
             accept_due_at: t0 + accept_h * hour,
         };
         let (case, _) = db.create_case(&rec, t0).await?;
-        let handler = s.handlers.iter().find(|(_, d)| *d == dept).map(|(u, _)| *u).unwrap_or(s.dispatcher);
+        let handler = s
+            .handlers
+            .iter()
+            .find(|(_, d)| *d == dept)
+            .map(|(u, _)| *u)
+            .unwrap_or(s.dispatcher);
         // Walk the case to its target state, one plausible step after another.
         let path: &[Status] = match target {
             Status::Submitted => &[],
@@ -258,58 +548,136 @@ async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Resul
             Status::Assigned => &[Status::Accepted, Status::Assigned],
             Status::InProgress => &[Status::Accepted, Status::Assigned, Status::InProgress],
             Status::Returned => &[Status::Accepted, Status::Assigned, Status::Returned],
-            Status::Resolved => &[Status::Accepted, Status::Assigned, Status::InProgress, Status::Resolved],
-            Status::Reopened => &[Status::Accepted, Status::Assigned, Status::InProgress, Status::Resolved, Status::Reopened],
-            Status::Closed => &[Status::Accepted, Status::Assigned, Status::InProgress, Status::Resolved, Status::Closed],
+            Status::Resolved => &[
+                Status::Accepted,
+                Status::Assigned,
+                Status::InProgress,
+                Status::Resolved,
+            ],
+            Status::Reopened => &[
+                Status::Accepted,
+                Status::Assigned,
+                Status::InProgress,
+                Status::Resolved,
+                Status::Reopened,
+            ],
+            Status::Closed => &[
+                Status::Accepted,
+                Status::Assigned,
+                Status::InProgress,
+                Status::Resolved,
+                Status::Closed,
+            ],
             Status::Merged => &[Status::Accepted, Status::Merged],
         };
         let span = (now - t0).max(hour);
         let mut t = t0;
         let mut version = case.version;
         let mut from = Status::Submitted;
-        let merge_target = if target == Status::Merged { Some(case.id.saturating_sub(1).max(1)) } else { None };
-        for (step, to) in path.iter().enumerate() {
-            t += rng.gen_range(span / 20..span / (path.len() as i64 + 1)).max(60_000);
+        let merge_target = if target == Status::Merged {
+            Some(case.id.saturating_sub(1).max(1))
+        } else {
+            None
+        };
+        for to in path {
+            t += rng
+                .gen_range(span / 20..span / (path.len() as i64 + 1))
+                .max(60_000);
             let mut ch = CaseChange::default();
             let (actor, actor_role, kind, note, data) = match to {
-                Status::Accepted => (s.dispatcher, "dispatcher", "accept", Some("已受理,转相关部门办理".to_string()), None),
-                Status::Rejected => (s.dispatcher, "dispatcher", "reject", Some("不属于政府职能范围,已告知诉求人通过司法途径解决".to_string()), None),
+                Status::Accepted => (
+                    s.dispatcher,
+                    "dispatcher",
+                    "accept",
+                    Some("已受理,转相关部门办理".to_string()),
+                    None,
+                ),
+                Status::Rejected => (
+                    s.dispatcher,
+                    "dispatcher",
+                    "reject",
+                    Some("不属于政府职能范围,已告知诉求人通过司法途径解决".to_string()),
+                    None,
+                ),
                 Status::Assigned => {
                     ch.department_id = Some(Some(dept));
                     ch.sign_due_at = Some(Some(t + sign_h * hour));
                     ch.due_at = Some(Some(t + tier.resolve_hours() * hour));
-                    (s.dispatcher, "dispatcher", "assign", Some("请按时限办理并反馈".to_string()), Some(json!({ "department_id": dept })))
+                    (
+                        s.dispatcher,
+                        "dispatcher",
+                        "assign",
+                        Some("请按时限办理并反馈".to_string()),
+                        Some(json!({ "department_id": dept })),
+                    )
                 }
-                Status::InProgress => (handler, "handler", "sign", Some("已签收,安排人员现场核查".to_string()), None),
-                Status::Returned => (handler, "handler", "return", Some("该事项不属于本部门职责,请重新交办".to_string()), None),
+                Status::InProgress => (
+                    handler,
+                    "handler",
+                    "sign",
+                    Some("已签收,安排人员现场核查".to_string()),
+                    None,
+                ),
+                Status::Returned => (
+                    handler,
+                    "handler",
+                    "return",
+                    Some("该事项不属于本部门职责,请重新交办".to_string()),
+                    None,
+                ),
                 Status::Resolved => {
                     ch.resolved_at = Some(t);
-                    (handler, "handler", "resolve", Some("已现场处置完毕,问题已解决".to_string()), None)
+                    (
+                        handler,
+                        "handler",
+                        "resolve",
+                        Some("已现场处置完毕,问题已解决".to_string()),
+                        None,
+                    )
                 }
                 Status::Reopened => {
                     ch.satisfaction = Some(Satisfaction::Unsatisfied.as_str().into());
                     ch.stars = Some(Some(2));
                     ch.sign_due_at = Some(Some(t + sign_h * hour));
                     ch.due_at = Some(Some(t + tier.resolve_hours() * hour));
-                    (creator, role, "rate", Some("问题没有彻底解决".to_string()), Some(json!({ "satisfaction": "unsatisfied", "stars": 2 })))
+                    (
+                        creator,
+                        role,
+                        "rate",
+                        Some("问题没有彻底解决".to_string()),
+                        Some(json!({ "satisfaction": "unsatisfied", "stars": 2 })),
+                    )
                 }
                 Status::Closed => {
                     ch.closed_at = Some(t);
-                    let sat = if rng.gen_bool(0.85) { Satisfaction::Satisfied } else { Satisfaction::BasicallySatisfied };
+                    let sat = if rng.gen_bool(0.85) {
+                        Satisfaction::Satisfied
+                    } else {
+                        Satisfaction::BasicallySatisfied
+                    };
                     ch.satisfaction = Some(sat.as_str().into());
                     let stars = if sat == Satisfaction::Satisfied { 5 } else { 4 };
                     ch.stars = Some(Some(stars));
-                    (creator, role, "rate", Some("处理及时,感谢".to_string()), Some(json!({ "satisfaction": sat, "stars": stars })))
+                    (
+                        creator,
+                        role,
+                        "rate",
+                        Some("处理及时,感谢".to_string()),
+                        Some(json!({ "satisfaction": sat, "stars": stars })),
+                    )
                 }
                 Status::Merged => {
                     ch.merged_into = merge_target;
-                    (s.dispatcher, "dispatcher", "merge", Some("与已有诉求重复,合并办理".to_string()), Some(json!({ "merge_into": merge_target })))
+                    (
+                        s.dispatcher,
+                        "dispatcher",
+                        "merge",
+                        Some("与已有诉求重复,合并办理".to_string()),
+                        Some(json!({ "merge_into": merge_target })),
+                    )
                 }
                 Status::Submitted => unreachable!("never a step"),
             };
-            if step == 2 && *to == Status::InProgress && rng.gen_bool(0.3) {
-                // Some cases also get a progress note.
-            }
             let ev = NewEvent {
                 actor_id: Some(actor),
                 actor_role: actor_role.into(),
@@ -319,7 +687,9 @@ async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Resul
                 note,
                 data,
             };
-            let c = db.change_case(case.id, version, *to, &ch, &ev, t.min(now)).await?;
+            let c = db
+                .change_case(case.id, version, *to, &ch, &ev, t.min(now))
+                .await?;
             version = c.version;
             from = *to;
         }

@@ -1,82 +1,163 @@
 //! Logins, sessions that expire and are revoked, WeChat login, web-view tickets.
 
-use minsheng_tests::{PASSWORD, World, on_each_backend, spawn_app_on, Backend};
-use poem::{Route, get, handler, listener::{Acceptor, Listener, TcpListener}, web::Query};
+use minsheng_tests::{Backend, PASSWORD, World, on_each_backend, spawn_app_on};
+use poem::{
+    Route, get, handler,
+    listener::{Acceptor, Listener, TcpListener},
+    web::Query,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn a_wrong_password_or_unknown_user_is_401_with_one_code() {
-    on_each_backend(|_| {}, |app| async move {
-        World::build(&app).await;
-        for (u, p) in [("disp", "wrong-password"), ("nobody", PASSWORD)] {
-            app.call(Method::POST, "/api/v1/auth/login", None, json!({ "username": u, "password": p }))
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            World::build(&app).await;
+            for (u, p) in [("disp", "wrong-password"), ("nobody", PASSWORD)] {
+                app.call(
+                    Method::POST,
+                    "/api/v1/auth/login",
+                    None,
+                    json!({ "username": u, "password": p }),
+                )
                 .await
                 .expect_error(401, "invalid_credentials");
-        }
-    })
+            }
+        },
+    )
     .await;
 }
 
 #[tokio::test]
 async fn logout_revokes_the_token_and_deactivation_revokes_them_all() {
-    on_each_backend(|_| {}, |app| async move {
-        let w = World::build(&app).await;
-        let me = app.get("/api/v1/auth/me", &w.resident_a).await.expect(200);
-        assert_eq!(me["role"], "resident");
-        app.call(Method::POST, "/api/v1/auth/logout", Some(&w.resident_a), Value::Null).await.expect(204);
-        app.get("/api/v1/auth/me", &w.resident_a).await.expect_error(401, "session_expired");
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let me = app.get("/api/v1/auth/me", &w.resident_a).await.expect(200);
+            assert_eq!(me["role"], "resident");
+            app.call(
+                Method::POST,
+                "/api/v1/auth/logout",
+                Some(&w.resident_a),
+                Value::Null,
+            )
+            .await
+            .expect(204);
+            app.get("/api/v1/auth/me", &w.resident_a)
+                .await
+                .expect_error(401, "session_expired");
 
-        let users = app.get("/api/v1/admin/users", &w.admin).await.expect(200);
-        let handler = users.as_array().unwrap().iter().find(|u| u["username"] == "roads1").unwrap()["id"].as_i64().unwrap();
-        let u = app.post(&format!("/api/v1/admin/users/{handler}/deactivate"), &w.admin, Value::Null).await.expect(200);
-        assert_eq!(u["active"], false);
-        app.get("/api/v1/cases", &w.handler).await.expect_error(401, "session_expired");
-        app.call(Method::POST, "/api/v1/auth/login", None, json!({ "username": "roads1", "password": PASSWORD }))
+            let users = app.get("/api/v1/admin/users", &w.admin).await.expect(200);
+            let handler = users
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["username"] == "roads1")
+                .unwrap()["id"]
+                .as_i64()
+                .unwrap();
+            let u = app
+                .post(
+                    &format!("/api/v1/admin/users/{handler}/deactivate"),
+                    &w.admin,
+                    Value::Null,
+                )
+                .await
+                .expect(200);
+            assert_eq!(u["active"], false);
+            app.get("/api/v1/cases", &w.handler)
+                .await
+                .expect_error(401, "session_expired");
+            app.call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                json!({ "username": "roads1", "password": PASSWORD }),
+            )
             .await
             .expect_error(401, "invalid_credentials");
-        app.get("/api/v1/cases", "ms_not-a-token").await.expect_error(401, "invalid_token");
-        app.call(Method::GET, "/api/v1/cases", None, Value::Null).await.expect_error(401, "unauthorized");
-    })
+            app.get("/api/v1/cases", "ms_not-a-token")
+                .await
+                .expect_error(401, "invalid_token");
+            app.call(Method::GET, "/api/v1/cases", None, Value::Null)
+                .await
+                .expect_error(401, "unauthorized");
+        },
+    )
     .await;
 }
 
 #[tokio::test]
 async fn sessions_expire() {
-    on_each_backend(|cfg| cfg.resident_session_hours = 0, |app| async move {
-        let w = World::build(&app).await;
-        app.get("/api/v1/auth/me", &w.resident_a).await.expect_error(401, "session_expired");
-        app.get("/api/v1/auth/me", &w.dispatcher).await.expect(200);
-    })
+    on_each_backend(
+        |cfg| cfg.resident_session_hours = 0,
+        |app| async move {
+            let w = World::build(&app).await;
+            app.get("/api/v1/auth/me", &w.resident_a)
+                .await
+                .expect_error(401, "session_expired");
+            app.get("/api/v1/auth/me", &w.dispatcher).await.expect(200);
+        },
+    )
     .await;
 }
 
 #[tokio::test]
 async fn a_web_view_ticket_works_once() {
-    on_each_backend(|_| {}, |app| async move {
-        let w = World::build(&app).await;
-        let t = app.post("/api/v1/auth/ticket", &w.resident_a, Value::Null).await.expect(200);
-        let ticket = t["ticket"].as_str().unwrap().to_string();
-        let s = app.call(Method::POST, "/api/v1/auth/ticket/exchange", None, json!({ "ticket": ticket })).await.expect(200);
-        assert_eq!(s["user"]["username"], "res_a");
-        let token = s["token"].as_str().unwrap();
-        app.get("/api/v1/cases/mine", token).await.expect(200);
-        app.call(Method::POST, "/api/v1/auth/ticket/exchange", None, json!({ "ticket": ticket }))
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let t = app
+                .post("/api/v1/auth/ticket", &w.resident_a, Value::Null)
+                .await
+                .expect(200);
+            let ticket = t["ticket"].as_str().unwrap().to_string();
+            let s = app
+                .call(
+                    Method::POST,
+                    "/api/v1/auth/ticket/exchange",
+                    None,
+                    json!({ "ticket": ticket }),
+                )
+                .await
+                .expect(200);
+            assert_eq!(s["user"]["username"], "res_a");
+            let token = s["token"].as_str().unwrap();
+            app.get("/api/v1/cases/mine", token).await.expect(200);
+            app.call(
+                Method::POST,
+                "/api/v1/auth/ticket/exchange",
+                None,
+                json!({ "ticket": ticket }),
+            )
             .await
             .expect_error(401, "invalid_ticket");
-        // A ticket is not a session token.
-        app.get("/api/v1/cases/mine", &ticket).await.expect_error(401, "invalid_token");
-    })
+            // A ticket is not a session token.
+            app.get("/api/v1/cases/mine", &ticket)
+                .await
+                .expect_error(401, "invalid_token");
+        },
+    )
     .await;
 }
 
 #[handler]
-fn jscode2session(Query(q): Query<std::collections::HashMap<String, String>>) -> poem::web::Json<Value> {
-    if q.get("appid").map(String::as_str) != Some("wx-test-app") || q.get("secret").map(String::as_str) != Some("s3cret") {
+fn jscode2session(
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> poem::web::Json<Value> {
+    if q.get("appid").map(String::as_str) != Some("wx-test-app")
+        || q.get("secret").map(String::as_str) != Some("s3cret")
+    {
         return poem::web::Json(json!({ "errcode": 40013, "errmsg": "invalid appid" }));
     }
     poem::web::Json(match q.get("js_code").map(String::as_str) {
-        Some("code-alice") | Some("code-alice-again") => json!({ "openid": "o-alice", "session_key": "k" }),
+        Some("code-alice") | Some("code-alice-again") => {
+            json!({ "openid": "o-alice", "session_key": "k" })
+        }
         Some("code-bob") => json!({ "openid": "o-bob", "session_key": "k" }),
         Some("busy") => json!({ "errcode": -1, "errmsg": "system busy" }),
         Some("limited") => json!({ "errcode": 45011, "errmsg": "rate limit" }),
@@ -86,10 +167,15 @@ fn jscode2session(Query(q): Query<std::collections::HashMap<String, String>>) ->
 
 /// A stand-in for WeChat's API host (an outside service, not our stack) on a random port.
 async fn fake_wechat() -> String {
-    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
+    let acceptor = TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .unwrap();
     let addr = acceptor.local_addr()[0].as_socket_addr().copied().unwrap();
     tokio::spawn(async move {
-        let _ = poem::Server::new_with_acceptor(acceptor).run(Route::new().at("/sns/jscode2session", get(jscode2session))).await;
+        let _ = poem::Server::new_with_acceptor(acceptor)
+            .run(Route::new().at("/sns/jscode2session", get(jscode2session)))
+            .await;
     });
     format!("http://{addr}")
 }
@@ -105,17 +191,34 @@ async fn wechat_login_keeps_one_resident_per_openid_and_maps_wechat_errors() {
             cfg.wechat.secret = Some(minsheng_server::config::Secret::new("s3cret"));
         })
         .await;
-        let login = |code: &str| app.call(Method::POST, "/api/v1/auth/wechat", None, json!({ "code": code }));
+        let login = |code: &str| {
+            app.call(
+                Method::POST,
+                "/api/v1/auth/wechat",
+                None,
+                json!({ "code": code }),
+            )
+        };
         let a1 = login("code-alice").await.expect(200);
         let a2 = login("code-alice-again").await.expect(200);
         let b = login("code-bob").await.expect(200);
-        assert_eq!(a1["user"]["id"], a2["user"]["id"], "one resident per openid");
+        assert_eq!(
+            a1["user"]["id"], a2["user"]["id"],
+            "one resident per openid"
+        );
         assert_ne!(a1["user"]["id"], b["user"]["id"]);
         assert_eq!(a1["user"]["role"], "resident");
-        assert!(a1.to_string().find("session_key").is_none(), "the session key never leaves the server");
-        login("used-code").await.expect_error(400, "wechat_invalid_code");
+        assert!(
+            a1.to_string().find("session_key").is_none(),
+            "the session key never leaves the server"
+        );
+        login("used-code")
+            .await
+            .expect_error(400, "wechat_invalid_code");
         login("busy").await.expect_error(503, "wechat_busy");
-        login("limited").await.expect_error(429, "wechat_rate_limited");
+        login("limited")
+            .await
+            .expect_error(429, "wechat_rate_limited");
         login("").await.expect_error(400, "wechat_invalid_code");
         // Residents logged in this way submit like anyone else.
         let t = a1["token"].as_str().unwrap();
@@ -123,12 +226,26 @@ async fn wechat_login_keeps_one_resident_per_openid_and_maps_wechat_errors() {
     }
     // Unconfigured or unreachable WeChat is a 503, not a 500.
     let app = spawn_app_on(&Backend::Sqlite, |_| {}).await;
-    app.call(Method::POST, "/api/v1/auth/wechat", None, json!({ "code": "x" })).await.expect_error(503, "wechat_not_configured");
+    app.call(
+        Method::POST,
+        "/api/v1/auth/wechat",
+        None,
+        json!({ "code": "x" }),
+    )
+    .await
+    .expect_error(503, "wechat_not_configured");
     let app = spawn_app_on(&Backend::Sqlite, |cfg| {
         cfg.wechat.api_base = "http://127.0.0.1:9".into();
         cfg.wechat.appid = Some("a".into());
         cfg.wechat.secret = Some(minsheng_server::config::Secret::new("b"));
     })
     .await;
-    app.call(Method::POST, "/api/v1/auth/wechat", None, json!({ "code": "x" })).await.expect_error(503, "wechat_unavailable");
+    app.call(
+        Method::POST,
+        "/api/v1/auth/wechat",
+        None,
+        json!({ "code": "x" }),
+    )
+    .await
+    .expect_error(503, "wechat_unavailable");
 }

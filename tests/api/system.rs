@@ -5,29 +5,49 @@ use reqwest::Method;
 
 #[tokio::test]
 async fn health_readiness_and_metrics_answer() {
-    on_each_backend(|_| {}, |app| async move {
-        let w = World::build(&app).await;
-        w.submit(&app, &w.resident_a, "路灯不亮了好几天").await;
-        let r = app.client.get(app.url("/healthz")).send().await.unwrap();
-        assert_eq!(r.status().as_u16(), 200);
-        let r = app.client.get(app.url("/readyz")).send().await.unwrap();
-        assert_eq!(r.status().as_u16(), 200);
-        assert_eq!(r.text().await.unwrap(), format!("ok {}", app.backend));
-        let r = app.client.get(app.url("/metrics")).send().await.unwrap();
-        let text = r.text().await.unwrap();
-        assert!(text.contains("minsheng_cases{status=\"submitted\"} 1"), "{text}");
-        assert!(text.contains("minsheng_http_requests_total"));
-        assert!(text.contains("minsheng_cases_submitted_total 1"));
-        let r = app.client.get(app.url("/healthz")).header("x-request-id", "trace-abc-123").send().await.unwrap();
-        assert_eq!(r.headers()["x-request-id"], "trace-abc-123");
-    })
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            w.submit(&app, &w.resident_a, "路灯不亮了好几天").await;
+            let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+            let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+            assert_eq!(r.text().await.unwrap(), format!("ok {}", app.backend));
+            let r = app.client.get(app.url("/metrics")).send().await.unwrap();
+            let text = r.text().await.unwrap();
+            assert!(
+                text.contains("minsheng_cases{status=\"submitted\"} 1"),
+                "{text}"
+            );
+            assert!(text.contains("minsheng_http_requests_total"));
+            assert!(text.contains("minsheng_cases_submitted_total 1"));
+            let r = app
+                .client
+                .get(app.url("/healthz"))
+                .header("x-request-id", "trace-abc-123")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.headers()["x-request-id"], "trace-abc-123");
+        },
+    )
     .await;
 }
 
 #[tokio::test]
 async fn the_openapi_document_lists_every_endpoint_with_its_errors() {
     let app = minsheng_tests::spawn_app().await;
-    let doc = app.call(Method::GET, "/api/openapi.json", None, serde_json::Value::Null).await.expect(200);
+    let doc = app
+        .call(
+            Method::GET,
+            "/api/openapi.json",
+            None,
+            serde_json::Value::Null,
+        )
+        .await
+        .expect(200);
     let paths = doc["paths"].as_object().unwrap();
     for p in [
         "/api/v1/auth/login",
@@ -48,7 +68,10 @@ async fn the_openapi_document_lists_every_endpoint_with_its_errors() {
         "/readyz",
         "/metrics",
     ] {
-        assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
+        assert!(
+            paths.contains_key(p),
+            "{p} missing from the OpenAPI document"
+        );
     }
     let act = &doc["paths"]["/api/v1/cases/{id}/actions"]["post"]["responses"];
     for status in ["200", "401", "403", "404", "409", "422"] {
@@ -58,6 +81,13 @@ async fn the_openapi_document_lists_every_endpoint_with_its_errors() {
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("swagger"), "the browsable page");
-    let unknown = app.call(Method::GET, "/api/v1/nothing-here", None, serde_json::Value::Null).await;
+    let unknown = app
+        .call(
+            Method::GET,
+            "/api/v1/nothing-here",
+            None,
+            serde_json::Value::Null,
+        )
+        .await;
     unknown.expect_error(404, "not_found");
 }

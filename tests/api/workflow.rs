@@ -4,7 +4,12 @@ use minsheng_tests::{World, on_each_backend};
 use serde_json::json;
 
 fn kinds(case: &serde_json::Value) -> Vec<String> {
-    case["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect()
+    case["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test]
@@ -165,14 +170,23 @@ async fn a_retried_submission_makes_one_case() {
     .await;
 }
 
-async fn futures_join(app: &minsheng_tests::TestApp, token: &str, body: serde_json::Value, n: usize) -> Vec<serde_json::Value> {
+async fn futures_join(
+    app: &minsheng_tests::TestApp,
+    token: &str,
+    body: serde_json::Value,
+    n: usize,
+) -> Vec<serde_json::Value> {
     let mut set = Vec::new();
     for _ in 0..n {
         set.push(app.post("/api/v1/cases", token, body.clone()));
     }
     let mut out = Vec::new();
     for r in join_all(set).await {
-        assert!(r.status.as_u16() == 200 || r.status.as_u16() == 201, "{}", r.body);
+        assert!(
+            r.status.as_u16() == 200 || r.status.as_u16() == 201,
+            "{}",
+            r.body
+        );
         out.push(r.body);
     }
     out
@@ -192,7 +206,11 @@ async fn join_all<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> {
                 }
             }
         }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
     })
     .await;
     results.into_iter().map(|r| r.expect("ready")).collect()
@@ -200,51 +218,126 @@ async fn join_all<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> {
 
 #[tokio::test]
 async fn two_dispatchers_assigning_at_once_one_wins_and_one_gets_409() {
-    on_each_backend(|_| {}, |app| async move {
-        let w = World::build(&app).await;
-        let id = w.submit(&app, &w.resident_a, "燃气管道接口漏气").await["id"].as_i64().unwrap();
-        let c = app.act(&w.dispatcher, id, json!({ "action": "accept" })).await.expect(200);
-        let v = c["version"].as_i64().unwrap();
-        let path = format!("/api/v1/cases/{id}/actions");
-        let a = app.post(&path, &w.dispatcher, json!({ "action": "assign", "version": v, "department_id": w.dept_roads }));
-        let b = app.post(&path, &w.admin, json!({ "action": "assign", "version": v, "department_id": w.dept_water }));
-        let rs = join_all(vec![Box::pin(a) as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>, Box::pin(b)]).await;
-        let mut statuses: Vec<u16> = rs.iter().map(|r| r.status.as_u16()).collect();
-        statuses.sort();
-        assert_eq!(statuses, [200, 409], "{rs:?}");
-        let c = app.get(&format!("/api/v1/cases/{id}"), &w.dispatcher).await.expect(200);
-        let assigns = c["timeline"].as_array().unwrap().iter().filter(|e| e["kind"] == "assign").count();
-        assert_eq!(assigns, 1, "exactly one assignment on the timeline");
-        // A stale version is 409 even for an action that is otherwise allowed.
-        app.post(&format!("/api/v1/cases/{id}/actions"), &w.dispatcher, json!({ "action": "escalate", "version": v }))
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let id = w.submit(&app, &w.resident_a, "燃气管道接口漏气").await["id"]
+                .as_i64()
+                .unwrap();
+            let c = app
+                .act(&w.dispatcher, id, json!({ "action": "accept" }))
+                .await
+                .expect(200);
+            let v = c["version"].as_i64().unwrap();
+            let path = format!("/api/v1/cases/{id}/actions");
+            let a = app.post(
+                &path,
+                &w.dispatcher,
+                json!({ "action": "assign", "version": v, "department_id": w.dept_roads }),
+            );
+            let b = app.post(
+                &path,
+                &w.admin,
+                json!({ "action": "assign", "version": v, "department_id": w.dept_water }),
+            );
+            let rs = join_all(vec![
+                Box::pin(a) as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>,
+                Box::pin(b),
+            ])
+            .await;
+            let mut statuses: Vec<u16> = rs.iter().map(|r| r.status.as_u16()).collect();
+            statuses.sort();
+            assert_eq!(statuses, [200, 409], "{rs:?}");
+            let c = app
+                .get(&format!("/api/v1/cases/{id}"), &w.dispatcher)
+                .await
+                .expect(200);
+            let assigns = c["timeline"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["kind"] == "assign")
+                .count();
+            assert_eq!(assigns, 1, "exactly one assignment on the timeline");
+            // A stale version is 409 even for an action that is otherwise allowed.
+            app.post(
+                &format!("/api/v1/cases/{id}/actions"),
+                &w.dispatcher,
+                json!({ "action": "escalate", "version": v }),
+            )
             .await
             .expect_error(409, "version_conflict");
-    })
+        },
+    )
     .await;
 }
 
 #[tokio::test]
 async fn duplicates_merge_into_an_open_case_and_escalation_climbs_to_three() {
-    on_each_backend(|_| {}, |app| async move {
-        let w = World::build(&app).await;
-        let a = w.submit(&app, &w.resident_a, "南宁西路路灯不亮").await["id"].as_i64().unwrap();
-        let b = w.submit(&app, &w.resident_b, "南宁西路12号路灯坏了").await["id"].as_i64().unwrap();
-        app.act(&w.dispatcher, b, json!({ "action": "merge", "merge_into": b })).await.expect_error(422, "invalid_merge_target");
-        app.act(&w.dispatcher, b, json!({ "action": "merge", "merge_into": 99999 })).await.expect_error(422, "invalid_merge_target");
-        let c = app.act(&w.dispatcher, b, json!({ "action": "merge", "merge_into": a })).await.expect(200);
-        assert_eq!(c["status"], "merged");
-        assert_eq!(c["merged_into"], a);
-        // Merging into a merged case is refused.
-        let d = w.submit(&app, &w.resident_b, "又一条路灯不亮的诉求").await["id"].as_i64().unwrap();
-        app.act(&w.dispatcher, d, json!({ "action": "merge", "merge_into": b })).await.expect_error(422, "invalid_merge_target");
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let a = w.submit(&app, &w.resident_a, "南宁西路路灯不亮").await["id"]
+                .as_i64()
+                .unwrap();
+            let b = w.submit(&app, &w.resident_b, "南宁西路12号路灯坏了").await["id"]
+                .as_i64()
+                .unwrap();
+            app.act(
+                &w.dispatcher,
+                b,
+                json!({ "action": "merge", "merge_into": b }),
+            )
+            .await
+            .expect_error(422, "invalid_merge_target");
+            app.act(
+                &w.dispatcher,
+                b,
+                json!({ "action": "merge", "merge_into": 99999 }),
+            )
+            .await
+            .expect_error(422, "invalid_merge_target");
+            let c = app
+                .act(
+                    &w.dispatcher,
+                    b,
+                    json!({ "action": "merge", "merge_into": a }),
+                )
+                .await
+                .expect(200);
+            assert_eq!(c["status"], "merged");
+            assert_eq!(c["merged_into"], a);
+            // Merging into a merged case is refused.
+            let d = w.submit(&app, &w.resident_b, "又一条路灯不亮的诉求").await["id"]
+                .as_i64()
+                .unwrap();
+            app.act(
+                &w.dispatcher,
+                d,
+                json!({ "action": "merge", "merge_into": b }),
+            )
+            .await
+            .expect_error(422, "invalid_merge_target");
 
-        for level in 1..=3 {
-            let c = app.act(&w.dispatcher, a, json!({ "action": "escalate", "note": "督办" })).await.expect(200);
-            assert_eq!(c["escalation_level"], level);
-            assert_eq!(c["status"], "submitted");
-        }
-        app.act(&w.dispatcher, a, json!({ "action": "escalate" })).await.expect_error(409, "escalation_at_maximum");
-    })
+            for level in 1..=3 {
+                let c = app
+                    .act(
+                        &w.dispatcher,
+                        a,
+                        json!({ "action": "escalate", "note": "督办" }),
+                    )
+                    .await
+                    .expect(200);
+                assert_eq!(c["escalation_level"], level);
+                assert_eq!(c["status"], "submitted");
+            }
+            app.act(&w.dispatcher, a, json!({ "action": "escalate" }))
+                .await
+                .expect_error(409, "escalation_at_maximum");
+        },
+    )
     .await;
 }
 
@@ -260,7 +353,10 @@ async fn a_resolved_case_nobody_rates_is_closed_by_the_scheduler() {
             let id = w.resolved_case(&app).await;
             let mut closed = None;
             for _ in 0..100 {
-                let c = app.get(&format!("/api/v1/cases/{id}"), &w.resident_a).await.expect(200);
+                let c = app
+                    .get(&format!("/api/v1/cases/{id}"), &w.resident_a)
+                    .await
+                    .expect(200);
                 if c["status"] == "closed" {
                     closed = Some(c);
                     break;
@@ -273,9 +369,17 @@ async fn a_resolved_case_nobody_rates_is_closed_by_the_scheduler() {
             assert_eq!(last["actor_role"], "system");
             assert!(c["closed_at"].is_string());
             // Running it again changes nothing (no second event).
-            minsheng_tests::minsheng_server::scheduler::auto_close(&app.state).await.unwrap();
-            let again = app.get(&format!("/api/v1/cases/{id}"), &w.resident_a).await.expect(200);
-            assert_eq!(again["timeline"].as_array().unwrap().len(), c["timeline"].as_array().unwrap().len());
+            minsheng_tests::minsheng_server::scheduler::auto_close(&app.state)
+                .await
+                .unwrap();
+            let again = app
+                .get(&format!("/api/v1/cases/{id}"), &w.resident_a)
+                .await
+                .expect(200);
+            assert_eq!(
+                again["timeline"].as_array().unwrap().len(),
+                c["timeline"].as_array().unwrap().len()
+            );
         },
     )
     .await;

@@ -41,7 +41,10 @@ impl Drop for PgGuard {
         let (url, name) = (self.admin_url.clone(), self.name.clone());
         // A fresh runtime on its own thread: Drop may run inside (or after) the test's runtime.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async {
                 use sqlx::Connection;
                 if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
@@ -75,11 +78,17 @@ impl Drop for TestApp {
 pub async fn spawn_app_on(backend: &Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let (url, pg, kind) = match backend {
-        Backend::Sqlite => (format!("sqlite://{}/test.db", dir.path().display()), None, "sqlite"),
+        Backend::Sqlite => (
+            format!("sqlite://{}/test.db", dir.path().display()),
+            None,
+            "sqlite",
+        ),
         Backend::Postgres(admin) => {
             use sqlx::Connection;
             let name = format!("minsheng_test_{}", uuid::Uuid::new_v4().simple());
-            let mut c = sqlx::PgConnection::connect(admin).await.expect("connect to the PostgreSQL admin URL");
+            let mut c = sqlx::PgConnection::connect(admin)
+                .await
+                .expect("connect to the PostgreSQL admin URL");
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
                 .execute(&mut c)
                 .await
@@ -88,13 +97,22 @@ pub async fn spawn_app_on(backend: &Backend, tweak: impl FnOnce(&mut Config)) ->
                 Some((server, _)) => format!("{server}/{name}"),
                 None => panic!("the PostgreSQL URL must end with /<database>"),
             };
-            (url, Some(PgGuard { admin_url: admin.clone(), name }), "postgres")
+            (
+                url,
+                Some(PgGuard {
+                    admin_url: admin.clone(),
+                    name,
+                }),
+                "postgres",
+            )
         }
     };
     let mut cfg = Config::for_database(url, dir.path().join("data"));
     cfg.db_max_connections = 4;
     tweak(&mut cfg);
-    let app = Application::build(cfg, "127.0.0.1:0").await.expect("build app");
+    let app = Application::build(cfg, "127.0.0.1:0")
+        .await
+        .expect("build app");
     let base = format!("http://{}", app.addr());
     let state = app.state.clone();
     let server = tokio::spawn(async move {
@@ -102,7 +120,10 @@ pub async fn spawn_app_on(backend: &Backend, tweak: impl FnOnce(&mut Config)) ->
     });
     TestApp {
         base,
-        client: reqwest::Client::builder().no_proxy().build().expect("client"),
+        client: reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client"),
         state,
         backend: kind,
         server,
@@ -145,14 +166,24 @@ impl Reply {
     /// Asserts the status and returns the body.
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self.body
     }
 
     /// Asserts an error status and code.
     #[track_caller]
     pub fn expect_error(self, status: u16, code: &str) {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         assert_eq!(self.code(), code, "unexpected code; body: {}", self.body);
     }
 }
@@ -163,7 +194,13 @@ impl TestApp {
     }
 
     /// Sends a JSON request (no body when `body` is `Null`) with an optional bearer token.
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Value) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> Reply {
         let mut rb = self.client.request(method, self.url(path));
         if let Some(t) = token {
             rb = rb.bearer_auth(t);
@@ -174,7 +211,10 @@ impl TestApp {
         let resp = rb.send().await.expect("request sent");
         let status = resp.status();
         let bytes = resp.bytes().await.expect("body read");
-        Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+        Reply {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -188,7 +228,12 @@ impl TestApp {
     /// Logs in with a password and returns the token.
     pub async fn login(&self, username: &str, password: &str) -> String {
         let r = self
-            .call(Method::POST, "/api/v1/auth/login", None, json!({ "username": username, "password": password }))
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                json!({ "username": username, "password": password }),
+            )
             .await
             .expect(200);
         r["token"].as_str().expect("token").to_string()
@@ -197,15 +242,30 @@ impl TestApp {
     /// Takes an action on a case at its current version and returns the reply.
     pub async fn act(&self, token: &str, case_id: i64, mut body: Value) -> Reply {
         if body.get("version").is_none() {
-            let v = self.get(&format!("/api/v1/cases/{case_id}"), token).await.expect(200)["version"].as_i64();
+            let v = self
+                .get(&format!("/api/v1/cases/{case_id}"), token)
+                .await
+                .expect(200)["version"]
+                .as_i64();
             body["version"] = json!(v.unwrap_or(0));
         }
-        self.post(&format!("/api/v1/cases/{case_id}/actions"), token, body).await
+        self.post(&format!("/api/v1/cases/{case_id}/actions"), token, body)
+            .await
     }
 
     /// Uploads a file to a case as `wx.uploadFile` would (multipart field `file`).
-    pub async fn upload(&self, token: &str, case_id: i64, name: &str, bytes: Vec<u8>, event_id: Option<i64>) -> Reply {
-        let mut form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
+    pub async fn upload(
+        &self,
+        token: &str,
+        case_id: i64,
+        name: &str,
+        bytes: Vec<u8>,
+        event_id: Option<i64>,
+    ) -> Reply {
+        let mut form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
         if let Some(e) = event_id {
             form = form.text("event_id", e.to_string());
         }
@@ -219,7 +279,10 @@ impl TestApp {
             .expect("upload sent");
         let status = resp.status();
         let bytes = resp.bytes().await.expect("body read");
-        Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+        Reply {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
     }
 }
 
@@ -265,32 +328,97 @@ impl World {
             .await
             .expect("admin");
         let admin = app.login("root", PASSWORD).await;
-        let area = |parent: Option<i64>, level: &str, code: &str, name: &str, ring: Value| {
-            json!({ "parent_id": parent, "level": level, "code": code, "name": name, "boundary": ring })
-        };
+        let area = |parent: Option<i64>, level: &str, code: &str, name: &str, ring: Value| json!({ "parent_id": parent, "level": level, "code": code, "name": name, "boundary": ring });
         let sq = |w: f64, s: f64, e: f64, n: f64| json!([[w, s], [e, s], [e, n], [w, n]]);
         let mk = |body: Value| {
             let admin = admin.clone();
-            async move { app.post("/api/v1/admin/areas", &admin, body).await.expect(201)["id"].as_i64().unwrap() }
+            async move {
+                app.post("/api/v1/admin/areas", &admin, body)
+                    .await
+                    .expect(201)["id"]
+                    .as_i64()
+                    .unwrap()
+            }
         };
-        let district = mk(area(None, "district", "D1", "麒麟区", sq(103.0, 25.0, 104.0, 26.0))).await;
-        let street_a = mk(area(Some(district), "street", "S1", "南宁街道", sq(103.0, 25.0, 103.5, 26.0))).await;
-        let street_b = mk(area(Some(district), "street", "S2", "建宁街道", sq(103.5, 25.0, 104.0, 26.0))).await;
-        let community_a = mk(area(Some(street_a), "community", "C1", "麻黄社区", sq(103.0, 25.0, 103.5, 25.5))).await;
-        let community_b = mk(area(Some(street_b), "community", "C2", "寥廓社区", sq(103.5, 25.0, 104.0, 25.5))).await;
-        let grid_a = mk(area(Some(community_a), "grid", "G1", "麻黄第一网格", sq(103.0, 25.0, 103.25, 25.5))).await;
-        let grid_b = mk(area(Some(community_b), "grid", "G2", "寥廓第一网格", sq(103.5, 25.0, 103.75, 25.5))).await;
+        let district = mk(area(
+            None,
+            "district",
+            "D1",
+            "麒麟区",
+            sq(103.0, 25.0, 104.0, 26.0),
+        ))
+        .await;
+        let street_a = mk(area(
+            Some(district),
+            "street",
+            "S1",
+            "南宁街道",
+            sq(103.0, 25.0, 103.5, 26.0),
+        ))
+        .await;
+        let street_b = mk(area(
+            Some(district),
+            "street",
+            "S2",
+            "建宁街道",
+            sq(103.5, 25.0, 104.0, 26.0),
+        ))
+        .await;
+        let community_a = mk(area(
+            Some(street_a),
+            "community",
+            "C1",
+            "麻黄社区",
+            sq(103.0, 25.0, 103.5, 25.5),
+        ))
+        .await;
+        let community_b = mk(area(
+            Some(street_b),
+            "community",
+            "C2",
+            "寥廓社区",
+            sq(103.5, 25.0, 104.0, 25.5),
+        ))
+        .await;
+        let grid_a = mk(area(
+            Some(community_a),
+            "grid",
+            "G1",
+            "麻黄第一网格",
+            sq(103.0, 25.0, 103.25, 25.5),
+        ))
+        .await;
+        let grid_b = mk(area(
+            Some(community_b),
+            "grid",
+            "G2",
+            "寥廓第一网格",
+            sq(103.5, 25.0, 103.75, 25.5),
+        ))
+        .await;
         let dept = |code: &str, name: &str| {
             let admin = admin.clone();
             let body = json!({ "code": code, "name": name });
-            async move { app.post("/api/v1/admin/departments", &admin, body).await.expect(201)["id"].as_i64().unwrap() }
+            async move {
+                app.post("/api/v1/admin/departments", &admin, body)
+                    .await
+                    .expect(201)["id"]
+                    .as_i64()
+                    .unwrap()
+            }
         };
         let dept_roads = dept("roads", "城管局").await;
         let dept_water = dept("water", "水务局").await;
         let cat = |code: &str, name: &str, tier: &str, d: i64| {
             let admin = admin.clone();
             let body = json!({ "code": code, "name": name, "tier": tier, "accept_hours": 4, "sign_hours": 2, "default_department_id": d });
-            async move { app.post("/api/v1/admin/categories", &admin, body).await.expect(201)["id"].as_i64().unwrap() }
+            async move {
+                app.post("/api/v1/admin/categories", &admin, body)
+                    .await
+                    .expect(201)["id"]
+                    .as_i64()
+                    .unwrap()
+            }
         };
         let cat_light = cat("light", "路灯损坏", "utility", dept_roads).await;
         let cat_urgent = cat("gas", "燃气泄漏", "urgent", dept_water).await;
@@ -299,7 +427,9 @@ impl World {
             let body = json!({ "username": name, "password": PASSWORD, "role": role, "department_id": dept, "area_id": area });
             let name = name.to_string();
             async move {
-                app.post("/api/v1/admin/users", &admin, body).await.expect(201);
+                app.post("/api/v1/admin/users", &admin, body)
+                    .await
+                    .expect(201);
                 app.login(&name, PASSWORD).await
             }
         };
@@ -342,17 +472,37 @@ impl World {
 
     /// Submits as resident A and drives the case to `assigned` to the roads department.
     pub async fn assigned_case(&self, app: &TestApp) -> i64 {
-        let id = self.submit(app, &self.resident_a, "路灯坏了一个月了,晚上很黑").await["id"].as_i64().unwrap();
-        app.act(&self.dispatcher, id, json!({ "action": "accept" })).await.expect(200);
-        app.act(&self.dispatcher, id, json!({ "action": "assign", "department_id": self.dept_roads })).await.expect(200);
+        let id = self
+            .submit(app, &self.resident_a, "路灯坏了一个月了,晚上很黑")
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        app.act(&self.dispatcher, id, json!({ "action": "accept" }))
+            .await
+            .expect(200);
+        app.act(
+            &self.dispatcher,
+            id,
+            json!({ "action": "assign", "department_id": self.dept_roads }),
+        )
+        .await
+        .expect(200);
         id
     }
 
     /// Drives a case to `resolved`.
     pub async fn resolved_case(&self, app: &TestApp) -> i64 {
         let id = self.assigned_case(app).await;
-        app.act(&self.handler, id, json!({ "action": "sign" })).await.expect(200);
-        app.act(&self.handler, id, json!({ "action": "resolve", "note": "已更换灯泡" })).await.expect(200);
+        app.act(&self.handler, id, json!({ "action": "sign" }))
+            .await
+            .expect(200);
+        app.act(
+            &self.handler,
+            id,
+            json!({ "action": "resolve", "note": "已更换灯泡" }),
+        )
+        .await
+        .expect(200);
         id
     }
 }

@@ -56,7 +56,11 @@ pub fn user_view(u: &UserRow) -> UserView {
 impl AuthApi {
     async fn session_for(&self, user: UserRow) -> Result<LoginOk, ApiError> {
         let (token, expires) = self.state.start_session(&user).await?;
-        Ok(LoginOk::Ok(Json(LoginResponse { token, expires_at: crate::to_time(expires), user: user_view(&user) })))
+        Ok(LoginOk::Ok(Json(LoginResponse {
+            token,
+            expires_at: crate::to_time(expires),
+            user: user_view(&user),
+        })))
     }
 }
 
@@ -86,7 +90,11 @@ impl AuthApi {
             return Err(ApiError::bad_request("wechat_invalid_code", "登录码无效"));
         }
         let openid = wechat::code_to_openid(&self.state.http, &self.state.cfg.wechat, code).await?;
-        let user = self.state.db.wechat_resident(&openid, crate::now_ms()).await?;
+        let user = self
+            .state
+            .db
+            .wechat_resident(&openid, crate::now_ms())
+            .await?;
         if !user.active {
             return Err(ApiError::forbidden("账号已停用"));
         }
@@ -97,7 +105,10 @@ impl AuthApi {
     #[oai(path = "/logout", method = "post")]
     async fn logout(&self, auth: BearerAuth) -> Result<NoContent, ApiError> {
         let p = self.state.authenticate(&auth).await?;
-        self.state.db.revoke_session(&p.token_hash, crate::now_ms()).await?;
+        self.state
+            .db
+            .revoke_session(&p.token_hash, crate::now_ms())
+            .await?;
         Ok(NoContent::Done)
     }
 
@@ -115,8 +126,14 @@ impl AuthApi {
         let now = crate::now_ms();
         let expires = now + self.state.cfg.ticket_seconds * 1000;
         let ticket = super::new_secret("mt_");
-        self.state.db.insert_session(&secret_hash(&ticket), p.id(), "ticket", now, expires).await?;
-        Ok(Json(TicketResponse { ticket, expires_at: crate::to_time(expires) }))
+        self.state
+            .db
+            .insert_session(&secret_hash(&ticket), p.id(), "ticket", now, expires)
+            .await?;
+        Ok(Json(TicketResponse {
+            ticket,
+            expires_at: crate::to_time(expires),
+        }))
     }
 
     /// Exchange a ticket for a session; a ticket works once, and only while fresh.

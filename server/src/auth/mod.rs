@@ -34,7 +34,11 @@ impl Principal {
 
     /// Fails with 403 unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) { Ok(()) } else { Err(ApiError::forbidden("无权访问")) }
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("无权访问"))
+        }
     }
 }
 
@@ -58,12 +62,18 @@ impl AppState {
         let now = crate::now_ms();
         match self.db.session_user(&hash, now).await? {
             Some((user, _)) => {
-                let role = Role::parse(&user.role).ok_or_else(|| ApiError::internal("unknown role in database"))?;
-                Ok(Principal { user, role, token_hash: hash })
+                let role = Role::parse(&user.role)
+                    .ok_or_else(|| ApiError::internal("unknown role in database"))?;
+                Ok(Principal {
+                    user,
+                    role,
+                    token_hash: hash,
+                })
             }
-            None if self.db.session_known(&hash).await? => {
-                Err(ApiError::unauthorized("session_expired", "登录已过期,请重新登录"))
-            }
+            None if self.db.session_known(&hash).await? => Err(ApiError::unauthorized(
+                "session_expired",
+                "登录已过期,请重新登录",
+            )),
             None => Err(ApiError::unauthorized("invalid_token", "登录凭证无效")),
         }
     }
@@ -78,7 +88,9 @@ impl AppState {
         let now = crate::now_ms();
         let expires = now + hours * 3_600_000;
         let token = new_secret("ms_");
-        self.db.insert_session(&secret_hash(&token), user.id, "session", now, expires).await?;
+        self.db
+            .insert_session(&secret_hash(&token), user.id, "session", now, expires)
+            .await?;
         Ok((token, expires))
     }
 
@@ -87,7 +99,10 @@ impl AppState {
         Ok(match p.role {
             Role::Admin => Scope::All,
             Role::Resident => Scope::Owner(p.id()),
-            Role::Handler => p.user.department_id.map_or(Scope::Nothing, Scope::Department),
+            Role::Handler => p
+                .user
+                .department_id
+                .map_or(Scope::Nothing, Scope::Department),
             Role::Dispatcher | Role::Supervisor | Role::Leader => match p.user.area_id {
                 None => Scope::All,
                 Some(a) => match self.db.area(a).await? {

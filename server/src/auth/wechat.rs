@@ -13,9 +13,16 @@ struct Session {
 
 /// Exchanges a `wx.login()` code for the user's openid. The `session_key` WeChat also
 /// returns is not kept: nothing here needs it, and it must never leave the server.
-pub async fn code_to_openid(http: &reqwest::Client, cfg: &WechatConfig, code: &str) -> Result<String, ApiError> {
+pub async fn code_to_openid(
+    http: &reqwest::Client,
+    cfg: &WechatConfig,
+    code: &str,
+) -> Result<String, ApiError> {
     let (Some(appid), Some(secret)) = (&cfg.appid, &cfg.secret) else {
-        return Err(ApiError::unavailable("wechat_not_configured", "未配置微信小程序登录"));
+        return Err(ApiError::unavailable(
+            "wechat_not_configured",
+            "未配置微信小程序登录",
+        ));
     };
     let url = format!("{}/sns/jscode2session", cfg.api_base.trim_end_matches('/'));
     let resp = http
@@ -33,21 +40,32 @@ pub async fn code_to_openid(http: &reqwest::Client, cfg: &WechatConfig, code: &s
             ApiError::unavailable("wechat_unavailable", "微信服务暂时不可用,请稍后再试")
         })?;
     // WeChat answers JSON, sometimes labelled text/plain.
-    let text = resp.text().await.map_err(|_| ApiError::unavailable("wechat_unavailable", "微信服务暂时不可用"))?;
+    let text = resp
+        .text()
+        .await
+        .map_err(|_| ApiError::unavailable("wechat_unavailable", "微信服务暂时不可用"))?;
     let s: Session = serde_json::from_str(&text).map_err(|_| {
         tracing::warn!("jscode2session answered something that is not JSON");
         ApiError::unavailable("wechat_unavailable", "微信服务暂时不可用")
     })?;
     match (s.errcode.unwrap_or(0), s.openid) {
         (0, Some(openid)) if !openid.is_empty() => Ok(openid),
-        (40029, _) | (40163, _) => Err(ApiError::bad_request("wechat_invalid_code", "登录码无效或已使用,请重新登录")),
-        (45011, _) => Err(ApiError::TooManyRequests(poem_openapi::payload::Json(minsheng_model::ErrorBody {
-            code: "wechat_rate_limited".into(),
-            message: "登录过于频繁,请稍后再试".into(),
-            field: None,
-        }))),
+        (40029, _) | (40163, _) => Err(ApiError::bad_request(
+            "wechat_invalid_code",
+            "登录码无效或已使用,请重新登录",
+        )),
+        (45011, _) => Err(ApiError::TooManyRequests(poem_openapi::payload::Json(
+            minsheng_model::ErrorBody {
+                code: "wechat_rate_limited".into(),
+                message: "登录过于频繁,请稍后再试".into(),
+                field: None,
+            },
+        ))),
         (40226, _) => Err(ApiError::forbidden("该微信账号存在风险,无法登录")),
-        (-1, _) => Err(ApiError::unavailable("wechat_busy", "微信服务繁忙,请稍后再试")),
+        (-1, _) => Err(ApiError::unavailable(
+            "wechat_busy",
+            "微信服务繁忙,请稍后再试",
+        )),
         (code, _) => {
             tracing::warn!(errcode = code, "jscode2session refused the code");
             Err(ApiError::unavailable("wechat_error", "微信登录失败"))

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use minsheng_model::{
-    Action, CaseActionRequest, CaseList, CaseView, Channel, NewCase, Role, Satisfaction, Status, limits, plan,
-    validate,
+    Action, CaseActionRequest, CaseList, CaseView, Channel, NewCase, Role, Satisfaction, Status,
+    limits, plan, validate,
 };
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
@@ -48,13 +48,35 @@ impl CasesApi {
         Ok(case_view(c, p, &photos, Some(&events), crate::now_ms()))
     }
 
-    async fn list_view(&self, rows: Vec<CaseRow>, p: &Principal, limit: i64) -> Result<CaseList, ApiError> {
+    async fn list_view(
+        &self,
+        rows: Vec<CaseRow>,
+        p: &Principal,
+        limit: i64,
+    ) -> Result<CaseList, ApiError> {
         let now = crate::now_ms();
-        let next_cursor = if rows.len() as i64 == limit { rows.last().map(|c| c.id.to_string()) } else { None };
-        let mut items = Vec::with_capacity(rows.len());
-        for c in &rows {
-            items.push(case_view(c, p, &self.state.db.photos(c.id).await?, None, now));
+        let next_cursor = if rows.len() as i64 == limit {
+            rows.last().map(|c| c.id.to_string())
+        } else {
+            None
+        };
+        let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+        let mut photos: std::collections::HashMap<i64, Vec<_>> = std::collections::HashMap::new();
+        for ph in self.state.db.photos_of(&ids).await? {
+            photos.entry(ph.case_id).or_default().push(ph);
         }
+        let items = rows
+            .iter()
+            .map(|c| {
+                case_view(
+                    c,
+                    p,
+                    photos.get(&c.id).map(Vec::as_slice).unwrap_or_default(),
+                    None,
+                    now,
+                )
+            })
+            .collect();
         Ok(CaseList { items, next_cursor })
     }
 
@@ -71,21 +93,31 @@ impl CasesApi {
             Role::Dispatcher | Role::Admin => true,
             Role::Handler | Role::Leader => false,
         };
-        if ok { Ok(ch) } else { Err(ApiError::forbidden("当前角色不能通过该渠道登记诉求")) }
+        if ok {
+            Ok(ch)
+        } else {
+            Err(ApiError::forbidden("当前角色不能通过该渠道登记诉求"))
+        }
     }
 }
 
 fn parse_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     match limit.unwrap_or(20) {
         n @ 1..=100 => Ok(n),
-        _ => Err(ApiError::bad_request("invalid_limit", "limit 应在 1 到 100 之间")),
+        _ => Err(ApiError::bad_request(
+            "invalid_limit",
+            "limit 应在 1 到 100 之间",
+        )),
     }
 }
 
 fn parse_cursor(cursor: Option<String>) -> Result<Option<i64>, ApiError> {
     cursor
         .filter(|c| !c.is_empty())
-        .map(|c| c.parse::<i64>().map_err(|_| ApiError::bad_request("invalid_cursor", "cursor 无效")))
+        .map(|c| {
+            c.parse::<i64>()
+                .map_err(|_| ApiError::bad_request("invalid_cursor", "cursor 无效"))
+        })
         .transpose()
 }
 
@@ -97,10 +129,19 @@ fn parse_time(field: &str, v: Option<String>) -> Result<Option<i64>, ApiError> {
                 .or_else(|_| {
                     chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").map(|d| {
                         // A bare date is a day in Beijing time.
-                        d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp_millis() - 8 * HOUR_MS
+                        d.and_hms_opt(0, 0, 0)
+                            .unwrap_or_default()
+                            .and_utc()
+                            .timestamp_millis()
+                            - 8 * HOUR_MS
                     })
                 })
-                .map_err(|_| ApiError::bad_request("invalid_date", format!("{field} 应为 RFC 3339 时间或 YYYY-MM-DD")))
+                .map_err(|_| {
+                    ApiError::bad_request(
+                        "invalid_date",
+                        format!("{field} 应为 RFC 3339 时间或 YYYY-MM-DD"),
+                    )
+                })
         })
         .transpose()
 }
@@ -109,14 +150,23 @@ fn parse_time(field: &str, v: Option<String>) -> Result<Option<i64>, ApiError> {
 impl CasesApi {
     /// Submit a complaint. A repeated `client_request_id` from the same user returns the stored case.
     #[oai(path = "/", method = "post")]
-    async fn create(&self, auth: BearerAuth, body: Json<NewCase>) -> Result<CreateCaseResponse, ApiError> {
+    async fn create(
+        &self,
+        auth: BearerAuth,
+        body: Json<NewCase>,
+    ) -> Result<CreateCaseResponse, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let n = body.0;
         let channel = Self::channel_for(&p, n.channel)?;
         validate::new_case(&n).map_err(ApiError::field)?;
         let category = match self.state.db.category(n.category_id).await? {
             Some(c) if c.active => c,
-            _ => return Err(ApiError::unprocessable("unknown_category", "诉求类别不存在")),
+            _ => {
+                return Err(ApiError::unprocessable(
+                    "unknown_category",
+                    "诉求类别不存在",
+                ));
+            }
         };
         let area_id = match n.area_id {
             Some(a) => match self.state.db.area(a).await? {
@@ -181,12 +231,27 @@ impl CasesApi {
         let p = self.state.authenticate(&auth).await?;
         let scope = self.state.scope(&p).await?;
         let mut statuses = Vec::new();
-        for s in status.0.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
-            statuses.push(Status::parse(s).ok_or_else(|| ApiError::bad_request("invalid_status", format!("未知状态 {s}")))?);
+        for s in status
+            .0
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            statuses.push(
+                Status::parse(s).ok_or_else(|| {
+                    ApiError::bad_request("invalid_status", format!("未知状态 {s}"))
+                })?,
+            );
         }
         let area_path = match area_id.0 {
             Some(a) => Some(
-                self.state.db.area(a).await?.ok_or_else(|| ApiError::unprocessable("unknown_area", "区域不存在"))?.path,
+                self.state
+                    .db
+                    .area(a)
+                    .await?
+                    .ok_or_else(|| ApiError::unprocessable("unknown_area", "区域不存在"))?
+                    .path,
             ),
             None => None,
         };
@@ -204,7 +269,11 @@ impl CasesApi {
             before_id: parse_cursor(cursor.0)?,
             limit,
         };
-        let rows = self.state.db.cases(&scope, &filter, crate::now_ms()).await?;
+        let rows = self
+            .state
+            .db
+            .cases(&scope, &filter, crate::now_ms())
+            .await?;
         Ok(Json(self.list_view(rows, &p, limit).await?))
     }
 
@@ -218,8 +287,16 @@ impl CasesApi {
     ) -> Result<Json<CaseList>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let limit = parse_limit(limit.0)?;
-        let filter = CaseFilter { before_id: parse_cursor(cursor.0)?, limit, ..Default::default() };
-        let rows = self.state.db.cases(&Scope::Owner(p.id()), &filter, crate::now_ms()).await?;
+        let filter = CaseFilter {
+            before_id: parse_cursor(cursor.0)?,
+            limit,
+            ..Default::default()
+        };
+        let rows = self
+            .state
+            .db
+            .cases(&Scope::Owner(p.id()), &filter, crate::now_ms())
+            .await?;
         Ok(Json(self.list_view(rows, &p, limit).await?))
     }
 
@@ -234,17 +311,30 @@ impl CasesApi {
     /// Change a case: accept, reject, assign, sign, return, progress, resolve, rate, reopen,
     /// close, merge or escalate. A stale `version` is 409.
     #[oai(path = "/:id/actions", method = "post")]
-    async fn act(&self, auth: BearerAuth, id: Path<i64>, body: Json<CaseActionRequest>) -> Result<Json<CaseView>, ApiError> {
+    async fn act(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: Json<CaseActionRequest>,
+    ) -> Result<Json<CaseView>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let (c, scope) = self.visible_case(&p, id.0).await?;
         let req = body.0;
         let status = status_of(&c);
         let to = plan(status, c.escalation_level as i32, &relation(&c, &p), &req)?;
         if req.version != c.version {
-            return Err(ApiError::conflict("version_conflict", "案件已被他人更新,请刷新后重试"));
+            return Err(ApiError::conflict(
+                "version_conflict",
+                "案件已被他人更新,请刷新后重试",
+            ));
         }
         let now = crate::now_ms();
-        let category = self.state.db.category(c.category_id).await?.ok_or_else(|| ApiError::internal("case without category"))?;
+        let category = self
+            .state
+            .db
+            .category(c.category_id)
+            .await?
+            .ok_or_else(|| ApiError::internal("case without category"))?;
         let mut ch = CaseChange::default();
         let mut note = req.note.clone();
         let mut data = None;
@@ -259,7 +349,10 @@ impl CasesApi {
             Action::Assign => {
                 let dept = req.department_id.unwrap_or_default();
                 if self.state.db.department(dept).await?.is_none() {
-                    return Err(ApiError::unprocessable("unknown_department", "承办部门不存在"));
+                    return Err(ApiError::unprocessable(
+                        "unknown_department",
+                        "承办部门不存在",
+                    ));
                 }
                 let due = match req.due_at {
                     Some(d) if d.timestamp_millis() <= now => {
@@ -304,7 +397,10 @@ impl CasesApi {
                         None => false,
                     };
                 if !valid {
-                    return Err(ApiError::unprocessable("invalid_merge_target", "合并目标须为另一件未办结的案件"));
+                    return Err(ApiError::unprocessable(
+                        "invalid_merge_target",
+                        "合并目标须为另一件未办结的案件",
+                    ));
                 }
                 ch.merged_into = Some(target);
                 data = Some(json!({ "merge_into": target }));
@@ -329,7 +425,11 @@ impl CasesApi {
             note: note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
             data,
         };
-        let updated = self.state.db.change_case(c.id, req.version, to, &ch, &ev, now).await?;
+        let updated = self
+            .state
+            .db
+            .change_case(c.id, req.version, to, &ch, &ev, now)
+            .await?;
         Ok(Json(self.full_view(&updated, &p).await?))
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use img_parts::{ImageEXIF, jpeg::Jpeg, jpeg::markers, png::Png, webp::WebP};
-use minsheng_model::{PhotoView, Role, limits};
+use minsheng_model::{PhotoView, limits};
 use poem_openapi::param::Path;
 use poem_openapi::payload::{Binary, Json, Response};
 use poem_openapi::types::multipart::Upload;
@@ -66,11 +66,13 @@ fn clean_image(bytes: Vec<u8>) -> Result<(&'static str, &'static str, Vec<u8>), 
             img.set_exif(None);
             Ok(("image/webp", "webp", img.encoder().bytes().to_vec()))
         }
-        _ => Err(ApiError::UnsupportedMediaType(Json(minsheng_model::ErrorBody {
-            code: "unsupported_media_type".into(),
-            message: "只接受 JPEG、PNG 或 WebP 图片".into(),
-            field: Some("file".into()),
-        }))),
+        _ => Err(ApiError::UnsupportedMediaType(Json(
+            minsheng_model::ErrorBody {
+                code: "unsupported_media_type".into(),
+                message: "只接受 JPEG、PNG 或 WebP 图片".into(),
+                field: Some("file".into()),
+            },
+        ))),
     }
 }
 
@@ -78,17 +80,26 @@ fn clean_image(bytes: Vec<u8>) -> Result<(&'static str, &'static str, Vec<u8>), 
 impl PhotosApi {
     /// Upload a photo to a case (multipart, field `file`).
     #[oai(path = "/api/v1/cases/:id/photos", method = "post")]
-    async fn upload(&self, auth: BearerAuth, id: Path<i64>, form: PhotoUpload) -> Result<PhotoCreated, ApiError> {
+    async fn upload(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        form: PhotoUpload,
+    ) -> Result<PhotoCreated, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let (c, _) = self.cases.visible_case(&p, id.0).await?;
         let rel = relation(&c, &p);
-        let may = rel.is_owner || rel.in_case_department || rel.role.dispatches() || rel.role == Role::Supervisor && rel.is_owner;
+        // The complainant (resident or supervisor who raised it), the handling department, the desk.
+        let may = rel.is_owner || rel.in_case_department || rel.role.dispatches();
         if !may {
             return Err(ApiError::forbidden("无权为此案件上传图片"));
         }
         let status = status_of(&c);
         if status.is_terminal() {
-            return Err(ApiError::conflict("case_closed", "案件已办结,不能再上传图片"));
+            return Err(ApiError::conflict(
+                "case_closed",
+                "案件已办结,不能再上传图片",
+            ));
         }
         if let Some(ev) = form.event_id
             && !self.state.db.event_of_case(ev, c.id).await?
@@ -108,7 +119,9 @@ impl PhotosApi {
         let sha = hex::encode(Sha256::digest(&clean));
         let key = format!("{}.{ext}", uuid::Uuid::new_v4());
         let path = self.state.uploads_dir().join(&key);
-        tokio::fs::write(&path, &clean).await.map_err(ApiError::internal)?;
+        tokio::fs::write(&path, &clean)
+            .await
+            .map_err(ApiError::internal)?;
         let record = NewPhoto {
             case_id: c.id,
             event_id: form.event_id,
@@ -120,7 +133,17 @@ impl PhotosApi {
             sha256: sha,
         };
         let now = crate::now_ms();
-        match self.state.db.add_photo(&record, limits::PHOTOS_PER_ATTACHMENT as i64, status.as_str(), now).await {
+        match self
+            .state
+            .db
+            .add_photo(
+                &record,
+                limits::PHOTOS_PER_ATTACHMENT as i64,
+                status.as_str(),
+                now,
+            )
+            .await
+        {
             Ok(Some(ph)) => Ok(PhotoCreated::Created(Json(photo_view(&ph)))),
             Ok(None) => {
                 let _ = tokio::fs::remove_file(&path).await;
@@ -138,12 +161,21 @@ impl PhotosApi {
 
     /// A photo's bytes, for those who may see its case.
     #[oai(path = "/api/v1/photos/:id", method = "get")]
-    async fn download(&self, auth: BearerAuth, id: Path<i64>) -> Result<Response<Binary<Vec<u8>>>, ApiError> {
+    async fn download(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<Response<Binary<Vec<u8>>>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let not_found = || ApiError::not_found("photo_not_found", "图片不存在");
         let ph = self.state.db.photo(id.0).await?.ok_or_else(not_found)?;
-        self.cases.visible_case(&p, ph.case_id).await.map_err(|_| not_found())?;
-        let bytes = tokio::fs::read(self.state.uploads_dir().join(&ph.storage_key)).await.map_err(ApiError::internal)?;
+        self.cases
+            .visible_case(&p, ph.case_id)
+            .await
+            .map_err(|_| not_found())?;
+        let bytes = tokio::fs::read(self.state.uploads_dir().join(&ph.storage_key))
+            .await
+            .map_err(ApiError::internal)?;
         Ok(Response::new(Binary(bytes))
             .header("Content-Type", ph.content_type)
             .header("Cache-Control", "private, max-age=86400")

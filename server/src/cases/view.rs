@@ -1,8 +1,8 @@
 //! From stored rows to what a viewer may see: masking, overdue, allowed actions.
 
 use minsheng_model::{
-    CaseRelation, CaseView, Channel, EventView, PhotoView, Role, Satisfaction, Status, allowed_actions,
-    is_overdue, mask,
+    CaseRelation, CaseView, Channel, EventView, PhotoView, Role, Satisfaction, Status,
+    allowed_actions, is_overdue, mask,
 };
 
 use crate::auth::Principal;
@@ -14,7 +14,8 @@ pub fn relation(c: &CaseRow, p: &Principal) -> CaseRelation {
     CaseRelation {
         role: p.role,
         is_owner: c.created_by == p.id(),
-        in_case_department: p.user.department_id.is_some() && p.user.department_id == c.department_id,
+        in_case_department: p.user.department_id.is_some()
+            && p.user.department_id == c.department_id,
     }
 }
 
@@ -60,11 +61,20 @@ fn event_view(e: &EventRow, show_resident_names: bool) -> EventView {
 }
 
 /// The case as this viewer may see it.
-pub fn case_view(c: &CaseRow, p: &Principal, photos: &[PhotoRow], timeline: Option<&[EventRow]>, now: i64) -> CaseView {
+pub fn case_view(
+    c: &CaseRow,
+    p: &Principal,
+    photos: &[PhotoRow],
+    timeline: Option<&[EventRow]>,
+    now: i64,
+) -> CaseView {
     let rel = relation(c, p);
     let full = entitled_to_contact(c, &rel);
     let status = status_of(c);
-    let masked = |v: &Option<String>, f: fn(&str) -> String| v.as_deref().map(|s| if full { s.to_string() } else { f(s) });
+    let masked = |v: &Option<String>, f: fn(&str) -> String| {
+        v.as_deref()
+            .map(|s| if full { s.to_string() } else { f(s) })
+    };
     CaseView {
         id: c.id,
         tracking_no: c.tracking_no.clone().unwrap_or_default(),
@@ -98,6 +108,10 @@ pub fn case_view(c: &CaseRow, p: &Principal, photos: &[PhotoRow], timeline: Opti
         overdue: is_overdue(status, c.accept_due_at, c.sign_due_at, c.due_at, now),
         allowed_actions: allowed_actions(status, &rel),
         photos: photos.iter().map(photo_view).collect(),
-        timeline: timeline.map(|t| t.iter().map(|e| event_view(e, full || p.role == Role::Resident)).collect()),
+        timeline: timeline.map(|t| {
+            t.iter()
+                .map(|e| event_view(e, full || p.role == Role::Resident))
+                .collect()
+        }),
     }
 }

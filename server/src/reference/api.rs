@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use minsheng_model::{
-    AreaLevel, AreaView, CategoryInput, CategoryView, DepartmentView, NewArea, NewDepartment, NewUser, Role, Tier,
-    UserView, limits,
+    AreaLevel, AreaView, CategoryInput, CategoryView, DepartmentView, NewArea, NewDepartment,
+    NewUser, Role, Tier, UserView, limits,
 };
 use poem_openapi::param::Path;
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
@@ -28,7 +28,12 @@ macro_rules! created {
         }
     )*};
 }
-created!(AreaCreated(AreaView), DepartmentCreated(DepartmentView), CategoryCreated(CategoryView), UserCreated(UserView));
+created!(
+    AreaCreated(AreaView),
+    DepartmentCreated(DepartmentView),
+    CategoryCreated(CategoryView),
+    UserCreated(UserView)
+);
 
 fn area_view(a: &AreaRow) -> AreaView {
     AreaView {
@@ -40,7 +45,10 @@ fn area_view(a: &AreaRow) -> AreaView {
         name_en: a.name_en.clone(),
         lat: a.lat,
         lng: a.lng,
-        boundary: a.boundary.as_deref().and_then(|b| serde_json::from_str(b).ok()),
+        boundary: a
+            .boundary
+            .as_deref()
+            .and_then(|b| serde_json::from_str(b).ok()),
     }
 }
 
@@ -90,7 +98,10 @@ impl ReferenceApi {
         self.state.authenticate(auth).await?.require(&[Role::Admin])
     }
 
-    async fn category_record<'a>(&self, c: &'a CategoryInput) -> Result<CategoryRecord<'a>, ApiError> {
+    async fn category_record<'a>(
+        &self,
+        c: &'a CategoryInput,
+    ) -> Result<CategoryRecord<'a>, ApiError> {
         name_ok("code", &c.code)?;
         name_ok("name", &c.name)?;
         let resolve_hours = c.resolve_hours.unwrap_or(c.tier.resolve_hours());
@@ -122,7 +133,15 @@ impl ReferenceApi {
     #[oai(path = "/api/v1/categories", method = "get")]
     async fn categories(&self, auth: BearerAuth) -> Result<Json<Vec<CategoryView>>, ApiError> {
         self.state.authenticate(&auth).await?;
-        Ok(Json(self.state.db.categories().await?.iter().map(category_view).collect()))
+        Ok(Json(
+            self.state
+                .db
+                .categories()
+                .await?
+                .iter()
+                .map(category_view)
+                .collect(),
+        ))
     }
 
     /// Departments that handle cases.
@@ -132,7 +151,13 @@ impl ReferenceApi {
         let rows = self.state.db.departments().await?;
         Ok(Json(
             rows.into_iter()
-                .map(|d| DepartmentView { id: d.id, code: d.code, name: d.name, name_en: d.name_en, area_id: d.area_id })
+                .map(|d| DepartmentView {
+                    id: d.id,
+                    code: d.code,
+                    name: d.name,
+                    name_en: d.name_en,
+                    area_id: d.area_id,
+                })
                 .collect(),
         ))
     }
@@ -141,12 +166,18 @@ impl ReferenceApi {
     #[oai(path = "/api/v1/areas", method = "get")]
     async fn areas(&self, auth: BearerAuth) -> Result<Json<Vec<AreaView>>, ApiError> {
         self.state.authenticate(&auth).await?;
-        Ok(Json(self.state.areas().await?.iter().map(area_view).collect()))
+        Ok(Json(
+            self.state.areas().await?.iter().map(area_view).collect(),
+        ))
     }
 
     /// Add an area (admin).
     #[oai(path = "/api/v1/admin/areas", method = "post")]
-    async fn create_area(&self, auth: BearerAuth, body: Json<NewArea>) -> Result<AreaCreated, ApiError> {
+    async fn create_area(
+        &self,
+        auth: BearerAuth,
+        body: Json<NewArea>,
+    ) -> Result<AreaCreated, ApiError> {
         self.admin(&auth).await?;
         let a = body.0;
         name_ok("code", &a.code)?;
@@ -154,20 +185,38 @@ impl ReferenceApi {
         minsheng_model::validate::location(a.lat, a.lng).map_err(ApiError::field)?;
         match a.parent_id {
             None if a.level != AreaLevel::District => {
-                return Err(ApiError::unprocessable("invalid_area_level", "只有区县可以没有上级"));
+                return Err(ApiError::unprocessable(
+                    "invalid_area_level",
+                    "只有区县可以没有上级",
+                ));
             }
             Some(pid) => {
-                let parent = self.state.db.area(pid).await?.ok_or_else(|| ApiError::unprocessable("unknown_area", "上级区域不存在"))?;
+                let parent = self
+                    .state
+                    .db
+                    .area(pid)
+                    .await?
+                    .ok_or_else(|| ApiError::unprocessable("unknown_area", "上级区域不存在"))?;
                 if AreaLevel::parse(&parent.level).and_then(AreaLevel::child) != Some(a.level) {
-                    return Err(ApiError::unprocessable("invalid_area_level", "区域层级与上级不符"));
+                    return Err(ApiError::unprocessable(
+                        "invalid_area_level",
+                        "区域层级与上级不符",
+                    ));
                 }
             }
             None => {}
         }
         if let Some(ring) = &a.boundary
-            && (ring.len() < 3 || ring.iter().any(|p| p.len() != 2 || minsheng_model::validate::location(Some(p[1]), Some(p[0])).is_err()))
+            && (ring.len() < 3
+                || ring.iter().any(|p| {
+                    p.len() != 2
+                        || minsheng_model::validate::location(Some(p[1]), Some(p[0])).is_err()
+                }))
         {
-            return Err(ApiError::unprocessable("invalid_boundary", "边界须为至少3个 [经度, 纬度] 点"));
+            return Err(ApiError::unprocessable(
+                "invalid_boundary",
+                "边界须为至少3个 [经度, 纬度] 点",
+            ));
         }
         let id = self
             .state
@@ -180,17 +229,29 @@ impl ReferenceApi {
                 name_en: a.name_en.as_deref(),
                 lat: a.lat,
                 lng: a.lng,
-                boundary: a.boundary.as_ref().map(|b| serde_json::to_string(b).unwrap_or_default()),
+                boundary: a
+                    .boundary
+                    .as_ref()
+                    .map(|b| serde_json::to_string(b).unwrap_or_default()),
             })
             .await?;
         self.state.forget_areas().await;
-        let row = self.state.db.area(id).await?.ok_or_else(|| ApiError::internal("area vanished"))?;
+        let row = self
+            .state
+            .db
+            .area(id)
+            .await?
+            .ok_or_else(|| ApiError::internal("area vanished"))?;
         Ok(AreaCreated::Created(Json(area_view(&row))))
     }
 
     /// Add a department (admin).
     #[oai(path = "/api/v1/admin/departments", method = "post")]
-    async fn create_department(&self, auth: BearerAuth, body: Json<NewDepartment>) -> Result<DepartmentCreated, ApiError> {
+    async fn create_department(
+        &self,
+        auth: BearerAuth,
+        body: Json<NewDepartment>,
+    ) -> Result<DepartmentCreated, ApiError> {
         self.admin(&auth).await?;
         name_ok("code", &body.code)?;
         name_ok("name", &body.name)?;
@@ -199,31 +260,76 @@ impl ReferenceApi {
         {
             return Err(ApiError::unprocessable("unknown_area", "区域不存在"));
         }
-        let id = self.state.db.create_department(body.code.trim(), body.name.trim(), body.name_en.as_deref(), body.area_id).await?;
-        let d = self.state.db.department(id).await?.ok_or_else(|| ApiError::internal("department vanished"))?;
-        Ok(DepartmentCreated::Created(Json(DepartmentView { id: d.id, code: d.code, name: d.name, name_en: d.name_en, area_id: d.area_id })))
+        let id = self
+            .state
+            .db
+            .create_department(
+                body.code.trim(),
+                body.name.trim(),
+                body.name_en.as_deref(),
+                body.area_id,
+            )
+            .await?;
+        let d = self
+            .state
+            .db
+            .department(id)
+            .await?
+            .ok_or_else(|| ApiError::internal("department vanished"))?;
+        Ok(DepartmentCreated::Created(Json(DepartmentView {
+            id: d.id,
+            code: d.code,
+            name: d.name,
+            name_en: d.name_en,
+            area_id: d.area_id,
+        })))
     }
 
     /// Add a category (admin). `resolve_hours` defaults to the tier's.
     #[oai(path = "/api/v1/admin/categories", method = "post")]
-    async fn create_category(&self, auth: BearerAuth, body: Json<CategoryInput>) -> Result<CategoryCreated, ApiError> {
+    async fn create_category(
+        &self,
+        auth: BearerAuth,
+        body: Json<CategoryInput>,
+    ) -> Result<CategoryCreated, ApiError> {
         self.admin(&auth).await?;
         let rec = self.category_record(&body.0).await?;
         let id = self.state.db.create_category(&rec).await?;
-        let c = self.state.db.category(id).await?.ok_or_else(|| ApiError::internal("category vanished"))?;
+        let c = self
+            .state
+            .db
+            .category(id)
+            .await?
+            .ok_or_else(|| ApiError::internal("category vanished"))?;
         Ok(CategoryCreated::Created(Json(category_view(&c))))
     }
 
     /// Change a category's names, tier or deadlines (admin); open cases keep their deadlines.
     #[oai(path = "/api/v1/admin/categories/:id", method = "put")]
-    async fn update_category(&self, auth: BearerAuth, id: Path<i64>, body: Json<CategoryInput>) -> Result<Json<CategoryView>, ApiError> {
+    async fn update_category(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: Json<CategoryInput>,
+    ) -> Result<Json<CategoryView>, ApiError> {
         self.admin(&auth).await?;
         let rec = self.category_record(&body.0).await?;
-        self.state.db.update_category(id.0, &rec).await.map_err(|e| match e {
-            crate::storage::StoreError::NotFound => ApiError::not_found("category_not_found", "类别不存在"),
-            e => e.into(),
-        })?;
-        let c = self.state.db.category(id.0).await?.ok_or_else(|| ApiError::not_found("category_not_found", "类别不存在"))?;
+        self.state
+            .db
+            .update_category(id.0, &rec)
+            .await
+            .map_err(|e| match e {
+                crate::storage::StoreError::NotFound => {
+                    ApiError::not_found("category_not_found", "类别不存在")
+                }
+                e => e.into(),
+            })?;
+        let c = self
+            .state
+            .db
+            .category(id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("category_not_found", "类别不存在"))?;
         Ok(Json(category_view(&c)))
     }
 
@@ -231,26 +337,51 @@ impl ReferenceApi {
     #[oai(path = "/api/v1/admin/users", method = "get")]
     async fn users(&self, auth: BearerAuth) -> Result<Json<Vec<UserView>>, ApiError> {
         self.admin(&auth).await?;
-        Ok(Json(self.state.db.users().await?.iter().map(user_view).collect()))
+        Ok(Json(
+            self.state.db.users().await?.iter().map(user_view).collect(),
+        ))
     }
 
     /// Create a user with a password (admin).
     #[oai(path = "/api/v1/admin/users", method = "post")]
-    async fn create_user(&self, auth: BearerAuth, body: Json<NewUser>) -> Result<UserCreated, ApiError> {
+    async fn create_user(
+        &self,
+        auth: BearerAuth,
+        body: Json<NewUser>,
+    ) -> Result<UserCreated, ApiError> {
         self.admin(&auth).await?;
         let id = self.state.create_user(&body.0).await?;
-        let u = self.state.db.user(id).await?.ok_or_else(|| ApiError::internal("user vanished"))?;
+        let u = self
+            .state
+            .db
+            .user(id)
+            .await?
+            .ok_or_else(|| ApiError::internal("user vanished"))?;
         Ok(UserCreated::Created(Json(user_view(&u))))
     }
 
     /// Disable a user (admin): every session they hold stops working at once.
     #[oai(path = "/api/v1/admin/users/:id/deactivate", method = "post")]
-    async fn deactivate(&self, auth: BearerAuth, id: Path<i64>) -> Result<Json<UserView>, ApiError> {
+    async fn deactivate(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<Json<UserView>, ApiError> {
         self.admin(&auth).await?;
-        if !self.state.db.set_user_active(id.0, false, crate::now_ms()).await? {
+        if !self
+            .state
+            .db
+            .set_user_active(id.0, false, crate::now_ms())
+            .await?
+        {
             return Err(ApiError::not_found("user_not_found", "用户不存在"));
         }
-        let u = self.state.db.user(id.0).await?.ok_or_else(|| ApiError::not_found("user_not_found", "用户不存在"))?;
+        let u = self
+            .state
+            .db
+            .user(id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user_not_found", "用户不存在"))?;
         Ok(Json(user_view(&u)))
     }
 }
@@ -261,19 +392,31 @@ impl AppState {
         let username = u.username.trim();
         let valid_name = !username.is_empty()
             && username.chars().count() <= limits::USERNAME_MAX
-            && username.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            && username
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
         if !valid_name {
-            return Err(ApiError::unprocessable("invalid_username", "用户名只能包含字母、数字、下划线、点和连字符"));
+            return Err(ApiError::unprocessable(
+                "invalid_username",
+                "用户名只能包含字母、数字、下划线、点和连字符",
+            ));
         }
         let plen = u.password.chars().count();
         if !(limits::PASSWORD_MIN..=limits::PASSWORD_MAX).contains(&plen) {
             return Err(ApiError::unprocessable(
                 "weak_password",
-                format!("密码长度应为{}到{}位", limits::PASSWORD_MIN, limits::PASSWORD_MAX),
+                format!(
+                    "密码长度应为{}到{}位",
+                    limits::PASSWORD_MIN,
+                    limits::PASSWORD_MAX
+                ),
             ));
         }
         if u.role == Role::Handler && u.department_id.is_none() {
-            return Err(ApiError::unprocessable("department_required", "承办人必须属于一个部门"));
+            return Err(ApiError::unprocessable(
+                "department_required",
+                "承办人必须属于一个部门",
+            ));
         }
         if let Some(d) = u.department_id
             && self.db.department(d).await?.is_none()
@@ -285,8 +428,14 @@ impl AppState {
         {
             return Err(ApiError::unprocessable("unknown_area", "区域不存在"));
         }
-        let hash = password::hash(u.password.clone()).await.map_err(ApiError::internal)?;
-        let display = u.display_name.clone().filter(|d| !d.trim().is_empty()).unwrap_or_else(|| username.to_string());
+        let hash = password::hash(u.password.clone())
+            .await
+            .map_err(ApiError::internal)?;
+        let display = u
+            .display_name
+            .clone()
+            .filter(|d| !d.trim().is_empty())
+            .unwrap_or_else(|| username.to_string());
         let id = self
             .db
             .create_user(

@@ -4,7 +4,11 @@ use crate::storage::AreaRow;
 
 /// Ray casting over a ring of `[lng, lat]` pairs.
 pub fn contains(ring: &[Vec<f64>], lng: f64, lat: f64) -> bool {
-    let pts: Vec<(f64, f64)> = ring.iter().filter(|p| p.len() >= 2).map(|p| (p[0], p[1])).collect();
+    let pts: Vec<(f64, f64)> = ring
+        .iter()
+        .filter(|p| p.len() >= 2)
+        .map(|p| (p[0], p[1]))
+        .collect();
     if pts.len() < 3 {
         return false;
     }
@@ -51,7 +55,12 @@ mod tests {
 
     #[test]
     fn a_point_inside_a_square_is_inside() {
-        let sq = vec![vec![0.0, 0.0], vec![1.0, 0.0], vec![1.0, 1.0], vec![0.0, 1.0]];
+        let sq = vec![
+            vec![0.0, 0.0],
+            vec![1.0, 0.0],
+            vec![1.0, 1.0],
+            vec![0.0, 1.0],
+        ];
         assert!(contains(&sq, 0.5, 0.5));
         assert!(!contains(&sq, 1.5, 0.5));
     }

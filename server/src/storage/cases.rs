@@ -4,7 +4,9 @@
 
 use minsheng_model::Status;
 
-use super::{Bind, CaseRow, Db, EventRow, PhotoRow, Sql, StoreError, StoreResult, bind_all, with_db};
+use super::{
+    Bind, CaseRow, Db, EventRow, PhotoRow, Sql, StoreError, StoreResult, bind_all, with_db,
+};
 
 const CASE_SELECT: &str = "SELECT c.id, c.tracking_no, c.client_request_id, c.created_by, c.channel, c.category_id,
     cat.name AS category_name, c.description, c.lat, c.lng, c.address, c.area_id, a.path AS area_path,
@@ -38,7 +40,10 @@ impl Scope {
             Scope::All => true,
             Scope::Owner(u) => c.created_by == *u,
             Scope::Department(d) => c.department_id == Some(*d),
-            Scope::Subtree(p) => c.area_path.as_deref().is_some_and(|ap| ap.starts_with(p.as_str())),
+            Scope::Subtree(p) => c
+                .area_path
+                .as_deref()
+                .is_some_and(|ap| ap.starts_with(p.as_str())),
             Scope::Nothing => false,
         }
     }
@@ -53,7 +58,8 @@ impl Scope {
                 sql.push(" AND c.department_id = ").bind(Bind::I64(*d));
             }
             Scope::Subtree(p) => {
-                sql.push(" AND a.path LIKE ").bind(Bind::Str(format!("{p}%")));
+                sql.push(" AND a.path LIKE ")
+                    .bind(Bind::Str(format!("{p}%")));
             }
             Scope::Nothing => {
                 sql.push(" AND 1 = 0");
@@ -141,10 +147,13 @@ pub struct NewPhoto {
 
 /// The overdue condition, with `now` bound; mirrors `minsheng_model::is_overdue`.
 fn push_overdue(sql: &mut Sql, now: i64) {
-    sql.push(" AND ((c.status = 'submitted' AND c.accept_due_at < ").bind(Bind::I64(now));
-    sql.push(") OR (c.status IN ('assigned', 'reopened') AND (c.sign_due_at < ").bind(Bind::I64(now));
+    sql.push(" AND ((c.status = 'submitted' AND c.accept_due_at < ")
+        .bind(Bind::I64(now));
+    sql.push(") OR (c.status IN ('assigned', 'reopened') AND (c.sign_due_at < ")
+        .bind(Bind::I64(now));
     sql.push(" OR c.due_at < ").bind(Bind::I64(now));
-    sql.push(")) OR (c.status = 'in_progress' AND c.due_at < ").bind(Bind::I64(now));
+    sql.push(")) OR (c.status = 'in_progress' AND c.due_at < ")
+        .bind(Bind::I64(now));
     sql.push("))");
 }
 
@@ -187,7 +196,10 @@ impl Db {
         })?;
         let case = match created {
             Some(id) => self.case(id).await?,
-            None => self.case_by_request(r.created_by, &r.client_request_id).await?,
+            None => {
+                self.case_by_request(r.created_by, &r.client_request_id)
+                    .await?
+            }
         };
         Ok((case.ok_or(StoreError::NotFound)?, created.is_some()))
     }
@@ -197,13 +209,26 @@ impl Db {
         Ok(with_db!(self, p => sqlx::query_as::<_, CaseRow>(sql).bind(id).fetch_optional(p).await)?)
     }
 
-    async fn case_by_request(&self, user: i64, client_request_id: &str) -> StoreResult<Option<CaseRow>> {
-        let sql = sqlx::AssertSqlSafe(format!("{CASE_SELECT} WHERE c.created_by = $1 AND c.client_request_id = $2"));
-        Ok(with_db!(self, p => sqlx::query_as::<_, CaseRow>(sql).bind(user).bind(client_request_id).fetch_optional(p).await)?)
+    async fn case_by_request(
+        &self,
+        user: i64,
+        client_request_id: &str,
+    ) -> StoreResult<Option<CaseRow>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{CASE_SELECT} WHERE c.created_by = $1 AND c.client_request_id = $2"
+        ));
+        Ok(
+            with_db!(self, p => sqlx::query_as::<_, CaseRow>(sql).bind(user).bind(client_request_id).fetch_optional(p).await)?,
+        )
     }
 
     /// A page of cases within `scope` matching `f`, newest first.
-    pub async fn cases(&self, scope: &Scope, f: &CaseFilter, now: i64) -> StoreResult<Vec<CaseRow>> {
+    pub async fn cases(
+        &self,
+        scope: &Scope,
+        f: &CaseFilter,
+        now: i64,
+    ) -> StoreResult<Vec<CaseRow>> {
         let mut sql = Sql::new(CASE_SELECT);
         sql.push(" WHERE 1 = 1");
         scope.push(&mut sql);
@@ -221,7 +246,8 @@ impl Db {
             sql.push(" AND c.category_id = ").bind(Bind::I64(v));
         }
         if let Some(p) = &f.area_path {
-            sql.push(" AND a.path LIKE ").bind(Bind::Str(format!("{p}%")));
+            sql.push(" AND a.path LIKE ")
+                .bind(Bind::Str(format!("{p}%")));
         }
         if let Some(v) = f.department_id {
             sql.push(" AND c.department_id = ").bind(Bind::I64(v));
@@ -230,10 +256,22 @@ impl Db {
             sql.push(" AND c.channel = ").bind(Bind::Str(v.clone()));
         }
         if let Some(t) = &f.text {
-            let pattern = format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            sql.push(" AND (c.tracking_no = ").bind(Bind::Str(t.clone()));
-            sql.push(" OR c.description ").push(self.ilike()).push(" ").bind(Bind::Str(pattern.clone()));
-            sql.push(" ESCAPE '\\' OR c.address ").push(self.ilike()).push(" ").bind(Bind::Str(pattern));
+            let pattern = format!(
+                "%{}%",
+                t.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            sql.push(" AND (c.tracking_no = ")
+                .bind(Bind::Str(t.clone()));
+            sql.push(" OR c.description ")
+                .push(self.ilike())
+                .push(" ")
+                .bind(Bind::Str(pattern.clone()));
+            sql.push(" ESCAPE '\\' OR c.address ")
+                .push(self.ilike())
+                .push(" ")
+                .bind(Bind::Str(pattern));
             sql.push(" ESCAPE '\\')");
         }
         if let Some(v) = f.created_from {
@@ -260,9 +298,12 @@ impl Db {
         if let Some(v) = f.before_id {
             sql.push(" AND c.id < ").bind(Bind::I64(v));
         }
-        sql.push(" ORDER BY c.id DESC LIMIT ").bind(Bind::I64(f.limit));
+        sql.push(" ORDER BY c.id DESC LIMIT ")
+            .bind(Bind::I64(f.limit));
         let q = sql.sql();
-        Ok(with_db!(self, p => bind_all!(sqlx::query_as::<_, CaseRow>(q), sql.binds.clone()).fetch_all(p).await)?)
+        Ok(
+            with_db!(self, p => bind_all!(sqlx::query_as::<_, CaseRow>(q), sql.binds.clone()).fetch_all(p).await)?,
+        )
     }
 
     /// The case's timeline, oldest first.
@@ -364,8 +405,14 @@ impl Db {
                 note: Some("逾期未评价,系统自动销号".into()),
                 data: None,
             };
-            let ch = CaseChange { closed_at: Some(now), ..Default::default() };
-            match self.change_case(id, version, Status::Closed, &ch, &ev, now).await {
+            let ch = CaseChange {
+                closed_at: Some(now),
+                ..Default::default()
+            };
+            match self
+                .change_case(id, version, Status::Closed, &ch, &ev, now)
+                .await
+            {
                 Ok(_) => closed += 1,
                 Err(StoreError::Conflict) => {} // someone else acted first
                 Err(e) => return Err(e),
@@ -375,7 +422,13 @@ impl Db {
     }
 
     /// Records a stored photo with a `photo` event, if the attachment still has room.
-    pub async fn add_photo(&self, ph: &NewPhoto, max_per_attachment: i64, case_status: &str, now: i64) -> StoreResult<Option<PhotoRow>> {
+    pub async fn add_photo(
+        &self,
+        ph: &NewPhoto,
+        max_per_attachment: i64,
+        case_status: &str,
+        now: i64,
+    ) -> StoreResult<Option<PhotoRow>> {
         let id: Option<i64> = with_db!(self, p => async {
             let mut tx = p.begin().await?;
             let n = sqlx::query_scalar::<_, i64>(
@@ -409,12 +462,36 @@ impl Db {
 
     pub async fn photo(&self, id: i64) -> StoreResult<Option<PhotoRow>> {
         let sql = sqlx::AssertSqlSafe(format!("{PHOTO_COLS} WHERE id = $1"));
-        Ok(with_db!(self, p => sqlx::query_as::<_, PhotoRow>(sql).bind(id).fetch_optional(p).await)?)
+        Ok(
+            with_db!(self, p => sqlx::query_as::<_, PhotoRow>(sql).bind(id).fetch_optional(p).await)?,
+        )
     }
 
     pub async fn photos(&self, case_id: i64) -> StoreResult<Vec<PhotoRow>> {
         let sql = sqlx::AssertSqlSafe(format!("{PHOTO_COLS} WHERE case_id = $1 ORDER BY id"));
-        Ok(with_db!(self, p => sqlx::query_as::<_, PhotoRow>(sql).bind(case_id).fetch_all(p).await)?)
+        Ok(
+            with_db!(self, p => sqlx::query_as::<_, PhotoRow>(sql).bind(case_id).fetch_all(p).await)?,
+        )
+    }
+
+    /// The photos of several cases in one query (for lists).
+    pub async fn photos_of(&self, case_ids: &[i64]) -> StoreResult<Vec<PhotoRow>> {
+        if case_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(PHOTO_COLS);
+        sql.push(" WHERE case_id IN (");
+        for (i, id) in case_ids.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(Bind::I64(*id));
+        }
+        sql.push(") ORDER BY id");
+        let q = sql.sql();
+        Ok(
+            with_db!(self, p => bind_all!(sqlx::query_as::<_, PhotoRow>(q), sql.binds.clone()).fetch_all(p).await)?,
+        )
     }
 
     /// Whether an event belongs to a case (photos may attach to one of its events).

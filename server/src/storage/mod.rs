@@ -14,10 +14,10 @@ mod sqlite;
 mod users;
 
 pub use cases::{CaseChange, CaseFilter, NewCaseRecord, NewEvent, NewPhoto, Scope};
-pub use rows::*;
 pub use reference::{CategoryRecord, NewAreaRecord};
-pub use users::NewUserRecord;
+pub use rows::*;
 pub use sql::{Bind, Sql};
+pub use users::NewUserRecord;
 
 use anyhow::Context;
 use sqlx::{PgPool, SqlitePool};
@@ -89,7 +89,9 @@ impl Db {
     /// Connects to the database named by the URL (creating a SQLite file if needed).
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            postgres::connect(url, max_connections).await.map(Db::Postgres)
+            postgres::connect(url, max_connections)
+                .await
+                .map(Db::Postgres)
         } else if url.starts_with("sqlite:") {
             sqlite::connect(url, max_connections).await.map(Db::Sqlite)
         } else {

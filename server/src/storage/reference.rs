@@ -2,7 +2,8 @@
 
 use super::{AreaRow, CategoryRow, Db, DepartmentRow, StoreError, StoreResult, unique_as, with_db};
 
-const AREA_COLS: &str = "SELECT id, parent_id, level, code, name, name_en, path, lat, lng, boundary FROM areas";
+const AREA_COLS: &str =
+    "SELECT id, parent_id, level, code, name, name_en, path, lat, lng, boundary FROM areas";
 const DEPT_COLS: &str = "SELECT id, code, name, name_en, area_id FROM departments";
 const CAT_COLS: &str = "SELECT id, code, name, name_en, tier, resolve_hours, accept_hours, sign_hours, default_department_id, active FROM categories";
 
@@ -73,10 +74,18 @@ impl Db {
 
     pub async fn department(&self, id: i64) -> StoreResult<Option<DepartmentRow>> {
         let sql = sqlx::AssertSqlSafe(format!("{DEPT_COLS} WHERE id = $1"));
-        Ok(with_db!(self, p => sqlx::query_as::<_, DepartmentRow>(sql).bind(id).fetch_optional(p).await)?)
+        Ok(
+            with_db!(self, p => sqlx::query_as::<_, DepartmentRow>(sql).bind(id).fetch_optional(p).await)?,
+        )
     }
 
-    pub async fn create_department(&self, code: &str, name: &str, name_en: Option<&str>, area_id: Option<i64>) -> StoreResult<i64> {
+    pub async fn create_department(
+        &self,
+        code: &str,
+        name: &str,
+        name_en: Option<&str>,
+        area_id: Option<i64>,
+    ) -> StoreResult<i64> {
         let id = with_db!(self, p => {
             sqlx::query_scalar::<_, i64>("INSERT INTO departments (code, name, name_en, area_id) VALUES ($1, $2, $3, $4) RETURNING id")
                 .bind(code).bind(name).bind(name_en).bind(area_id).fetch_one(p).await
@@ -92,7 +101,9 @@ impl Db {
 
     pub async fn category(&self, id: i64) -> StoreResult<Option<CategoryRow>> {
         let sql = sqlx::AssertSqlSafe(format!("{CAT_COLS} WHERE id = $1"));
-        Ok(with_db!(self, p => sqlx::query_as::<_, CategoryRow>(sql).bind(id).fetch_optional(p).await)?)
+        Ok(
+            with_db!(self, p => sqlx::query_as::<_, CategoryRow>(sql).bind(id).fetch_optional(p).await)?,
+        )
     }
 
     pub async fn create_category(&self, c: &CategoryRecord<'_>) -> StoreResult<i64> {
@@ -120,6 +131,10 @@ impl Db {
             .execute(p).await.map(|r| r.rows_affected())
         })
         .map_err(unique_as("category code"))?;
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 }

@@ -21,7 +21,10 @@ pub struct Sql {
 
 impl Sql {
     pub fn new(text: &str) -> Sql {
-        Sql { text: text.to_string(), binds: Vec::new() }
+        Sql {
+            text: text.to_string(),
+            binds: Vec::new(),
+        }
     }
 
     /// Appends static text.
@@ -51,7 +54,9 @@ mod tests {
     #[test]
     fn placeholders_are_numbered_in_order() {
         let mut s = Sql::new("SELECT 1 WHERE a = ");
-        s.bind(Bind::I64(1)).push(" AND b = ").bind(Bind::Str("x".into()));
+        s.bind(Bind::I64(1))
+            .push(" AND b = ")
+            .bind(Bind::Str("x".into()));
         assert_eq!(s.text, "SELECT 1 WHERE a = $1 AND b = $2");
         assert_eq!(s.binds.len(), 2);
     }

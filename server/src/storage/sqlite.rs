@@ -20,7 +20,11 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<SqlitePo
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
-    if let Some(dir) = opts.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = opts
+        .get_filename()
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     SqlitePoolOptions::new()

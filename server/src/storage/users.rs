@@ -32,7 +32,9 @@ impl Db {
 
     pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRow>> {
         let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE username = $1"));
-        Ok(with_db!(self, p => sqlx::query_as::<_, UserRow>(sql).bind(username).fetch_optional(p).await)?)
+        Ok(
+            with_db!(self, p => sqlx::query_as::<_, UserRow>(sql).bind(username).fetch_optional(p).await)?,
+        )
     }
 
     pub async fn user(&self, id: i64) -> StoreResult<Option<UserRow>> {
@@ -74,7 +76,14 @@ impl Db {
         Ok(changed == 1)
     }
 
-    pub async fn insert_session(&self, token_hash: &str, user_id: i64, kind: &str, now: i64, expires_at: i64) -> StoreResult<()> {
+    pub async fn insert_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        kind: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
         with_db!(self, p => {
             sqlx::query("INSERT INTO sessions (token_hash, user_id, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(token_hash).bind(user_id).bind(kind).bind(now).bind(expires_at)
@@ -85,7 +94,11 @@ impl Db {
 
     /// The active user behind a live session, with the session's expiry; `None` when the token
     /// is unknown, expired, revoked or its user is disabled.
-    pub async fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<(UserRow, i64)>> {
+    pub async fn session_user(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<(UserRow, i64)>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]

@@ -5,8 +5,10 @@ use std::time::Instant;
 
 use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::{ApiResponse, OpenApi, payload::PlainText};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
 use tracing::Instrument;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry};
 
 use crate::app::{AppState, Tag};
 
@@ -24,23 +26,41 @@ impl Metrics {
     pub fn new() -> anyhow::Result<Metrics> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("minsheng_http_requests_total", "HTTP requests by method and status"),
+            Opts::new(
+                "minsheng_http_requests_total",
+                "HTTP requests by method and status",
+            ),
             &["method", "status"],
         )?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("minsheng_http_request_duration_seconds", "HTTP request latency").buckets(vec![
+            HistogramOpts::new(
+                "minsheng_http_request_duration_seconds",
+                "HTTP request latency",
+            )
+            .buckets(vec![
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
             ]),
             &["method"],
         )?;
-        let cases_by_status =
-            IntGaugeVec::new(Opts::new("minsheng_cases", "Cases by status, read at scrape time"), &["status"])?;
-        let cases_submitted = IntCounter::new("minsheng_cases_submitted_total", "Cases submitted since start")?;
+        let cases_by_status = IntGaugeVec::new(
+            Opts::new("minsheng_cases", "Cases by status, read at scrape time"),
+            &["status"],
+        )?;
+        let cases_submitted = IntCounter::new(
+            "minsheng_cases_submitted_total",
+            "Cases submitted since start",
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(cases_by_status.clone()))?;
         registry.register(Box::new(cases_submitted.clone()))?;
-        Ok(Metrics { registry, requests, latency, cases_by_status, cases_submitted })
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+            cases_by_status,
+            cases_submitted,
+        })
     }
 }
 
@@ -86,7 +106,9 @@ impl SystemApi {
             Ok(rows) => {
                 m.cases_by_status.reset();
                 for (status, n) in rows {
-                    m.cases_by_status.with_label_values(&[status.as_str()]).set(n);
+                    m.cases_by_status
+                        .with_label_values(&[status.as_str()])
+                        .set(n);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "counting cases for metrics"),
@@ -102,7 +124,11 @@ impl SystemApi {
 /// Gives every request an id (kept from `X-Request-Id` when sane), logs one line per request
 /// (method, path without the query string, status, time; never headers or bodies), and
 /// records metrics.
-pub async fn observe<E: Endpoint>(next: E, req: Request, state: Arc<AppState>) -> poem::Result<Response> {
+pub async fn observe<E: Endpoint>(
+    next: E,
+    req: Request,
+    state: Arc<AppState>,
+) -> poem::Result<Response> {
     let request_id = req
         .headers()
         .get("x-request-id")
@@ -120,8 +146,16 @@ pub async fn observe<E: Endpoint>(next: E, req: Request, state: Arc<AppState>) -
     };
     let elapsed = started.elapsed();
     let status = resp.status().as_u16();
-    state.metrics.requests.with_label_values(&[method.as_str(), &status.to_string()]).inc();
-    state.metrics.latency.with_label_values(&[method.as_str()]).observe(elapsed.as_secs_f64());
+    state
+        .metrics
+        .requests
+        .with_label_values(&[method.as_str(), &status.to_string()])
+        .inc();
+    state
+        .metrics
+        .latency
+        .with_label_values(&[method.as_str()])
+        .observe(elapsed.as_secs_f64());
     tracing::info!(parent: &span, status, ms = elapsed.as_secs_f64() * 1000.0, "served");
     if let Ok(v) = request_id.parse() {
         resp.headers_mut().insert("x-request-id", v);
@@ -141,7 +175,9 @@ pub async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(poem::Error::from_status(poem::http::StatusCode::PAYLOAD_TOO_LARGE));
+        return Err(poem::Error::from_status(
+            poem::http::StatusCode::PAYLOAD_TOO_LARGE,
+        ));
     }
     if declared.is_none() {
         use futures_util::StreamExt;
