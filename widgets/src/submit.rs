@@ -592,7 +592,7 @@ pub fn Submit(props: &WidgetProps) -> Html {
                 { match (draft.lat, draft.lng) {
                     (Some(lat), Some(lng)) => html! {
                         <p class="ms-located" id="ms-location">
-                            { format!("📍 {lat:.5}, {lng:.5}") }
+                            { format!("📍 {}, {}", util::fixed(lat, 5), util::fixed(lng, 5)) }
                             <span class="ms-muted">{ match draft.location_source {
                                 Some(LocationSource::MiniProgram) => lang.t("（小程序定位）", " (from the mini-program)"),
                                 Some(LocationSource::Browser) => lang.t("（当前位置）", " (current position)"),
@@ -775,8 +775,8 @@ fn photo_tile(p: &Photo, lang: Lang, remove: Option<UseReducerDispatcher<Form>>)
                 None => html! { <div class="ms-thumb-wait">{ lang.t("处理中", "…") }</div> },
             } }
             { match &p.state {
-                PhotoState::Uploading(v) => html! { <progress max="1" value={v.to_string()} /> },
-                PhotoState::Done => html! { <progress max="1" value="1" /> },
+                PhotoState::Uploading(v) => html! { <progress max="100" value={((v * 100.0).round() as u32).to_string()} /> },
+                PhotoState::Done => html! { <progress max="100" value="100" /> },
                 PhotoState::Failed(m) => html! { <figcaption class="ms-error">{ m }</figcaption> },
                 _ => html! {},
             } }

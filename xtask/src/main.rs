@@ -1,1 +1,624 @@
-fn main(){}
+//! `cargo xtask <command>`: the project's build chores, in Rust so they run wherever cargo does.
+//!
+//! - `widgets [--split]`: build the wasm widgets into `widgets/dist/` (content-hashed names,
+//!   precompressed `.gz`/`.br`, `manifest.json`); the server serves that folder under `/w`.
+//! - `size [--compare]`: gzip size of what a phone downloads per widget (html + js + wasm + css);
+//!   fails when the submit widget is over its budget. `--compare` builds one bundle and one
+//!   bundle per widget side by side and prints both.
+//! - `demo [serve args…]`: build the widgets, seed the demo data, serve on SQLite.
+//! - `test [cargo test args…]`: widget tests in headless Chromium when it is installed, then
+//!   the workspace's tests with `MINSHENG_WIDGETS_DIR` pointing at the built widgets.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// The widgets there are, each with its page title.
+const WIDGETS: &[(&str, &str)] = &[("submit", "我要反映 · 民生"), ("track", "我的诉求 · 民生")];
+/// What the submit widget may weigh, gzipped, html + js + wasm + css.
+const SUBMIT_BUDGET: u64 = 250_000;
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+const PROFILE: &str = "release-wasm";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = match args.split_first() {
+        Some((c, r)) => (c.as_str(), r),
+        None => ("help", &[][..]),
+    };
+    let flag = |f: &str| rest.iter().any(|a| a == f);
+    match cmd {
+        "widgets" => {
+            build_widgets(&dist_dir(), flag("--split"))?;
+            Ok(())
+        }
+        "size" if flag("--compare") => compare(),
+        "size" => {
+            let dist = dist_dir();
+            if !dist.join("manifest.json").exists() {
+                build_widgets(&dist, false)?;
+            }
+            let report = size_report(&dist)?;
+            print!("{}", report.text);
+            fs::write(dist.join("size.txt"), &report.text)?;
+            fs::write(
+                dist.join("size.json"),
+                serde_json::to_string_pretty(&report.json)?,
+            )?;
+            if report.submit_total > SUBMIT_BUDGET {
+                bail!(
+                    "the submit widget is {} bytes gzipped, over its budget of {SUBMIT_BUDGET}",
+                    report.submit_total
+                );
+            }
+            Ok(())
+        }
+        "demo" => demo(rest),
+        "test" => test(rest),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n\
+                 widgets [--split]   build the wasm widgets into widgets/dist\n\
+                 size [--compare]    gzip size per widget (html+js+wasm+css), budget check\n\
+                 demo [serve args]   build widgets, seed demo data, serve on SQLite\n\
+                 test [test args]    widget tests in headless Chromium (if installed), then cargo test"
+            );
+            if cmd == "help" {
+                Ok(())
+            } else {
+                bail!("unknown command {cmd:?}")
+            }
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
+}
+
+fn dist_dir() -> PathBuf {
+    root().join("widgets").join("dist")
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: {}", describe(cmd));
+    let status = cmd
+        .status()
+        .with_context(|| format!("starting {}", describe(cmd)))?;
+    if !status.success() {
+        bail!("{} failed: {status}", describe(cmd));
+    }
+    Ok(())
+}
+
+fn describe(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Finds an executable on `PATH`.
+fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+// ---------------------------------------------------------------------------------------
+// Building the widgets
+
+/// The wasm-bindgen version in Cargo.lock: the CLI must be exactly that.
+fn locked_wasm_bindgen() -> Result<String> {
+    let lock = fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(v) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = \""))
+            {
+                return Ok(v.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    bail!(
+        "wasm-bindgen is not in Cargo.lock; build the widgets crate once (`cargo check -p minsheng-widgets`)"
+    )
+}
+
+/// `wasm-bindgen` at `version`, installing it with cargo when missing or different.
+fn wasm_bindgen_cli(version: &str) -> Result<PathBuf> {
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|h| h.join("bin").join("wasm-bindgen"));
+    let candidates: Vec<PathBuf> = which("wasm-bindgen").into_iter().chain(cargo_bin).collect();
+    let wanted = format!("wasm-bindgen {version}");
+    for c in &candidates {
+        if output(Command::new(c).arg("--version")).is_some_and(|v| v.trim() == wanted) {
+            return Ok(c.clone());
+        }
+    }
+    // No `--locked`: with it, a dependency version missing from the reachable index fails.
+    run(cargo().args(["install", "wasm-bindgen-cli", "--version", version]))?;
+    for c in which("wasm-bindgen").into_iter().chain(candidates) {
+        if output(Command::new(&c).arg("--version")).is_some_and(|v| v.trim() == wanted) {
+            return Ok(c);
+        }
+    }
+    bail!("installed wasm-bindgen-cli {version} but cannot find it on PATH or in ~/.cargo/bin")
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    if let Some(installed) = output(Command::new("rustup").args(["target", "list", "--installed"]))
+    {
+        if !installed.lines().any(|l| l.trim() == WASM_TARGET) {
+            run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+        }
+    }
+    Ok(())
+}
+
+/// `wasm-opt` that can read current Rust output (Debian's 108 cannot; npm's `binaryen` can).
+fn wasm_opt() -> Option<PathBuf> {
+    let local = root().join("node_modules").join(".bin").join("wasm-opt");
+    [Some(local), which("wasm-opt")]
+        .into_iter()
+        .flatten()
+        .find(|p| p.is_file())
+}
+
+/// Builds one wasm bundle with the given features and runs wasm-bindgen (and wasm-opt) on it.
+/// Returns the glue JS and the wasm file.
+fn build_bundle(
+    name: &str,
+    features: Option<&str>,
+    bindgen: &Path,
+    work: &Path,
+) -> Result<(PathBuf, PathBuf, bool)> {
+    let mut cmd = cargo();
+    cmd.args([
+        "build",
+        "-p",
+        "minsheng-widgets",
+        "--lib",
+        "--target",
+        WASM_TARGET,
+        "--profile",
+        PROFILE,
+    ]);
+    // A target folder of its own: the wasm build never waits for the host build's lock.
+    cmd.arg("--target-dir")
+        .arg(root().join("target").join("wasm"));
+    if let Some(f) = features {
+        cmd.args(["--no-default-features", "--features", f]);
+    }
+    if wasm_opt().is_some() {
+        // Keep the `target_features` section so wasm-bindgen sees the enabled features;
+        // wasm-opt strips the rest afterwards.
+        cmd.env("CARGO_PROFILE_RELEASE_WASM_STRIP", "debuginfo");
+    }
+    run(&mut cmd)?;
+    let raw = root()
+        .join("target/wasm")
+        .join(WASM_TARGET)
+        .join(PROFILE)
+        .join("minsheng_widgets.wasm");
+    let out = work.join(name);
+    if out.exists() {
+        fs::remove_dir_all(&out)?;
+    }
+    fs::create_dir_all(&out)?;
+    run(Command::new(bindgen)
+        .arg(&raw)
+        .args([
+            "--target",
+            "web",
+            "--no-typescript",
+            "--out-name",
+            name,
+            "--out-dir",
+        ])
+        .arg(&out))?;
+    let js = out.join(format!("{name}.js"));
+    let wasm = out.join(format!("{name}_bg.wasm"));
+    let mut optimized = false;
+    if let Some(opt) = wasm_opt() {
+        let tmp = out.join(format!("{name}_opt.wasm"));
+        // The features Rust 1.8x+ emits by default; wasm-opt must not strip or add others.
+        let status = Command::new(&opt)
+            .arg(&wasm)
+            .args(["-Oz", "--strip-debug", "--strip-producers"])
+            .args([
+                "--enable-bulk-memory",
+                "--enable-bulk-memory-opt",
+                "--enable-nontrapping-float-to-int",
+                "--enable-sign-ext",
+                "--enable-mutable-globals",
+                "--enable-reference-types",
+                "--enable-multivalue",
+            ])
+            .arg("-o")
+            .arg(&tmp)
+            .status();
+        match status {
+            Ok(s) if s.success() => {
+                fs::rename(&tmp, &wasm)?;
+                optimized = true;
+            }
+            _ => eprintln!(
+                "xtask: {} could not optimize the wasm; keeping wasm-bindgen's output",
+                opt.display()
+            ),
+        }
+    } else {
+        eprintln!(
+            "xtask: no wasm-opt (`npm install binaryen` provides one); the wasm stays unoptimized"
+        );
+    }
+    Ok((js, wasm, optimized))
+}
+
+fn hash16(data: &[u8]) -> String {
+    Sha256::digest(data)
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `stem-<hash>.ext` for the content.
+fn hashed_name(stem: &str, ext: &str, data: &[u8]) -> String {
+    format!("{stem}-{}.{ext}", hash16(data))
+}
+
+fn gzip(data: &[u8]) -> Result<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(data)?;
+    Ok(enc.finish()?)
+}
+
+fn brotli(data: &[u8]) -> Result<Vec<u8>> {
+    let mut w = brotli::CompressorWriter::new(Vec::new(), 64 * 1024, 11, 22);
+    w.write_all(data)?;
+    w.flush()?;
+    Ok(w.into_inner())
+}
+
+/// Writes a file and its `.gz` and `.br` siblings; returns the gzip size.
+fn write_compressed(path: &Path, data: &[u8]) -> Result<u64> {
+    fs::write(path, data).with_context(|| format!("writing {}", path.display()))?;
+    let gz = gzip(data)?;
+    let with = |ext: &str, bytes: &[u8]| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(ext);
+        fs::write(PathBuf::from(p), bytes)
+    };
+    with(".gz", &gz)?;
+    with(".br", &brotli(data)?)?;
+    Ok(gz.len() as u64)
+}
+
+/// Builds every widget into `dist` (replaced as a whole at the end).
+fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
+    ensure_wasm_target()?;
+    let version = locked_wasm_bindgen()?;
+    let bindgen = wasm_bindgen_cli(&version)?;
+    let work = root().join("target/wasm/bindgen");
+    let stage = dist.with_extension("tmp");
+    if stage.exists() {
+        fs::remove_dir_all(&stage)?;
+    }
+    let assets = stage.join("assets");
+    fs::create_dir_all(&assets)?;
+    let static_dir = root().join("widgets/static");
+
+    // Bundles: one for all widgets, or one per widget.
+    let plan: Vec<(String, Option<String>, Vec<&str>)> = if split {
+        WIDGETS
+            .iter()
+            .map(|(w, _)| (w.to_string(), Some(w.to_string()), vec![*w]))
+            .collect()
+    } else {
+        vec![(
+            "widgets".into(),
+            None,
+            WIDGETS.iter().map(|(w, _)| *w).collect(),
+        )]
+    };
+    let mut gz_sizes: BTreeMap<String, u64> = BTreeMap::new();
+    let mut bundle_of: BTreeMap<&str, (String, String)> = BTreeMap::new();
+    let mut optimized_all = true;
+    for (name, features, members) in &plan {
+        let (js, wasm, optimized) = build_bundle(name, features.as_deref(), &bindgen, &work)?;
+        optimized_all &= optimized;
+        let js_data = fs::read(&js)?;
+        let wasm_data = fs::read(&wasm)?;
+        let js_name = hashed_name(name, "js", &js_data);
+        let wasm_name = hashed_name(&format!("{name}_bg"), "wasm", &wasm_data);
+        gz_sizes.insert(
+            js_name.clone(),
+            write_compressed(&assets.join(&js_name), &js_data)?,
+        );
+        gz_sizes.insert(
+            wasm_name.clone(),
+            write_compressed(&assets.join(&wasm_name), &wasm_data)?,
+        );
+        for m in members {
+            bundle_of.insert(m, (js_name.clone(), wasm_name.clone()));
+        }
+    }
+
+    let css_data = fs::read(static_dir.join("widgets.css"))?;
+    let css_name = hashed_name("widgets", "css", &css_data);
+    gz_sizes.insert(
+        css_name.clone(),
+        write_compressed(&assets.join(&css_name), &css_data)?,
+    );
+
+    // The loader knows every bundle; the hashed copy sits beside them, the stable one a level up.
+    let bundles: serde_json::Map<String, Value> = bundle_of
+        .iter()
+        .map(|(w, (js, wasm))| (w.to_string(), json!({ "js": js, "wasm": wasm })))
+        .collect();
+    let loader_src = fs::read_to_string(static_dir.join("loader.js"))?
+        .replace("/*BUNDLES*/{}", &serde_json::to_string(&bundles)?);
+    let hashed_loader = loader_src.replace("/*BASE*/\"./\"", "\"./\"");
+    let loader_name = hashed_name("loader", "js", hashed_loader.as_bytes());
+    gz_sizes.insert(
+        loader_name.clone(),
+        write_compressed(&assets.join(&loader_name), hashed_loader.as_bytes())?,
+    );
+    let stable_loader = loader_src.replace("/*BASE*/\"./\"", "\"./assets/\"");
+    gz_sizes.insert(
+        "loader.js".into(),
+        write_compressed(&stage.join("loader.js"), stable_loader.as_bytes())?,
+    );
+
+    let template = fs::read_to_string(static_dir.join("page.html"))?;
+    let mut widgets = serde_json::Map::new();
+    for (w, title) in WIDGETS {
+        let (js, wasm) = &bundle_of[w];
+        let page = template
+            .replace("{{title}}", title)
+            .replace("{{css}}", &css_name)
+            .replace("{{glue}}", js)
+            .replace("{{wasm}}", wasm)
+            .replace("{{loader}}", &loader_name)
+            .replace("{{widget}}", w);
+        let page_name = format!("{w}.html");
+        gz_sizes.insert(
+            page_name.clone(),
+            write_compressed(&stage.join(&page_name), page.as_bytes())?,
+        );
+        let files = [&page_name, &loader_name, js, wasm, &css_name];
+        let total: u64 = files.iter().map(|f| gz_sizes[f.as_str()]).sum();
+        widgets.insert(
+            w.to_string(),
+            json!({
+                "page": page_name, "loader": loader_name, "js": js, "wasm": wasm, "css": css_name,
+                "gzip": {
+                    "html": gz_sizes[&page_name], "loader": gz_sizes[&loader_name], "js": gz_sizes[js],
+                    "wasm": gz_sizes[wasm], "css": gz_sizes[&css_name], "total": total,
+                },
+            }),
+        );
+    }
+    let manifest = json!({
+        "wasm_bindgen": version,
+        "wasm_opt": optimized_all,
+        "split": split,
+        "widgets": widgets,
+        "gzip_bytes": gz_sizes,
+    });
+    fs::write(
+        stage.join("manifest.json"),
+        serde_json::to_string_pretty(&manifest)?,
+    )?;
+
+    // Swap the finished folder in, so a running server never sees half a build.
+    let old = dist.with_extension("old");
+    if old.exists() {
+        fs::remove_dir_all(&old)?;
+    }
+    if dist.exists() {
+        fs::rename(dist, &old)?;
+    }
+    fs::rename(&stage, dist)?;
+    if old.exists() {
+        fs::remove_dir_all(&old)?;
+    }
+    eprintln!("xtask: widgets built into {}", dist.display());
+    Ok(manifest)
+}
+
+// ---------------------------------------------------------------------------------------
+// Sizes
+
+struct SizeReport {
+    text: String,
+    json: Value,
+    submit_total: u64,
+}
+
+fn size_report(dist: &Path) -> Result<SizeReport> {
+    let manifest: Value = serde_json::from_slice(
+        &fs::read(dist.join("manifest.json")).context("reading manifest.json")?,
+    )?;
+    let kb = |n: u64| format!("{:.1} KB", n as f64 / 1000.0);
+    let mut text = format!(
+        "widget sizes, gzip -9 ({}; wasm-opt: {}):\n{:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}\n",
+        if manifest["split"].as_bool() == Some(true) {
+            "one bundle per widget"
+        } else {
+            "one bundle"
+        },
+        if manifest["wasm_opt"].as_bool() == Some(true) {
+            "yes"
+        } else {
+            "no"
+        },
+        "widget",
+        "html",
+        "loader",
+        "js",
+        "wasm",
+        "css",
+        "total"
+    );
+    let mut json = serde_json::Map::new();
+    let mut submit_total = 0;
+    for (w, info) in manifest["widgets"]
+        .as_object()
+        .context("manifest without widgets")?
+    {
+        let g = &info["gzip"];
+        let n = |k: &str| g[k].as_u64().unwrap_or(0);
+        text.push_str(&format!(
+            "{:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}\n",
+            w,
+            kb(n("html")),
+            kb(n("loader")),
+            kb(n("js")),
+            kb(n("wasm")),
+            kb(n("css")),
+            kb(n("total"))
+        ));
+        if w == "submit" {
+            submit_total = n("total");
+        }
+        json.insert(w.clone(), g.clone());
+    }
+    text.push_str(&format!(
+        "submit budget: {} of {} ({})\n",
+        kb(submit_total),
+        kb(SUBMIT_BUDGET),
+        if submit_total <= SUBMIT_BUDGET {
+            "ok"
+        } else {
+            "OVER"
+        }
+    ));
+    Ok(SizeReport {
+        text,
+        json: Value::Object(json),
+        submit_total,
+    })
+}
+
+/// Builds both layouts and prints their sizes, so the choice rests on numbers.
+fn compare() -> Result<()> {
+    let base = root().join("target/wasm/compare");
+    let mut out = String::new();
+    for (label, split) in [("one bundle", false), ("per widget", true)] {
+        let dist = base.join(if split { "split" } else { "single" });
+        fs::create_dir_all(&base)?;
+        build_widgets(&dist, split)?;
+        let report = size_report(&dist)?;
+        out.push_str(&format!("== {label}\n{}", report.text));
+    }
+    print!("{out}");
+    fs::write(base.join("compare.txt"), &out)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Demo and tests
+
+fn demo(rest: &[String]) -> Result<()> {
+    let dist = dist_dir();
+    build_widgets(&dist, false)?;
+    let server = |args: &[&str]| {
+        let mut c = cargo();
+        c.args([
+            "run",
+            "--release",
+            "-p",
+            "minsheng-server",
+            "--bin",
+            "minsheng",
+            "--",
+        ])
+        .args(args);
+        c.env("MINSHENG_WIDGETS_DIR", &dist);
+        c
+    };
+    run(&mut server(&["seed-demo"]))?;
+    let bind = rest
+        .windows(2)
+        .find(|w| w[0] == "--bind")
+        .map(|w| w[1].clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    eprintln!(
+        "xtask: open http://{bind}/w/submit and http://{bind}/w/track (add ?lang=en for English); \
+         sign in with a demo resident printed above"
+    );
+    let mut serve = server(&["serve"]);
+    serve.args(rest);
+    run(&mut serve)
+}
+
+fn browser_available() -> bool {
+    which("chromedriver").is_some()
+        && [
+            "chromium",
+            "chromium-browser",
+            "google-chrome",
+            "google-chrome-stable",
+        ]
+        .iter()
+        .any(|b| which(b).is_some())
+}
+
+fn test(rest: &[String]) -> Result<()> {
+    let dist = dist_dir();
+    if browser_available() {
+        build_widgets(&dist, false)?;
+        let version = locked_wasm_bindgen()?;
+        let bindgen = wasm_bindgen_cli(&version)?;
+        let runner = bindgen.with_file_name("wasm-bindgen-test-runner");
+        let mut cmd = cargo();
+        cmd.args(["test", "-p", "minsheng-widgets", "--target", WASM_TARGET])
+            .arg("--target-dir")
+            .arg(root().join("target").join("wasm"))
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &runner);
+        run(&mut cmd)?;
+    } else {
+        eprintln!(
+            "xtask: chromedriver or chromium not found: skipping the widget build and browser tests"
+        );
+    }
+    let mut cmd = cargo();
+    // The widgets crate is tested in the browser above; natively it would only compile yew.
+    cmd.args(["test", "--workspace", "--exclude", "minsheng-widgets"])
+        .args(rest.iter().map(OsStr::new));
+    cmd.env("MINSHENG_WIDGETS_DIR", &dist);
+    run(&mut cmd)
+}
