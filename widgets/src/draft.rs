@@ -158,14 +158,15 @@ pub fn location_from_query(lat: Option<&str>, lng: Option<&str>) -> Option<(f64,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn an_empty_form_names_every_missing_field() {
         let fields: Vec<_> = Draft::new().check().iter().map(|e| e.field).collect();
         assert_eq!(fields, ["category_id", "description", "location"]);
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn a_complete_form_passes_the_server_rules_too() {
         let d = Draft {
             category_id: Some(3),
@@ -181,7 +182,7 @@ mod tests {
         assert_eq!(case.public, Some(true));
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn anonymous_cases_send_no_contact() {
         let d = Draft {
             anonymous: true,
@@ -191,7 +192,7 @@ mod tests {
         assert_eq!(d.to_new_case("abcdefgh").contact_name, None);
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn query_coordinates_must_be_on_the_globe() {
         assert_eq!(
             location_from_query(Some("25.04"), Some("102.7")),
@@ -202,7 +203,7 @@ mod tests {
         assert_eq!(location_from_query(None, Some("1")), None);
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn a_saved_draft_survives_a_round_trip_and_old_shapes() {
         let d = Draft {
             description: "井盖缺失".into(),

@@ -92,8 +92,9 @@ impl Lang {
 #[cfg(test)]
 mod tests {
     use super::Lang;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn english_only_when_asked_for() {
         assert_eq!(Lang::from_query(""), Lang::Zh);
         assert_eq!(Lang::from_query("?lat=1&lang=en"), Lang::En);

@@ -74,3 +74,6 @@ pub fn mount(name: &str, root: Element) -> Result<(), JsValue> {
 pub fn widgets() -> Vec<JsValue> {
     WIDGETS.iter().map(|w| JsValue::from_str(w)).collect()
 }
+
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

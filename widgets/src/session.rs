@@ -55,8 +55,8 @@ pub fn take_ticket(hash: &str) -> (Option<String>, String) {
         .trim_start_matches('#')
         .split('&')
         .filter(|kv| match kv.split_once('=') {
-            Some(("ticket", v)) if !v.is_empty() => {
-                ticket = Some(v.to_string());
+            Some(("ticket", v)) => {
+                ticket = Some(v.to_string()).filter(|v| !v.is_empty());
                 false
             }
             _ => !kv.is_empty(),
@@ -281,8 +281,9 @@ fn LoginForm(props: &LoginFormProps) -> Html {
 #[cfg(test)]
 mod tests {
     use super::take_ticket;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn the_ticket_leaves_the_fragment() {
         assert_eq!(
             take_ticket("#ticket=abc"),

@@ -171,8 +171,9 @@ pub async fn upload(
 #[cfg(test)]
 mod tests {
     use super::fit;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn pictures_shrink_to_the_longest_side() {
         assert_eq!(fit(4000.0, 3000.0, 1600.0), (1600.0, 1200.0));
         assert_eq!(fit(3000.0, 4000.0, 1600.0), (1200.0, 1600.0));
