@@ -592,7 +592,7 @@ pub fn Submit(props: &WidgetProps) -> Html {
                 { match (draft.lat, draft.lng) {
                     (Some(lat), Some(lng)) => html! {
                         <p class="ms-located" id="ms-location">
-                            { format!("📍 {}, {}", util::fixed(lat, 5), util::fixed(lng, 5)) }
+                            { lang.t("已定位 ", "Located ") }{ format!("{}, {}", util::fixed(lat, 5), util::fixed(lng, 5)) }
                             <span class="ms-muted">{ match draft.location_source {
                                 Some(LocationSource::MiniProgram) => lang.t("（小程序定位）", " (from the mini-program)"),
                                 Some(LocationSource::Browser) => lang.t("（当前位置）", " (current position)"),

@@ -225,7 +225,7 @@ fn CaseDetail(props: &CaseDetailProps) -> Html {
                 </p>
                 <p class="ms-case-cat">{ &c.category_name }</p>
                 <p class="ms-case-text">{ &c.description }</p>
-                if let Some(a) = &c.address { <p class="ms-muted">{ format!("📍 {a}") }</p> }
+                if let Some(a) = &c.address { <p class="ms-muted">{ lang.t("地址：", "Address: ") }{ a }</p> }
                 <p class="ms-muted">{ lang.t("提交于 ", "Submitted ") }{ util::long_time(&c.created_at) }</p>
                 if let Some(due) = &c.due_at {
                     if !c.status.is_terminal() && c.status != Status::Resolved {
