@@ -263,3 +263,27 @@ impl CaseActionRequest {
         }
     }
 }
+
+api_object! {
+    /// Where a case stands now, as the live feed carries it (no personal data).
+    pub struct CaseSummary {
+        pub id: i64,
+        pub tracking_no: String,
+        pub status: Status,
+        pub version: i64,
+        pub category_id: i64,
+        pub area_id: Option<i64>,
+        pub department_id: Option<i64>,
+        pub lat: Option<f64>,
+        pub lng: Option<f64>,
+        pub escalation_level: i32,
+        pub overdue: bool,
+    }
+
+    /// One message of `GET /api/v1/events`: a timeline event and the case it changed.
+    /// The SSE `id` is `event.id`; reconnect with `Last-Event-ID` to resume.
+    pub struct FeedEvent {
+        pub event: EventView,
+        pub case: CaseSummary,
+    }
+}

@@ -15,6 +15,7 @@ use crate::auth::api::AuthApi;
 use crate::cases::{api::CasesApi, photos::PhotosApi};
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::feed::api::FeedApi;
 use crate::reference::api::ReferenceApi;
 use crate::storage::{AreaRow, Db};
 use crate::system::{Metrics, SystemApi};
@@ -28,6 +29,8 @@ pub enum Tag {
     Cases,
     /// Areas, departments, categories and users.
     Reference,
+    /// The live feed.
+    Feed,
     /// Health and metrics.
     System,
 }
@@ -38,6 +41,7 @@ pub struct AppState {
     pub cfg: Config,
     pub http: reqwest::Client,
     pub metrics: Metrics,
+    pub feed: crate::feed::Feed,
     areas: RwLock<Option<Arc<Vec<AreaRow>>>>,
 }
 
@@ -51,11 +55,13 @@ impl AppState {
             .timeout(std::time::Duration::from_secs(5))
             .build()
             .context("building the HTTP client")?;
+        let feed = crate::feed::Feed::new(cfg.redis_url.as_deref())?;
         Ok(AppState {
             db,
             cfg,
             http,
             metrics: Metrics::new()?,
+            feed,
             areas: RwLock::new(None),
         })
     }
@@ -95,7 +101,7 @@ impl AppState {
 /// The OpenAPI service with every API of the server.
 pub fn api_service(
     state: &Arc<AppState>,
-) -> OpenApiService<(AuthApi, CasesApi, PhotosApi, ReferenceApi, SystemApi), ()> {
+) -> OpenApiService<(AuthApi, CasesApi, PhotosApi, ReferenceApi, FeedApi, SystemApi), ()> {
     let cases = Arc::new(CasesApi {
         state: state.clone(),
     });
@@ -112,6 +118,9 @@ pub fn api_service(
                 cases,
             },
             ReferenceApi {
+                state: state.clone(),
+            },
+            FeedApi {
                 state: state.clone(),
             },
             SystemApi {
@@ -175,10 +184,12 @@ impl Application {
     /// Serves until the process ends, with the scheduler running beside it.
     pub async fn run(self) -> std::io::Result<()> {
         let scheduler = tokio::spawn(crate::scheduler::run(self.state.clone()));
+        let feed = tokio::spawn(crate::feed::run(self.state.clone()));
         let result = Server::new_with_acceptor(self.acceptor)
             .run(routes(self.state))
             .await;
         scheduler.abort();
+        feed.abort();
         result
     }
 }

@@ -55,6 +55,9 @@ pub struct Config {
     /// How often the scheduler looks for due work.
     pub scheduler_interval_secs: f64,
     pub db_max_connections: u32,
+    /// How often the feed reads the event log even when nothing woke it (the safety net
+    /// for a lost Redis message or several instances without Redis).
+    pub feed_poll_secs: f64,
 }
 
 /// Where settings come from: the environment first, then the optional config file.
@@ -126,6 +129,7 @@ impl Config {
             auto_close_days: src.parsed("MINSHENG_AUTO_CLOSE_DAYS", 7.0)?,
             scheduler_interval_secs: src.parsed("MINSHENG_SCHEDULER_INTERVAL_SECS", 60.0)?,
             db_max_connections: src.parsed("MINSHENG_DB_MAX_CONNECTIONS", 8)?,
+            feed_poll_secs: src.parsed("MINSHENG_FEED_POLL_SECS", 2.0)?,
         })
     }
 
@@ -147,6 +151,7 @@ impl Config {
             auto_close_days: 7.0,
             scheduler_interval_secs: 60.0,
             db_max_connections: 8,
+            feed_poll_secs: 2.0,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod cases;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod feed;
 pub mod reference;
 pub mod scheduler;
 pub mod seed;

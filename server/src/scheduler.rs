@@ -32,6 +32,7 @@ pub async fn auto_close(state: &AppState) -> anyhow::Result<u64> {
         }
     }
     if total > 0 {
+        state.feed.committed();
         tracing::info!(closed = total, "auto-closed unrated resolved cases");
     }
     Ok(total)

@@ -2,6 +2,7 @@
 //! when `MINSHENG_TEST_POSTGRES_URL` is set (as CI does).
 
 mod auth;
+mod feed;
 mod photos;
 mod roles;
 mod system;

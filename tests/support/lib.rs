@@ -60,6 +60,8 @@ impl Drop for PgGuard {
 /// A running server and a client for it.
 pub struct TestApp {
     pub base: String,
+    /// The database this app uses (another instance may share it).
+    pub database_url: String,
     pub client: reqwest::Client,
     pub state: Arc<AppState>,
     pub backend: &'static str,
@@ -107,7 +109,7 @@ pub async fn spawn_app_on(backend: &Backend, tweak: impl FnOnce(&mut Config)) ->
             )
         }
     };
-    let mut cfg = Config::for_database(url, dir.path().join("data"));
+    let mut cfg = Config::for_database(url.clone(), dir.path().join("data"));
     cfg.db_max_connections = 4;
     tweak(&mut cfg);
     let app = Application::build(cfg, "127.0.0.1:0")
@@ -120,6 +122,7 @@ pub async fn spawn_app_on(backend: &Backend, tweak: impl FnOnce(&mut Config)) ->
     });
     TestApp {
         base,
+        database_url: url,
         client: reqwest::Client::builder()
             .no_proxy()
             .build()
@@ -129,6 +132,30 @@ pub async fn spawn_app_on(backend: &Backend, tweak: impl FnOnce(&mut Config)) ->
         server,
         _dir: dir,
         _pg: pg,
+    }
+}
+
+/// A second instance on the same database as `first` (its own port, data folder and hub).
+pub async fn spawn_instance_sharing(first: &TestApp, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cfg = Config::for_database(first.database_url.clone(), dir.path().join("data"));
+    cfg.db_max_connections = 4;
+    tweak(&mut cfg);
+    let app = Application::build(cfg, "127.0.0.1:0").await.expect("build app");
+    let base = format!("http://{}", app.addr());
+    let state = app.state.clone();
+    let server = tokio::spawn(async move {
+        let _ = app.run().await;
+    });
+    TestApp {
+        base,
+        database_url: first.database_url.clone(),
+        client: reqwest::Client::builder().no_proxy().build().expect("client"),
+        state,
+        backend: first.backend,
+        server,
+        _dir: dir,
+        _pg: None,
     }
 }
 
@@ -504,5 +531,114 @@ impl World {
         .await
         .expect(200);
         id
+    }
+}
+
+/// One server-sent event.
+#[derive(Debug, Clone)]
+pub struct Sse {
+    pub id: Option<i64>,
+    pub event: Option<String>,
+    pub data: Value,
+}
+
+/// A minimal SSE reader over a streaming response.
+pub struct SseClient {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl SseClient {
+    /// Opens `/api/v1/events` with a bearer token, optionally resuming after `last_event_id`.
+    pub async fn open(app: &TestApp, token: &str, last_event_id: Option<i64>, query: &str) -> SseClient {
+        let mut rb = app.client.get(app.url(&format!("/api/v1/events{query}"))).bearer_auth(token);
+        if let Some(id) = last_event_id {
+            rb = rb.header("Last-Event-ID", id.to_string());
+        }
+        let resp = rb.send().await.expect("open feed");
+        assert_eq!(resp.status().as_u16(), 200, "feed opened");
+        SseClient { resp, buf: String::new() }
+    }
+
+    /// The next event, or `None` if none arrives within `wait`.
+    pub async fn next_within(&mut self, wait: std::time::Duration) -> Option<Sse> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            while let Some(pos) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..pos + 2).collect();
+                let (mut id, mut event, mut data) = (None, None, String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = v.trim().parse().ok();
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event = Some(v.trim().to_string());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if !data.is_empty() {
+                    return Some(Sse { id, event, data: serde_json::from_str(&data).unwrap_or(Value::Null) });
+                }
+            }
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+                Ok(Ok(Some(chunk))) => self.buf.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The next event within 5 seconds, or a panic.
+    pub async fn next(&mut self) -> Sse {
+        self.next_within(std::time::Duration::from_secs(5)).await.expect("an event within 5 s")
+    }
+}
+
+/// A throwaway `redis-server` on a random loopback port, stopped on drop; `None` when the
+/// binary is not installed (CI installs it).
+pub struct RedisServer {
+    pub port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl RedisServer {
+    pub fn start() -> Option<RedisServer> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let mut r = RedisServer { port, child: None };
+        r.restart().then_some(r)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts (or starts again) the server on the same port and waits until it answers.
+    pub fn restart(&mut self) -> bool {
+        let child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        let Ok(child) = child else { return false };
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        false
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -197,6 +197,7 @@ impl CasesApi {
         let (case, created) = self.state.db.create_case(&record, now).await?;
         let view = self.full_view(&case, &p).await?;
         if created {
+            self.state.feed.committed();
             self.state.metrics.cases_submitted.inc();
             Ok(CreateCaseResponse::Created(Json(view)))
         } else {
@@ -430,6 +431,7 @@ impl CasesApi {
             .db
             .change_case(c.id, req.version, to, &ch, &ev, now)
             .await?;
+        self.state.feed.committed();
         Ok(Json(self.full_view(&updated, &p).await?))
     }
 }

@@ -144,7 +144,10 @@ impl PhotosApi {
             )
             .await
         {
-            Ok(Some(ph)) => Ok(PhotoCreated::Created(Json(photo_view(&ph)))),
+            Ok(Some(ph)) => {
+                self.state.feed.committed();
+                Ok(PhotoCreated::Created(Json(photo_view(&ph))))
+            }
             Ok(None) => {
                 let _ = tokio::fs::remove_file(&path).await;
                 Err(ApiError::unprocessable(

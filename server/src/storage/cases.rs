@@ -5,7 +5,8 @@
 use minsheng_model::Status;
 
 use super::{
-    Bind, CaseRow, Db, EventRow, PhotoRow, Sql, StoreError, StoreResult, bind_all, with_db,
+    Bind, CaseRow, Db, EventLogLock, EventRow, FeedRow, PhotoRow, Sql, StoreError, StoreResult, bind_all,
+    with_db,
 };
 
 const CASE_SELECT: &str = "SELECT c.id, c.tracking_no, c.client_request_id, c.created_by, c.channel, c.category_id,
@@ -36,14 +37,16 @@ pub enum Scope {
 impl Scope {
     /// Whether a case falls within this scope.
     pub fn contains(&self, c: &CaseRow) -> bool {
+        self.admits(c.created_by, c.department_id, c.area_path.as_deref())
+    }
+
+    /// Whether a case with these keys falls within this scope.
+    pub fn admits(&self, created_by: i64, department_id: Option<i64>, area_path: Option<&str>) -> bool {
         match self {
             Scope::All => true,
-            Scope::Owner(u) => c.created_by == *u,
-            Scope::Department(d) => c.department_id == Some(*d),
-            Scope::Subtree(p) => c
-                .area_path
-                .as_deref()
-                .is_some_and(|ap| ap.starts_with(p.as_str())),
+            Scope::Owner(u) => created_by == *u,
+            Scope::Department(d) => department_id == Some(*d),
+            Scope::Subtree(p) => area_path.is_some_and(|ap| ap.starts_with(p.as_str())),
             Scope::Nothing => false,
         }
     }
@@ -185,6 +188,7 @@ impl Db {
             if let Some(id) = id {
                 sqlx::query("UPDATE cases SET tracking_no = $1 WHERE id = $2")
                     .bind(tracking_no(id, now)).bind(id).execute(&mut *tx).await?;
+                (*tx).lock_event_log().await?;
                 sqlx::query(INSERT_EVENT)
                     .bind(id).bind(now).bind(Some(r.created_by)).bind(&r.actor_role).bind("submit")
                     .bind(None::<String>).bind("submitted").bind(None::<String>)
@@ -367,6 +371,7 @@ impl Db {
             let mut tx = p.begin().await?;
             let n = bind_all!(sqlx::query(q), sql.binds.clone()).execute(&mut *tx).await?.rows_affected();
             if n == 1 {
+                (*tx).lock_event_log().await?;
                 sqlx::query(INSERT_EVENT)
                     .bind(case_id).bind(now).bind(ev.actor_id).bind(&ev.actor_role).bind(&ev.kind)
                     .bind(&ev.from_status).bind(&ev.to_status).bind(&ev.note).bind(&data)
@@ -446,6 +451,7 @@ impl Db {
             .bind(ph.case_id).bind(ph.event_id).bind(ph.uploaded_by).bind(&ph.content_type).bind(ph.size)
             .bind(&ph.storage_key).bind(&ph.sha256).bind(now)
             .fetch_one(&mut *tx).await?;
+            (*tx).lock_event_log().await?;
             sqlx::query(INSERT_EVENT)
                 .bind(ph.case_id).bind(now).bind(Some(ph.uploaded_by)).bind(&ph.uploader_role).bind("photo")
                 .bind(Some(case_status)).bind(case_status).bind(None::<String>)
@@ -501,6 +507,30 @@ impl Db {
                 .bind(event_id).bind(case_id).fetch_one(p).await
         })?;
         Ok(n > 0)
+    }
+
+    /// Events after `after` in id order, with their cases' current state (the live feed).
+    pub async fn feed_after(&self, after: i64, limit: i64) -> StoreResult<Vec<FeedRow>> {
+        Ok(with_db!(self, p => {
+            sqlx::query_as::<_, FeedRow>(
+                "SELECT e.id, e.case_id, e.at, e.actor_id, e.actor_role, u.display_name AS actor_name, e.kind,
+                        e.from_status, e.to_status, e.note, e.data,
+                        c.created_by, c.department_id, a.path AS area_path, c.tracking_no, c.status, c.version,
+                        c.category_id, c.area_id, c.lat, c.lng, c.escalation_level, c.accept_due_at, c.sign_due_at, c.due_at
+                 FROM case_events e JOIN cases c ON c.id = e.case_id
+                 LEFT JOIN areas a ON a.id = c.area_id LEFT JOIN users u ON u.id = e.actor_id
+                 WHERE e.id > $1 ORDER BY e.id LIMIT $2",
+            )
+            .bind(after).bind(limit).fetch_all(p).await
+        })?)
+    }
+
+    /// The newest event id (0 when there is none).
+    pub async fn last_event_id(&self) -> StoreResult<i64> {
+        Ok(with_db!(self, p => {
+            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM case_events").fetch_one(p).await
+        })?
+        .unwrap_or(0))
     }
 
     /// Cases by status, for `/metrics`.

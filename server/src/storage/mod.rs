@@ -60,6 +60,14 @@ macro_rules! bind_all {
 }
 pub(crate) use bind_all;
 
+/// Appending to the event log in id order. Events are the live feed's log: a reader that
+/// has seen id N must never later find a committed event below N. SQLite has one writer at
+/// a time, so that holds already; PostgreSQL allocates identities before commit, so its
+/// writers take a transaction-scoped lock around the append (`postgres.rs`).
+pub(crate) trait EventLogLock {
+    async fn lock_event_log(&mut self) -> sqlx::Result<()>;
+}
+
 /// Storage failures the HTTP layer tells apart.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

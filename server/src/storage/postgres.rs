@@ -16,3 +16,13 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
         .await
         .context("connecting to PostgreSQL")
 }
+
+/// The advisory lock that orders appends to `case_events`.
+const EVENT_LOG_LOCK: i64 = 0x6d73_6576; // "msev"
+
+impl super::EventLogLock for sqlx::PgConnection {
+    async fn lock_event_log(&mut self) -> sqlx::Result<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOG_LOCK).execute(self).await?;
+        Ok(())
+    }
+}

@@ -115,3 +115,24 @@ pub struct PhotoRow {
     pub sha256: String,
     pub created_at: i64,
 }
+
+/// An event joined with its case's current state and visibility keys (the live feed).
+#[derive(Debug, Clone, FromRow)]
+pub struct FeedRow {
+    #[sqlx(flatten)]
+    pub event: EventRow,
+    pub created_by: i64,
+    pub department_id: Option<i64>,
+    pub area_path: Option<String>,
+    pub tracking_no: Option<String>,
+    pub status: String,
+    pub version: i64,
+    pub category_id: i64,
+    pub area_id: Option<i64>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub escalation_level: i64,
+    pub accept_due_at: Option<i64>,
+    pub sign_due_at: Option<i64>,
+    pub due_at: Option<i64>,
+}

@@ -33,3 +33,10 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<SqlitePo
         .await
         .context("opening the SQLite database")
 }
+
+impl super::EventLogLock for sqlx::SqliteConnection {
+    async fn lock_event_log(&mut self) -> sqlx::Result<()> {
+        // The write transaction already excludes every other writer.
+        Ok(())
+    }
+}

@@ -1,0 +1,240 @@
+//! `GET /api/v1/events`: the live feed as server-sent events, resumable with `Last-Event-ID`.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{self, BoxStream, StreamExt};
+use minsheng_model::{FeedEvent, Role};
+use poem::web::sse::Event;
+use poem_openapi::auth::ApiKey;
+use poem_openapi::param::{Header, Query};
+use poem_openapi::payload::EventStream;
+use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::types::{ToJSON, Type};
+use poem_openapi::{OpenApi, SecurityScheme};
+use tokio::sync::broadcast::{Receiver, error::RecvError};
+
+use super::{FeedItem, PAGE, render_for};
+use crate::app::{AppState, Tag};
+use crate::auth::{BearerAuth, Principal, secret_hash};
+use crate::error::ApiError;
+use crate::storage::Scope;
+
+pub struct FeedApi {
+    pub state: Arc<AppState>,
+}
+
+/// A single-use ticket from `POST /api/v1/auth/ticket` in the query string, for browsers'
+/// `EventSource`, which cannot send an `Authorization` header.
+#[derive(SecurityScheme)]
+#[oai(ty = "api_key", key_name = "ticket", key_in = "query")]
+pub struct TicketAuth(pub ApiKey);
+
+/// A bearer token, or a ticket.
+#[derive(SecurityScheme)]
+pub enum FeedAuth {
+    Bearer(BearerAuth),
+    Ticket(TicketAuth),
+}
+
+/// A feed message already rendered as JSON once for all subscribers; its schema is `FeedEvent`.
+pub struct Rendered {
+    id: i64,
+    json: String,
+}
+
+impl Type for Rendered {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        FeedEvent::name()
+    }
+    fn schema_ref() -> MetaSchemaRef {
+        FeedEvent::schema_ref()
+    }
+    fn register(registry: &mut Registry) {
+        FeedEvent::register(registry)
+    }
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(std::iter::once(self))
+    }
+}
+
+impl ToJSON for Rendered {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        serde_json::from_str(&self.json).ok()
+    }
+}
+
+/// Which events a subscriber asked for.
+#[derive(Clone, Default)]
+struct Topics {
+    status_only: bool,
+    cases: Vec<i64>,
+}
+
+impl Topics {
+    fn parse(raw: Option<&str>) -> Result<Topics, ApiError> {
+        let mut t = Topics::default();
+        for part in raw.unwrap_or("").split(',').map(str::trim).filter(|p| !str::is_empty(p)) {
+            match part {
+                "all" => {}
+                "status" => t.status_only = true,
+                p => match p.strip_prefix("case:").and_then(|n| n.parse().ok()) {
+                    Some(id) => t.cases.push(id),
+                    None => {
+                        return Err(ApiError::bad_request("invalid_topic", format!("未知主题 {p}:可用 all、status、case:<id>")));
+                    }
+                },
+            }
+        }
+        Ok(t)
+    }
+
+    fn wants(&self, item: &FeedItem) -> bool {
+        (!self.status_only || item.changes_status) && (self.cases.is_empty() || self.cases.contains(&item.case_id))
+    }
+}
+
+/// One subscriber's position: what it has been sent up to, and what it still has to read.
+struct Cursor {
+    state: Arc<AppState>,
+    rx: Receiver<Arc<FeedItem>>,
+    scope: Scope,
+    viewer: i64,
+    role: Role,
+    topics: Topics,
+    last: i64,
+    backlog: VecDeque<Arc<FeedItem>>,
+    read_log: bool,
+}
+
+impl Cursor {
+    fn render(&self, item: &FeedItem) -> Option<Rendered> {
+        if !self.topics.wants(item) {
+            return None;
+        }
+        render_for(item, &self.scope, self.viewer, self.role).map(|j| Rendered { id: item.id, json: j.to_string() })
+    }
+
+    /// The next message for this subscriber; `None` ends the stream.
+    async fn next(&mut self) -> Option<Rendered> {
+        loop {
+            if let Some(item) = self.backlog.pop_front() {
+                self.last = item.id;
+                if let Some(r) = self.render(&item) {
+                    return Some(r);
+                }
+                continue;
+            }
+            if self.read_log {
+                match self.state.db.feed_after(self.last, PAGE).await {
+                    Ok(rows) => {
+                        self.read_log = rows.len() as i64 == PAGE;
+                        let now = crate::now_ms();
+                        self.backlog.extend(rows.iter().map(|r| Arc::new(FeedItem::from_row(r, now))));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the event log for a subscriber");
+                        return None; // the client reconnects with Last-Event-ID
+                    }
+                }
+                continue;
+            }
+            match self.rx.recv().await {
+                Ok(item) if item.id <= self.last => continue,
+                Ok(item) => {
+                    if item.id > self.last + 1 {
+                        // Something between is missing here (a gap in ids, or a hub that
+                        // ran ahead of us): read the log to be sure, then carry on.
+                        self.read_log = true;
+                        continue;
+                    }
+                    self.last = item.id;
+                    if let Some(r) = self.render(&item) {
+                        return Some(r);
+                    }
+                }
+                Err(RecvError::Lagged(_)) => self.read_log = true,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+impl FeedApi {
+    async fn principal(&self, auth: FeedAuth) -> Result<Principal, ApiError> {
+        match auth {
+            FeedAuth::Bearer(b) => self.state.authenticate(&b).await,
+            FeedAuth::Ticket(t) => {
+                let bad = || ApiError::unauthorized("invalid_ticket", "链接已失效,请重新打开");
+                let user_id = self.state.db.consume_ticket(&secret_hash(&t.0.key), crate::now_ms()).await?.ok_or_else(bad)?;
+                let user = self.state.db.user(user_id).await?.filter(|u| u.active).ok_or_else(bad)?;
+                let role = Role::parse(&user.role).ok_or_else(|| ApiError::internal("unknown role in database"))?;
+                Ok(Principal { user, role, token_hash: String::new() })
+            }
+        }
+    }
+}
+
+#[OpenApi(tag = "Tag::Feed")]
+impl FeedApi {
+    /// Live events (SSE, `event: case`, `data:` a `FeedEvent`, `id:` the event id), only for
+    /// cases the caller may see. Resume with `Last-Event-ID` (or `after`): every missed event
+    /// is sent from the log, in order, once. Topics: `all` (default), `status`, `case:<id>`.
+    #[oai(path = "/api/v1/events", method = "get")]
+    async fn events(
+        &self,
+        auth: FeedAuth,
+        #[oai(name = "Last-Event-ID")] last_event_id: Header<Option<String>>,
+        /// Resume after this event id (for clients that cannot set `Last-Event-ID`).
+        after: Query<Option<i64>>,
+        /// Comma-separated: `all`, `status`, `case:<id>`.
+        topics: Query<Option<String>>,
+    ) -> Result<EventStream<BoxStream<'static, Rendered>>, ApiError> {
+        let p = self.principal(auth).await?;
+        let topics = Topics::parse(topics.0.as_deref())?;
+        let resume = match last_event_id.0.as_deref().map(str::trim).filter(|s| !str::is_empty(s)) {
+            Some(s) => Some(s.parse::<i64>().map_err(|_| ApiError::bad_request("invalid_last_event_id", "Last-Event-ID 无效"))?),
+            None => after.0,
+        };
+        let scope = self.state.scope(&p).await?;
+        // Subscribe first, then decide where to start: nothing committed in between is missed.
+        let rx = self.state.feed.subscribe();
+        let last = resume.unwrap_or_else(|| self.state.feed.last_id());
+        let cursor = Cursor {
+            state: self.state.clone(),
+            rx,
+            scope,
+            viewer: p.id(),
+            role: p.role,
+            topics,
+            last,
+            backlog: VecDeque::new(),
+            read_log: true,
+        };
+        let stream = stream::unfold(cursor, |mut c| async move { c.next().await.map(|r| (r, c)) }).boxed();
+        Ok(EventStream::new(stream)
+            .keep_alive(Duration::from_secs(15))
+            .to_event(|r| Event::message(r.json).id(r.id.to_string()).event_type("case")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Topics;
+
+    #[test]
+    fn topics_parse() {
+        assert!(Topics::parse(None).is_ok());
+        assert!(Topics::parse(Some("status,case:4")).is_ok());
+        assert!(Topics::parse(Some("weather")).is_err());
+    }
+}

@@ -1,0 +1,73 @@
+//! Redis pub/sub between instances. A message only says "the log grew"; receivers read the
+//! log themselves, so nothing is lost when Redis drops a message or goes away.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::Mutex;
+
+use crate::app::AppState;
+
+const CHANNEL: &str = "minsheng:events";
+
+#[derive(Clone)]
+pub struct RedisBus {
+    client: redis::Client,
+    conn: Arc<Mutex<Option<redis::aio::MultiplexedConnection>>>,
+}
+
+impl RedisBus {
+    pub fn new(url: &str) -> anyhow::Result<RedisBus> {
+        Ok(RedisBus { client: redis::Client::open(url)?, conn: Arc::new(Mutex::new(None)) })
+    }
+
+    /// Publishes a wake-up without waiting for it; a failure is logged and forgotten
+    /// (the other instances' periodic read of the log covers it).
+    pub fn publish(&self) {
+        let bus = self.clone();
+        tokio::spawn(async move {
+            let mut guard = bus.conn.lock().await;
+            if guard.is_none() {
+                match bus.client.get_multiplexed_async_connection().await {
+                    Ok(c) => *guard = Some(c),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "redis unavailable for publish");
+                        return;
+                    }
+                }
+            }
+            if let Some(c) = guard.as_mut() {
+                let r: redis::RedisResult<i64> = redis::cmd("PUBLISH").arg(CHANNEL).arg("1").query_async(c).await;
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, "redis publish failed");
+                    *guard = None;
+                }
+            }
+        });
+    }
+
+    /// Listens for other instances' wake-ups, reconnecting forever; each (re)connection
+    /// also wakes the hub, so whatever happened during an outage is read at once.
+    pub async fn listen(self, state: Arc<AppState>) {
+        loop {
+            match self.client.get_async_pubsub().await {
+                Ok(mut pubsub) => {
+                    if let Err(e) = pubsub.subscribe(CHANNEL).await {
+                        tracing::warn!(error = %e, "redis subscribe failed");
+                    } else {
+                        tracing::info!("listening for events from other instances on redis");
+                        state.feed.wake.notify_one();
+                        let mut messages = pubsub.on_message();
+                        while messages.next().await.is_some() {
+                            state.feed.wake.notify_one();
+                        }
+                        tracing::warn!("redis connection lost; reconnecting");
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "redis unavailable for subscribe"),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! The live feed: every timeline event, in id order, to every subscriber allowed to see it.
+//!
+//! The event log in the database is the truth. Each instance runs one hub that reads new
+//! events from the log when woken — by a local write, by a Redis message from another
+//! instance, or by a periodic tick as a safety net — and broadcasts them to its SSE
+//! subscribers. Redis messages are only wake-ups, so a lost message or a Redis outage
+//! delays events but never loses them; a subscriber that falls behind or reconnects
+//! (`Last-Event-ID`) reads what it missed from the log.
+
+pub mod api;
+mod bus;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use minsheng_model::{CaseSummary, EventView, FeedEvent, Role, Status, is_overdue, mask};
+use tokio::sync::{Notify, broadcast};
+
+use crate::app::AppState;
+use crate::storage::{FeedRow, Scope};
+
+/// Rows read from the log per query.
+const PAGE: i64 = 500;
+
+/// One event ready to send: its visibility keys and its JSON, pre-rendered once for
+/// viewers entitled to residents' names and once for everyone else.
+#[derive(Debug)]
+pub struct FeedItem {
+    pub id: i64,
+    pub case_id: i64,
+    pub created_by: i64,
+    pub department_id: Option<i64>,
+    pub area_path: Option<String>,
+    pub changes_status: bool,
+    pub json_full: String,
+    pub json_masked: String,
+}
+
+impl FeedItem {
+    pub fn from_row(r: &FeedRow, now: i64) -> FeedItem {
+        let status = Status::parse(&r.status).unwrap_or(Status::Submitted);
+        let case = CaseSummary {
+            id: r.event.case_id,
+            tracking_no: r.tracking_no.clone().unwrap_or_default(),
+            status,
+            version: r.version,
+            category_id: r.category_id,
+            area_id: r.area_id,
+            department_id: r.department_id,
+            lat: r.lat,
+            lng: r.lng,
+            escalation_level: r.escalation_level as i32,
+            overdue: is_overdue(status, r.accept_due_at, r.sign_due_at, r.due_at, now),
+        };
+        let e = &r.event;
+        let mut event = EventView {
+            id: e.id,
+            case_id: e.case_id,
+            at: crate::to_time(e.at),
+            actor_id: e.actor_id,
+            actor_role: e.actor_role.clone(),
+            actor_name: e.actor_name.clone(),
+            kind: e.kind.clone(),
+            from_status: e.from_status.as_deref().and_then(Status::parse),
+            to_status: Status::parse(&e.to_status).unwrap_or(Status::Submitted),
+            note: e.note.clone(),
+            data: e.data.as_deref().and_then(|d| serde_json::from_str(d).ok()),
+        };
+        let json_full = serde_json::to_string(&FeedEvent { event: event.clone(), case: case.clone() }).unwrap_or_default();
+        if e.actor_role == Role::Resident.as_str() {
+            event.actor_name = event.actor_name.as_deref().map(mask::name);
+        }
+        let json_masked = serde_json::to_string(&FeedEvent { event, case }).unwrap_or_default();
+        FeedItem {
+            id: e.id,
+            case_id: e.case_id,
+            created_by: r.created_by,
+            department_id: r.department_id,
+            area_path: r.area_path.clone(),
+            changes_status: e.from_status.as_deref() != Some(e.to_status.as_str()),
+            json_full,
+            json_masked,
+        }
+    }
+}
+
+/// The per-instance hub.
+pub struct Feed {
+    tx: broadcast::Sender<Arc<FeedItem>>,
+    wake: Notify,
+    /// The newest event id broadcast so far.
+    last: AtomicI64,
+    bus: Option<bus::RedisBus>,
+}
+
+impl Feed {
+    pub fn new(redis_url: Option<&str>) -> anyhow::Result<Feed> {
+        let (tx, _) = broadcast::channel(4096);
+        let bus = redis_url.map(bus::RedisBus::new).transpose()?;
+        Ok(Feed { tx, wake: Notify::new(), last: AtomicI64::new(0), bus })
+    }
+
+    /// Subscribes to events broadcast from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<FeedItem>> {
+        self.tx.subscribe()
+    }
+
+    /// Says that events were committed: wakes this instance's hub and, through Redis, every other one.
+    pub fn committed(&self) {
+        self.wake.notify_one();
+        if let Some(bus) = &self.bus {
+            bus.publish();
+        }
+    }
+
+    /// The newest event id this instance has broadcast.
+    pub fn last_id(&self) -> i64 {
+        self.last.load(Ordering::Acquire)
+    }
+
+    /// Reads and broadcasts everything after the last broadcast id.
+    async fn pump(&self, state: &AppState) -> anyhow::Result<()> {
+        loop {
+            let rows = state.db.feed_after(self.last_id(), PAGE).await?;
+            let now = crate::now_ms();
+            for r in &rows {
+                let item = Arc::new(FeedItem::from_row(r, now));
+                let id = item.id;
+                // Send before recording the id: a subscriber that reads `last_id` after
+                // subscribing then never skips an item it has not been sent.
+                let _ = self.tx.send(item); // no subscribers is not an error
+                self.last.store(id, Ordering::Release);
+            }
+            if (rows.len() as i64) < PAGE {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Runs the hub (and the Redis listener, when configured) until the task is dropped.
+pub async fn run(state: Arc<AppState>) {
+    match state.db.last_event_id().await {
+        Ok(id) => state.feed.last.store(id, Ordering::Release),
+        Err(e) => tracing::warn!(error = %e, "reading the newest event id"),
+    }
+    let _listener = state.feed.bus.as_ref().map(|b| AbortOnDrop(tokio::spawn(b.clone().listen(state.clone()))));
+    let poll = Duration::from_secs_f64(state.cfg.feed_poll_secs.max(0.05));
+    loop {
+        tokio::select! {
+            _ = state.feed.wake.notified() => {}
+            _ = tokio::time::sleep(poll) => {}
+        }
+        if let Err(e) = state.feed.pump(&state).await {
+            tracing::warn!(error = %e, "reading the event log for the feed");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// Stops a spawned task when the task that owns it is dropped (e.g. aborted).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Whether a viewer with `scope` sees this item, and which rendering they get.
+pub fn render_for<'a>(item: &'a FeedItem, scope: &Scope, viewer: i64, role: Role) -> Option<&'a str> {
+    if !scope.admits(item.created_by, item.department_id, item.area_path.as_deref()) {
+        return None;
+    }
+    Some(if role.dispatches() || item.created_by == viewer { &item.json_full } else { &item.json_masked })
+}
