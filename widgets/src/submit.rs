@@ -72,7 +72,7 @@ pub enum Msg {
     PhotoState(u32, PhotoState),
     Attempted,
     Sending,
-    Sent(CaseView),
+    Sent(Box<CaseView>),
     Failed {
         message: String,
         field: Option<String>,
@@ -151,7 +151,7 @@ impl Reducible for Form {
                 f.notice = None;
             }
             Msg::Sent(case) => {
-                f.stage = Stage::Sent(Rc::new(case));
+                f.stage = Stage::Sent(Rc::new(*case));
                 f.draft = Draft::new();
                 f.attempted = false;
             }
@@ -472,7 +472,7 @@ pub fn Submit(props: &WidgetProps) -> Html {
                             "tracking_no": case.tracking_no,
                         }));
                         let id = case.id;
-                        dispatch.dispatch(Msg::Sent(case));
+                        dispatch.dispatch(Msg::Sent(Box::new(case)));
                         upload_photos(api, id, photos, dispatch, lang, on_expired).await;
                     }
                     Err(ApiError::Unauthorized) => {
@@ -800,10 +800,10 @@ fn focus_field(field: &str) {
         .and_then(|d| d.get_element_by_id(&id))
     {
         el.scroll_into_view();
-        if let Ok(Some(input)) = el.query_selector("input, textarea, select, button") {
-            if let Ok(input) = input.dyn_into::<web_sys::HtmlElement>() {
-                let _ = input.focus();
-            }
+        if let Ok(Some(input)) = el.query_selector("input, textarea, select, button")
+            && let Ok(input) = input.dyn_into::<web_sys::HtmlElement>()
+        {
+            let _ = input.focus();
         }
     }
 }

@@ -50,8 +50,11 @@ async fn load_image(src: &str) -> Result<HtmlImageElement, JsValue> {
     Ok(img)
 }
 
+/// Keeps the `toBlob` callback alive until it has run.
+type CallbackSlot = Rc<RefCell<Option<Closure<dyn FnMut(JsValue)>>>>;
+
 async fn canvas_to_jpeg(canvas: &HtmlCanvasElement) -> Result<Blob, JsValue> {
-    let slot: Rc<RefCell<Option<Closure<dyn FnMut(JsValue)>>>> = Rc::default();
+    let slot: CallbackSlot = Rc::default();
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
         let cb = Closure::<dyn FnMut(JsValue)>::new(move |blob: JsValue| {
             let _ = resolve.call1(&JsValue::NULL, &blob);

@@ -139,13 +139,12 @@ fn locked_wasm_bindgen() -> Result<String> {
     let lock = fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(v) = lines
+        if line.trim() == "name = \"wasm-bindgen\""
+            && let Some(v) = lines
                 .next()
                 .and_then(|l| l.trim().strip_prefix("version = \""))
-            {
-                return Ok(v.trim_end_matches('"').to_string());
-            }
+        {
+            return Ok(v.trim_end_matches('"').to_string());
         }
     }
     bail!(
@@ -178,10 +177,9 @@ fn wasm_bindgen_cli(version: &str) -> Result<PathBuf> {
 
 fn ensure_wasm_target() -> Result<()> {
     if let Some(installed) = output(Command::new("rustup").args(["target", "list", "--installed"]))
+        && !installed.lines().any(|l| l.trim() == WASM_TARGET)
     {
-        if !installed.lines().any(|l| l.trim() == WASM_TARGET) {
-            run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
-        }
+        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
     }
     Ok(())
 }
