@@ -287,3 +287,71 @@ api_object! {
         pub case: CaseSummary,
     }
 }
+
+api_object! {
+    /// Case counts for one area (including everything under it).
+    pub struct AreaCounts {
+        pub area_id: i64,
+        pub name: String,
+        pub level: AreaLevel,
+        pub parent_id: Option<i64>,
+        pub total: i64,
+        /// Not closed, rejected or merged.
+        pub open: i64,
+        pub overdue: i64,
+        /// Counts by status (statuses with no case are left out).
+        pub by_status: Vec<StatusCount>,
+    }
+
+    pub struct StatusCount {
+        pub status: Status,
+        pub count: i64,
+    }
+
+    /// One day of the trend (days in Beijing time).
+    pub struct TrendDay {
+        /// `YYYY-MM-DD`
+        pub day: String,
+        pub created: i64,
+        pub closed: i64,
+    }
+
+    /// The progress map's headline figures. Rates are 0..=1, `null` when there is nothing to rate.
+    pub struct MapFigures {
+        pub new_today: i64,
+        pub open: i64,
+        pub overdue: i64,
+        /// Signed for within the time allowed, of the cases signed in the window.
+        pub response_rate: Option<f64>,
+        /// Resolved by the deadline, of the cases resolved in the window.
+        pub on_time_rate: Option<f64>,
+        /// Satisfied or basically satisfied, of the cases rated in the window.
+        pub satisfaction_rate: Option<f64>,
+        pub trend: Vec<TrendDay>,
+    }
+
+    /// A case on the map.
+    pub struct MapPoint {
+        pub id: i64,
+        pub lat: f64,
+        pub lng: f64,
+        pub status: Status,
+        pub overdue: bool,
+        pub category_id: i64,
+    }
+
+    /// Several cases close together, drawn as one marker.
+    pub struct MapCluster {
+        pub lat: f64,
+        pub lng: f64,
+        pub count: i64,
+        pub overdue: i64,
+    }
+
+    /// Cases within a bounding box: points, or clusters when there are too many.
+    pub struct MapPoints {
+        pub points: Vec<MapPoint>,
+        pub clusters: Vec<MapCluster>,
+        pub total: i64,
+    }
+}

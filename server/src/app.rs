@@ -16,6 +16,7 @@ use crate::cases::{api::CasesApi, photos::PhotosApi};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::feed::api::FeedApi;
+use crate::map::MapApi;
 use crate::reference::api::ReferenceApi;
 use crate::storage::{AreaRow, Db};
 use crate::system::{Metrics, SystemApi};
@@ -31,6 +32,8 @@ pub enum Tag {
     Reference,
     /// The live feed.
     Feed,
+    /// The progress map's aggregates.
+    Map,
     /// Health and metrics.
     System,
 }
@@ -101,7 +104,7 @@ impl AppState {
 /// The OpenAPI service with every API of the server.
 pub fn api_service(
     state: &Arc<AppState>,
-) -> OpenApiService<(AuthApi, CasesApi, PhotosApi, ReferenceApi, FeedApi, SystemApi), ()> {
+) -> OpenApiService<(AuthApi, CasesApi, PhotosApi, ReferenceApi, FeedApi, MapApi, SystemApi), ()> {
     let cases = Arc::new(CasesApi {
         state: state.clone(),
     });
@@ -121,6 +124,9 @@ pub fn api_service(
                 state: state.clone(),
             },
             FeedApi {
+                state: state.clone(),
+            },
+            MapApi {
                 state: state.clone(),
             },
             SystemApi {
@@ -144,6 +150,7 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
         .nest("/", api.around(crate::system::limit_body))
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
+        .nest("/w", crate::web::routes(state.cfg.widgets_dir.clone()))
         .around({
             let state = state.clone();
             move |ep, req| crate::system::observe(ep, req, state.clone())

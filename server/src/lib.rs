@@ -9,11 +9,13 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod feed;
+pub mod map;
 pub mod reference;
 pub mod scheduler;
 pub mod seed;
 pub mod storage;
 pub mod system;
+pub mod web;
 
 pub use app::{AppState, Application};
 pub use config::Config;

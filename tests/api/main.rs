@@ -3,6 +3,7 @@
 
 mod auth;
 mod feed;
+mod map;
 mod photos;
 mod roles;
 mod system;

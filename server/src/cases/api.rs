@@ -121,7 +121,7 @@ fn parse_cursor(cursor: Option<String>) -> Result<Option<i64>, ApiError> {
         .transpose()
 }
 
-fn parse_time(field: &str, v: Option<String>) -> Result<Option<i64>, ApiError> {
+pub(crate) fn parse_time(field: &str, v: Option<String>) -> Result<Option<i64>, ApiError> {
     v.filter(|s| !s.is_empty())
         .map(|s| {
             chrono::DateTime::parse_from_rfc3339(&s)

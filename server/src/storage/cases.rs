@@ -51,7 +51,7 @@ impl Scope {
         }
     }
 
-    fn push(&self, sql: &mut Sql) {
+    pub(super) fn push(&self, sql: &mut Sql) {
         match self {
             Scope::All => {}
             Scope::Owner(u) => {
@@ -148,15 +148,13 @@ pub struct NewPhoto {
     pub sha256: String,
 }
 
-/// The overdue condition, with `now` bound; mirrors `minsheng_model::is_overdue`.
-fn push_overdue(sql: &mut Sql, now: i64) {
-    sql.push(" AND ((c.status = 'submitted' AND c.accept_due_at < ")
-        .bind(Bind::I64(now));
-    sql.push(") OR (c.status IN ('assigned', 'reopened') AND (c.sign_due_at < ")
-        .bind(Bind::I64(now));
+/// The overdue condition as a boolean SQL expression, with `now` bound; mirrors
+/// `minsheng_model::is_overdue`.
+pub(super) fn push_overdue(sql: &mut Sql, now: i64) {
+    sql.push("((c.status = 'submitted' AND c.accept_due_at < ").bind(Bind::I64(now));
+    sql.push(") OR (c.status IN ('assigned', 'reopened') AND (c.sign_due_at < ").bind(Bind::I64(now));
     sql.push(" OR c.due_at < ").bind(Bind::I64(now));
-    sql.push(")) OR (c.status = 'in_progress' AND c.due_at < ")
-        .bind(Bind::I64(now));
+    sql.push(")) OR (c.status = 'in_progress' AND c.due_at < ").bind(Bind::I64(now));
     sql.push("))");
 }
 
@@ -285,17 +283,13 @@ impl Db {
             sql.push(" AND c.created_at < ").bind(Bind::I64(v));
         }
         match f.overdue {
-            Some(true) => push_overdue(&mut sql, now),
+            Some(true) => {
+                sql.push(" AND ");
+                push_overdue(&mut sql, now);
+            }
             Some(false) => {
-                // Everything the overdue condition does not match.
-                let mut inner = Sql::default();
-                push_overdue(&mut inner, now);
-                sql.push(" AND NOT (1 = 1");
-                let offset = sql.binds.len();
-                let renumbered = renumber(&inner.text, offset);
-                sql.push(&renumbered);
-                sql.binds.extend(inner.binds);
-                sql.push(")");
+                sql.push(" AND NOT ");
+                push_overdue(&mut sql, now);
             }
             None => {}
         }
@@ -539,25 +533,4 @@ impl Db {
             sqlx::query_as::<_, (String, i64)>("SELECT status, COUNT(*) FROM cases GROUP BY status").fetch_all(p).await
         })?)
     }
-}
-
-/// Shifts `$n` placeholders in `text` by `offset` (to splice one [`Sql`] into another).
-fn renumber(text: &str, offset: usize) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' {
-            let mut n = String::new();
-            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                n.push(*d);
-                chars.next();
-            }
-            let n: usize = n.parse().unwrap_or(0);
-            out.push('$');
-            out.push_str(&(n + offset).to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }

@@ -6,6 +6,7 @@
 //! case-insensitive matching) lives in `sqlite.rs` and `postgres.rs`.
 
 mod cases;
+mod map;
 mod postgres;
 mod reference;
 mod rows;
@@ -15,6 +16,7 @@ mod users;
 
 pub use cases::{CaseChange, CaseFilter, NewCaseRecord, NewEvent, NewPhoto, Scope};
 pub use reference::{CategoryRecord, NewAreaRecord};
+pub use map::{AreaStatusCount, BEIJING_MS, ClusterRow, Figures, MapFilter, PointRow};
 pub use rows::*;
 pub use sql::{Bind, Sql};
 pub use users::NewUserRecord;
@@ -129,6 +131,14 @@ impl Db {
         match self {
             Db::Sqlite(_) => sqlite::ILIKE,
             Db::Postgres(_) => postgres::ILIKE,
+        }
+    }
+
+    /// The integer floor of a non-negative expression: `(open, close)` around it.
+    pub(crate) fn floor_int(&self) -> (&'static str, &'static str) {
+        match self {
+            Db::Sqlite(_) => sqlite::FLOOR_INT,
+            Db::Postgres(_) => postgres::FLOOR_INT,
         }
     }
 

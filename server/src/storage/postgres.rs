@@ -8,6 +8,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/pos
 
 pub const ILIKE: &str = "ILIKE";
 
+/// A cast to an integer rounds in PostgreSQL, so floor first.
+pub const FLOOR_INT: (&str, &str) = ("CAST(FLOOR(", ") AS BIGINT)");
+
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(max_connections.max(1))

@@ -12,6 +12,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sql
 /// SQLite's LIKE already ignores ASCII case.
 pub const ILIKE: &str = "LIKE";
 
+/// Truncation is the floor for the non-negative values it is used on (SQLite may lack FLOOR).
+pub const FLOOR_INT: (&str, &str) = ("CAST((", ") AS INTEGER)");
+
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<SqlitePool> {
     let opts = SqliteConnectOptions::from_str(url)
         .context("parsing the SQLite URL")?

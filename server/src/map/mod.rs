@@ -1,0 +1,230 @@
+//! `/api/v1/map/...`: what the progress map (民生实事进度图) draws — counts per area at any
+//! level of the tree, the day's figures with a 30-day trend, and case points in a box.
+
+use std::sync::Arc;
+
+use minsheng_model::{
+    AreaCounts, AreaLevel, MapCluster, MapFigures, MapPoint, MapPoints, Role, Status, StatusCount, TrendDay,
+    is_overdue,
+};
+use poem_openapi::param::Query;
+use poem_openapi::{OpenApi, payload::Json};
+
+use crate::app::{AppState, Tag};
+use crate::auth::{BearerAuth, Principal};
+use crate::error::ApiError;
+use crate::storage::{BEIJING_MS, MapFilter, Scope};
+
+pub struct MapApi {
+    pub state: Arc<AppState>,
+}
+
+/// Above this many cases in the box, clusters are returned instead of points.
+const MAX_POINTS: i64 = 2000;
+const CLUSTER_CELLS: i64 = 32;
+const DAY_MS: i64 = 86_400_000;
+
+fn rate((total, good): (i64, i64)) -> Option<f64> {
+    (total > 0).then(|| good as f64 / total as f64)
+}
+
+impl MapApi {
+    async fn staff(&self, auth: &BearerAuth) -> Result<(Principal, Scope), ApiError> {
+        let p = self.state.authenticate(auth).await?;
+        if p.role == Role::Resident {
+            return Err(ApiError::forbidden("进度图仅供工作人员使用"));
+        }
+        let scope = self.state.scope(&p).await?;
+        Ok((p, scope))
+    }
+
+    fn filter(
+        category_id: Option<i64>,
+        department_id: Option<i64>,
+        status: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<MapFilter, ApiError> {
+        let mut statuses = Vec::new();
+        for s in status.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
+            statuses.push(Status::parse(s).ok_or_else(|| ApiError::bad_request("invalid_status", format!("未知状态 {s}")))?);
+        }
+        Ok(MapFilter {
+            category_id,
+            department_id,
+            statuses,
+            created_from: crate::cases::api::parse_time("from", from)?,
+            created_to: crate::cases::api::parse_time("to", to)?,
+        })
+    }
+}
+
+#[OpenApi(prefix_path = "/api/v1/map", tag = "Tag::Map")]
+impl MapApi {
+    /// Case counts for the children of `parent_id` (default: under the top of the tree), or
+    /// for every area at `level`; each area counts everything beneath it.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(path = "/areas", method = "get")]
+    async fn areas(
+        &self,
+        auth: BearerAuth,
+        parent_id: Query<Option<i64>>,
+        level: Query<Option<AreaLevel>>,
+        category_id: Query<Option<i64>>,
+        department_id: Query<Option<i64>>,
+        /// Comma-separated statuses.
+        status: Query<Option<String>>,
+        from: Query<Option<String>>,
+        to: Query<Option<String>>,
+    ) -> Result<Json<Vec<AreaCounts>>, ApiError> {
+        let (_, scope) = self.staff(&auth).await?;
+        let f = Self::filter(category_id.0, department_id.0, status.0, from.0, to.0)?;
+        let areas = self.state.areas().await?;
+        let targets: Vec<_> = match (parent_id.0, level.0) {
+            (Some(pid), _) => {
+                if !areas.iter().any(|a| a.id == pid) {
+                    return Err(ApiError::unprocessable("unknown_area", "区域不存在"));
+                }
+                areas.iter().filter(|a| a.parent_id == Some(pid)).collect()
+            }
+            (None, Some(l)) => areas.iter().filter(|a| a.level == l.as_str()).collect(),
+            (None, None) => {
+                let roots: Vec<i64> = areas.iter().filter(|a| a.parent_id.is_none()).map(|a| a.id).collect();
+                areas.iter().filter(|a| a.parent_id.is_some_and(|p| roots.contains(&p))).collect()
+            }
+        };
+        let rows = self.state.db.counts_by_area(&scope, &f, crate::now_ms()).await?;
+        let out = targets
+            .into_iter()
+            .map(|a| {
+                let mine: Vec<_> =
+                    rows.iter().filter(|r| r.area_path.as_deref().is_some_and(|p| p.starts_with(&a.path))).collect();
+                let mut by_status: Vec<StatusCount> = Vec::new();
+                for r in &mine {
+                    if let Some(s) = Status::parse(&r.status) {
+                        match by_status.iter_mut().find(|c| c.status == s) {
+                            Some(c) => c.count += r.count,
+                            None => by_status.push(StatusCount { status: s, count: r.count }),
+                        }
+                    }
+                }
+                by_status.sort_by_key(|c| Status::ALL.iter().position(|s| *s == c.status));
+                AreaCounts {
+                    area_id: a.id,
+                    name: a.name.clone(),
+                    level: AreaLevel::parse(&a.level).unwrap_or(AreaLevel::Grid),
+                    parent_id: a.parent_id,
+                    total: mine.iter().map(|r| r.count).sum(),
+                    open: mine
+                        .iter()
+                        .filter(|r| Status::parse(&r.status).is_some_and(|s| !s.is_terminal()))
+                        .map(|r| r.count)
+                        .sum(),
+                    overdue: mine.iter().map(|r| r.overdue).sum(),
+                    by_status,
+                }
+            })
+            .collect();
+        Ok(Json(out))
+    }
+
+    /// Today's figures (new, open, overdue) and, over the last `days` (default 30), the
+    /// response, on-time and satisfaction rates and the daily trend.
+    #[oai(path = "/figures", method = "get")]
+    async fn figures(
+        &self,
+        auth: BearerAuth,
+        category_id: Query<Option<i64>>,
+        department_id: Query<Option<i64>>,
+        /// 1..=366, default 30.
+        days: Query<Option<i64>>,
+    ) -> Result<Json<MapFigures>, ApiError> {
+        let (_, scope) = self.staff(&auth).await?;
+        let days = match days.0.unwrap_or(30) {
+            d @ 1..=366 => d,
+            _ => return Err(ApiError::bad_request("invalid_days", "days 应在 1 到 366 之间")),
+        };
+        let f = MapFilter { category_id: category_id.0, department_id: department_id.0, ..Default::default() };
+        let now = crate::now_ms();
+        let today = (now + BEIJING_MS) / DAY_MS * DAY_MS - BEIJING_MS;
+        let since = today - (days - 1) * DAY_MS;
+        let fig = self.state.db.figures(&scope, &f, since, today, now).await?;
+        let trend = fig
+            .trend
+            .iter()
+            .map(|(day, created, closed)| TrendDay {
+                day: crate::to_time(day * DAY_MS).format("%Y-%m-%d").to_string(),
+                created: *created,
+                closed: *closed,
+            })
+            .collect();
+        Ok(Json(MapFigures {
+            new_today: fig.new_today,
+            open: fig.open,
+            overdue: fig.overdue,
+            response_rate: rate(fig.signed),
+            on_time_rate: rate(fig.on_time),
+            satisfaction_rate: rate(fig.satisfied),
+            trend,
+        }))
+    }
+
+    /// Cases inside `bbox=west,south,east,north`: points, or clusters when there are more than 2,000.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(path = "/points", method = "get")]
+    async fn points(
+        &self,
+        auth: BearerAuth,
+        bbox: Query<String>,
+        category_id: Query<Option<i64>>,
+        department_id: Query<Option<i64>>,
+        status: Query<Option<String>>,
+        from: Query<Option<String>>,
+        to: Query<Option<String>>,
+    ) -> Result<Json<MapPoints>, ApiError> {
+        let (_, scope) = self.staff(&auth).await?;
+        let f = Self::filter(category_id.0, department_id.0, status.0, from.0, to.0)?;
+        let nums: Vec<f64> = bbox.0.split(',').filter_map(|v| v.trim().parse().ok()).collect();
+        let valid = nums.len() == 4
+            && nums.iter().all(|v| v.is_finite())
+            && (-180.0..=180.0).contains(&nums[0])
+            && (-180.0..=180.0).contains(&nums[2])
+            && (-90.0..=90.0).contains(&nums[1])
+            && (-90.0..=90.0).contains(&nums[3])
+            && nums[0] < nums[2]
+            && nums[1] < nums[3];
+        if !valid {
+            return Err(ApiError::bad_request("invalid_bbox", "bbox 应为 west,south,east,north"));
+        }
+        let b = (nums[0], nums[1], nums[2], nums[3]);
+        let now = crate::now_ms();
+        let total = self.state.db.count_in_box(&scope, &f, b).await?;
+        if total <= MAX_POINTS {
+            let rows = self.state.db.points_in_box(&scope, &f, b, MAX_POINTS).await?;
+            let points = rows
+                .into_iter()
+                .map(|r| {
+                    let status = Status::parse(&r.status).unwrap_or(Status::Submitted);
+                    MapPoint {
+                        id: r.id,
+                        lat: r.lat,
+                        lng: r.lng,
+                        status,
+                        overdue: is_overdue(status, r.accept_due_at, r.sign_due_at, r.due_at, now),
+                        category_id: r.category_id,
+                    }
+                })
+                .collect();
+            return Ok(Json(MapPoints { points, clusters: Vec::new(), total }));
+        }
+        let clusters = self
+            .state
+            .db
+            .clusters_in_box(&scope, &f, b, CLUSTER_CELLS, now)
+            .await?
+            .into_iter()
+            .map(|c| MapCluster { lat: c.lat, lng: c.lng, count: c.count, overdue: c.overdue })
+            .collect();
+        Ok(Json(MapPoints { points: Vec::new(), clusters, total }))
+    }
+}
