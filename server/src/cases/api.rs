@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use minsheng_model::{
-    Action, CaseActionRequest, CaseList, CaseView, Channel, NewCase, Role, Satisfaction, Status,
-    limits, plan, validate,
+    Action, CaseActionRequest, CaseList, CaseView, Channel, NewCase, Satisfaction, Status, limits,
+    plan,
 };
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
@@ -14,7 +14,7 @@ use super::view::{case_view, relation, status_of};
 use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, Principal};
 use crate::error::ApiError;
-use crate::storage::{CaseChange, CaseFilter, CaseRow, NewCaseRecord, NewEvent, Scope};
+use crate::storage::{CaseChange, CaseFilter, CaseRow, NewEvent, Scope};
 
 pub struct CasesApi {
     pub state: Arc<AppState>,
@@ -79,26 +79,6 @@ impl CasesApi {
             .collect();
         Ok(CaseList { items, next_cursor })
     }
-
-    /// The channel a submission comes through, checked against who submits it.
-    fn channel_for(p: &Principal, asked: Option<Channel>) -> Result<Channel, ApiError> {
-        let ch = asked.unwrap_or(match p.role {
-            Role::Resident => Channel::Wechat,
-            Role::Supervisor => Channel::Supervision,
-            _ => Channel::Phone,
-        });
-        let ok = match p.role {
-            Role::Resident => !ch.is_staff_entered(),
-            Role::Supervisor => ch == Channel::Supervision,
-            Role::Dispatcher | Role::Admin => true,
-            Role::Handler | Role::Leader => false,
-        };
-        if ok {
-            Ok(ch)
-        } else {
-            Err(ApiError::forbidden("当前角色不能通过该渠道登记诉求"))
-        }
-    }
 }
 
 fn parse_limit(limit: Option<i64>) -> Result<i64, ApiError> {
@@ -156,49 +136,9 @@ impl CasesApi {
         body: Json<NewCase>,
     ) -> Result<CreateCaseResponse, ApiError> {
         let p = self.state.authenticate(&auth).await?;
-        let n = body.0;
-        let channel = Self::channel_for(&p, n.channel)?;
-        validate::new_case(&n).map_err(ApiError::field)?;
-        let category = match self.state.db.category(n.category_id).await? {
-            Some(c) if c.active => c,
-            _ => {
-                return Err(ApiError::unprocessable(
-                    "unknown_category",
-                    "诉求类别不存在",
-                ));
-            }
-        };
-        let area_id = match n.area_id {
-            Some(a) => match self.state.db.area(a).await? {
-                Some(_) => Some(a),
-                None => return Err(ApiError::unprocessable("unknown_area", "区域不存在")),
-            },
-            None => self.state.locate(n.lat, n.lng).await?,
-        };
-        let now = crate::now_ms();
-        let trimmed = |s: Option<String>| s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let record = NewCaseRecord {
-            client_request_id: n.client_request_id,
-            created_by: p.id(),
-            actor_role: p.role.as_str().into(),
-            channel: channel.as_str().into(),
-            category_id: category.id,
-            description: n.description.trim().to_string(),
-            lat: n.lat,
-            lng: n.lng,
-            address: trimmed(n.address),
-            area_id,
-            anonymous: n.anonymous.unwrap_or(false),
-            public: n.public.unwrap_or(false),
-            contact_name: trimmed(n.contact_name),
-            contact_phone: trimmed(n.contact_phone),
-            accept_due_at: now + category.accept_hours * HOUR_MS,
-        };
-        let (case, created) = self.state.db.create_case(&record, now).await?;
+        let (case, created) = self.state.submit_case(&p, body.0).await?;
         let view = self.full_view(&case, &p).await?;
         if created {
-            self.state.feed.committed();
-            self.state.metrics.cases_submitted.inc();
             Ok(CreateCaseResponse::Created(Json(view)))
         } else {
             Ok(CreateCaseResponse::Existing(Json(view)))

@@ -2,4 +2,5 @@
 
 pub mod api;
 pub mod photos;
+pub mod service;
 pub mod view;

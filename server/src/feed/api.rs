@@ -83,14 +83,22 @@ struct Topics {
 impl Topics {
     fn parse(raw: Option<&str>) -> Result<Topics, ApiError> {
         let mut t = Topics::default();
-        for part in raw.unwrap_or("").split(',').map(str::trim).filter(|p| !str::is_empty(p)) {
+        for part in raw
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !str::is_empty(p))
+        {
             match part {
                 "all" => {}
                 "status" => t.status_only = true,
                 p => match p.strip_prefix("case:").and_then(|n| n.parse().ok()) {
                     Some(id) => t.cases.push(id),
                     None => {
-                        return Err(ApiError::bad_request("invalid_topic", format!("未知主题 {p}:可用 all、status、case:<id>")));
+                        return Err(ApiError::bad_request(
+                            "invalid_topic",
+                            format!("未知主题 {p}:可用 all、status、case:<id>"),
+                        ));
                     }
                 },
             }
@@ -99,7 +107,8 @@ impl Topics {
     }
 
     fn wants(&self, item: &FeedItem) -> bool {
-        (!self.status_only || item.changes_status) && (self.cases.is_empty() || self.cases.contains(&item.case_id))
+        (!self.status_only || item.changes_status)
+            && (self.cases.is_empty() || self.cases.contains(&item.case_id))
     }
 }
 
@@ -121,7 +130,10 @@ impl Cursor {
         if !self.topics.wants(item) {
             return None;
         }
-        render_for(item, &self.scope, self.viewer, self.role).map(|j| Rendered { id: item.id, json: j.to_string() })
+        render_for(item, &self.scope, self.viewer, self.role).map(|j| Rendered {
+            id: item.id,
+            json: j.to_string(),
+        })
     }
 
     /// The next message for this subscriber; `None` ends the stream.
@@ -139,7 +151,8 @@ impl Cursor {
                     Ok(rows) => {
                         self.read_log = rows.len() as i64 == PAGE;
                         let now = crate::now_ms();
-                        self.backlog.extend(rows.iter().map(|r| Arc::new(FeedItem::from_row(r, now))));
+                        self.backlog
+                            .extend(rows.iter().map(|r| Arc::new(FeedItem::from_row(r, now))));
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "reading the event log for a subscriber");
@@ -175,10 +188,26 @@ impl FeedApi {
             FeedAuth::Bearer(b) => self.state.authenticate(&b).await,
             FeedAuth::Ticket(t) => {
                 let bad = || ApiError::unauthorized("invalid_ticket", "链接已失效,请重新打开");
-                let user_id = self.state.db.consume_ticket(&secret_hash(&t.0.key), crate::now_ms()).await?.ok_or_else(bad)?;
-                let user = self.state.db.user(user_id).await?.filter(|u| u.active).ok_or_else(bad)?;
-                let role = Role::parse(&user.role).ok_or_else(|| ApiError::internal("unknown role in database"))?;
-                Ok(Principal { user, role, token_hash: String::new() })
+                let user_id = self
+                    .state
+                    .db
+                    .consume_ticket(&secret_hash(&t.0.key), crate::now_ms())
+                    .await?
+                    .ok_or_else(bad)?;
+                let user = self
+                    .state
+                    .db
+                    .user(user_id)
+                    .await?
+                    .filter(|u| u.active)
+                    .ok_or_else(bad)?;
+                let role = Role::parse(&user.role)
+                    .ok_or_else(|| ApiError::internal("unknown role in database"))?;
+                Ok(Principal {
+                    user,
+                    role,
+                    token_hash: String::new(),
+                })
             }
         }
     }
@@ -201,8 +230,15 @@ impl FeedApi {
     ) -> Result<EventStream<BoxStream<'static, Rendered>>, ApiError> {
         let p = self.principal(auth).await?;
         let topics = Topics::parse(topics.0.as_deref())?;
-        let resume = match last_event_id.0.as_deref().map(str::trim).filter(|s| !str::is_empty(s)) {
-            Some(s) => Some(s.parse::<i64>().map_err(|_| ApiError::bad_request("invalid_last_event_id", "Last-Event-ID 无效"))?),
+        let resume = match last_event_id
+            .0
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !str::is_empty(s))
+        {
+            Some(s) => Some(s.parse::<i64>().map_err(|_| {
+                ApiError::bad_request("invalid_last_event_id", "Last-Event-ID 无效")
+            })?),
             None => after.0,
         };
         let scope = self.state.scope(&p).await?;
@@ -220,10 +256,18 @@ impl FeedApi {
             backlog: VecDeque::new(),
             read_log: true,
         };
-        let stream = stream::unfold(cursor, |mut c| async move { c.next().await.map(|r| (r, c)) }).boxed();
+        let stream = stream::unfold(
+            cursor,
+            |mut c| async move { c.next().await.map(|r| (r, c)) },
+        )
+        .boxed();
         Ok(EventStream::new(stream)
             .keep_alive(Duration::from_secs(15))
-            .to_event(|r| Event::message(r.json).id(r.id.to_string()).event_type("case")))
+            .to_event(|r| {
+                Event::message(r.json)
+                    .id(r.id.to_string())
+                    .event_type("case")
+            }))
     }
 }
 

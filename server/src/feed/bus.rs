@@ -19,7 +19,10 @@ pub struct RedisBus {
 
 impl RedisBus {
     pub fn new(url: &str) -> anyhow::Result<RedisBus> {
-        Ok(RedisBus { client: redis::Client::open(url)?, conn: Arc::new(Mutex::new(None)) })
+        Ok(RedisBus {
+            client: redis::Client::open(url)?,
+            conn: Arc::new(Mutex::new(None)),
+        })
     }
 
     /// Publishes a wake-up without waiting for it; a failure is logged and forgotten
@@ -38,7 +41,11 @@ impl RedisBus {
                 }
             }
             if let Some(c) = guard.as_mut() {
-                let r: redis::RedisResult<i64> = redis::cmd("PUBLISH").arg(CHANNEL).arg("1").query_async(c).await;
+                let r: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+                    .arg(CHANNEL)
+                    .arg("1")
+                    .query_async(c)
+                    .await;
                 if let Err(e) = r {
                     tracing::debug!(error = %e, "redis publish failed");
                     *guard = None;

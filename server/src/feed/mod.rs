@@ -67,7 +67,11 @@ impl FeedItem {
             note: e.note.clone(),
             data: e.data.as_deref().and_then(|d| serde_json::from_str(d).ok()),
         };
-        let json_full = serde_json::to_string(&FeedEvent { event: event.clone(), case: case.clone() }).unwrap_or_default();
+        let json_full = serde_json::to_string(&FeedEvent {
+            event: event.clone(),
+            case: case.clone(),
+        })
+        .unwrap_or_default();
         if e.actor_role == Role::Resident.as_str() {
             event.actor_name = event.actor_name.as_deref().map(mask::name);
         }
@@ -98,7 +102,12 @@ impl Feed {
     pub fn new(redis_url: Option<&str>) -> anyhow::Result<Feed> {
         let (tx, _) = broadcast::channel(4096);
         let bus = redis_url.map(bus::RedisBus::new).transpose()?;
-        Ok(Feed { tx, wake: Notify::new(), last: AtomicI64::new(0), bus })
+        Ok(Feed {
+            tx,
+            wake: Notify::new(),
+            last: AtomicI64::new(0),
+            bus,
+        })
     }
 
     /// Subscribes to events broadcast from now on.
@@ -145,7 +154,11 @@ pub async fn run(state: Arc<AppState>) {
         Ok(id) => state.feed.last.store(id, Ordering::Release),
         Err(e) => tracing::warn!(error = %e, "reading the newest event id"),
     }
-    let _listener = state.feed.bus.as_ref().map(|b| AbortOnDrop(tokio::spawn(b.clone().listen(state.clone()))));
+    let _listener = state
+        .feed
+        .bus
+        .as_ref()
+        .map(|b| AbortOnDrop(tokio::spawn(b.clone().listen(state.clone()))));
     let poll = Duration::from_secs_f64(state.cfg.feed_poll_secs.max(0.05));
     loop {
         tokio::select! {
@@ -169,9 +182,22 @@ impl Drop for AbortOnDrop {
 }
 
 /// Whether a viewer with `scope` sees this item, and which rendering they get.
-pub fn render_for<'a>(item: &'a FeedItem, scope: &Scope, viewer: i64, role: Role) -> Option<&'a str> {
-    if !scope.admits(item.created_by, item.department_id, item.area_path.as_deref()) {
+pub fn render_for<'a>(
+    item: &'a FeedItem,
+    scope: &Scope,
+    viewer: i64,
+    role: Role,
+) -> Option<&'a str> {
+    if !scope.admits(
+        item.created_by,
+        item.department_id,
+        item.area_path.as_deref(),
+    ) {
         return None;
     }
-    Some(if role.dispatches() || item.created_by == viewer { &item.json_full } else { &item.json_masked })
+    Some(if role.dispatches() || item.created_by == viewer {
+        &item.json_full
+    } else {
+        &item.json_masked
+    })
 }

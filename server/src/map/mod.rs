@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use minsheng_model::{
-    AreaCounts, AreaLevel, MapCluster, MapFigures, MapPoint, MapPoints, Role, Status, StatusCount, TrendDay,
-    is_overdue,
+    AreaCounts, AreaLevel, MapCluster, MapFigures, MapPoint, MapPoints, Role, Status, StatusCount,
+    TrendDay, is_overdue,
 };
 use poem_openapi::param::Query;
 use poem_openapi::{OpenApi, payload::Json};
@@ -46,8 +46,17 @@ impl MapApi {
         to: Option<String>,
     ) -> Result<MapFilter, ApiError> {
         let mut statuses = Vec::new();
-        for s in status.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
-            statuses.push(Status::parse(s).ok_or_else(|| ApiError::bad_request("invalid_status", format!("未知状态 {s}")))?);
+        for s in status
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            statuses.push(
+                Status::parse(s).ok_or_else(|| {
+                    ApiError::bad_request("invalid_status", format!("未知状态 {s}"))
+                })?,
+            );
         }
         Ok(MapFilter {
             category_id,
@@ -89,22 +98,42 @@ impl MapApi {
             }
             (None, Some(l)) => areas.iter().filter(|a| a.level == l.as_str()).collect(),
             (None, None) => {
-                let roots: Vec<i64> = areas.iter().filter(|a| a.parent_id.is_none()).map(|a| a.id).collect();
-                areas.iter().filter(|a| a.parent_id.is_some_and(|p| roots.contains(&p))).collect()
+                let roots: Vec<i64> = areas
+                    .iter()
+                    .filter(|a| a.parent_id.is_none())
+                    .map(|a| a.id)
+                    .collect();
+                areas
+                    .iter()
+                    .filter(|a| a.parent_id.is_some_and(|p| roots.contains(&p)))
+                    .collect()
             }
         };
-        let rows = self.state.db.counts_by_area(&scope, &f, crate::now_ms()).await?;
+        let rows = self
+            .state
+            .db
+            .counts_by_area(&scope, &f, crate::now_ms())
+            .await?;
         let out = targets
             .into_iter()
             .map(|a| {
-                let mine: Vec<_> =
-                    rows.iter().filter(|r| r.area_path.as_deref().is_some_and(|p| p.starts_with(&a.path))).collect();
+                let mine: Vec<_> = rows
+                    .iter()
+                    .filter(|r| {
+                        r.area_path
+                            .as_deref()
+                            .is_some_and(|p| p.starts_with(&a.path))
+                    })
+                    .collect();
                 let mut by_status: Vec<StatusCount> = Vec::new();
                 for r in &mine {
                     if let Some(s) = Status::parse(&r.status) {
                         match by_status.iter_mut().find(|c| c.status == s) {
                             Some(c) => c.count += r.count,
-                            None => by_status.push(StatusCount { status: s, count: r.count }),
+                            None => by_status.push(StatusCount {
+                                status: s,
+                                count: r.count,
+                            }),
                         }
                     }
                 }
@@ -142,9 +171,18 @@ impl MapApi {
         let (_, scope) = self.staff(&auth).await?;
         let days = match days.0.unwrap_or(30) {
             d @ 1..=366 => d,
-            _ => return Err(ApiError::bad_request("invalid_days", "days 应在 1 到 366 之间")),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "invalid_days",
+                    "days 应在 1 到 366 之间",
+                ));
+            }
         };
-        let f = MapFilter { category_id: category_id.0, department_id: department_id.0, ..Default::default() };
+        let f = MapFilter {
+            category_id: category_id.0,
+            department_id: department_id.0,
+            ..Default::default()
+        };
         let now = crate::now_ms();
         let today = (now + BEIJING_MS) / DAY_MS * DAY_MS - BEIJING_MS;
         let since = today - (days - 1) * DAY_MS;
@@ -184,7 +222,11 @@ impl MapApi {
     ) -> Result<Json<MapPoints>, ApiError> {
         let (_, scope) = self.staff(&auth).await?;
         let f = Self::filter(category_id.0, department_id.0, status.0, from.0, to.0)?;
-        let nums: Vec<f64> = bbox.0.split(',').filter_map(|v| v.trim().parse().ok()).collect();
+        let nums: Vec<f64> = bbox
+            .0
+            .split(',')
+            .filter_map(|v| v.trim().parse().ok())
+            .collect();
         let valid = nums.len() == 4
             && nums.iter().all(|v| v.is_finite())
             && (-180.0..=180.0).contains(&nums[0])
@@ -194,13 +236,20 @@ impl MapApi {
             && nums[0] < nums[2]
             && nums[1] < nums[3];
         if !valid {
-            return Err(ApiError::bad_request("invalid_bbox", "bbox 应为 west,south,east,north"));
+            return Err(ApiError::bad_request(
+                "invalid_bbox",
+                "bbox 应为 west,south,east,north",
+            ));
         }
         let b = (nums[0], nums[1], nums[2], nums[3]);
         let now = crate::now_ms();
         let total = self.state.db.count_in_box(&scope, &f, b).await?;
         if total <= MAX_POINTS {
-            let rows = self.state.db.points_in_box(&scope, &f, b, MAX_POINTS).await?;
+            let rows = self
+                .state
+                .db
+                .points_in_box(&scope, &f, b, MAX_POINTS)
+                .await?;
             let points = rows
                 .into_iter()
                 .map(|r| {
@@ -215,7 +264,11 @@ impl MapApi {
                     }
                 })
                 .collect();
-            return Ok(Json(MapPoints { points, clusters: Vec::new(), total }));
+            return Ok(Json(MapPoints {
+                points,
+                clusters: Vec::new(),
+                total,
+            }));
         }
         let clusters = self
             .state
@@ -223,8 +276,17 @@ impl MapApi {
             .clusters_in_box(&scope, &f, b, CLUSTER_CELLS, now)
             .await?
             .into_iter()
-            .map(|c| MapCluster { lat: c.lat, lng: c.lng, count: c.count, overdue: c.overdue })
+            .map(|c| MapCluster {
+                lat: c.lat,
+                lng: c.lng,
+                count: c.count,
+                overdue: c.overdue,
+            })
             .collect();
-        Ok(Json(MapPoints { points: Vec::new(), clusters, total }))
+        Ok(Json(MapPoints {
+            points: Vec::new(),
+            clusters,
+            total,
+        }))
     }
 }

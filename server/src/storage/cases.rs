@@ -5,8 +5,8 @@
 use minsheng_model::Status;
 
 use super::{
-    Bind, CaseRow, Db, EventLogLock, EventRow, FeedRow, PhotoRow, Sql, StoreError, StoreResult, bind_all,
-    with_db,
+    Bind, CaseRow, Db, EventLogLock, EventRow, FeedRow, PhotoRow, Sql, StoreError, StoreResult,
+    bind_all, with_db,
 };
 
 const CASE_SELECT: &str = "SELECT c.id, c.tracking_no, c.client_request_id, c.created_by, c.channel, c.category_id,
@@ -41,7 +41,12 @@ impl Scope {
     }
 
     /// Whether a case with these keys falls within this scope.
-    pub fn admits(&self, created_by: i64, department_id: Option<i64>, area_path: Option<&str>) -> bool {
+    pub fn admits(
+        &self,
+        created_by: i64,
+        department_id: Option<i64>,
+        area_path: Option<&str>,
+    ) -> bool {
         match self {
             Scope::All => true,
             Scope::Owner(u) => created_by == *u,
@@ -151,10 +156,13 @@ pub struct NewPhoto {
 /// The overdue condition as a boolean SQL expression, with `now` bound; mirrors
 /// `minsheng_model::is_overdue`.
 pub(super) fn push_overdue(sql: &mut Sql, now: i64) {
-    sql.push("((c.status = 'submitted' AND c.accept_due_at < ").bind(Bind::I64(now));
-    sql.push(") OR (c.status IN ('assigned', 'reopened') AND (c.sign_due_at < ").bind(Bind::I64(now));
+    sql.push("((c.status = 'submitted' AND c.accept_due_at < ")
+        .bind(Bind::I64(now));
+    sql.push(") OR (c.status IN ('assigned', 'reopened') AND (c.sign_due_at < ")
+        .bind(Bind::I64(now));
     sql.push(" OR c.due_at < ").bind(Bind::I64(now));
-    sql.push(")) OR (c.status = 'in_progress' AND c.due_at < ").bind(Bind::I64(now));
+    sql.push(")) OR (c.status = 'in_progress' AND c.due_at < ")
+        .bind(Bind::I64(now));
     sql.push("))");
 }
 

@@ -92,20 +92,27 @@ const FROM_CASES: &str = " FROM cases c LEFT JOIN areas a ON a.id = c.area_id WH
 
 impl Db {
     /// Case counts grouped by area and status (the caller rolls them up the tree).
-    pub async fn counts_by_area(&self, scope: &Scope, f: &MapFilter, now: i64) -> StoreResult<Vec<AreaStatusCount>> {
-        let mut sql = Sql::new("SELECT a.path AS area_path, c.status, COUNT(*) AS count, SUM(CASE WHEN ");
+    pub async fn counts_by_area(
+        &self,
+        scope: &Scope,
+        f: &MapFilter,
+        now: i64,
+    ) -> StoreResult<Vec<AreaStatusCount>> {
+        let mut sql =
+            Sql::new("SELECT a.path AS area_path, c.status, COUNT(*) AS count, SUM(CASE WHEN ");
         push_overdue(&mut sql, now);
         sql.push(" THEN 1 ELSE 0 END) AS overdue").push(FROM_CASES);
         push_filter(&mut sql, scope, f);
         sql.push(" GROUP BY a.path, c.status");
         let q = sql.sql();
-        Ok(with_db!(self, p => bind_all!(sqlx::query_as::<_, AreaStatusCount>(q), sql.binds.clone()).fetch_all(p).await)?)
+        Ok(
+            with_db!(self, p => bind_all!(sqlx::query_as::<_, AreaStatusCount>(q), sql.binds.clone()).fetch_all(p).await)?,
+        )
     }
 
     async fn scalar(&self, sql: Sql) -> StoreResult<i64> {
         let q = sql.sql();
-        let v: Option<i64> =
-            with_db!(self, p => bind_all!(sqlx::query_scalar::<_, Option<i64>>(q), sql.binds.clone()).fetch_one(p).await)?;
+        let v: Option<i64> = with_db!(self, p => bind_all!(sqlx::query_scalar::<_, Option<i64>>(q), sql.binds.clone()).fetch_one(p).await)?;
         Ok(v.unwrap_or(0))
     }
 
@@ -118,7 +125,14 @@ impl Db {
     }
 
     /// The progress map's figures over `[since, now]`, `today` being the start of the day.
-    pub async fn figures(&self, scope: &Scope, f: &MapFilter, since: i64, today: i64, now: i64) -> StoreResult<Figures> {
+    pub async fn figures(
+        &self,
+        scope: &Scope,
+        f: &MapFilter,
+        since: i64,
+        today: i64,
+        now: i64,
+    ) -> StoreResult<Figures> {
         let base = |select: &str| {
             let mut s = Sql::new(select);
             s.push(FROM_CASES);
@@ -144,41 +158,73 @@ impl Db {
         q.bind(Bind::I64(since));
         push_filter(&mut q, scope, f);
         let signed = self.pair(q).await?;
-        let mut q = base("SELECT COUNT(*), SUM(CASE WHEN c.resolved_at <= c.due_at THEN 1 ELSE 0 END)");
+        let mut q =
+            base("SELECT COUNT(*), SUM(CASE WHEN c.resolved_at <= c.due_at THEN 1 ELSE 0 END)");
         q.push(" AND c.resolved_at >= ").bind(Bind::I64(since));
         let on_time = self.pair(q).await?;
-        let mut q = base("SELECT COUNT(*), SUM(CASE WHEN c.satisfaction IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END)");
-        q.push(" AND c.satisfaction IS NOT NULL AND c.resolved_at >= ").bind(Bind::I64(since));
+        let mut q = base(
+            "SELECT COUNT(*), SUM(CASE WHEN c.satisfaction IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END)",
+        );
+        q.push(" AND c.satisfaction IS NOT NULL AND c.resolved_at >= ")
+            .bind(Bind::I64(since));
         let satisfied = self.pair(q).await?;
 
         let mut q = Sql::new("SELECT (c.created_at + ");
-        q.bind(Bind::I64(BEIJING_MS)).push(") / ").bind(Bind::I64(DAY_MS)).push(" AS day, COUNT(*)").push(FROM_CASES);
+        q.bind(Bind::I64(BEIJING_MS))
+            .push(") / ")
+            .bind(Bind::I64(DAY_MS))
+            .push(" AS day, COUNT(*)")
+            .push(FROM_CASES);
         push_filter(&mut q, scope, f);
-        q.push(" AND c.created_at >= ").bind(Bind::I64(since)).push(" GROUP BY day");
+        q.push(" AND c.created_at >= ")
+            .bind(Bind::I64(since))
+            .push(" GROUP BY day");
         let created = self.day_counts(q).await?;
         let mut q = Sql::new("SELECT (c.closed_at + ");
-        q.bind(Bind::I64(BEIJING_MS)).push(") / ").bind(Bind::I64(DAY_MS)).push(" AS day, COUNT(*)").push(FROM_CASES);
+        q.bind(Bind::I64(BEIJING_MS))
+            .push(") / ")
+            .bind(Bind::I64(DAY_MS))
+            .push(" AS day, COUNT(*)")
+            .push(FROM_CASES);
         push_filter(&mut q, scope, f);
-        q.push(" AND c.closed_at >= ").bind(Bind::I64(since)).push(" GROUP BY day");
+        q.push(" AND c.closed_at >= ")
+            .bind(Bind::I64(since))
+            .push(" GROUP BY day");
         let closed = self.day_counts(q).await?;
         let first = (since + BEIJING_MS) / DAY_MS;
         let last = (now + BEIJING_MS) / DAY_MS;
         let trend = (first..=last)
             .map(|d| {
-                let get = |v: &[(i64, i64)]| v.iter().find(|(day, _)| *day == d).map_or(0, |(_, n)| *n);
+                let get =
+                    |v: &[(i64, i64)]| v.iter().find(|(day, _)| *day == d).map_or(0, |(_, n)| *n);
                 (d, get(&created), get(&closed))
             })
             .collect();
-        Ok(Figures { new_today, open, overdue, signed, on_time, satisfied, trend })
+        Ok(Figures {
+            new_today,
+            open,
+            overdue,
+            signed,
+            on_time,
+            satisfied,
+            trend,
+        })
     }
 
     async fn day_counts(&self, sql: Sql) -> StoreResult<Vec<(i64, i64)>> {
         let q = sql.sql();
-        Ok(with_db!(self, p => bind_all!(sqlx::query_as::<_, (i64, i64)>(q), sql.binds.clone()).fetch_all(p).await)?)
+        Ok(
+            with_db!(self, p => bind_all!(sqlx::query_as::<_, (i64, i64)>(q), sql.binds.clone()).fetch_all(p).await)?,
+        )
     }
 
     /// Cases with coordinates inside the box `(west, south, east, north)`.
-    pub async fn count_in_box(&self, scope: &Scope, f: &MapFilter, bbox: (f64, f64, f64, f64)) -> StoreResult<i64> {
+    pub async fn count_in_box(
+        &self,
+        scope: &Scope,
+        f: &MapFilter,
+        bbox: (f64, f64, f64, f64),
+    ) -> StoreResult<i64> {
         let mut q = Sql::new("SELECT COUNT(*)");
         q.push(FROM_CASES);
         push_filter(&mut q, scope, f);
@@ -186,14 +232,24 @@ impl Db {
         self.scalar(q).await
     }
 
-    pub async fn points_in_box(&self, scope: &Scope, f: &MapFilter, bbox: (f64, f64, f64, f64), limit: i64) -> StoreResult<Vec<PointRow>> {
-        let mut q = Sql::new("SELECT c.id, c.lat, c.lng, c.status, c.category_id, c.accept_due_at, c.sign_due_at, c.due_at");
+    pub async fn points_in_box(
+        &self,
+        scope: &Scope,
+        f: &MapFilter,
+        bbox: (f64, f64, f64, f64),
+        limit: i64,
+    ) -> StoreResult<Vec<PointRow>> {
+        let mut q = Sql::new(
+            "SELECT c.id, c.lat, c.lng, c.status, c.category_id, c.accept_due_at, c.sign_due_at, c.due_at",
+        );
         q.push(FROM_CASES);
         push_filter(&mut q, scope, f);
         push_box(&mut q, bbox);
         q.push(" ORDER BY c.id DESC LIMIT ").bind(Bind::I64(limit));
         let sql = q.sql();
-        Ok(with_db!(self, p => bind_all!(sqlx::query_as::<_, PointRow>(sql), q.binds.clone()).fetch_all(p).await)?)
+        Ok(
+            with_db!(self, p => bind_all!(sqlx::query_as::<_, PointRow>(sql), q.binds.clone()).fetch_all(p).await)?,
+        )
     }
 
     /// Cases in the box grouped into a `cells` × `cells` grid, one row per non-empty cell.
@@ -209,19 +265,41 @@ impl Db {
         let cell_lng = ((e - w) / cells as f64).max(1e-9);
         let cell_lat = ((n - s) / cells as f64).max(1e-9);
         let floor = self.floor_int();
-        let mut q = Sql::new("SELECT AVG(c.lat) AS lat, AVG(c.lng) AS lng, COUNT(*) AS count, SUM(CASE WHEN ");
+        let mut q = Sql::new(
+            "SELECT AVG(c.lat) AS lat, AVG(c.lng) AS lng, COUNT(*) AS count, SUM(CASE WHEN ",
+        );
         push_overdue(&mut q, now);
         q.push(" THEN 1 ELSE 0 END) AS overdue").push(FROM_CASES);
         push_filter(&mut q, scope, f);
         push_box(&mut q, bbox);
-        q.push(" GROUP BY ").push(floor.0).push("(c.lat - ").bind(Bind::F64(s)).push(") / ").bind(Bind::F64(cell_lat)).push(floor.1);
-        q.push(", ").push(floor.0).push("(c.lng - ").bind(Bind::F64(w)).push(") / ").bind(Bind::F64(cell_lng)).push(floor.1);
+        q.push(" GROUP BY ")
+            .push(floor.0)
+            .push("(c.lat - ")
+            .bind(Bind::F64(s))
+            .push(") / ")
+            .bind(Bind::F64(cell_lat))
+            .push(floor.1);
+        q.push(", ")
+            .push(floor.0)
+            .push("(c.lng - ")
+            .bind(Bind::F64(w))
+            .push(") / ")
+            .bind(Bind::F64(cell_lng))
+            .push(floor.1);
         let sql = q.sql();
-        Ok(with_db!(self, p => bind_all!(sqlx::query_as::<_, ClusterRow>(sql), q.binds.clone()).fetch_all(p).await)?)
+        Ok(
+            with_db!(self, p => bind_all!(sqlx::query_as::<_, ClusterRow>(sql), q.binds.clone()).fetch_all(p).await)?,
+        )
     }
 }
 
 fn push_box(q: &mut Sql, (w, s, e, n): (f64, f64, f64, f64)) {
-    q.push(" AND c.lat >= ").bind(Bind::F64(s)).push(" AND c.lat <= ").bind(Bind::F64(n));
-    q.push(" AND c.lng >= ").bind(Bind::F64(w)).push(" AND c.lng <= ").bind(Bind::F64(e));
+    q.push(" AND c.lat >= ")
+        .bind(Bind::F64(s))
+        .push(" AND c.lat <= ")
+        .bind(Bind::F64(n));
+    q.push(" AND c.lng >= ")
+        .bind(Bind::F64(w))
+        .push(" AND c.lng <= ")
+        .bind(Bind::F64(e));
 }

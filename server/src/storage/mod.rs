@@ -15,8 +15,8 @@ mod sqlite;
 mod users;
 
 pub use cases::{CaseChange, CaseFilter, NewCaseRecord, NewEvent, NewPhoto, Scope};
-pub use reference::{CategoryRecord, NewAreaRecord};
 pub use map::{AreaStatusCount, BEIJING_MS, ClusterRow, Figures, MapFilter, PointRow};
+pub use reference::{CategoryRecord, NewAreaRecord};
 pub use rows::*;
 pub use sql::{Bind, Sql};
 pub use users::NewUserRecord;

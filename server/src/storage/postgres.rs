@@ -25,7 +25,10 @@ const EVENT_LOG_LOCK: i64 = 0x6d73_6576; // "msev"
 
 impl super::EventLogLock for sqlx::PgConnection {
     async fn lock_event_log(&mut self) -> sqlx::Result<()> {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOG_LOCK).execute(self).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(EVENT_LOG_LOCK)
+            .execute(self)
+            .await?;
         Ok(())
     }
 }

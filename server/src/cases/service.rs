@@ -1,0 +1,86 @@
+//! Submitting a case, shared by every intake channel (the JSON API, Open311, WeChat).
+
+use minsheng_model::{Channel, NewCase, Role, validate};
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::storage::{CaseRow, NewCaseRecord};
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// The channel a submission comes through, checked against who submits it: residents use
+/// `wechat` or `web`; the desk also records `phone`, `letter`, `visit`; supervisors raise
+/// `supervision` cases.
+pub fn channel_for(p: &Principal, asked: Option<Channel>) -> Result<Channel, ApiError> {
+    let ch = asked.unwrap_or(match p.role {
+        Role::Resident => Channel::Wechat,
+        Role::Supervisor => Channel::Supervision,
+        _ => Channel::Phone,
+    });
+    let ok = match p.role {
+        Role::Resident => !ch.is_staff_entered(),
+        Role::Supervisor => ch == Channel::Supervision,
+        Role::Dispatcher | Role::Admin => true,
+        Role::Handler | Role::Leader => false,
+    };
+    if ok {
+        Ok(ch)
+    } else {
+        Err(ApiError::forbidden("当前角色不能通过该渠道登记诉求"))
+    }
+}
+
+impl AppState {
+    /// Validates and stores a complaint with its `submit` event, and tells the feed.
+    /// Returns the case and whether it is new (`false`: this `client_request_id` was seen before).
+    pub async fn submit_case(
+        &self,
+        p: &Principal,
+        n: NewCase,
+    ) -> Result<(CaseRow, bool), ApiError> {
+        let channel = channel_for(p, n.channel)?;
+        validate::new_case(&n).map_err(ApiError::field)?;
+        let category = match self.db.category(n.category_id).await? {
+            Some(c) if c.active => c,
+            _ => {
+                return Err(ApiError::unprocessable(
+                    "unknown_category",
+                    "诉求类别不存在",
+                ));
+            }
+        };
+        let area_id = match n.area_id {
+            Some(a) => match self.db.area(a).await? {
+                Some(_) => Some(a),
+                None => return Err(ApiError::unprocessable("unknown_area", "区域不存在")),
+            },
+            None => self.locate(n.lat, n.lng).await?,
+        };
+        let now = crate::now_ms();
+        let trimmed = |s: Option<String>| s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let record = NewCaseRecord {
+            client_request_id: n.client_request_id,
+            created_by: p.id(),
+            actor_role: p.role.as_str().into(),
+            channel: channel.as_str().into(),
+            category_id: category.id,
+            description: n.description.trim().to_string(),
+            lat: n.lat,
+            lng: n.lng,
+            address: trimmed(n.address),
+            area_id,
+            anonymous: n.anonymous.unwrap_or(false),
+            public: n.public.unwrap_or(false),
+            contact_name: trimmed(n.contact_name),
+            contact_phone: trimmed(n.contact_phone),
+            accept_due_at: now + category.accept_hours * HOUR_MS,
+        };
+        let (case, created) = self.db.create_case(&record, now).await?;
+        if created {
+            self.feed.committed();
+            self.metrics.cases_submitted.inc();
+        }
+        Ok((case, created))
+    }
+}
