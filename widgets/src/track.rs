@@ -47,6 +47,11 @@ fn page_visible() -> bool {
         .unwrap_or(true)
 }
 
+/// A refresh marker: never 0 (0 means "a new view, show loading").
+fn fresh_tick() -> u32 {
+    (js_sys::Date::now() as u64 % u64::from(u32::MAX)) as u32 | 1
+}
+
 fn status_class(s: Status) -> &'static str {
     match s {
         Status::Resolved | Status::Closed => "ms-status-done",
@@ -100,9 +105,11 @@ pub fn Track(props: &WidgetProps) -> Html {
     {
         let tick = tick.clone();
         use_effect_with((), move |_| {
+            // The closure outlives this render, so it must not read `*tick` (it would stay 0):
+            // the clock gives every refresh a new, non-zero value.
             let timer = util::Interval::new(REFRESH_MS, move || {
                 if page_visible() {
-                    tick.set(*tick + 1);
+                    tick.set(fresh_tick());
                 }
             });
             move || drop(timer)
@@ -132,7 +139,7 @@ pub fn Track(props: &WidgetProps) -> Html {
     };
     let reload = {
         let tick = tick.clone();
-        Callback::from(move |_: ()| tick.set(*tick + 1))
+        Callback::from(move |_: ()| tick.set(fresh_tick()))
     };
 
     let body = match (&*data, *view) {
