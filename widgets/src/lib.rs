@@ -32,6 +32,18 @@ pub const WIDGETS: &[&str] = &[
 #[wasm_bindgen]
 pub fn mount(name: &str, root: Element) -> Result<(), JsValue> {
     let lang = i18n::Lang::from_location();
+    // Only our own pages (`/w/<widget>`, root `#app`); a host page keeps its title.
+    if lang == i18n::Lang::En
+        && root.id() == "app"
+        && let Some(doc) = web_sys::window().and_then(|w| w.document())
+        && let Some(html) = doc.document_element()
+    {
+        let _ = html.set_attribute("lang", "en");
+        doc.set_title(match name {
+            "track" => "My cases · Minsheng",
+            _ => "Report a problem · Minsheng",
+        });
+    }
     if let Some(base) = root.get_attribute("data-minsheng-api") {
         session::set_api_base(&base);
     }

@@ -107,12 +107,24 @@ pub fn Track(props: &WidgetProps) -> Html {
         use_effect_with((), move |_| {
             // The closure outlives this render, so it must not read `*tick` (it would stay 0):
             // the clock gives every refresh a new, non-zero value.
-            let timer = util::Interval::new(REFRESH_MS, move || {
+            let timer = {
+                let tick = tick.clone();
+                util::Interval::new(REFRESH_MS, move || {
+                    if page_visible() {
+                        tick.set(fresh_tick());
+                    }
+                })
+            };
+            // Coming back to the page (WeChat from the background) refreshes at once.
+            let on_visible = util::Listener::new("visibilitychange", move || {
                 if page_visible() {
                     tick.set(fresh_tick());
                 }
             });
-            move || drop(timer)
+            move || {
+                drop(timer);
+                drop(on_visible);
+            }
         });
     }
 

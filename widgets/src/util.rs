@@ -108,3 +108,32 @@ impl Drop for Interval {
         }
     }
 }
+
+/// A listener on `document`, removed when dropped.
+pub struct Listener {
+    event: &'static str,
+    closure: wasm_bindgen::closure::Closure<dyn FnMut()>,
+}
+
+impl Listener {
+    pub fn new(event: &'static str, f: impl FnMut() + 'static) -> Option<Listener> {
+        use wasm_bindgen::JsCast;
+        let closure = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(f);
+        let doc = window().document()?;
+        doc.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref())
+            .ok()?;
+        Some(Listener { event, closure })
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        use wasm_bindgen::JsCast;
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            let _ = doc.remove_event_listener_with_callback(
+                self.event,
+                self.closure.as_ref().unchecked_ref(),
+            );
+        }
+    }
+}
