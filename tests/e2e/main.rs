@@ -5,24 +5,16 @@
 mod browser;
 mod miniprogram;
 
-// The server's widget routes, compiled into this test so it can mount them itself while
-// `server/src/lib.rs` does not yet have `pub mod web;` (see `start`). Remove once it does.
-#[allow(dead_code)]
-#[path = "../../server/src/web/mod.rs"]
-mod web;
-
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use browser::{Browser, widgets_dir};
 use minsheng_tests::{TestApp, World, spawn_app_on};
 use serde_json::{Value, json};
 
-/// A running app whose `/w/...` pages work, and the URL the browser should use.
+/// A running app serving the built widgets under `/w`, and the URL the browser uses.
 struct Site {
     app: TestApp,
     base: String,
-    _fallback: Option<tokio::task::JoinHandle<()>>,
 }
 
 async fn start(dist: &Path) -> Site {
@@ -31,58 +23,8 @@ async fn start(dist: &Path) -> Site {
         c.widgets_dir = dist_buf
     })
     .await;
-    let probe = app
-        .client
-        .get(app.url("/w/submit"))
-        .send()
-        .await
-        .expect("probe /w/submit");
-    if probe.status().is_success() {
-        let base = app.base.clone();
-        return Site {
-            app,
-            base,
-            _fallback: None,
-        };
-    }
-    // The app does not mount the widget routes yet: serve them beside its API ourselves.
-    eprintln!(
-        "note: /w/submit is {} on the app; mounting server/src/web in the test",
-        probe.status()
-    );
-    let ep = poem::Route::new()
-        .nest("/w", web::routes(dist.to_path_buf()))
-        .nest(
-            "/",
-            minsheng_tests::minsheng_server::app::routes(app.state.clone()),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    drop(listener);
-    let server = poem::Server::new(poem::listener::TcpListener::bind(addr.to_string()));
-    let handle = tokio::spawn(async move {
-        let _ = server.run(ep).await;
-    });
-    let base = format!("http://{addr}");
-    for _ in 0..100 {
-        if app
-            .client
-            .get(format!("{base}/w/submit"))
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Site {
-        app,
-        base,
-        _fallback: Some(handle),
-    }
+    let base = app.base.clone();
+    Site { app, base }
 }
 
 fn fixture_jpeg() -> PathBuf {
