@@ -355,3 +355,41 @@ api_object! {
         pub total: i64,
     }
 }
+
+api_object! {
+    /// One row of the period statistics. Rates are 0..=1, `null` when there is nothing to rate.
+    pub struct StatsRow {
+        /// The department, area or category id; `null` for cases not yet assigned / outside any area.
+        pub key_id: Option<i64>,
+        pub name: String,
+        pub total: i64,
+        /// 响应率: signed in time, of the cases signed or past their sign deadline.
+        pub response_rate: Option<f64>,
+        /// 解决率: resolved or closed, of the cases taken up.
+        pub resolution_rate: Option<f64>,
+        /// 满意率: satisfied or basically satisfied, of the cases rated.
+        pub satisfaction_rate: Option<f64>,
+        /// 按时办结率: resolved by the deadline, of the cases resolved.
+        pub on_time_rate: Option<f64>,
+        /// 重办率: reopened at least once, of the cases resolved.
+        pub reopen_rate: Option<f64>,
+        pub avg_accept_hours: Option<f64>,
+        pub avg_sign_hours: Option<f64>,
+        pub avg_resolve_hours: Option<f64>,
+        /// The mean of the four main rates, for the ranking.
+        pub score: Option<f64>,
+        /// 1 is best; rows without a score come last, unranked.
+        pub rank: Option<i64>,
+    }
+
+    /// Statistics for one period, grouped by department, area or category.
+    pub struct StatsReport {
+        pub period: String,
+        pub group_by: String,
+        /// First day of the period (Beijing time).
+        pub from: String,
+        /// First day after the period.
+        pub to: String,
+        pub rows: Vec<StatsRow>,
+    }
+}

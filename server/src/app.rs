@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::feed::api::FeedApi;
 use crate::map::MapApi;
+use crate::supervision::api::SupervisionApi;
 use crate::reference::api::ReferenceApi;
 use crate::storage::{AreaRow, Db};
 use crate::system::{Metrics, SystemApi};
@@ -34,6 +35,8 @@ pub enum Tag {
     Feed,
     /// The progress map's aggregates.
     Map,
+    /// Statistics and exports (督办).
+    Supervision,
     /// Health and metrics.
     System,
 }
@@ -104,7 +107,7 @@ impl AppState {
 /// The OpenAPI service with every API of the server.
 pub fn api_service(
     state: &Arc<AppState>,
-) -> OpenApiService<(AuthApi, CasesApi, PhotosApi, ReferenceApi, FeedApi, MapApi, SystemApi), ()> {
+) -> OpenApiService<(AuthApi, CasesApi, PhotosApi, ReferenceApi, FeedApi, MapApi, SupervisionApi, SystemApi), ()> {
     let cases = Arc::new(CasesApi {
         state: state.clone(),
     });
@@ -129,6 +132,9 @@ pub fn api_service(
             MapApi {
                 state: state.clone(),
             },
+            SupervisionApi {
+                state: state.clone(),
+            },
             SystemApi {
                 state: state.clone(),
             },
@@ -151,6 +157,8 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .nest("/w", crate::web::routes(state.cfg.widgets_dir.clone()))
+        .nest("/open311/v2", crate::channels::open311::routes(state.clone()))
+        .at("/wechat/callback", crate::channels::wechat_mp::endpoint(state.clone()))
         .around({
             let state = state.clone();
             move |ep, req| crate::system::observe(ep, req, state.clone())
@@ -192,11 +200,13 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         let scheduler = tokio::spawn(crate::scheduler::run(self.state.clone()));
         let feed = tokio::spawn(crate::feed::run(self.state.clone()));
+        let checks = tokio::spawn(crate::channels::content_check::run(self.state.clone()));
         let result = Server::new_with_acceptor(self.acceptor)
             .run(routes(self.state))
             .await;
         scheduler.abort();
         feed.abort();
+        checks.abort();
         result
     }
 }

@@ -58,6 +58,22 @@ pub struct Config {
     /// How often the feed reads the event log even when nothing woke it (the safety net
     /// for a lost Redis message or several instances without Redis).
     pub feed_poll_secs: f64,
+    /// The official account's server-configuration token (`/wechat/callback` signatures).
+    pub wechat_token: Option<Secret>,
+    /// The official account's 43-character EncodingAESKey (safe mode).
+    pub wechat_aes_key: Option<Secret>,
+    /// The official account's appid, checked in and written to encrypted messages.
+    pub wechat_mp_appid: Option<String>,
+    /// Category code given to drafts from the official account (default: the first active one).
+    pub wechat_mp_category: Option<String>,
+    /// The address residents reach us at (links in WeChat replies), e.g. `https://ms.example.cn`.
+    pub public_url: Option<String>,
+    /// When set, Open311 requests naming another `jurisdiction_id` are refused.
+    pub open311_jurisdiction: Option<String>,
+    /// The reminder (提醒) fires once this share of a case's resolution window has passed.
+    pub reminder_share: f64,
+    /// The circular (通报) fires this share of a window after the deadline.
+    pub circular_share: f64,
 }
 
 /// Where settings come from: the environment first, then the optional config file.
@@ -130,6 +146,14 @@ impl Config {
             scheduler_interval_secs: src.parsed("MINSHENG_SCHEDULER_INTERVAL_SECS", 60.0)?,
             db_max_connections: src.parsed("MINSHENG_DB_MAX_CONNECTIONS", 8)?,
             feed_poll_secs: src.parsed("MINSHENG_FEED_POLL_SECS", 2.0)?,
+            wechat_token: var("MINSHENG_WECHAT_TOKEN").map(Secret::new),
+            wechat_aes_key: var("MINSHENG_WECHAT_AES_KEY").map(Secret::new),
+            wechat_mp_appid: var("MINSHENG_WECHAT_MP_APPID"),
+            wechat_mp_category: var("MINSHENG_WECHAT_MP_CATEGORY"),
+            public_url: var("MINSHENG_PUBLIC_URL"),
+            open311_jurisdiction: var("MINSHENG_OPEN311_JURISDICTION"),
+            reminder_share: src.parsed("MINSHENG_REMINDER_SHARE", 0.75)?,
+            circular_share: src.parsed("MINSHENG_CIRCULAR_SHARE", 0.5)?,
         })
     }
 
@@ -152,6 +176,14 @@ impl Config {
             scheduler_interval_secs: 60.0,
             db_max_connections: 8,
             feed_poll_secs: 2.0,
+            wechat_token: None,
+            wechat_aes_key: None,
+            wechat_mp_appid: None,
+            wechat_mp_category: None,
+            public_url: None,
+            open311_jurisdiction: None,
+            reminder_share: 0.75,
+            circular_share: 0.5,
         }
     }
 }

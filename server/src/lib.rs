@@ -5,6 +5,7 @@
 pub mod app;
 pub mod auth;
 pub mod cases;
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod reference;
 pub mod scheduler;
 pub mod seed;
 pub mod storage;
+pub mod supervision;
 pub mod system;
 pub mod web;
 

@@ -16,6 +16,9 @@ pub async fn run(state: Arc<AppState>) {
         if let Err(e) = auto_close(&state).await {
             tracing::warn!(error = %e, "auto-close failed; will retry");
         }
+        if let Err(e) = crate::supervision::escalate_due(&state).await {
+            tracing::warn!(error = %e, "escalation failed; will retry");
+        }
     }
 }
 

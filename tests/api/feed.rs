@@ -7,81 +7,165 @@ use serde_json::json;
 
 #[tokio::test]
 async fn a_resumed_subscriber_gets_every_missed_event_once_and_in_order() {
-    on_each_backend(|_| {}, |app| async move {
-        let w = World::build(&app).await;
-        let mut feed = SseClient::open(&app, &w.dispatcher, None, "").await;
-        let id = w.submit(&app, &w.resident_a, "路灯不亮了,请尽快修").await["id"].as_i64().unwrap();
-        let first = feed.next().await;
-        assert_eq!(first.event.as_deref(), Some("case"));
-        assert_eq!(first.data["event"]["kind"], "submit");
-        assert_eq!(first.data["case"]["id"], id);
-        assert_eq!(first.data["case"]["status"], "submitted");
-        let last_seen = first.id.unwrap();
-        drop(feed); // the connection drops
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let mut feed = SseClient::open(&app, &w.dispatcher, None, "").await;
+            let id = w.submit(&app, &w.resident_a, "路灯不亮了,请尽快修").await["id"]
+                .as_i64()
+                .unwrap();
+            let first = feed.next().await;
+            assert_eq!(first.event.as_deref(), Some("case"));
+            assert_eq!(first.data["event"]["kind"], "submit");
+            assert_eq!(first.data["case"]["id"], id);
+            assert_eq!(first.data["case"]["status"], "submitted");
+            let last_seen = first.id.unwrap();
+            drop(feed); // the connection drops
 
-        app.act(&w.dispatcher, id, json!({ "action": "accept" })).await.expect(200);
-        app.act(&w.dispatcher, id, json!({ "action": "assign", "department_id": w.dept_roads })).await.expect(200);
-        app.act(&w.handler, id, json!({ "action": "sign" })).await.expect(200);
+            app.act(&w.dispatcher, id, json!({ "action": "accept" }))
+                .await
+                .expect(200);
+            app.act(
+                &w.dispatcher,
+                id,
+                json!({ "action": "assign", "department_id": w.dept_roads }),
+            )
+            .await
+            .expect(200);
+            app.act(&w.handler, id, json!({ "action": "sign" }))
+                .await
+                .expect(200);
 
-        let mut resumed = SseClient::open(&app, &w.dispatcher, Some(last_seen), "").await;
-        let mut kinds = Vec::new();
-        let mut ids = Vec::new();
-        for _ in 0..3 {
-            let e = resumed.next().await;
-            kinds.push(e.data["event"]["kind"].as_str().unwrap().to_string());
-            ids.push(e.id.unwrap());
-        }
-        assert_eq!(kinds, ["accept", "assign", "sign"]);
-        assert!(ids.windows(2).all(|p| p[0] < p[1]) && ids[0] > last_seen, "{ids:?} after {last_seen}");
-        // Live events continue on the same connection, with no repeats.
-        app.act(&w.handler, id, json!({ "action": "resolve", "note": "已修好" })).await.expect(200);
-        let live = resumed.next().await;
-        assert_eq!(live.data["event"]["kind"], "resolve");
-        assert_eq!(live.data["case"]["status"], "resolved");
-        assert!(resumed.next_within(Duration::from_millis(500)).await.is_none(), "nothing repeated");
-    })
+            let mut resumed = SseClient::open(&app, &w.dispatcher, Some(last_seen), "").await;
+            let mut kinds = Vec::new();
+            let mut ids = Vec::new();
+            for _ in 0..3 {
+                let e = resumed.next().await;
+                kinds.push(e.data["event"]["kind"].as_str().unwrap().to_string());
+                ids.push(e.id.unwrap());
+            }
+            assert_eq!(kinds, ["accept", "assign", "sign"]);
+            assert!(
+                ids.windows(2).all(|p| p[0] < p[1]) && ids[0] > last_seen,
+                "{ids:?} after {last_seen}"
+            );
+            // Live events continue on the same connection, with no repeats.
+            app.act(
+                &w.handler,
+                id,
+                json!({ "action": "resolve", "note": "已修好" }),
+            )
+            .await
+            .expect(200);
+            let live = resumed.next().await;
+            assert_eq!(live.data["event"]["kind"], "resolve");
+            assert_eq!(live.data["case"]["status"], "resolved");
+            assert!(
+                resumed
+                    .next_within(Duration::from_millis(500))
+                    .await
+                    .is_none(),
+                "nothing repeated"
+            );
+        },
+    )
     .await;
 }
 
 #[tokio::test]
 async fn a_resident_never_receives_another_residents_event() {
-    on_each_backend(|_| {}, |app| async move {
-        let w = World::build(&app).await;
-        let mut a = SseClient::open(&app, &w.resident_a, None, "").await;
-        let mut handler = SseClient::open(&app, &w.handler, None, "?topics=status").await;
-        let b_case = w.submit(&app, &w.resident_b, "B的诉求:楼下噪音").await["id"].as_i64().unwrap();
-        let a_case = w.submit(&app, &w.resident_a, "A的诉求:路灯不亮").await["id"].as_i64().unwrap();
-        let e = a.next().await;
-        assert_eq!(e.data["case"]["id"], a_case, "A's first event is A's own case");
-        assert!(a.next_within(Duration::from_millis(500)).await.is_none(), "B's case never reaches A");
-        assert!(!e.data.to_string().contains(&b_case.to_string()) || e.data["case"]["id"] != b_case);
-        // The handler sees a case only once it is assigned to its department.
-        app.act(&w.dispatcher, b_case, json!({ "action": "accept" })).await.expect(200);
-        app.act(&w.dispatcher, b_case, json!({ "action": "assign", "department_id": w.dept_roads })).await.expect(200);
-        let h = handler.next().await;
-        assert_eq!(h.data["event"]["kind"], "assign");
-        assert_eq!(h.data["case"]["id"], b_case);
-        // Resident names are masked for staff who are not the desk.
-        assert!(h.data["event"]["actor_name"].as_str().unwrap_or("").len() > 0);
-        let bad = app.client.get(app.url("/api/v1/events?topics=weather")).bearer_auth(&w.dispatcher).send().await.unwrap();
-        assert_eq!(bad.status().as_u16(), 400);
-        let anon = app.client.get(app.url("/api/v1/events")).send().await.unwrap();
-        assert_eq!(anon.status().as_u16(), 401);
-    })
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let mut a = SseClient::open(&app, &w.resident_a, None, "").await;
+            let mut handler = SseClient::open(&app, &w.handler, None, "?topics=status").await;
+            let b_case = w.submit(&app, &w.resident_b, "B的诉求:楼下噪音").await["id"]
+                .as_i64()
+                .unwrap();
+            let a_case = w.submit(&app, &w.resident_a, "A的诉求:路灯不亮").await["id"]
+                .as_i64()
+                .unwrap();
+            let e = a.next().await;
+            assert_eq!(
+                e.data["case"]["id"], a_case,
+                "A's first event is A's own case"
+            );
+            assert!(
+                a.next_within(Duration::from_millis(500)).await.is_none(),
+                "B's case never reaches A"
+            );
+            assert!(
+                !e.data.to_string().contains(&b_case.to_string()) || e.data["case"]["id"] != b_case
+            );
+            // The handler sees a case only once it is assigned to its department.
+            app.act(&w.dispatcher, b_case, json!({ "action": "accept" }))
+                .await
+                .expect(200);
+            app.act(
+                &w.dispatcher,
+                b_case,
+                json!({ "action": "assign", "department_id": w.dept_roads }),
+            )
+            .await
+            .expect(200);
+            let h = handler.next().await;
+            assert_eq!(h.data["event"]["kind"], "assign");
+            assert_eq!(h.data["case"]["id"], b_case);
+            // Resident names are masked for staff who are not the desk.
+            assert!(h.data["event"]["actor_name"].as_str().unwrap_or("").len() > 0);
+            let bad = app
+                .client
+                .get(app.url("/api/v1/events?topics=weather"))
+                .bearer_auth(&w.dispatcher)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(bad.status().as_u16(), 400);
+            let anon = app
+                .client
+                .get(app.url("/api/v1/events"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(anon.status().as_u16(), 401);
+        },
+    )
     .await;
 }
 
 #[tokio::test]
 async fn a_browser_subscribes_with_a_single_use_ticket() {
-    on_each_backend(|_| {}, |app| async move {
-        let w = World::build(&app).await;
-        let t = app.post("/api/v1/auth/ticket", &w.resident_a, serde_json::Value::Null).await.expect(200);
-        let ticket = t["ticket"].as_str().unwrap();
-        let resp = app.client.get(app.url(&format!("/api/v1/events?ticket={ticket}"))).send().await.unwrap();
-        assert_eq!(resp.status().as_u16(), 200);
-        let again = app.client.get(app.url(&format!("/api/v1/events?ticket={ticket}"))).send().await.unwrap();
-        assert_eq!(again.status().as_u16(), 401, "a ticket works once");
-    })
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let t = app
+                .post(
+                    "/api/v1/auth/ticket",
+                    &w.resident_a,
+                    serde_json::Value::Null,
+                )
+                .await
+                .expect(200);
+            let ticket = t["ticket"].as_str().unwrap();
+            let resp = app
+                .client
+                .get(app.url(&format!("/api/v1/events?ticket={ticket}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 200);
+            let again = app
+                .client
+                .get(app.url(&format!("/api/v1/events?ticket={ticket}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(again.status().as_u16(), 401, "a ticket works once");
+        },
+    )
     .await;
 }
 
@@ -109,25 +193,42 @@ async fn two_instances_pass_events_through_redis_and_survive_a_redis_restart() {
         let w = World::build(&a).await;
         tokio::time::sleep(Duration::from_millis(300)).await; // let both listeners subscribe
         let mut on_b = SseClient::open(&b, &w.dispatcher, None, "").await;
-        let id = w.submit(&a, &w.resident_a, "在A实例提交的诉求").await["id"].as_i64().unwrap();
+        let id = w.submit(&a, &w.resident_a, "在A实例提交的诉求").await["id"]
+            .as_i64()
+            .unwrap();
         let e = on_b.next().await;
-        assert_eq!(e.data["case"]["id"], id, "an event written on A reaches a subscriber on B ({})", a.backend);
+        assert_eq!(
+            e.data["case"]["id"], id,
+            "an event written on A reaches a subscriber on B ({})",
+            a.backend
+        );
 
         redis.stop();
         // Writes go on while Redis is away.
         app_accept(&a, &w, id).await;
         redis.restart();
-        let e = on_b.next_within(Duration::from_secs(10)).await.expect("delivered once Redis is back");
+        let e = on_b
+            .next_within(Duration::from_secs(10))
+            .await
+            .expect("delivered once Redis is back");
         assert_eq!(e.data["event"]["kind"], "accept");
         // A client that resumes from its last id misses nothing either.
         let last = e.id.unwrap();
         drop(on_b);
-        a.act(&w.dispatcher, id, json!({ "action": "assign", "department_id": w.dept_roads })).await.expect(200);
+        a.act(
+            &w.dispatcher,
+            id,
+            json!({ "action": "assign", "department_id": w.dept_roads }),
+        )
+        .await
+        .expect(200);
         let mut resumed = SseClient::open(&b, &w.dispatcher, Some(last), "").await;
         assert_eq!(resumed.next().await.data["event"]["kind"], "assign");
     }
 }
 
 async fn app_accept(app: &minsheng_tests::TestApp, w: &World, id: i64) {
-    app.act(&w.dispatcher, id, json!({ "action": "accept" })).await.expect(200);
+    app.act(&w.dispatcher, id, json!({ "action": "accept" }))
+        .await
+        .expect(200);
 }

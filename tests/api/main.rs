@@ -4,8 +4,11 @@
 mod auth;
 mod feed;
 mod map;
+mod open311;
+mod supervision;
 mod photos;
 mod roles;
 mod system;
 mod validation;
+mod wechat_mp;
 mod workflow;

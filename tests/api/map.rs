@@ -49,74 +49,128 @@ async fn counts_roll_up_the_area_tree_and_follow_filters_and_scope() {
 
 #[tokio::test]
 async fn figures_count_today_and_rate_the_finished_work() {
-    on_each_backend(|_| {}, |app| async move {
-        let w = World::build(&app).await;
-        let closed = w.resolved_case(&app).await;
-        app.act(&w.resident_a, closed, json!({ "action": "rate", "satisfaction": "satisfied" })).await.expect(200);
-        let unhappy = w.resolved_case(&app).await;
-        app.act(&w.resident_a, unhappy, json!({ "action": "rate", "satisfaction": "unsatisfied", "reason": "没修好" })).await.expect(200);
-        w.submit(&app, &w.resident_b, "今天新提交的诉求").await;
-        let f = app.get("/api/v1/map/figures", &w.leader).await.expect(200);
-        assert_eq!(f["new_today"], 3);
-        assert_eq!(f["open"], 2, "the reopened case and the new one");
-        assert_eq!(f["overdue"], 0);
-        assert_eq!(f["response_rate"], 1.0, "both signed within the limit");
-        assert_eq!(f["on_time_rate"], 1.0);
-        assert_eq!(f["satisfaction_rate"], 0.5);
-        let trend = f["trend"].as_array().unwrap();
-        assert_eq!(trend.len(), 30);
-        let today = trend.last().unwrap();
-        assert_eq!((today["created"].as_i64(), today["closed"].as_i64()), (Some(3), Some(1)));
-        app.get("/api/v1/map/figures?days=0", &w.leader).await.expect_error(400, "invalid_days");
-    })
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let closed = w.resolved_case(&app).await;
+            app.act(
+                &w.resident_a,
+                closed,
+                json!({ "action": "rate", "satisfaction": "satisfied" }),
+            )
+            .await
+            .expect(200);
+            let unhappy = w.resolved_case(&app).await;
+            app.act(
+                &w.resident_a,
+                unhappy,
+                json!({ "action": "rate", "satisfaction": "unsatisfied", "reason": "没修好" }),
+            )
+            .await
+            .expect(200);
+            w.submit(&app, &w.resident_b, "今天新提交的诉求").await;
+            let f = app.get("/api/v1/map/figures", &w.leader).await.expect(200);
+            assert_eq!(f["new_today"], 3);
+            assert_eq!(f["open"], 2, "the reopened case and the new one");
+            assert_eq!(f["overdue"], 0);
+            assert_eq!(f["response_rate"], 1.0, "both signed within the limit");
+            assert_eq!(f["on_time_rate"], 1.0);
+            assert_eq!(f["satisfaction_rate"], 0.5);
+            let trend = f["trend"].as_array().unwrap();
+            assert_eq!(trend.len(), 30);
+            let today = trend.last().unwrap();
+            assert_eq!(
+                (today["created"].as_i64(), today["closed"].as_i64()),
+                (Some(3), Some(1))
+            );
+            app.get("/api/v1/map/figures?days=0", &w.leader)
+                .await
+                .expect_error(400, "invalid_days");
+        },
+    )
     .await;
 }
 
 #[tokio::test]
 async fn points_become_clusters_when_there_are_many() {
-    on_each_backend(|_| {}, |app| async move {
-        let w = World::build(&app).await;
-        for i in 0..3 {
-            w.submit(&app, &w.resident_a, &format!("地图上的第{i}个点")).await;
-        }
-        let p = app.get("/api/v1/map/points?bbox=103.0,25.0,104.0,26.0", &w.dispatcher).await.expect(200);
-        assert_eq!(p["total"], 3);
-        assert_eq!(p["points"].as_array().unwrap().len(), 3);
-        assert_eq!(p["points"][0]["lat"], 25.2);
-        let none = app.get("/api/v1/map/points?bbox=100.0,20.0,101.0,21.0", &w.dispatcher).await.expect(200);
-        assert_eq!(none["total"], 0);
-        app.get("/api/v1/map/points?bbox=1,2,3", &w.dispatcher).await.expect_error(400, "invalid_bbox");
-        app.get("/api/v1/map/points?bbox=104,25,103,26", &w.dispatcher).await.expect_error(400, "invalid_bbox");
-        // Many cases: insert 2,100 directly through storage, then the box answers with clusters.
-        let db = &app.state.db;
-        let user = app.get("/api/v1/auth/me", &w.resident_b).await.expect(200)["id"].as_i64().unwrap();
-        for i in 0..2100 {
-            let rec = minsheng_tests::minsheng_server::storage::NewCaseRecord {
-                client_request_id: format!("bulk-{i:06}"),
-                created_by: user,
-                actor_role: "resident".into(),
-                channel: "wechat".into(),
-                category_id: w.cat_light,
-                description: "批量导入的诉求".into(),
-                lat: Some(25.0 + (i % 50) as f64 * 0.01),
-                lng: Some(103.0 + (i / 50) as f64 * 0.01),
-                address: None,
-                area_id: Some(w.grid_a),
-                anonymous: false,
-                public: false,
-                contact_name: None,
-                contact_phone: None,
-                accept_due_at: i64::MAX / 2,
-            };
-            db.create_case(&rec, minsheng_tests::minsheng_server::now_ms()).await.unwrap();
-        }
-        let p = app.get("/api/v1/map/points?bbox=103.0,25.0,104.0,26.0", &w.dispatcher).await.expect(200);
-        assert_eq!(p["total"], 2103);
-        assert!(p["points"].as_array().unwrap().is_empty());
-        let clusters = p["clusters"].as_array().unwrap();
-        assert!(clusters.len() > 10 && clusters.len() <= 32 * 32, "{} clusters", clusters.len());
-        let sum: i64 = clusters.iter().map(|c| c["count"].as_i64().unwrap()).sum();
-        assert_eq!(sum, 2103, "every case is in exactly one cluster");
-    })
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            for i in 0..3 {
+                w.submit(&app, &w.resident_a, &format!("地图上的第{i}个点"))
+                    .await;
+            }
+            let p = app
+                .get(
+                    "/api/v1/map/points?bbox=103.0,25.0,104.0,26.0",
+                    &w.dispatcher,
+                )
+                .await
+                .expect(200);
+            assert_eq!(p["total"], 3);
+            assert_eq!(p["points"].as_array().unwrap().len(), 3);
+            assert_eq!(p["points"][0]["lat"], 25.2);
+            let none = app
+                .get(
+                    "/api/v1/map/points?bbox=100.0,20.0,101.0,21.0",
+                    &w.dispatcher,
+                )
+                .await
+                .expect(200);
+            assert_eq!(none["total"], 0);
+            app.get("/api/v1/map/points?bbox=1,2,3", &w.dispatcher)
+                .await
+                .expect_error(400, "invalid_bbox");
+            app.get("/api/v1/map/points?bbox=104,25,103,26", &w.dispatcher)
+                .await
+                .expect_error(400, "invalid_bbox");
+            // Many cases: insert 2,100 directly through storage, then the box answers with clusters.
+            let db = &app.state.db;
+            let user = app.get("/api/v1/auth/me", &w.resident_b).await.expect(200)["id"]
+                .as_i64()
+                .unwrap();
+            for i in 0..2100 {
+                let rec = minsheng_tests::minsheng_server::storage::NewCaseRecord {
+                    client_request_id: format!("bulk-{i:06}"),
+                    created_by: user,
+                    actor_role: "resident".into(),
+                    channel: "wechat".into(),
+                    category_id: w.cat_light,
+                    description: "批量导入的诉求".into(),
+                    lat: Some(25.0 + (i % 50) as f64 * 0.01),
+                    lng: Some(103.0 + (i / 50) as f64 * 0.01),
+                    address: None,
+                    area_id: Some(w.grid_a),
+                    anonymous: false,
+                    public: false,
+                    contact_name: None,
+                    contact_phone: None,
+                    accept_due_at: i64::MAX / 2,
+                };
+                db.create_case(&rec, minsheng_tests::minsheng_server::now_ms())
+                    .await
+                    .unwrap();
+            }
+            let p = app
+                .get(
+                    "/api/v1/map/points?bbox=103.0,25.0,104.0,26.0",
+                    &w.dispatcher,
+                )
+                .await
+                .expect(200);
+            assert_eq!(p["total"], 2103);
+            assert!(p["points"].as_array().unwrap().is_empty());
+            let clusters = p["clusters"].as_array().unwrap();
+            assert!(
+                clusters.len() > 10 && clusters.len() <= 32 * 32,
+                "{} clusters",
+                clusters.len()
+            );
+            let sum: i64 = clusters.iter().map(|c| c["count"].as_i64().unwrap()).sum();
+            assert_eq!(sum, 2103, "every case is in exactly one cluster");
+        },
+    )
     .await;
 }

@@ -81,6 +81,50 @@ impl CasesApi {
     }
 }
 
+/// Comma-separated statuses (`invalid_status` for an unknown one).
+pub(crate) fn parse_statuses(raw: Option<String>) -> Result<Vec<Status>, ApiError> {
+    let mut out = Vec::new();
+    for s in raw.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
+        out.push(Status::parse(s).ok_or_else(|| ApiError::bad_request("invalid_status", format!("未知状态 {s}")))?);
+    }
+    Ok(out)
+}
+
+/// The staff list's filters as they arrive in the query string (shared by the list and the export).
+pub(crate) struct ListQuery {
+    pub status: Option<String>,
+    pub category_id: Option<i64>,
+    pub area_id: Option<i64>,
+    pub department_id: Option<i64>,
+    pub overdue: Option<bool>,
+    pub channel: Option<Channel>,
+    pub q: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl ListQuery {
+    pub(crate) async fn filter(self, state: &AppState, before_id: Option<i64>, limit: i64) -> Result<CaseFilter, ApiError> {
+        let area_path = match self.area_id {
+            Some(a) => Some(state.db.area(a).await?.ok_or_else(|| ApiError::unprocessable("unknown_area", "区域不存在"))?.path),
+            None => None,
+        };
+        Ok(CaseFilter {
+            statuses: parse_statuses(self.status)?,
+            category_id: self.category_id,
+            area_path,
+            department_id: self.department_id,
+            overdue: self.overdue,
+            channel: self.channel.map(|c| c.as_str().to_string()),
+            text: self.q.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
+            created_from: parse_time("from", self.from)?,
+            created_to: parse_time("to", self.to)?,
+            before_id,
+            limit,
+        })
+    }
+}
+
 fn parse_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     match limit.unwrap_or(20) {
         n @ 1..=100 => Ok(n),
@@ -171,45 +215,20 @@ impl CasesApi {
     ) -> Result<Json<CaseList>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let scope = self.state.scope(&p).await?;
-        let mut statuses = Vec::new();
-        for s in status
-            .0
-            .iter()
-            .flat_map(|s| s.split(','))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            statuses.push(
-                Status::parse(s).ok_or_else(|| {
-                    ApiError::bad_request("invalid_status", format!("未知状态 {s}"))
-                })?,
-            );
-        }
-        let area_path = match area_id.0 {
-            Some(a) => Some(
-                self.state
-                    .db
-                    .area(a)
-                    .await?
-                    .ok_or_else(|| ApiError::unprocessable("unknown_area", "区域不存在"))?
-                    .path,
-            ),
-            None => None,
-        };
         let limit = parse_limit(limit.0)?;
-        let filter = CaseFilter {
-            statuses,
+        let filter = ListQuery {
+            status: status.0,
             category_id: category_id.0,
-            area_path,
+            area_id: area_id.0,
             department_id: department_id.0,
             overdue: overdue.0,
-            channel: channel.0.map(|c| c.as_str().to_string()),
-            text: q.0.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
-            created_from: parse_time("from", from.0)?,
-            created_to: parse_time("to", to.0)?,
-            before_id: parse_cursor(cursor.0)?,
-            limit,
-        };
+            channel: channel.0,
+            q: q.0,
+            from: from.0,
+            to: to.0,
+        }
+        .filter(&self.state, parse_cursor(cursor.0)?, limit)
+        .await?;
         let rows = self
             .state
             .db

@@ -45,19 +45,7 @@ impl MapApi {
         from: Option<String>,
         to: Option<String>,
     ) -> Result<MapFilter, ApiError> {
-        let mut statuses = Vec::new();
-        for s in status
-            .iter()
-            .flat_map(|s| s.split(','))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            statuses.push(
-                Status::parse(s).ok_or_else(|| {
-                    ApiError::bad_request("invalid_status", format!("未知状态 {s}"))
-                })?,
-            );
-        }
+        let statuses = crate::cases::api::parse_statuses(status)?;
         Ok(MapFilter {
             category_id,
             department_id,

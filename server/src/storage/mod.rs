@@ -6,18 +6,24 @@
 //! case-insensitive matching) lives in `sqlite.rs` and `postgres.rs`.
 
 mod cases;
+mod channels;
 mod map;
 mod postgres;
 mod reference;
 mod rows;
 mod sql;
 mod sqlite;
+mod supervision;
 mod users;
 
+pub use channels::{
+    Attachment, CLOSED_STATUSES, ContentCheckRow, Open311Filter, Open311Row, Open311UpdateRow,
+};
 pub use cases::{CaseChange, CaseFilter, NewCaseRecord, NewEvent, NewPhoto, Scope};
 pub use map::{AreaStatusCount, BEIJING_MS, ClusterRow, Figures, MapFilter, PointRow};
 pub use reference::{CategoryRecord, NewAreaRecord};
 pub use rows::*;
+pub use supervision::{DueCase, StatRow};
 pub use sql::{Bind, Sql};
 pub use users::NewUserRecord;
 

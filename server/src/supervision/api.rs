@@ -1,0 +1,394 @@
+//! `GET /api/v1/stats` and the Excel exports `GET /api/v1/exports/cases.xlsx`, `stats.xlsx`.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use minsheng_model::{CaseView, Channel, Role, StatsReport, StatsRow};
+use poem_openapi::OpenApi;
+use poem_openapi::param::Query;
+use poem_openapi::payload::{Binary, Json, Response};
+use rust_xlsxwriter::{Format, Workbook};
+
+use super::stats::{GroupBy, Period, tally};
+use crate::app::{AppState, Tag};
+use crate::auth::{BearerAuth, Principal};
+use crate::cases::api::ListQuery;
+use crate::cases::view::case_view;
+use crate::error::ApiError;
+use crate::storage::{BEIJING_MS, Scope};
+
+pub struct SupervisionApi {
+    pub state: Arc<AppState>,
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+/// Rows in one cases export.
+const EXPORT_MAX: i64 = 50_000;
+
+fn today_beijing() -> NaiveDate {
+    crate::to_time(crate::now_ms() + BEIJING_MS).date_naive()
+}
+
+fn day_start_ms(d: NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .timestamp_millis()
+        - BEIJING_MS
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|x| format!("{:.1}%", x * 100.0))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn xlsx_error(e: rust_xlsxwriter::XlsxError) -> ApiError {
+    ApiError::internal(format!("xlsx: {e}"))
+}
+
+/// An `.xlsx` download with a UTF-8 file name.
+fn attachment(bytes: Vec<u8>, name: &str) -> Response<Binary<Vec<u8>>> {
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    Response::new(Binary(bytes))
+        .header("Content-Type", XLSX)
+        .header(
+            "Content-Disposition",
+            format!("attachment; filename=\"export.xlsx\"; filename*=UTF-8''{encoded}"),
+        )
+}
+
+impl SupervisionApi {
+    async fn reader(&self, auth: &BearerAuth) -> Result<(Principal, Scope), ApiError> {
+        let p = self.state.authenticate(auth).await?;
+        if p.role == Role::Resident {
+            return Err(ApiError::forbidden("统计仅供工作人员使用"));
+        }
+        let scope = self.state.scope(&p).await?;
+        Ok((p, scope))
+    }
+
+    async fn report(
+        &self,
+        scope: &Scope,
+        period: Option<String>,
+        date: Option<String>,
+        group_by: Option<String>,
+        area_level: Option<String>,
+    ) -> Result<StatsReport, ApiError> {
+        let period_name = period.unwrap_or_else(|| "month".into());
+        let period = Period::parse(&period_name).ok_or_else(|| {
+            ApiError::bad_request("invalid_period", "period 应为 week、month、quarter 或 year")
+        })?;
+        let by_name = group_by.unwrap_or_else(|| "department".into());
+        let by = match by_name.as_str() {
+            "department" => GroupBy::Department,
+            "area" => GroupBy::Area,
+            "category" => GroupBy::Category,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "invalid_group_by",
+                    "group_by 应为 department、area 或 category",
+                ));
+            }
+        };
+        let day = match date.filter(|d| !d.is_empty()) {
+            Some(d) => NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .map_err(|_| ApiError::bad_request("invalid_date", "date 应为 YYYY-MM-DD"))?,
+            None => today_beijing(),
+        };
+        let level = area_level.unwrap_or_else(|| "street".into());
+        if minsheng_model::AreaLevel::parse(&level).is_none() {
+            return Err(ApiError::bad_request(
+                "invalid_area_level",
+                "area_level 应为 district、street、community 或 grid",
+            ));
+        }
+        let (from, to) = period.bounds(day);
+        let rows = self
+            .state
+            .db
+            .stat_rows(scope, day_start_ms(from), day_start_ms(to))
+            .await?;
+        let areas = self.state.areas().await?;
+        let names: std::collections::HashMap<i64, String> = match by {
+            GroupBy::Department => self
+                .state
+                .db
+                .departments()
+                .await?
+                .into_iter()
+                .map(|d| (d.id, d.name))
+                .collect(),
+            GroupBy::Category => self
+                .state
+                .db
+                .categories()
+                .await?
+                .into_iter()
+                .map(|c| (c.id, c.name))
+                .collect(),
+            GroupBy::Area => areas.iter().map(|a| (a.id, a.name.clone())).collect(),
+        };
+        let mut out: Vec<StatsRow> = tally(&rows, by, &areas, &level, crate::now_ms())
+            .into_iter()
+            .map(|(key, t)| StatsRow {
+                key_id: key,
+                name: key
+                    .and_then(|k| names.get(&k).cloned())
+                    .unwrap_or_else(|| match by {
+                        GroupBy::Department => "未交办".into(),
+                        _ => "未定位".into(),
+                    }),
+                total: t.total,
+                response_rate: t.response_rate(),
+                resolution_rate: t.resolution_rate(),
+                satisfaction_rate: t.satisfaction_rate(),
+                on_time_rate: t.on_time_rate(),
+                reopen_rate: t.reopen_rate(),
+                avg_accept_hours: t.avg_accept_hours(),
+                avg_sign_hours: t.avg_sign_hours(),
+                avg_resolve_hours: t.avg_resolve_hours(),
+                score: t.score(),
+                rank: None,
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.score
+                .unwrap_or(-1.0)
+                .total_cmp(&a.score.unwrap_or(-1.0))
+                .then(b.total.cmp(&a.total))
+        });
+        let mut rank = 0;
+        for r in out
+            .iter_mut()
+            .filter(|r| r.score.is_some() && r.key_id.is_some())
+        {
+            rank += 1;
+            r.rank = Some(rank);
+        }
+        Ok(StatsReport {
+            period: period_name,
+            group_by: by_name,
+            from: from.to_string(),
+            to: to.to_string(),
+            rows: out,
+        })
+    }
+}
+
+#[OpenApi(tag = "Tag::Supervision")]
+impl SupervisionApi {
+    /// Period statistics with the standard rates and a ranking, per department, area or category.
+    #[oai(path = "/api/v1/stats", method = "get")]
+    async fn stats(
+        &self,
+        auth: BearerAuth,
+        /// `week`, `month` (default), `quarter` or `year`.
+        period: Query<Option<String>>,
+        /// Any day in the period (YYYY-MM-DD, Beijing time); default today.
+        date: Query<Option<String>>,
+        /// `department` (default), `area` or `category`.
+        group_by: Query<Option<String>>,
+        /// For `group_by=area`: the level to group at (default `street`).
+        area_level: Query<Option<String>>,
+    ) -> Result<Json<StatsReport>, ApiError> {
+        let (_, scope) = self.reader(&auth).await?;
+        Ok(Json(
+            self.report(&scope, period.0, date.0, group_by.0, area_level.0)
+                .await?,
+        ))
+    }
+
+    /// The statistics as an Excel workbook with Chinese headers.
+    #[oai(path = "/api/v1/exports/stats.xlsx", method = "get")]
+    async fn stats_xlsx(
+        &self,
+        auth: BearerAuth,
+        period: Query<Option<String>>,
+        date: Query<Option<String>>,
+        group_by: Query<Option<String>>,
+        area_level: Query<Option<String>>,
+    ) -> Result<Response<Binary<Vec<u8>>>, ApiError> {
+        let (_, scope) = self.reader(&auth).await?;
+        let r = self
+            .report(&scope, period.0, date.0, group_by.0, area_level.0)
+            .await?;
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.set_name("统计").map_err(xlsx_error)?;
+        let bold = Format::new().set_bold();
+        ws.write_string(0, 0, format!("统计周期:{} 至 {}(不含)", r.from, r.to))
+            .map_err(xlsx_error)?;
+        let headers = [
+            "排名",
+            "名称",
+            "诉求总数",
+            "响应率",
+            "解决率",
+            "满意率",
+            "按时办结率",
+            "重办率",
+            "平均受理时长(小时)",
+            "平均签收时长(小时)",
+            "平均办结时长(小时)",
+        ];
+        for (c, h) in headers.iter().enumerate() {
+            ws.write_string_with_format(2, c as u16, *h, &bold)
+                .map_err(xlsx_error)?;
+        }
+        let hours = |v: Option<f64>| v.map(|h| format!("{h:.1}")).unwrap_or_else(|| "—".into());
+        for (i, row) in r.rows.iter().enumerate() {
+            let y = 3 + i as u32;
+            let cells = [
+                row.rank
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "—".into()),
+                row.name.clone(),
+                row.total.to_string(),
+                pct(row.response_rate),
+                pct(row.resolution_rate),
+                pct(row.satisfaction_rate),
+                pct(row.on_time_rate),
+                pct(row.reopen_rate),
+                hours(row.avg_accept_hours),
+                hours(row.avg_sign_hours),
+                hours(row.avg_resolve_hours),
+            ];
+            for (c, v) in cells.iter().enumerate() {
+                ws.write_string(y, c as u16, v).map_err(xlsx_error)?;
+            }
+        }
+        let bytes = wb.save_to_buffer().map_err(xlsx_error)?;
+        Ok(attachment(
+            bytes,
+            &format!("民生诉求统计-{}-{}.xlsx", r.period, r.from),
+        ))
+    }
+
+    /// The case ledger as an Excel workbook (台账), with the same filters as the case list.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(path = "/api/v1/exports/cases.xlsx", method = "get")]
+    async fn cases_xlsx(
+        &self,
+        auth: BearerAuth,
+        status: Query<Option<String>>,
+        category_id: Query<Option<i64>>,
+        area_id: Query<Option<i64>>,
+        department_id: Query<Option<i64>>,
+        overdue: Query<Option<bool>>,
+        channel: Query<Option<Channel>>,
+        q: Query<Option<String>>,
+        from: Query<Option<String>>,
+        to: Query<Option<String>>,
+    ) -> Result<Response<Binary<Vec<u8>>>, ApiError> {
+        let (p, scope) = self.reader(&auth).await?;
+        let query = ListQuery {
+            status: status.0,
+            category_id: category_id.0,
+            area_id: area_id.0,
+            department_id: department_id.0,
+            overdue: overdue.0,
+            channel: channel.0,
+            q: q.0,
+            from: from.0,
+            to: to.0,
+        };
+        let filter = query.filter(&self.state, None, EXPORT_MAX).await?;
+        let now = crate::now_ms();
+        let rows = self.state.db.cases(&scope, &filter, now).await?;
+        let areas = self.state.areas().await?;
+        let depts: std::collections::HashMap<i64, String> = self
+            .state
+            .db
+            .departments()
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d.name))
+            .collect();
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.set_name("诉求台账").map_err(xlsx_error)?;
+        let bold = Format::new().set_bold();
+        let headers = [
+            "受理编号",
+            "状态",
+            "渠道",
+            "类别",
+            "诉求内容",
+            "地址",
+            "区域",
+            "承办部门",
+            "联系人",
+            "联系电话",
+            "提交时间",
+            "办理时限",
+            "办结时间",
+            "满意度",
+            "督办级别",
+            "是否超期",
+        ];
+        for (c, h) in headers.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(xlsx_error)?;
+        }
+        let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("offset");
+        let fmt_time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.map(|t| {
+                t.with_timezone(&beijing)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default()
+        };
+        for (i, c) in rows.iter().enumerate() {
+            let v: CaseView = case_view(c, &p, &[], None, now);
+            let area = v
+                .area_id
+                .and_then(|a| areas.iter().find(|x| x.id == a))
+                .map(|a| a.name.clone())
+                .unwrap_or_default();
+            let satisfaction = match v.satisfaction {
+                Some(minsheng_model::Satisfaction::Satisfied) => "满意",
+                Some(minsheng_model::Satisfaction::BasicallySatisfied) => "基本满意",
+                Some(minsheng_model::Satisfaction::Unsatisfied) => "不满意",
+                None => "",
+            };
+            let cells = [
+                v.tracking_no.clone(),
+                v.status.label_zh().to_string(),
+                v.channel.as_str().to_string(),
+                v.category_name.clone(),
+                v.description.clone(),
+                v.address.clone().unwrap_or_default(),
+                area,
+                v.department_id
+                    .and_then(|d| depts.get(&d).cloned())
+                    .unwrap_or_default(),
+                v.contact_name.clone().unwrap_or_default(),
+                v.contact_phone.clone().unwrap_or_default(),
+                fmt_time(Some(v.created_at)),
+                fmt_time(v.due_at),
+                fmt_time(v.resolved_at),
+                satisfaction.to_string(),
+                v.escalation_level.to_string(),
+                if v.overdue { "是" } else { "否" }.to_string(),
+            ];
+            for (col, val) in cells.iter().enumerate() {
+                ws.write_string(1 + i as u32, col as u16, val)
+                    .map_err(xlsx_error)?;
+            }
+        }
+        let bytes = wb.save_to_buffer().map_err(xlsx_error)?;
+        let day = crate::to_time(now + BEIJING_MS).format("%Y%m%d");
+        Ok(attachment(bytes, &format!("民生诉求台账-{day}.xlsx")))
+    }
+}
