@@ -47,6 +47,16 @@ enum Command {
         #[arg(long)]
         display_name: Option<String>,
     },
+    /// Create an Open311 API key and print it (shown once; only its hash is kept).
+    CreateApiKey {
+        #[arg(long)]
+        name: String,
+    },
+    /// Revoke an Open311 API key by the name it was created with.
+    RevokeApiKey {
+        #[arg(long)]
+        name: String,
+    },
 }
 
 fn init_tracing() {
@@ -106,6 +116,18 @@ pub async fn main() -> anyhow::Result<()> {
                 Ok(id) => println!("created user {id} ({})", role.as_str()),
                 Err(e) => anyhow::bail!("{}", e.code()),
             }
+        }
+        Command::CreateApiKey { name } => {
+            let state = AppState::new(cfg).await?;
+            let key = crate::channels::open311::create_api_key(&state, &name).await?;
+            println!("{key}");
+        }
+        Command::RevokeApiKey { name } => {
+            let state = AppState::new(cfg).await?;
+            if !state.db.revoke_api_key(name.trim(), crate::now_ms()).await? {
+                anyhow::bail!("no live API key named {name}");
+            }
+            println!("revoked API key {name}");
         }
     }
     Ok(())
