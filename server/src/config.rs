@@ -74,6 +74,10 @@ pub struct Config {
     pub reminder_share: f64,
     /// The circular (通报) fires this share of a window after the deadline.
     pub circular_share: f64,
+    /// Subscribe-message template for residents (keys character_string1, phrase2, thing3, time4).
+    pub template_resident: Option<String>,
+    /// Subscribe-message template for handlers (same keys).
+    pub template_handler: Option<String>,
 }
 
 /// Where settings come from: the environment first, then the optional config file.
@@ -143,7 +147,7 @@ impl Config {
             resident_session_hours: src.parsed("MINSHENG_RESIDENT_SESSION_HOURS", 24 * 30)?,
             ticket_seconds: src.parsed("MINSHENG_TICKET_SECONDS", 120)?,
             auto_close_days: src.parsed("MINSHENG_AUTO_CLOSE_DAYS", 7.0)?,
-            scheduler_interval_secs: src.parsed("MINSHENG_SCHEDULER_INTERVAL_SECS", 60.0)?,
+            scheduler_interval_secs: src.parsed("MINSHENG_SCHEDULER_INTERVAL_SECS", 10.0)?,
             db_max_connections: src.parsed("MINSHENG_DB_MAX_CONNECTIONS", 8)?,
             feed_poll_secs: src.parsed("MINSHENG_FEED_POLL_SECS", 2.0)?,
             wechat_token: var("MINSHENG_WECHAT_TOKEN").map(Secret::new),
@@ -154,6 +158,8 @@ impl Config {
             open311_jurisdiction: var("MINSHENG_OPEN311_JURISDICTION"),
             reminder_share: src.parsed("MINSHENG_REMINDER_SHARE", 0.75)?,
             circular_share: src.parsed("MINSHENG_CIRCULAR_SHARE", 0.5)?,
+            template_resident: var("MINSHENG_WECHAT_TEMPLATE_RESIDENT"),
+            template_handler: var("MINSHENG_WECHAT_TEMPLATE_HANDLER"),
         })
     }
 
@@ -184,6 +190,8 @@ impl Config {
             open311_jurisdiction: None,
             reminder_share: 0.75,
             circular_share: 0.5,
+            template_resident: None,
+            template_handler: None,
         }
     }
 }

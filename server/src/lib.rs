@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod feed;
 pub mod map;
+pub mod notify;
 pub mod reference;
 pub mod scheduler;
 pub mod seed;

@@ -4,6 +4,7 @@
 mod auth;
 mod feed;
 mod map;
+mod notify;
 mod open311;
 mod supervision;
 mod photos;

@@ -101,6 +101,23 @@ impl AuthApi {
         self.session_for(user).await
     }
 
+    /// Bind the caller's WeChat account (code from `wx.login()`) so they receive subscribe
+    /// messages; for staff who log in with a password.
+    #[oai(path = "/wechat/bind", method = "post")]
+    async fn bind_wechat(&self, auth: BearerAuth, body: Json<WechatLoginRequest>) -> Result<Json<UserView>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        let code = body.code.trim();
+        if code.is_empty() || code.len() > 128 {
+            return Err(ApiError::bad_request("wechat_invalid_code", "登录码无效"));
+        }
+        let openid = wechat::code_to_openid(&self.state.http, &self.state.cfg.wechat, code).await?;
+        if !self.state.db.bind_openid(p.id(), &openid).await? {
+            return Err(ApiError::conflict("wechat_already_bound", "该微信已绑定其他账号"));
+        }
+        let user = self.state.db.user(p.id()).await?.ok_or_else(|| ApiError::internal("user vanished"))?;
+        Ok(Json(user_view(&user)))
+    }
+
     /// End this session (the token stops working at once).
     #[oai(path = "/logout", method = "post")]
     async fn logout(&self, auth: BearerAuth) -> Result<NoContent, ApiError> {

@@ -8,6 +8,7 @@
 mod cases;
 mod channels;
 mod map;
+mod notifications;
 mod postgres;
 mod reference;
 mod rows;
@@ -22,6 +23,7 @@ pub use channels::{
 pub use cases::{CaseChange, CaseFilter, NewCaseRecord, NewEvent, NewPhoto, Scope};
 pub use map::{AreaStatusCount, BEIJING_MS, ClusterRow, Figures, MapFilter, PointRow};
 pub use reference::{CategoryRecord, NewAreaRecord};
+pub use notifications::{NewNotification, NotificationRow, Recipient};
 pub use rows::*;
 pub use supervision::{DueCase, StatRow};
 pub use sql::{Bind, Sql};
