@@ -74,10 +74,11 @@ async fn access_token(state: &AppState, fresh: bool) -> Option<String> {
     let (appid, secret) = (w.appid.as_ref()?, w.secret.as_ref()?);
     let key = format!("{}|{appid}", w.api_base);
     let now = crate::now_ms();
-    if !fresh && let Some((t, exp)) = TOKENS.lock().await.get(&key) {
-        if *exp > now {
-            return Some(t.clone());
-        }
+    if !fresh
+        && let Some((t, exp)) = TOKENS.lock().await.get(&key)
+        && *exp > now
+    {
+        return Some(t.clone());
     }
     let url = format!("{}/cgi-bin/stable_token", w.api_base.trim_end_matches('/'));
     let body = json!({ "grant_type": "client_credential", "appid": appid, "secret": secret.expose(), "force_refresh": false });

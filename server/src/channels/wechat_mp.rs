@@ -324,9 +324,11 @@ async fn handle(
     let now = crate::now_ms();
     if kind == "event" {
         return Ok(match field("Event") {
-            "subscribe" => Some(format!(
+            "subscribe" => Some(
+
                 "欢迎关注!直接发送文字即可反映问题(如「小区路灯坏了一个月」),随后可发送位置和图片补充。回复「查询 编号」查看办理进度。"
-            )),
+                .into(),
+            ),
             _ => None,
         });
     }

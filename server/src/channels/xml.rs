@@ -65,12 +65,8 @@ pub fn parse_flat(xml: &str) -> Option<HashMap<String, String>> {
                     v.push_str(&text);
                 }
             }
-            Event::Text(t) if depth <= 1 => {
-                // Text outside the children (other than whitespace, trimmed away) is not a message.
-                if !t.is_empty() {
-                    return None;
-                }
-            }
+            // Text outside the children (other than whitespace, trimmed away) is not a message.
+            Event::Text(t) if depth <= 1 && !t.is_empty() => return None,
             Event::DocType(_) => return None,
             Event::Eof => break,
             _ => {}

@@ -150,22 +150,19 @@ impl Db {
             if let Some(v) = f.to {
                 sql.push(" AND c.created_at <= ").bind(Bind::I64(v));
             }
-            match f.closed {
-                Some(closed) => {
-                    sql.push(if closed {
-                        " AND c.status IN ("
-                    } else {
-                        " AND c.status NOT IN ("
-                    });
-                    for (i, s) in CLOSED_STATUSES.iter().enumerate() {
-                        if i > 0 {
-                            sql.push(", ");
-                        }
-                        sql.bind(Bind::Str((*s).into()));
+            if let Some(closed) = f.closed {
+                sql.push(if closed {
+                    " AND c.status IN ("
+                } else {
+                    " AND c.status NOT IN ("
+                });
+                for (i, s) in CLOSED_STATUSES.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
                     }
-                    sql.push(")");
+                    sql.bind(Bind::Str((*s).into()));
                 }
-                None => {}
+                sql.push(")");
             }
         }
         sql.push(" ORDER BY c.id DESC LIMIT ")
@@ -277,8 +274,8 @@ impl Db {
         })?)
     }
 
-    /// Adds a location or photo reference to a case with an `attach` event; the location
-    /// only fills a case that has none.
+    /// Adds a location or photo reference to a case with an `attach` event. A location only
+    /// fills a case that has no coordinates yet, and then also places it in its area.
     pub async fn attach_to_case(
         &self,
         case_id: i64,
@@ -294,7 +291,7 @@ impl Db {
             if a.lat.is_some() {
                 sqlx::query(
                     "UPDATE cases SET lat = $1, lng = $2, address = COALESCE(address, $3),
-                        area_id = COALESCE(area_id, $4), updated_at = $5
+                        area_id = COALESCE($4, area_id), updated_at = $5
                      WHERE id = $6 AND lat IS NULL",
                 )
                 .bind(a.lat).bind(a.lng).bind(&a.address).bind(a.area_id).bind(now).bind(case_id)
