@@ -27,6 +27,16 @@ async fn start(dist: &Path) -> Site {
     Site { app, base }
 }
 
+/// Stands in for jweixin inside WeChat: records what the widget asks of the mini-program.
+const FAKE_WX: &str = r#"
+    window.__wx_calls = [];
+    const record = (method) => (arg) => window.__wx_calls.push({ method, arg });
+    window.wx = { miniProgram: {
+        postMessage: record("postMessage"), redirectTo: record("redirectTo"),
+        navigateTo: record("navigateTo"), navigateBack: record("navigateBack"),
+    } };
+"#;
+
 fn fixture_jpeg() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/street-light.jpg")
@@ -120,8 +130,17 @@ async fn a_resident_submits_with_a_photo_then_rates_the_resolved_case_and_sees_i
     b.wait_for(".ms-photo.ms-ready img").await;
     b.screenshot("submit-filled").await;
 
+    b.js(FAKE_WX).await;
     b.click("#ms-submit").await;
     let tracking_no = b.text("#ms-tracking-no").await;
+    // Inside WeChat the mini-program hears about the new case.
+    let posted = b.js("return window.__wx_calls").await;
+    assert_eq!(posted[0]["method"], json!("postMessage"), "{posted}");
+    assert_eq!(
+        posted[0]["arg"]["data"]["type"],
+        json!("minsheng:case_submitted")
+    );
+    assert_eq!(posted[0]["arg"]["data"]["tracking_no"], json!(tracking_no));
     b.wait_for("#ms-sent-photos[data-pending=\"0\"]").await;
     b.screenshot("submit-sent").await;
 
@@ -288,14 +307,26 @@ async fn english_pages_take_coordinates_from_the_mini_program_and_ask_strangers_
     b.wait_for("#ms-empty").await;
     b.screenshot("track-empty-en").await;
 
-    // A revoked session sends the resident back to sign in.
+    // A revoked session: inside WeChat the widget sends the mini-program to its login page.
+    // (Returning to the page triggers a refresh, which meets the 401.)
     let token = b.js("return localStorage.getItem('minsheng.token')").await;
     let token = token.as_str().expect("token stored").to_string();
+    b.js(FAKE_WX).await;
     site.app
         .post("/api/v1/auth/logout", &token, Value::Null)
         .await;
-    b.client.refresh().await.expect("reload");
+    b.js("document.dispatchEvent(new Event('visibilitychange'))")
+        .await;
     b.wait_for("form.ms-login").await;
+    let calls = b.js("return window.__wx_calls").await;
+    let url = calls[0]["arg"]["url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(calls[0]["method"], json!("redirectTo"), "{calls}");
+    assert!(url.starts_with("/pages/login/login?widget=track"), "{url}");
+    let stored = b.js("return localStorage.getItem('minsheng.token')").await;
+    assert_eq!(stored, Value::Null, "the dead token is forgotten");
     b.close().await;
 }
 
