@@ -107,7 +107,7 @@ impl AppState {
 /// The OpenAPI service with every API of the server.
 pub fn api_service(
     state: &Arc<AppState>,
-) -> OpenApiService<(AuthApi, CasesApi, PhotosApi, ReferenceApi, FeedApi, MapApi, SupervisionApi, SystemApi), ()> {
+) -> OpenApiService<(AuthApi, CasesApi, PhotosApi, ReferenceApi, FeedApi, MapApi, SupervisionApi, crate::channels::api::ChannelsApi, SystemApi), ()> {
     let cases = Arc::new(CasesApi {
         state: state.clone(),
     });
@@ -133,6 +133,9 @@ pub fn api_service(
                 state: state.clone(),
             },
             SupervisionApi {
+                state: state.clone(),
+            },
+            crate::channels::api::ChannelsApi {
                 state: state.clone(),
             },
             SystemApi {

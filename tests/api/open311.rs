@@ -266,6 +266,73 @@ async fn a_request_round_trips_in_json_and_xml_and_follows_the_workflow() {
 }
 
 #[tokio::test]
+async fn admins_issue_and_revoke_api_keys() {
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let made = app
+                .post(
+                    "/api/v1/admin/api-keys",
+                    &w.admin,
+                    json!({ "name": "tool" }),
+                )
+                .await
+                .expect(201);
+            let key = made["key"].as_str().unwrap().to_string();
+            app.post(
+                "/api/v1/admin/api-keys",
+                &w.admin,
+                json!({ "name": "tool" }),
+            )
+            .await
+            .expect_error(409, "duplicate");
+            app.post(
+                "/api/v1/admin/api-keys",
+                &w.dispatcher,
+                json!({ "name": "x" }),
+            )
+            .await
+            .expect_error(403, "forbidden");
+            let (id, _) = file_request(&app, &w, &key).await;
+            assert!(id.starts_with("MS"));
+            let del = |who: String| {
+                let app = &app;
+                async move {
+                    app.call(
+                        reqwest::Method::DELETE,
+                        "/api/v1/admin/api-keys/tool",
+                        Some(&who),
+                        Value::Null,
+                    )
+                    .await
+                }
+            };
+            del(w.dispatcher.clone())
+                .await
+                .expect_error(403, "forbidden");
+            del(w.admin.clone()).await.expect(204);
+            del(w.admin.clone())
+                .await
+                .expect_error(404, "api_key_not_found");
+            post(
+                &app,
+                "/open311/v2/requests.json",
+                &[
+                    ("api_key", &key),
+                    ("service_code", "light"),
+                    ("address_string", "x"),
+                    ("description", DESCRIPTION),
+                ],
+            )
+            .await
+            .error(403, "invalid_api_key");
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn every_error_answers_in_the_open311_format_with_a_stable_code() {
     on_each_backend(|c| c.open311_jurisdiction = Some("qilin".into()), |app| async move {
         World::build(&app).await;

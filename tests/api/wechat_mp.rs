@@ -507,7 +507,7 @@ async fn content_security_refuses_risky_text_holds_review_and_never_blocks_on_an
             c.wechat.secret = Some(minsheng_server::config::Secret::new("s"));
         })
         .await;
-        World::build(&app).await;
+        let w = World::build(&app).await;
         let key = create_api_key(&app.state, "checked").await.unwrap();
 
         // Risky: refused with a clear message, nothing stored.
@@ -570,6 +570,50 @@ async fn content_security_refuses_risky_text_holds_review_and_never_blocks_on_an
             .await
             .unwrap();
         assert_eq!(r.status().as_u16(), 404);
+        // The desk sees the hold, reads the case and publishes it.
+        let holds = app
+            .get("/api/v1/content-holds", &w.dispatcher)
+            .await
+            .expect(200);
+        assert_eq!(holds[0]["tracking_no"], json!(no));
+        assert_eq!(holds[0]["verdict"], "review");
+        assert_eq!(holds[0]["label"], 21000);
+        app.get("/api/v1/content-holds", &w.resident_a)
+            .await
+            .expect_error(403, "forbidden");
+        app.post(
+            &format!("/api/v1/content-holds/{id}/decision"),
+            &w.resident_a,
+            json!({ "publish": true }),
+        )
+        .await
+        .expect_error(403, "forbidden");
+        app.post(
+            "/api/v1/content-holds/999999/decision",
+            &w.dispatcher,
+            json!({ "publish": true }),
+        )
+        .await
+        .expect_error(404, "hold_not_found");
+        app.post(
+            &format!("/api/v1/content-holds/{id}/decision"),
+            &w.dispatcher,
+            json!({ "publish": true }),
+        )
+        .await
+        .expect(204);
+        let r = app
+            .client
+            .get(app.url(&format!("/open311/v2/requests/{no}.json")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let holds = app
+            .get("/api/v1/content-holds", &w.dispatcher)
+            .await
+            .expect(200);
+        assert_eq!(holds, json!([]));
 
         // WeChat down: the complaint is stored anyway, private until a later check passes.
         down.store(true, Ordering::SeqCst);

@@ -221,7 +221,13 @@ pub async fn retry_due(state: &AppState, now: i64) -> Result<usize, ApiError> {
         };
         state
             .db
-            .settle_content_check(c.case_id, verdict, label, crate::now_ms())
+            .settle_content_check(
+                c.case_id,
+                verdict,
+                label,
+                verdict == "pass",
+                crate::now_ms(),
+            )
             .await?;
         settled += 1;
     }

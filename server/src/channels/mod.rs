@@ -3,6 +3,7 @@
 //! [`AppState::submit_case`](crate::app::AppState::submit_case), like every other channel,
 //! and screen resident text with WeChat's content-security check when it is configured.
 
+pub mod api;
 pub mod content_check;
 pub mod open311;
 pub mod wechat_mp;

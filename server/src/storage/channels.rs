@@ -332,6 +332,17 @@ impl Db {
         })?)
     }
 
+    /// Cases still held (pending, review or risky), oldest first.
+    pub async fn content_holds(&self, limit: i64) -> StoreResult<Vec<ContentCheckRow>> {
+        Ok(with_db!(self, p => {
+            sqlx::query_as::<_, ContentCheckRow>(
+                "SELECT case_id, verdict, label, want_public, openid, attempts, next_at FROM content_checks
+                 WHERE verdict IN ('pending', 'review', 'risky') ORDER BY case_id LIMIT $1",
+            )
+            .bind(limit).fetch_all(p).await
+        })?)
+    }
+
     /// Pending checks whose retry time has come.
     pub async fn due_content_checks(
         &self,
@@ -364,19 +375,20 @@ impl Db {
         Ok(n == 1)
     }
 
-    /// Settles a check: `pass` publishes the case if its resident asked for it.
+    /// Settles a check; `publish` makes the case public if its resident asked for that.
     pub async fn settle_content_check(
         &self,
         case_id: i64,
         verdict: &str,
         label: Option<i64>,
+        publish: bool,
         now: i64,
     ) -> StoreResult<()> {
         with_db!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query("UPDATE content_checks SET verdict = $1, label = $2, updated_at = $3 WHERE case_id = $4")
                 .bind(verdict).bind(label).bind(now).bind(case_id).execute(&mut *tx).await?;
-            if verdict == "pass" {
+            if publish {
                 sqlx::query(
                     "UPDATE cases SET public = (SELECT want_public FROM content_checks WHERE case_id = $1) WHERE id = $1",
                 )

@@ -1,0 +1,178 @@
+//! The desk's side of the channels: content-security holds waiting for a dispatcher, and
+//! Open311 API keys for admins (the same as `minsheng create-api-key` / `revoke-api-key`).
+
+use std::sync::Arc;
+
+use minsheng_model::Role;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use crate::app::{AppState, Tag};
+use crate::auth::BearerAuth;
+use crate::error::ApiError;
+
+pub struct ChannelsApi {
+    pub state: Arc<AppState>,
+}
+
+/// A case kept private by the content check.
+#[derive(Object)]
+pub struct ContentHold {
+    pub case_id: i64,
+    pub tracking_no: String,
+    /// `review` (WeChat asks for a person to look), `risky`, or `pending` (WeChat not reached yet).
+    pub verdict: String,
+    /// WeChat's label (20001 politics, 20002 porn, 20006 crime, 21000 other …).
+    pub label: Option<i64>,
+    /// Whether the resident asked for the case to be public.
+    pub want_public: bool,
+    pub attempts: i64,
+}
+
+/// A dispatcher's decision on a held case.
+#[derive(Object)]
+pub struct HoldDecision {
+    /// `true`: the text is fine, publish the case if its resident asked; `false`: keep it private.
+    pub publish: bool,
+}
+
+/// A new Open311 client.
+#[derive(Object)]
+pub struct NewApiKey {
+    #[oai(validator(min_length = 1, max_length = 64))]
+    pub name: String,
+}
+
+/// The key, shown this once.
+#[derive(Object)]
+pub struct ApiKeyCreated {
+    pub name: String,
+    pub key: String,
+}
+
+#[derive(ApiResponse)]
+pub enum KeyCreated {
+    /// Created; the key is not shown again.
+    #[oai(status = 201)]
+    Created(Json<ApiKeyCreated>),
+}
+
+#[derive(ApiResponse)]
+pub enum Done {
+    /// Done.
+    #[oai(status = 204)]
+    Done,
+}
+
+#[OpenApi]
+impl ChannelsApi {
+    /// Cases the content check keeps private, for the dispatch desk.
+    #[oai(path = "/api/v1/content-holds", method = "get", tag = "Tag::Cases")]
+    async fn holds(&self, auth: BearerAuth) -> Result<Json<Vec<ContentHold>>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        p.require(&[Role::Dispatcher, Role::Admin])?;
+        let scope = self.state.scope(&p).await?;
+        let mut out = Vec::new();
+        for h in self.state.db.content_holds(200).await? {
+            if let Some(c) = self.state.db.case(h.case_id).await?
+                && scope.contains(&c)
+            {
+                out.push(ContentHold {
+                    case_id: h.case_id,
+                    tracking_no: c.tracking_no.unwrap_or_default(),
+                    verdict: h.verdict,
+                    label: h.label,
+                    want_public: h.want_public,
+                    attempts: h.attempts,
+                });
+            }
+        }
+        Ok(Json(out))
+    }
+
+    /// Decide a held case after reading it: publish it (as its resident asked) or keep it private.
+    #[oai(
+        path = "/api/v1/content-holds/:case_id/decision",
+        method = "post",
+        tag = "Tag::Cases"
+    )]
+    async fn decide(
+        &self,
+        auth: BearerAuth,
+        case_id: Path<i64>,
+        body: Json<HoldDecision>,
+    ) -> Result<Done, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        p.require(&[Role::Dispatcher, Role::Admin])?;
+        let scope = self.state.scope(&p).await?;
+        let visible = match self.state.db.case(case_id.0).await? {
+            Some(c) => scope.contains(&c),
+            None => false,
+        };
+        if !visible || self.state.db.content_check(case_id.0).await?.is_none() {
+            return Err(ApiError::not_found(
+                "hold_not_found",
+                "该诉求没有待复核的内容检测",
+            ));
+        }
+        let (verdict, publish) = if body.0.publish {
+            ("cleared", true)
+        } else {
+            ("withheld", false)
+        };
+        self.state
+            .db
+            .settle_content_check(case_id.0, verdict, None, publish, crate::now_ms())
+            .await?;
+        Ok(Done::Done)
+    }
+
+    /// Issue an Open311 API key (admin).
+    #[oai(
+        path = "/api/v1/admin/api-keys",
+        method = "post",
+        tag = "Tag::Reference"
+    )]
+    async fn create_key(
+        &self,
+        auth: BearerAuth,
+        body: Json<NewApiKey>,
+    ) -> Result<KeyCreated, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        p.require(&[Role::Admin])?;
+        let name = body.0.name.trim().to_string();
+        if name.is_empty() {
+            return Err(ApiError::unprocessable("validation_failed", "name: 必填"));
+        }
+        let key = crate::auth::new_secret("o311_");
+        self.state
+            .db
+            .create_api_key(&name, &crate::auth::secret_hash(&key), crate::now_ms())
+            .await?;
+        Ok(KeyCreated::Created(Json(ApiKeyCreated { name, key })))
+    }
+
+    /// Revoke an Open311 API key by name (admin).
+    #[oai(
+        path = "/api/v1/admin/api-keys/:name",
+        method = "delete",
+        tag = "Tag::Reference"
+    )]
+    async fn revoke_key(&self, auth: BearerAuth, name: Path<String>) -> Result<Done, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        p.require(&[Role::Admin])?;
+        if !self
+            .state
+            .db
+            .revoke_api_key(name.0.trim(), crate::now_ms())
+            .await?
+        {
+            return Err(ApiError::not_found(
+                "api_key_not_found",
+                "没有该名称的有效密钥",
+            ));
+        }
+        Ok(Done::Done)
+    }
+}
