@@ -10,7 +10,10 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Mutex;
 
+use minsheng_model::NewCase;
+
 use crate::app::AppState;
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::storage::{CaseRow, ContentCheckRow};
 
@@ -42,6 +45,10 @@ impl Screen {
         asked && *self == Screen::Clear
     }
 }
+
+/// Each call to WeChat gets this long: the official account must answer within 5 s, and a
+/// slow check only means the case is checked again later.
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Cached access tokens by API host and appid, with their expiry (epoch ms).
 static TOKENS: LazyLock<Mutex<HashMap<String, (String, i64)>>> =
@@ -82,7 +89,14 @@ async fn access_token(state: &AppState, fresh: bool) -> Option<String> {
     }
     let url = format!("{}/cgi-bin/stable_token", w.api_base.trim_end_matches('/'));
     let body = json!({ "grant_type": "client_credential", "appid": appid, "secret": secret.expose(), "force_refresh": false });
-    let resp = state.http.post(url).json(&body).send().await.ok()?;
+    let resp = state
+        .http
+        .post(url)
+        .timeout(CALL_TIMEOUT)
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
     let reply: TokenReply = serde_json::from_str(&resp.text().await.ok()?).ok()?;
     let token = reply.access_token.filter(|t| !t.is_empty())?;
     // Refresh five minutes early: WeChat rotates tokens with a short overlap.
@@ -111,6 +125,7 @@ pub async fn check(state: &AppState, content: &str, openid: Option<&str>) -> Ver
             .http
             .post(url)
             .query(&[("access_token", token.as_str())])
+            .timeout(CALL_TIMEOUT)
             .json(&body)
             .send()
             .await
@@ -199,6 +214,30 @@ pub async fn hold(
         state.db.record_content_check(&row, now).await?;
     }
     Ok(())
+}
+
+/// Screens, submits and records any hold in one step, for every channel: risky text is
+/// 422 `content_risky` and stores nothing; held text is stored private whatever the
+/// submission asked. The openid sent to WeChat is the submitter's (an official-account
+/// follower's without its `mp:` prefix).
+pub async fn submit_screened(
+    state: &AppState,
+    p: &Principal,
+    mut n: NewCase,
+) -> Result<(CaseRow, bool, Screen), ApiError> {
+    let openid = p.user.openid.as_deref().map(|o| {
+        o.strip_prefix(super::wechat_mp::OPENID_PREFIX)
+            .unwrap_or(o)
+            .to_string()
+    });
+    let asked = n.public.unwrap_or(false);
+    let screen = screen(state, &n.description, openid.as_deref()).await?;
+    n.public = Some(screen.public(asked));
+    let (case, created) = state.submit_case(p, n).await?;
+    if created {
+        hold(state, &case, &screen, asked, openid.as_deref()).await?;
+    }
+    Ok((case, created, screen))
 }
 
 /// Checks again every pending case whose time has come; returns how many were settled.

@@ -511,7 +511,6 @@ async fn post_request(state: &AppState, form: &[(String, String)]) -> R<Doc> {
         h.update([0]);
     }
     let request_id = format!("o311-{}", &hex::encode(h.finalize())[..40]);
-    let screen = content_check::screen(state, description, None).await?;
     let new = NewCase {
         client_request_id: request_id.clone(),
         category_id: cat.id,
@@ -522,15 +521,12 @@ async fn post_request(state: &AppState, form: &[(String, String)]) -> R<Doc> {
         area_id: None,
         channel: Some(Channel::Web),
         anonymous: Some(false),
-        public: Some(screen.public(true)),
+        public: Some(true),
         contact_name: (!name.is_empty()).then_some(name),
         contact_phone: param(form, "phone").map(str::to_string),
     };
     let principal = super::resident(user);
-    let (case, created) = state.submit_case(&principal, new).await?;
-    if created {
-        content_check::hold(state, &case, &screen, true, None).await?;
-    }
+    let (case, _, _) = content_check::submit_screened(state, &principal, new).await?;
     let notice = format!("已登记,将在 {} 小时内受理", cat.accept_hours);
     Ok(Doc::List(
         "service_requests",

@@ -352,7 +352,7 @@ async fn handle(
     let outcome = match kind {
         "text" => match query_number(content) {
             Some(no) => query(state, &user, no).await.map(|r| (None, r)),
-            None => draft(state, &user, from, &key, content).await,
+            None => draft(state, &user, &key, content).await,
         },
         "location" => attach_location(state, &user, from, m).await,
         _ => attach_image(state, &user, from, m).await,
@@ -409,18 +409,12 @@ async fn query(state: &AppState, user: &UserRow, no: &str) -> Result<String, Api
 async fn draft(
     state: &AppState,
     user: &UserRow,
-    openid: &str,
     key: &str,
     content: &str,
 ) -> Result<(Option<i64>, String), ApiError> {
     if let Err(e) = validate::description(content) {
         return Ok((None, format!("请把问题描述清楚一些:{}。", e.message_zh)));
     }
-    let screen = match content_check::screen(state, content, Some(openid)).await {
-        Ok(s) => s,
-        Err(ApiError::Unprocessable(b)) => return Ok((None, b.0.message.clone())),
-        Err(e) => return Err(e),
-    };
     let Some(category_id) = draft_category(state).await? else {
         return Ok((None, "暂时无法受理,请稍后再试或拨打 12345 热线。".into()));
     };
@@ -439,14 +433,18 @@ async fn draft(
         contact_name: None,
         contact_phone: None,
     };
-    let (case, _) = match state.submit_case(&super::resident(user.clone()), new).await {
+    let principal = super::resident(user.clone());
+    let (case, _, screen) = match content_check::submit_screened(state, &principal, new).await {
         Ok(r) => r,
+        // Refused by the content check: its message says why.
+        Err(ApiError::Unprocessable(b)) if b.0.code == "content_risky" => {
+            return Ok((None, b.0.message.clone()));
+        }
         Err(ApiError::Unprocessable(b) | ApiError::BadRequest(b)) => {
             return Ok((None, format!("提交失败:{}", b.0.message)));
         }
         Err(e) => return Err(e),
     };
-    content_check::hold(state, &case, &screen, false, Some(openid)).await?;
     let no = case.tracking_no.clone().unwrap_or_default();
     let link = super::public_link(state.cfg.public_url.as_deref(), "/w/track");
     let held = if matches!(
