@@ -1,11 +1,7 @@
 //! Logins, sessions that expire and are revoked, WeChat login, web-view tickets.
 
 use minsheng_tests::{Backend, PASSWORD, World, on_each_backend, spawn_app_on};
-use poem::{
-    Route, get, handler,
-    listener::{Acceptor, Listener, TcpListener},
-    web::Query,
-};
+use poem::{Route, get, handler, web::Query};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -167,17 +163,8 @@ fn jscode2session(
 
 /// A stand-in for WeChat's API host (an outside service, not our stack) on a random port.
 async fn fake_wechat() -> String {
-    let acceptor = TcpListener::bind("127.0.0.1:0")
-        .into_acceptor()
+    minsheng_tests::serve_stand_in(Route::new().at("/sns/jscode2session", get(jscode2session)))
         .await
-        .unwrap();
-    let addr = acceptor.local_addr()[0].as_socket_addr().copied().unwrap();
-    tokio::spawn(async move {
-        let _ = poem::Server::new_with_acceptor(acceptor)
-            .run(Route::new().at("/sns/jscode2session", get(jscode2session)))
-            .await;
-    });
-    format!("http://{addr}")
 }
 
 #[tokio::test]

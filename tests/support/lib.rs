@@ -112,6 +112,17 @@ pub async fn spawn_app_on(backend: &Backend, tweak: impl FnOnce(&mut Config)) ->
     let mut cfg = Config::for_database(url.clone(), dir.path().join("data"));
     cfg.db_max_connections = 4;
     tweak(&mut cfg);
+    start(cfg, url, kind, dir, pg).await
+}
+
+/// Builds and serves the application with `cfg` on a random port.
+async fn start(
+    cfg: Config,
+    database_url: String,
+    backend: &'static str,
+    dir: tempfile::TempDir,
+    pg: Option<PgGuard>,
+) -> TestApp {
     let app = Application::build(cfg, "127.0.0.1:0")
         .await
         .expect("build app");
@@ -122,13 +133,13 @@ pub async fn spawn_app_on(backend: &Backend, tweak: impl FnOnce(&mut Config)) ->
     });
     TestApp {
         base,
-        database_url: url,
+        database_url,
         client: reqwest::Client::builder()
             .no_proxy()
             .build()
             .expect("client"),
         state,
-        backend: kind,
+        backend,
         server,
         _dir: dir,
         _pg: pg,
@@ -141,22 +152,7 @@ pub async fn spawn_instance_sharing(first: &TestApp, tweak: impl FnOnce(&mut Con
     let mut cfg = Config::for_database(first.database_url.clone(), dir.path().join("data"));
     cfg.db_max_connections = 4;
     tweak(&mut cfg);
-    let app = Application::build(cfg, "127.0.0.1:0").await.expect("build app");
-    let base = format!("http://{}", app.addr());
-    let state = app.state.clone();
-    let server = tokio::spawn(async move {
-        let _ = app.run().await;
-    });
-    TestApp {
-        base,
-        database_url: first.database_url.clone(),
-        client: reqwest::Client::builder().no_proxy().build().expect("client"),
-        state,
-        backend: first.backend,
-        server,
-        _dir: dir,
-        _pg: None,
-    }
+    start(cfg, first.database_url.clone(), first.backend, dir, None).await
 }
 
 /// Starts the application on SQLite with the default configuration.
@@ -497,13 +493,8 @@ impl World {
         app.post("/api/v1/cases", token, body).await.expect(201)
     }
 
-    /// Submits as resident A and drives the case to `assigned` to the roads department.
-    pub async fn assigned_case(&self, app: &TestApp) -> i64 {
-        let id = self
-            .submit(app, &self.resident_a, "路灯坏了一个月了,晚上很黑")
-            .await["id"]
-            .as_i64()
-            .unwrap();
+    /// Accepts a submitted case and assigns it to the roads department.
+    pub async fn accept_and_assign(&self, app: &TestApp, id: i64) {
         app.act(&self.dispatcher, id, json!({ "action": "accept" }))
             .await
             .expect(200);
@@ -514,12 +505,10 @@ impl World {
         )
         .await
         .expect(200);
-        id
     }
 
-    /// Drives a case to `resolved`.
-    pub async fn resolved_case(&self, app: &TestApp) -> i64 {
-        let id = self.assigned_case(app).await;
+    /// Signs for and resolves a case assigned to the roads department.
+    pub async fn sign_and_resolve(&self, app: &TestApp, id: i64) {
         app.act(&self.handler, id, json!({ "action": "sign" }))
             .await
             .expect(200);
@@ -530,6 +519,23 @@ impl World {
         )
         .await
         .expect(200);
+    }
+
+    /// Submits as resident A and drives the case to `assigned` to the roads department.
+    pub async fn assigned_case(&self, app: &TestApp) -> i64 {
+        let id = self
+            .submit(app, &self.resident_a, "路灯坏了一个月了,晚上很黑")
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        self.accept_and_assign(app, id).await;
+        id
+    }
+
+    /// Drives a case to `resolved`.
+    pub async fn resolved_case(&self, app: &TestApp) -> i64 {
+        let id = self.assigned_case(app).await;
+        self.sign_and_resolve(app, id).await;
         id
     }
 }
@@ -550,14 +556,25 @@ pub struct SseClient {
 
 impl SseClient {
     /// Opens `/api/v1/events` with a bearer token, optionally resuming after `last_event_id`.
-    pub async fn open(app: &TestApp, token: &str, last_event_id: Option<i64>, query: &str) -> SseClient {
-        let mut rb = app.client.get(app.url(&format!("/api/v1/events{query}"))).bearer_auth(token);
+    pub async fn open(
+        app: &TestApp,
+        token: &str,
+        last_event_id: Option<i64>,
+        query: &str,
+    ) -> SseClient {
+        let mut rb = app
+            .client
+            .get(app.url(&format!("/api/v1/events{query}")))
+            .bearer_auth(token);
         if let Some(id) = last_event_id {
             rb = rb.header("Last-Event-ID", id.to_string());
         }
         let resp = rb.send().await.expect("open feed");
         assert_eq!(resp.status().as_u16(), 200, "feed opened");
-        SseClient { resp, buf: String::new() }
+        SseClient {
+            resp,
+            buf: String::new(),
+        }
     }
 
     /// The next event, or `None` if none arrives within `wait`.
@@ -577,7 +594,11 @@ impl SseClient {
                     }
                 }
                 if !data.is_empty() {
-                    return Some(Sse { id, event, data: serde_json::from_str(&data).unwrap_or(Value::Null) });
+                    return Some(Sse {
+                        id,
+                        event,
+                        data: serde_json::from_str(&data).unwrap_or(Value::Null),
+                    });
                 }
             }
             match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
@@ -589,7 +610,9 @@ impl SseClient {
 
     /// The next event within 5 seconds, or a panic.
     pub async fn next(&mut self) -> Sse {
-        self.next_within(std::time::Duration::from_secs(5)).await.expect("an event within 5 s")
+        self.next_within(std::time::Duration::from_secs(5))
+            .await
+            .expect("an event within 5 s")
     }
 }
 
@@ -602,7 +625,11 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> Option<RedisServer> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
         let mut r = RedisServer { port, child: None };
         r.restart().then_some(r)
     }
@@ -614,7 +641,16 @@ impl RedisServer {
     /// Starts (or starts again) the server on the same port and waits until it answers.
     pub fn restart(&mut self) -> bool {
         let child = std::process::Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--save", "", "--appendonly", "no"])
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &self.port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn();
@@ -641,4 +677,22 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Serves `route` on a random loopback port (stand-ins for outside services such as WeChat's
+/// API host) and returns its base URL.
+pub async fn serve_stand_in(route: impl poem::Endpoint + 'static) -> String {
+    use poem::listener::{Acceptor, Listener};
+    let acceptor = poem::listener::TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .expect("bind");
+    let addr = acceptor.local_addr()[0]
+        .as_socket_addr()
+        .copied()
+        .expect("address");
+    tokio::spawn(async move {
+        let _ = poem::Server::new_with_acceptor(acceptor).run(route).await;
+    });
+    format!("http://{addr}")
 }

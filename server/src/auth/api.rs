@@ -104,7 +104,11 @@ impl AuthApi {
     /// Bind the caller's WeChat account (code from `wx.login()`) so they receive subscribe
     /// messages; for staff who log in with a password.
     #[oai(path = "/wechat/bind", method = "post")]
-    async fn bind_wechat(&self, auth: BearerAuth, body: Json<WechatLoginRequest>) -> Result<Json<UserView>, ApiError> {
+    async fn bind_wechat(
+        &self,
+        auth: BearerAuth,
+        body: Json<WechatLoginRequest>,
+    ) -> Result<Json<UserView>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let code = body.code.trim();
         if code.is_empty() || code.len() > 128 {
@@ -112,9 +116,17 @@ impl AuthApi {
         }
         let openid = wechat::code_to_openid(&self.state.http, &self.state.cfg.wechat, code).await?;
         if !self.state.db.bind_openid(p.id(), &openid).await? {
-            return Err(ApiError::conflict("wechat_already_bound", "该微信已绑定其他账号"));
+            return Err(ApiError::conflict(
+                "wechat_already_bound",
+                "该微信已绑定其他账号",
+            ));
         }
-        let user = self.state.db.user(p.id()).await?.ok_or_else(|| ApiError::internal("user vanished"))?;
+        let user = self
+            .state
+            .db
+            .user(p.id())
+            .await?
+            .ok_or_else(|| ApiError::internal("user vanished"))?;
         Ok(Json(user_view(&user)))
     }
 
@@ -156,19 +168,7 @@ impl AuthApi {
     /// Exchange a ticket for a session; a ticket works once, and only while fresh.
     #[oai(path = "/ticket/exchange", method = "post")]
     async fn exchange(&self, body: Json<TicketExchange>) -> Result<LoginOk, ApiError> {
-        let user_id = self
-            .state
-            .db
-            .consume_ticket(&secret_hash(body.ticket.trim()), crate::now_ms())
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("invalid_ticket", "链接已失效,请重新打开"))?;
-        let user = self
-            .state
-            .db
-            .user(user_id)
-            .await?
-            .filter(|u| u.active)
-            .ok_or_else(|| ApiError::unauthorized("invalid_ticket", "链接已失效,请重新打开"))?;
+        let user = self.state.redeem_ticket(&body.ticket).await?.user;
         self.session_for(user).await
     }
 }

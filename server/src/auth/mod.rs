@@ -78,6 +78,30 @@ impl AppState {
         }
     }
 
+    /// Uses up a single-use web-view ticket and returns the user it was issued to
+    /// (401 `invalid_ticket` when unknown, used, expired, or the user is disabled).
+    pub async fn redeem_ticket(&self, ticket: &str) -> Result<Principal, ApiError> {
+        let bad = || ApiError::unauthorized("invalid_ticket", "链接已失效,请重新打开");
+        let user_id = self
+            .db
+            .consume_ticket(&secret_hash(ticket.trim()), crate::now_ms())
+            .await?
+            .ok_or_else(bad)?;
+        let user = self
+            .db
+            .user(user_id)
+            .await?
+            .filter(|u| u.active)
+            .ok_or_else(bad)?;
+        let role = Role::parse(&user.role)
+            .ok_or_else(|| ApiError::internal("unknown role in database"))?;
+        Ok(Principal {
+            user,
+            role,
+            token_hash: String::new(),
+        })
+    }
+
     /// Starts a session for a user and returns the token and its expiry.
     pub async fn start_session(&self, user: &UserRow) -> Result<(String, i64), ApiError> {
         let hours = if user.role == Role::Resident.as_str() {

@@ -18,7 +18,7 @@ use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use super::{FeedItem, PAGE, render_for};
 use crate::app::{AppState, Tag};
-use crate::auth::{BearerAuth, Principal, secret_hash};
+use crate::auth::{BearerAuth, Principal};
 use crate::error::ApiError;
 use crate::storage::Scope;
 
@@ -186,29 +186,7 @@ impl FeedApi {
     async fn principal(&self, auth: FeedAuth) -> Result<Principal, ApiError> {
         match auth {
             FeedAuth::Bearer(b) => self.state.authenticate(&b).await,
-            FeedAuth::Ticket(t) => {
-                let bad = || ApiError::unauthorized("invalid_ticket", "链接已失效,请重新打开");
-                let user_id = self
-                    .state
-                    .db
-                    .consume_ticket(&secret_hash(&t.0.key), crate::now_ms())
-                    .await?
-                    .ok_or_else(bad)?;
-                let user = self
-                    .state
-                    .db
-                    .user(user_id)
-                    .await?
-                    .filter(|u| u.active)
-                    .ok_or_else(bad)?;
-                let role = Role::parse(&user.role)
-                    .ok_or_else(|| ApiError::internal("unknown role in database"))?;
-                Ok(Principal {
-                    user,
-                    role,
-                    token_hash: String::new(),
-                })
-            }
+            FeedAuth::Ticket(t) => self.state.redeem_ticket(&t.0.key).await,
         }
     }
 }

@@ -242,16 +242,7 @@ impl Db {
         let mut sql = Sql::new(CASE_SELECT);
         sql.push(" WHERE 1 = 1");
         scope.push(&mut sql);
-        if !f.statuses.is_empty() {
-            sql.push(" AND c.status IN (");
-            for (i, s) in f.statuses.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(Bind::Str(s.as_str().into()));
-            }
-            sql.push(")");
-        }
+        sql.push_in("c.status", f.statuses.iter().map(|s| s.as_str().to_string()));
         if let Some(v) = f.category_id {
             sql.push(" AND c.category_id = ").bind(Bind::I64(v));
         }

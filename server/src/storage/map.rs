@@ -70,16 +70,10 @@ fn push_filter(sql: &mut Sql, scope: &Scope, f: &MapFilter) {
     if let Some(v) = f.department_id {
         sql.push(" AND c.department_id = ").bind(Bind::I64(v));
     }
-    if !f.statuses.is_empty() {
-        sql.push(" AND c.status IN (");
-        for (i, s) in f.statuses.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind(Bind::Str(s.as_str().into()));
-        }
-        sql.push(")");
-    }
+    sql.push_in(
+        "c.status",
+        f.statuses.iter().map(|s| s.as_str().to_string()),
+    );
     if let Some(v) = f.created_from {
         sql.push(" AND c.created_at >= ").bind(Bind::I64(v));
     }
@@ -169,28 +163,8 @@ impl Db {
             .bind(Bind::I64(since));
         let satisfied = self.pair(q).await?;
 
-        let mut q = Sql::new("SELECT (c.created_at + ");
-        q.bind(Bind::I64(BEIJING_MS))
-            .push(") / ")
-            .bind(Bind::I64(DAY_MS))
-            .push(" AS day, COUNT(*)")
-            .push(FROM_CASES);
-        push_filter(&mut q, scope, f);
-        q.push(" AND c.created_at >= ")
-            .bind(Bind::I64(since))
-            .push(" GROUP BY day");
-        let created = self.day_counts(q).await?;
-        let mut q = Sql::new("SELECT (c.closed_at + ");
-        q.bind(Bind::I64(BEIJING_MS))
-            .push(") / ")
-            .bind(Bind::I64(DAY_MS))
-            .push(" AS day, COUNT(*)")
-            .push(FROM_CASES);
-        push_filter(&mut q, scope, f);
-        q.push(" AND c.closed_at >= ")
-            .bind(Bind::I64(since))
-            .push(" GROUP BY day");
-        let closed = self.day_counts(q).await?;
+        let created = self.day_counts(scope, f, "c.created_at", since).await?;
+        let closed = self.day_counts(scope, f, "c.closed_at", since).await?;
         let first = (since + BEIJING_MS) / DAY_MS;
         let last = (now + BEIJING_MS) / DAY_MS;
         let trend = (first..=last)
@@ -211,10 +185,30 @@ impl Db {
         })
     }
 
-    async fn day_counts(&self, sql: Sql) -> StoreResult<Vec<(i64, i64)>> {
-        let q = sql.sql();
+    /// Cases per Beijing day of `column` (a time column), from `since`.
+    async fn day_counts(
+        &self,
+        scope: &Scope,
+        f: &MapFilter,
+        column: &'static str,
+        since: i64,
+    ) -> StoreResult<Vec<(i64, i64)>> {
+        let mut q = Sql::new("SELECT (");
+        q.push(column)
+            .push(" + ")
+            .bind(Bind::I64(BEIJING_MS))
+            .push(") / ")
+            .bind(Bind::I64(DAY_MS));
+        q.push(" AS day, COUNT(*)").push(FROM_CASES);
+        push_filter(&mut q, scope, f);
+        q.push(" AND ")
+            .push(column)
+            .push(" >= ")
+            .bind(Bind::I64(since))
+            .push(" GROUP BY day");
+        let sql = q.sql();
         Ok(
-            with_db!(self, p => bind_all!(sqlx::query_as::<_, (i64, i64)>(q), sql.binds.clone()).fetch_all(p).await)?,
+            with_db!(self, p => bind_all!(sqlx::query_as::<_, (i64, i64)>(sql), q.binds.clone()).fetch_all(p).await)?,
         )
     }
 

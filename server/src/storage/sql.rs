@@ -41,6 +41,22 @@ impl Sql {
         self
     }
 
+    /// Appends ` AND <column> IN ($a, $b, ...)` for a non-empty list.
+    pub fn push_in(&mut self, column: &str, values: impl IntoIterator<Item = String>) -> &mut Self {
+        let mut values = values.into_iter().peekable();
+        if values.peek().is_none() {
+            return self;
+        }
+        self.push(" AND ").push(column).push(" IN (");
+        for (i, v) in values.enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(Bind::Str(v));
+        }
+        self.push(")")
+    }
+
     /// The text, asserted safe: only static fragments and placeholders went into it.
     pub fn sql(&self) -> sqlx::AssertSqlSafe<String> {
         sqlx::AssertSqlSafe(self.text.clone())

@@ -1,0 +1,690 @@
+//! The benchmark behind `cargo xtask bench`: baselines and the real server measured in one
+//! run on this machine, with a load generator in this process (fixed concurrency, keep-alive).
+//! Writes `target/bench/report.json` and `target/bench/report.md`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+struct Opts {
+    quick: bool,
+    pg: Option<String>,
+    root: PathBuf,
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut opts = Opts {
+        quick: false,
+        pg: None,
+        root: PathBuf::from("."),
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => opts.quick = true,
+            "--pg" => opts.pg = Some(it.next().context("--pg needs a URL")?.clone()),
+            "--root" => opts.root = PathBuf::from(it.next().context("--root needs a path")?),
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run(opts))
+}
+
+/// Latencies of one measured phase.
+struct Phase {
+    requests: u64,
+    errors: u64,
+    secs: f64,
+    lat_ms: Vec<f64>,
+}
+
+impl Phase {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.secs
+    }
+    fn pct(&self, p: f64) -> f64 {
+        percentile(&self.lat_ms, p)
+    }
+}
+
+fn percentile(v: &[f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    s[((s.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Runs `make` with `conc` workers for `secs`, each worker awaiting one request at a time.
+async fn load<F, Fut>(conc: usize, secs: f64, make: F) -> Phase
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let make = Arc::new(make);
+    let counter = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..conc {
+        let make = make.clone();
+        let counter = counter.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0;
+            while Instant::now() < deadline {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let t = Instant::now();
+                if make(n).await {
+                    lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                } else {
+                    errors += 1;
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.unwrap_or_default();
+        all.extend(l);
+        errors += e;
+    }
+    Phase {
+        requests: all.len() as u64,
+        errors,
+        secs: started.elapsed().as_secs_f64(),
+        lat_ms: all,
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn wait_ready(client: &reqwest::Client, url: &str) -> Result<()> {
+    for _ in 0..600 {
+        if client
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("{url} did not become ready")
+}
+
+/// The bare poem baseline: one handler returning a small JSON, nothing else.
+async fn hello_server(port: u16) -> Result<()> {
+    use poem::{Route, get, handler, web::Json};
+    #[handler]
+    fn hello() -> Json<Value> {
+        Json(json!({ "hello": "民生", "ok": true }))
+    }
+    let app = Route::new().at("/hello", get(hello));
+    poem::Server::new(poem::listener::TcpListener::bind(format!(
+        "127.0.0.1:{port}"
+    )))
+    .run(app)
+    .await?;
+    Ok(())
+}
+
+/// Raw sqlx single-row inserts, one transaction each, on the same disk.
+async fn raw_inserts(dir: &Path, secs: f64) -> Result<f64> {
+    use sqlx::sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    };
+    let opts = SqliteConnectOptions::new()
+        .filename(dir.join("raw.db"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await?;
+    sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL, at INTEGER NOT NULL)")
+        .execute(&pool)
+        .await?;
+    let body = "路灯坏了一个多月,晚上很黑,老人出门不方便,请尽快派人维修。".repeat(3);
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let started = Instant::now();
+    let mut n = 0u64;
+    while Instant::now() < deadline {
+        let mut tx = pool.begin().await?;
+        sqlx::query("INSERT INTO t (body, at) VALUES ($1, $2)")
+            .bind(&body)
+            .bind(n as i64)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        n += 1;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+fn rss_peak(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_string)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|k| k.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn minsheng(root: &Path) -> PathBuf {
+    root.join("target/release/minsheng")
+}
+
+fn start_server(root: &Path, db: &str, data: &Path, port: u16) -> Result<Server> {
+    let child = Command::new(minsheng(root))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", db)
+        .env("MINSHENG_DATA_DIR", data)
+        .env("MINSHENG_LOG", "warn")
+        .env("MINSHENG_DB_MAX_CONNECTIONS", "8")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting the server")?;
+    Ok(Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    })
+}
+
+async fn login(c: &reqwest::Client, base: &str, user: &str) -> Result<String> {
+    let r: Value = c
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "username": user, "password": "minsheng2026" }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    r["token"]
+        .as_str()
+        .map(str::to_string)
+        .context("login failed")
+}
+
+async fn run(o: Opts) -> Result<()> {
+    let out_dir = o.root.join("target/bench");
+    std::fs::create_dir_all(&out_dir)?;
+    let work = tempfile::tempdir()?;
+    let secs = if o.quick { 4.0 } else { 10.0 };
+    let conc = 32;
+    let cases: usize = if o.quick { 10_000 } else { 100_000 };
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .tcp_nodelay(true)
+        .build()?;
+    let mut report = serde_json::Map::new();
+
+    // Baselines.
+    let hello_port = free_port()?;
+    tokio::spawn(async move {
+        let _ = hello_server(hello_port).await;
+    });
+    let hello_url = format!("http://127.0.0.1:{hello_port}/hello");
+    wait_ready(&client, &hello_url).await?;
+    let c = client.clone();
+    let hello = load(conc, secs, move |_| {
+        let c = c.clone();
+        let u = hello_url.clone();
+        async move {
+            c.get(&u)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await;
+    eprintln!("baseline hello: {:.0} req/s", hello.rps());
+    report.insert("baseline_hello_rps".into(), json!(hello.rps()));
+    let insert_rps = raw_inserts(work.path(), secs).await?;
+    eprintln!("baseline raw insert: {insert_rps:.0} rows/s");
+    report.insert("baseline_insert_rps".into(), json!(insert_rps));
+
+    // The server on a fresh database with the seeded cases.
+    let db = match &o.pg {
+        Some(url) => url.clone(),
+        None => format!("sqlite://{}/bench.db", work.path().display()),
+    };
+    let data = work.path().join("data");
+    let t = Instant::now();
+    let status = Command::new(minsheng(&o.root))
+        .args(["seed-demo", "--cases", &cases.to_string()])
+        .env("DATABASE_URL", &db)
+        .env("MINSHENG_DATA_DIR", &data)
+        .env("MINSHENG_LOG", "warn")
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!("seeding failed");
+    }
+    eprintln!("seeded {cases} cases in {:.1} s", t.elapsed().as_secs_f64());
+    report.insert("seeded_cases".into(), json!(cases));
+    let port = free_port()?;
+    let server = start_server(&o.root, &db, &data, port)?;
+    let base = server.base.clone();
+    wait_ready(&client, &format!("{base}/readyz")).await?;
+    let resident = login(&client, &base, "resident").await?;
+    let dispatcher = login(&client, &base, "dispatcher").await?;
+
+    // Submit: ~300-byte bodies, each a new case.
+    let (c, b, tk) = (client.clone(), base.clone(), resident.clone());
+    let run_id = std::process::id();
+    let submit = load(conc, secs, move |n| {
+        let (c, b, tk) = (c.clone(), b.clone(), tk.clone());
+        async move {
+            let body = json!({
+                "client_request_id": format!("bench-{run_id}-{n:08}"),
+                "category_id": 3,
+                "description": "麻黄社区南宁西路附近的路灯坏了一个多月,晚上很黑,老人出门不方便。",
+                "lat": 25.45, "lng": 103.76, "address": "麒麟区南宁西路12号",
+            });
+            c.post(format!("{b}/api/v1/cases"))
+                .bearer_auth(&tk)
+                .json(&body)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().as_u16() == 201)
+        }
+    })
+    .await;
+    eprintln!(
+        "submit: {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, errors {}",
+        submit.rps(),
+        submit.pct(0.5),
+        submit.pct(0.99),
+        submit.errors
+    );
+    report.insert("submit_rps".into(), json!(submit.rps()));
+    report.insert("submit_p50_ms".into(), json!(submit.pct(0.5)));
+    report.insert("submit_p99_ms".into(), json!(submit.pct(0.99)));
+
+    // Read one case.
+    let (c, b, tk) = (client.clone(), base.clone(), dispatcher.clone());
+    let read = load(conc, secs, move |n| {
+        let (c, b, tk) = (c.clone(), b.clone(), tk.clone());
+        async move {
+            let id = 1 + (n * 7919) % 1000;
+            c.get(format!("{b}/api/v1/cases/{id}"))
+                .bearer_auth(&tk)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await;
+    eprintln!(
+        "read: {:.0} req/s, p99 {:.1} ms",
+        read.rps(),
+        read.pct(0.99)
+    );
+    report.insert("read_rps".into(), json!(read.rps()));
+
+    // A filtered list: an area and a status.
+    let (c, b, tk) = (client.clone(), base.clone(), dispatcher.clone());
+    let list = load(8, secs, move |n| {
+        let (c, b, tk) = (c.clone(), b.clone(), tk.clone());
+        async move {
+            let area = 2 + n % 4; // the streets
+            let status = ["in_progress", "closed", "assigned", "submitted"][(n % 4) as usize];
+            c.get(format!(
+                "{b}/api/v1/cases?area_id={area}&status={status}&limit=20"
+            ))
+            .bearer_auth(&tk)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await;
+    eprintln!(
+        "list: {:.0} req/s, p99 {:.1} ms",
+        list.rps(),
+        list.pct(0.99)
+    );
+    report.insert("list_p99_ms".into(), json!(list.pct(0.99)));
+
+    // The map's aggregates.
+    let (c, b, tk) = (client.clone(), base.clone(), dispatcher.clone());
+    let agg = load(4, secs, move |n| {
+        let (c, b, tk) = (c.clone(), b.clone(), tk.clone());
+        async move {
+            let path = [
+                "/api/v1/map/areas",
+                "/api/v1/map/figures",
+                "/api/v1/map/points?bbox=103.74,25.44,103.86,25.56",
+            ][(n % 3) as usize];
+            c.get(format!("{b}{path}"))
+                .bearer_auth(&tk)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await;
+    eprintln!(
+        "aggregates: {:.0} req/s, p99 {:.1} ms",
+        agg.rps(),
+        agg.pct(0.99)
+    );
+    report.insert("aggregate_p99_ms".into(), json!(agg.pct(0.99)));
+
+    // Fan-out: N subscribers, changes at a fixed rate, latency from the request being sent.
+    let subs = if o.quick { 1_000 } else { 10_000 };
+    let rate = if o.quick { 20 } else { 100 };
+    let (p99, p50, lost) = fanout(
+        &base,
+        &dispatcher,
+        subs,
+        rate,
+        if o.quick { 3.0 } else { 5.0 },
+    )
+    .await?;
+    eprintln!(
+        "fan-out to {subs} subscribers at {rate}/s: p50 {p50:.1} ms, p99 {p99:.1} ms, lost {lost}"
+    );
+    report.insert("fanout_subscribers".into(), json!(subs));
+    report.insert("fanout_changes_per_sec".into(), json!(rate));
+    report.insert("fanout_p50_ms".into(), json!(p50));
+    report.insert("fanout_p99_ms".into(), json!(p99));
+    report.insert("fanout_lost".into(), json!(lost));
+
+    report.insert("peak_rss_bytes".into(), json!(rss_peak(server.child.id())));
+    drop(server);
+
+    // Widget sizes from the build manifest, when the widgets were built.
+    let manifest = o.root.join("widgets/dist/manifest.json");
+    if let Ok(m) =
+        std::fs::read(&manifest).map(|b| serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null))
+    {
+        if let Some(n) = m
+            .pointer("/widgets/submit/gzip_total")
+            .and_then(Value::as_u64)
+        {
+            report.insert("submit_widget_gzip_bytes".into(), json!(n));
+        }
+    }
+    report.insert(
+        "database".into(),
+        json!(if o.pg.is_some() { "postgres" } else { "sqlite" }),
+    );
+    report.insert("quick".into(), json!(o.quick));
+    let report = Value::Object(report);
+    std::fs::write(
+        out_dir.join("report.json"),
+        serde_json::to_vec_pretty(&report)?,
+    )?;
+    let md = markdown(&report);
+    std::fs::write(out_dir.join("report.md"), &md)?;
+    println!("{md}");
+    Ok(())
+}
+
+fn markdown(r: &Value) -> String {
+    let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+    let ratio = |a: f64, b: f64| {
+        if b > 0.0 {
+            format!("{:.2}×", a / b)
+        } else {
+            "—".into()
+        }
+    };
+    let mut s =
+        String::from("| measure | value | target | ratio to baseline |\n|---|---|---|---|\n");
+    s += &format!(
+        "| bare poem handler (baseline) | {:.0} req/s | | 1.00× |\n",
+        f("baseline_hello_rps")
+    );
+    s += &format!(
+        "| raw sqlx insert, 1 tx each (baseline) | {:.0} rows/s | | 1.00× |\n",
+        f("baseline_insert_rps")
+    );
+    s += &format!(
+        "| submit `POST /api/v1/cases` | {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms) | ≥ 1.0× raw insert | {} of raw insert |\n",
+        f("submit_rps"),
+        f("submit_p50_ms"),
+        f("submit_p99_ms"),
+        ratio(f("submit_rps"), f("baseline_insert_rps"))
+    );
+    s += &format!(
+        "| read one case | {:.0} req/s | ≥ 0.5× bare handler | {} of bare handler |\n",
+        f("read_rps"),
+        ratio(f("read_rps"), f("baseline_hello_rps"))
+    );
+    s += &format!(
+        "| filtered list p99 (area + status, {} cases) | {:.1} ms | < 20 ms | |\n",
+        r["seeded_cases"],
+        f("list_p99_ms")
+    );
+    s += &format!(
+        "| map aggregates p99 | {:.1} ms | < 50 ms | |\n",
+        f("aggregate_p99_ms")
+    );
+    s += &format!(
+        "| SSE fan-out p99 ({} subscribers, {} changes/s) | {:.1} ms, {} lost | < 100 ms, 0 lost | |\n",
+        r["fanout_subscribers"],
+        r["fanout_changes_per_sec"],
+        f("fanout_p99_ms"),
+        r["fanout_lost"]
+    );
+    s += &format!(
+        "| server peak RSS | {:.1} MB | < 150 MB | |\n",
+        f("peak_rss_bytes") / 1e6
+    );
+    if let Some(n) = r["submit_widget_gzip_bytes"].as_u64() {
+        s += &format!(
+            "| submit widget, gzip (html+js+wasm) | {:.1} KB | < 250 KB | |\n",
+            n as f64 / 1000.0
+        );
+    }
+    s
+}
+
+/// Opens `subs` SSE connections, then makes `rate` changes per second for `secs` seconds
+/// (progress notes on one in-progress case per change); returns p99, p50 (ms) and how many
+/// (subscriber, change) deliveries never arrived.
+async fn fanout(
+    base: &str,
+    dispatcher: &str,
+    subs: usize,
+    rate: u64,
+    secs: f64,
+) -> Result<(f64, f64, u64)> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()?;
+    let handler = login(&client, base, "handler").await?;
+    // In-progress cases of the handler's department to write progress notes on.
+    let list: Value = client
+        .get(format!("{base}/api/v1/cases?status=in_progress&limit=100"))
+        .bearer_auth(&handler)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let targets: Vec<i64> = list["items"]
+        .as_array()
+        .context("cases")?
+        .iter()
+        .filter_map(|c| c["id"].as_i64())
+        .collect();
+    if targets.is_empty() {
+        bail!("no in-progress case to change");
+    }
+    let sent_at: Arc<std::sync::Mutex<HashMap<u64, Instant>>> = Arc::default();
+    let total = (rate as f64 * secs) as u64;
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(subs);
+    let mut readers = Vec::new();
+    for _ in 0..subs {
+        let url = format!("{base}/api/v1/events");
+        let tk = dispatcher.to_string();
+        let sent_at = sent_at.clone();
+        let ready = ready_tx.clone();
+        let c = reqwest::Client::new();
+        readers.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let Ok(mut resp) = c.get(url).bearer_auth(tk).send().await else {
+                return (lat, 0u64);
+            };
+            let _ = ready.send(()).await;
+            let mut seen = 0u64;
+            let mut buf = String::new();
+            let end = Instant::now() + Duration::from_secs_f64(secs + 60.0);
+            while seen < total && Instant::now() < end {
+                let chunk = match tokio::time::timeout(Duration::from_secs(10), resp.chunk()).await
+                {
+                    Ok(Ok(Some(c))) => c,
+                    _ => break,
+                };
+                buf.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(i) = buf.find("bench-seq-") {
+                    let rest = &buf[i + 10..];
+                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    if digits.len() == rest.len() {
+                        break; // the number continues in the next chunk
+                    }
+                    if let Ok(n) = digits.parse::<u64>()
+                        && let Some(t) = sent_at.lock().map(|m| m.get(&n).copied()).ok().flatten()
+                    {
+                        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                        seen += 1;
+                    }
+                    buf.drain(..i + 10 + digits.len());
+                }
+                if buf.len() > 4096 && !buf.contains("bench-seq-") {
+                    buf.clear();
+                }
+            }
+            (lat, seen)
+        }));
+    }
+    drop(ready_tx);
+    let mut connected = 0;
+    let wait_until = Instant::now() + Duration::from_secs(120);
+    while connected < subs && Instant::now() < wait_until {
+        match tokio::time::timeout(Duration::from_secs(5), ready_rx.recv()).await {
+            Ok(Some(())) => connected += 1,
+            _ => break,
+        }
+    }
+    eprintln!("fan-out: {connected} of {subs} subscribers connected");
+    let writer = reqwest::Client::new();
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let mut tick = tokio::time::interval(interval);
+    for n in 0..total {
+        tick.tick().await;
+        let case = targets[(n as usize) % targets.len()];
+        let (w, b, tk, sent_at) = (
+            writer.clone(),
+            base.to_string(),
+            handler.clone(),
+            sent_at.clone(),
+        );
+        tokio::spawn(async move {
+            let v: Value = match w
+                .get(format!("{b}/api/v1/cases/{case}"))
+                .bearer_auth(&tk)
+                .send()
+                .await
+            {
+                Ok(r) => r.json().await.unwrap_or(Value::Null),
+                Err(_) => return,
+            };
+            let body = json!({ "action": "progress", "version": v["version"], "note": format!("bench-seq-{n}") });
+            if let Ok(mut m) = sent_at.lock() {
+                m.insert(n, Instant::now());
+            }
+            let _ = w
+                .post(format!("{b}/api/v1/cases/{case}/actions"))
+                .bearer_auth(&tk)
+                .json(&body)
+                .send()
+                .await;
+        });
+    }
+    let mut all = Vec::new();
+    let mut received = 0u64;
+    for r in readers {
+        let (l, seen) = r.await.unwrap_or_default();
+        all.extend(l);
+        received += seen;
+    }
+    // Changes that failed on a version race were never sent as events; count only those that were.
+    let committed = committed_changes(&writer, base, &handler, &targets).await?;
+    let expected = committed * connected as u64;
+    Ok((
+        percentile(&all, 0.99),
+        percentile(&all, 0.5),
+        expected.saturating_sub(received),
+    ))
+}
+
+/// How many `bench-seq` progress notes were committed on the target cases.
+async fn committed_changes(
+    c: &reqwest::Client,
+    base: &str,
+    tk: &str,
+    targets: &[i64],
+) -> Result<u64> {
+    let mut n = 0;
+    for id in targets {
+        let v: Value = c
+            .get(format!("{base}/api/v1/cases/{id}"))
+            .bearer_auth(tk)
+            .send()
+            .await?
+            .json()
+            .await?;
+        n += v["timeline"].as_array().map_or(0, |t| {
+            t.iter()
+                .filter(|e| {
+                    e["note"]
+                        .as_str()
+                        .is_some_and(|s| s.starts_with("bench-seq-"))
+                })
+                .count() as u64
+        });
+    }
+    Ok(n)
+}
