@@ -63,13 +63,15 @@ fn main() -> Result<()> {
         }
         "demo" => demo(rest),
         "test" => test(rest),
+        "bench" => bench(rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  widgets [--split]   build the wasm widgets into widgets/dist\n\
                  size [--compare]    gzip size per widget (html+js+wasm+css), budget check\n\
                  demo [serve args]   build widgets, seed demo data, serve on SQLite\n\
-                 test [test args]    widget tests in headless Chromium (if installed), then cargo test"
+                 test [test args]    widget tests in headless Chromium (if installed), then cargo test\n\
+                 bench [--quick] [--pg URL]  baselines and the server measured in one run (target/bench/)"
             );
             if cmd == "help" {
                 Ok(())
@@ -628,4 +630,19 @@ fn test(rest: &[String]) -> Result<()> {
         .args(rest.iter().map(OsStr::new));
     cmd.env("MINSHENG_WIDGETS_DIR", &dist);
     run(&mut cmd)
+}
+
+/// `cargo xtask bench`: builds the server and the load generator in release and runs the
+/// benchmark (tests/bench/main.rs), which writes target/bench/report.{json,md}.
+fn bench(rest: &[String]) -> Result<()> {
+    let dist = dist_dir();
+    if !dist.join("manifest.json").exists() {
+        // The report includes the widgets' size; build them when the tool chain is there.
+        if let Err(e) = build_widgets(&dist, false) {
+            eprintln!("xtask: widgets not built ({e:#}); the report will leave out their size");
+        }
+    }
+    run(cargo().args(["build", "--release", "-p", "minsheng-server", "-p", "minsheng-tests", "--bin", "minsheng", "--bin", "minsheng-bench"]))?;
+    let bin = root().join("target/release/minsheng-bench");
+    run(Command::new(bin).arg("--root").arg(root()).args(rest.iter().map(OsStr::new)))
 }
