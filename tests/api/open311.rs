@@ -228,8 +228,7 @@ async fn a_request_round_trips_in_json_and_xml_and_follows_the_workflow() {
         assert_eq!(case["channel"], "web");
         assert_eq!(case["status"], "submitted");
         let case_id = case["id"].as_i64().unwrap();
-        app.act(&w.dispatcher, case_id, json!({ "action": "accept" })).await.expect(200);
-        app.act(&w.dispatcher, case_id, json!({ "action": "assign", "department_id": w.dept_roads })).await.expect(200);
+        w.accept_and_assign(&app, case_id).await;
 
         let list = get(&app, &format!("/open311/v2/requests.json?service_request_id={id},MS0")).await;
         assert_eq!(list.json.as_array().unwrap().len(), 1);

@@ -15,8 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 use minsheng_server::Config;
 use minsheng_server::channels::open311::create_api_key;
 use minsheng_server::channels::wechat_mp::{MpCrypto, signature};
-use minsheng_tests::{TestApp, World, backends, on_each_backend, spawn_app_on};
-use poem::listener::{Acceptor, Listener, TcpListener};
+use minsheng_tests::{TestApp, World, backends, on_each_backend, serve_stand_in, spawn_app_on};
 use poem::{EndpointExt, Route, handler, post, web::Data, web::Json};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
@@ -478,19 +477,13 @@ async fn msg_sec_check(Data(down): Data<&Arc<AtomicBool>>, Json(b): Json<Value>)
 }
 
 async fn fake_wechat(down: Arc<AtomicBool>) -> String {
-    let acceptor = TcpListener::bind("127.0.0.1:0")
-        .into_acceptor()
-        .await
-        .unwrap();
-    let addr = acceptor.local_addr()[0].as_socket_addr().copied().unwrap();
-    let app = Route::new()
-        .at("/cgi-bin/stable_token", post(stable_token))
-        .at("/wxa/msg_sec_check", post(msg_sec_check))
-        .data(down);
-    tokio::spawn(async move {
-        let _ = poem::Server::new_with_acceptor(acceptor).run(app).await;
-    });
-    format!("http://{addr}")
+    serve_stand_in(
+        Route::new()
+            .at("/cgi-bin/stable_token", post(stable_token))
+            .at("/wxa/msg_sec_check", post(msg_sec_check))
+            .data(down),
+    )
+    .await
 }
 
 #[tokio::test]

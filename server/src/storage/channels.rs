@@ -132,14 +132,7 @@ impl Db {
     pub async fn open311_requests(&self, f: &Open311Filter) -> StoreResult<Vec<Open311Row>> {
         let mut sql = Sql::new(OPEN311_SELECT);
         if !f.ids.is_empty() {
-            sql.push(" AND c.tracking_no IN (");
-            for (i, id) in f.ids.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(Bind::Str(id.clone()));
-            }
-            sql.push(")");
+            sql.push_in("c.tracking_no", f.ids.iter().cloned());
         } else {
             if let Some(code) = &f.category_code {
                 sql.push(" AND cat.code = ").bind(Bind::Str(code.clone()));
@@ -151,18 +144,12 @@ impl Db {
                 sql.push(" AND c.created_at <= ").bind(Bind::I64(v));
             }
             if let Some(closed) = f.closed {
-                sql.push(if closed {
-                    " AND c.status IN ("
-                } else {
-                    " AND c.status NOT IN ("
-                });
-                for (i, s) in CLOSED_STATUSES.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.bind(Bind::Str((*s).into()));
-                }
-                sql.push(")");
+                let statuses = minsheng_model::Status::ALL
+                    .iter()
+                    .map(|s| s.as_str())
+                    .filter(|s| CLOSED_STATUSES.contains(s) == closed)
+                    .map(String::from);
+                sql.push_in("c.status", statuses);
             }
         }
         sql.push(" ORDER BY c.id DESC LIMIT ")
