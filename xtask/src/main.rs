@@ -3,7 +3,7 @@
 //! - `widgets [--split]`: build the wasm widgets into `widgets/dist/` (content-hashed names,
 //!   precompressed `.gz`/`.br`, `manifest.json`); the server serves that folder under `/w`.
 //! - `size [--compare]`: gzip size of what a phone downloads per widget (html + js + wasm + css);
-//!   fails when the submit widget is over its budget. `--compare` builds one bundle and one
+//!   fails when the submit widget is over its budget. `--compare` builds the resident + staff bundles and one
 //!   bundle per widget side by side and prints both.
 //! - `demo [serve args…]`: build the widgets, seed the demo data, serve on SQLite.
 //! - `test [cargo test args…]`: widget tests in headless Chromium when it is installed, then
@@ -22,7 +22,21 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 /// The widgets there are, each with its page title.
-const WIDGETS: &[(&str, &str)] = &[("submit", "我要反映 · 民生"), ("track", "我的诉求 · 民生")];
+const WIDGETS: &[(&str, &str)] = &[
+    ("submit", "我要反映 · 民生"),
+    ("track", "我的诉求 · 民生"),
+    ("handle", "承办工作台 · 民生"),
+    ("dispatch", "受理交办 · 民生"),
+    ("progress-map", "民生实事进度图 · 民生"),
+];
+/// Without `--split`: the bundles and the widgets (cargo features) each holds. Residents'
+/// phones download only the first; the staff widgets (SVG map, desk) never weigh on them.
+const BUNDLES: &[(&str, &[&str])] = &[
+    ("widgets", &["submit", "track"]),
+    ("staff", &["handle", "dispatch", "progress-map"]),
+];
+/// Widgets whose page also gets `staff.css` (wide desk layouts, the map).
+const STAFF_WIDGETS: &[&str] = &["handle", "dispatch", "progress-map"];
 /// What the submit widget may weigh, gzipped, html + js + wasm + css.
 const SUBMIT_BUDGET: u64 = 250_000;
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -349,18 +363,17 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
     fs::create_dir_all(&assets)?;
     let static_dir = root().join("widgets/static");
 
-    // Bundles: one for all widgets, or one per widget.
+    // Bundles: the resident and the staff bundle, or one per widget.
     let plan: Vec<(String, Option<String>, Vec<&str>)> = if split {
         WIDGETS
             .iter()
             .map(|(w, _)| (w.to_string(), Some(w.to_string()), vec![*w]))
             .collect()
     } else {
-        vec![(
-            "widgets".into(),
-            None,
-            WIDGETS.iter().map(|(w, _)| *w).collect(),
-        )]
+        BUNDLES
+            .iter()
+            .map(|(b, members)| (b.to_string(), Some(members.join(",")), members.to_vec()))
+            .collect()
     };
     let mut gz_sizes: BTreeMap<String, u64> = BTreeMap::new();
     let mut bundle_of: BTreeMap<&str, (String, String)> = BTreeMap::new();
@@ -391,6 +404,13 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
         css_name.clone(),
         write_compressed(&assets.join(&css_name), &css_data)?,
     );
+    let mut staff_css_data = css_data.clone();
+    staff_css_data.extend(fs::read(static_dir.join("staff.css"))?);
+    let staff_css_name = hashed_name("staff", "css", &staff_css_data);
+    gz_sizes.insert(
+        staff_css_name.clone(),
+        write_compressed(&assets.join(&staff_css_name), &staff_css_data)?,
+    );
 
     // The loader knows every bundle; the hashed copy sits beside them, the stable one a level up.
     let bundles: serde_json::Map<String, Value> = bundle_of
@@ -415,9 +435,14 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
     let mut widgets = serde_json::Map::new();
     for (w, title) in WIDGETS {
         let (js, wasm) = &bundle_of[w];
+        let css_name = if STAFF_WIDGETS.contains(w) {
+            &staff_css_name
+        } else {
+            &css_name
+        };
         let page = template
             .replace("{{title}}", title)
-            .replace("{{css}}", &css_name)
+            .replace("{{css}}", css_name)
             .replace("{{glue}}", js)
             .replace("{{wasm}}", wasm)
             .replace("{{loader}}", &loader_name)
@@ -427,7 +452,7 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
             page_name.clone(),
             write_compressed(&stage.join(&page_name), page.as_bytes())?,
         );
-        let files = [&page_name, &loader_name, js, wasm, &css_name];
+        let files = [&page_name, &loader_name, js, wasm, css_name];
         let total: u64 = files.iter().map(|f| gz_sizes[f.as_str()]).sum();
         widgets.insert(
             w.to_string(),
@@ -483,11 +508,11 @@ fn size_report(dist: &Path) -> Result<SizeReport> {
     )?;
     let kb = |n: u64| format!("{:.1} KB", n as f64 / 1000.0);
     let mut text = format!(
-        "widget sizes, gzip -9 ({}; wasm-opt applied: {}):\n{:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}\n",
+        "widget sizes, gzip -9 ({}; wasm-opt applied: {}):\n{:<12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}\n",
         if manifest["split"].as_bool() == Some(true) {
             "one bundle per widget"
         } else {
-            "one bundle"
+            "resident and staff bundles"
         },
         if manifest["wasm_opt"].as_bool() == Some(true) {
             "yes"
@@ -511,7 +536,7 @@ fn size_report(dist: &Path) -> Result<SizeReport> {
         let g = &info["gzip"];
         let n = |k: &str| g[k].as_u64().unwrap_or(0);
         text.push_str(&format!(
-            "{:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}\n",
+            "{:<12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}\n",
             w,
             kb(n("html")),
             kb(n("loader")),
@@ -546,7 +571,7 @@ fn size_report(dist: &Path) -> Result<SizeReport> {
 fn compare() -> Result<()> {
     let base = root().join("target/wasm/compare");
     let mut out = String::new();
-    for (label, split) in [("one bundle", false), ("per widget", true)] {
+    for (label, split) in [("resident + staff bundles", false), ("per widget", true)] {
         let dist = base.join(if split { "split" } else { "single" });
         fs::create_dir_all(&base)?;
         build_widgets(&dist, split)?;
@@ -614,7 +639,7 @@ fn test(rest: &[String]) -> Result<()> {
         let bindgen = wasm_bindgen_cli(&version)?;
         let runner = bindgen.with_file_name("wasm-bindgen-test-runner");
         let mut cmd = cargo();
-        cmd.args(["test", "-p", "minsheng-widgets", "--target", WASM_TARGET])
+        cmd.args(["test", "-p", "minsheng-widgets", "--all-features", "--target", WASM_TARGET])
             .arg("--target-dir")
             .arg(root().join("target").join("wasm"))
             .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &runner);
@@ -624,6 +649,8 @@ fn test(rest: &[String]) -> Result<()> {
             "xtask: chromedriver or chromium not found: skipping the widget build and browser tests"
         );
     }
+    // The crash test drives the real `minsheng` binary; `cargo test` alone does not build it.
+    run(cargo().args(["build", "-p", "minsheng-server", "--bin", "minsheng"]))?;
     let mut cmd = cargo();
     // The widgets crate is tested in the browser above; natively it would only compile yew.
     cmd.args(["test", "--workspace", "--exclude", "minsheng-widgets"])
