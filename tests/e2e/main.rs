@@ -1,9 +1,10 @@
 //! End-to-end tests of the resident widgets: the real server on a random port, the built
 //! widgets (`cargo xtask widgets`), and real headless Chromium driven over WebDriver.
-//! Screenshots at 360 px go to `target/e2e-screenshots/`.
+//! Screenshots at 360 px go to `target/e2e-screenshots/`. The staff widgets' tests are in `staff.rs`.
 
 mod browser;
 mod miniprogram;
+mod staff;
 
 use std::path::{Path, PathBuf};
 

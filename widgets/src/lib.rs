@@ -1,14 +1,25 @@
-//! Resident widgets for Minsheng, compiled to WebAssembly: `submit` (raise a complaint)
-//! and `track` (follow one's cases, rate the result). The loader (`static/loader.js`)
+//! Widgets for Minsheng, compiled to WebAssembly: for residents `submit` (raise a complaint)
+//! and `track` (follow one's cases, rate the result); for staff `handle` (a department's
+//! queue), `dispatch` (the desk) and `progress-map` (the live map), built as a bundle of
+//! their own so residents never download them. The loader (`static/loader.js`)
 //! finds elements carrying `data-minsheng-widget="<name>"` and calls [`mount`] on each.
 //!
 //! API types come from `minsheng-model`, the crate the server uses, so the two cannot drift.
 
 pub mod api;
 pub mod bridge;
+#[cfg(feature = "dispatch")]
+pub mod dispatch;
 pub mod draft;
+#[cfg(feature = "handle")]
+pub mod handle;
 pub mod i18n;
+#[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
+pub mod live;
+#[cfg(feature = "progress-map")]
+pub mod map;
 pub mod session;
+pub mod staff;
 pub mod store;
 #[cfg(feature = "submit")]
 pub mod submit;
@@ -26,7 +37,27 @@ pub const WIDGETS: &[&str] = &[
     "submit",
     #[cfg(feature = "track")]
     "track",
+    #[cfg(feature = "handle")]
+    "handle",
+    #[cfg(feature = "dispatch")]
+    "dispatch",
+    #[cfg(feature = "progress-map")]
+    "progress-map",
 ];
+
+/// Renders widget `C` behind the session gate into `root`.
+fn render<C: yew::BaseComponent<Properties = session::WidgetProps>>(
+    root: Element,
+    lang: i18n::Lang,
+    widget: &'static str,
+) {
+    root.set_inner_html("");
+    yew::Renderer::<session::Gate<C>>::with_root_and_props(
+        root,
+        session::GateProps { lang, widget },
+    )
+    .render();
+}
 
 /// Renders the widget `name` into `root`. Unknown names leave a visible message.
 #[wasm_bindgen]
@@ -41,6 +72,9 @@ pub fn mount(name: &str, root: Element) -> Result<(), JsValue> {
         let _ = html.set_attribute("lang", "en");
         doc.set_title(match name {
             "track" => "My cases · Minsheng",
+            "handle" => "Department queue · Minsheng",
+            "dispatch" => "Dispatch desk · Minsheng",
+            "progress-map" => "Progress map · Minsheng",
             _ => "Report a problem · Minsheng",
         });
     }
@@ -50,28 +84,30 @@ pub fn mount(name: &str, root: Element) -> Result<(), JsValue> {
     match name {
         #[cfg(feature = "submit")]
         "submit" => {
-            root.set_inner_html("");
-            yew::Renderer::<session::Gate<submit::Submit>>::with_root_and_props(
-                root,
-                session::GateProps {
-                    lang,
-                    widget: "submit",
-                },
-            )
-            .render();
+            render::<submit::Submit>(root, lang, "submit");
             Ok(())
         }
         #[cfg(feature = "track")]
         "track" => {
-            root.set_inner_html("");
-            yew::Renderer::<session::Gate<track::Track>>::with_root_and_props(
-                root,
-                session::GateProps {
-                    lang,
-                    widget: "track",
-                },
-            )
-            .render();
+            render::<track::Track>(root, lang, "track");
+            Ok(())
+        }
+        #[cfg(feature = "handle")]
+        "handle" => {
+            let _ = root.class_list().add_1("ms-staff");
+            render::<handle::Handle>(root, lang, "handle");
+            Ok(())
+        }
+        #[cfg(feature = "dispatch")]
+        "dispatch" => {
+            let _ = root.class_list().add_1("ms-staff-wide");
+            render::<dispatch::Dispatch>(root, lang, "dispatch");
+            Ok(())
+        }
+        #[cfg(feature = "progress-map")]
+        "progress-map" => {
+            let _ = root.class_list().add_1("ms-staff-wide");
+            render::<map::ProgressMap>(root, lang, "progress-map");
             Ok(())
         }
         other => {

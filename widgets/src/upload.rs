@@ -136,6 +136,17 @@ pub async fn upload(
     blob: &Blob,
     on_progress: impl Fn(f64) + 'static,
 ) -> Result<PhotoView, ApiError> {
+    upload_to(api, case_id, None, blob, on_progress).await
+}
+
+/// Uploads one photo, attached as evidence to the timeline event `event_id` when given.
+pub async fn upload_to(
+    api: &Api,
+    case_id: i64,
+    event_id: Option<i64>,
+    blob: &Blob,
+    on_progress: impl Fn(f64) + 'static,
+) -> Result<PhotoView, ApiError> {
     let xhr = XmlHttpRequest::new().map_err(|_| ApiError::Network)?;
     xhr.open("POST", &api.url(&format!("/api/v1/cases/{case_id}/photos")))
         .map_err(|_| ApiError::Network)?;
@@ -146,6 +157,10 @@ pub async fn upload(
     let form = FormData::new().map_err(|_| ApiError::Network)?;
     form.append_with_blob_and_filename("file", blob, "photo.jpg")
         .map_err(|_| ApiError::Network)?;
+    if let Some(id) = event_id {
+        form.append_with_str("event_id", &id.to_string())
+            .map_err(|_| ApiError::Network)?;
+    }
 
     let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| {
         if e.length_computable() && e.total() > 0.0 {

@@ -460,7 +460,7 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
                 "page": page_name, "loader": loader_name, "js": js, "wasm": wasm, "css": css_name,
                 "gzip": {
                     "html": gz_sizes[&page_name], "loader": gz_sizes[&loader_name], "js": gz_sizes[js],
-                    "wasm": gz_sizes[wasm], "css": gz_sizes[&css_name], "total": total,
+                    "wasm": gz_sizes[wasm], "css": gz_sizes[css_name], "total": total,
                 },
             }),
         );
