@@ -82,7 +82,10 @@ async fn the_progress_map_recolours_an_area_within_two_seconds_when_a_case_chang
     let id = created["id"].as_i64().expect("id");
     let took = appears_within(&b, &format!("{street_a}[data-open=\"1\"]"), LIVE).await;
     let after = attr(&b, &street_a, "fill").await;
-    assert_ne!(before, after, "the area's colour changes with its first open case");
+    assert_ne!(
+        before, after,
+        "the area's colour changes with its first open case"
+    );
     assert_eq!(
         attr(&b, &street_b, "fill").await,
         before,
@@ -92,7 +95,10 @@ async fn the_progress_map_recolours_an_area_within_two_seconds_when_a_case_chang
     b.screenshot("progress-map-after-change").await;
     eprintln!("progress map: the new case showed after {took:?}");
     let url = b.client.current_url().await.expect("url");
-    assert!(url.as_str().ends_with("/w/progress-map"), "no reload: {url}");
+    assert!(
+        url.as_str().ends_with("/w/progress-map"),
+        "no reload: {url}"
+    );
 
     // Overdue colours: an escalated-and-overdue case is the server's call; here the desk
     // accepts it, and the map follows again without a reload.
@@ -114,8 +120,10 @@ async fn the_progress_map_recolours_an_area_within_two_seconds_when_a_case_chang
     b.wait_for("#ms-map-up").await;
     b.click(&format!("circle.ms-point[data-case-id=\"{id}\"]"))
         .await;
-    b.wait_for(&format!("#ms-map-case[data-case-id=\"{id}\"][data-status=accepted]"))
-        .await;
+    b.wait_for(&format!(
+        "#ms-map-case[data-case-id=\"{id}\"][data-status=accepted]"
+    ))
+    .await;
     b.screenshot("progress-map-zoomed").await;
     b.click("#ms-map-up").await;
     b.wait_for(&street_b).await;
@@ -176,8 +184,11 @@ async fn a_handler_signs_for_a_case_then_resolves_it_with_an_evidence_photo() {
     b.click(&format!("{card} button[data-confirm=resolve]"))
         .await;
     b.wait_for(&format!("{card} .ms-error")).await;
-    b.type_into(&format!("{card} textarea[name=note]"), "已更换灯泡，恢复照明")
-        .await;
+    b.type_into(
+        &format!("{card} textarea[name=note]"),
+        "已更换灯泡，恢复照明",
+    )
+    .await;
     b.find(&format!("{card} input[name=photos]"))
         .await
         .send_keys(&fixture_jpeg().to_string_lossy())
@@ -245,7 +256,8 @@ async fn a_dispatcher_accepts_and_assigns_a_new_case_and_rejects_another_with_a_
     assert_eq!(c["department_id"], json!(w.dept_water));
 
     let other = format!("#ms-desk [data-case-id=\"{spam}\"]");
-    b.click(&format!("{other} button[data-action=reject]")).await;
+    b.click(&format!("{other} button[data-action=reject]"))
+        .await;
     b.click(&format!("{other} button[data-confirm=reject]"))
         .await;
     b.wait_for(&format!("{other} .ms-error")).await;

@@ -112,7 +112,9 @@ pub fn Dispatch(props: &WidgetProps) -> Html {
     };
 
     let body = match &*data {
-        Data::Loading => html! { <p class="ms-card ms-center ms-muted" aria-busy="true">{ lang.t("加载中…", "Loading…") }</p> },
+        Data::Loading => {
+            html! { <p class="ms-card ms-center ms-muted" aria-busy="true">{ lang.t("加载中…", "Loading…") }</p> }
+        }
         Data::Failed(m) => html! { <p class="ms-card ms-error" role="alert">{ m }</p> },
         Data::Ready(items) if items.is_empty() => html! {
             <p id="ms-empty" class="ms-card ms-center ms-muted">{ lang.t("暂无案件。", "No cases here.") }</p>

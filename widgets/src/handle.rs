@@ -62,7 +62,9 @@ pub fn Handle(props: &WidgetProps) -> Html {
     };
 
     let body = match &*queue {
-        Queue::Loading => html! { <p class="ms-card ms-center ms-muted" aria-busy="true">{ lang.t("加载中…", "Loading…") }</p> },
+        Queue::Loading => {
+            html! { <p class="ms-card ms-center ms-muted" aria-busy="true">{ lang.t("加载中…", "Loading…") }</p> }
+        }
         Queue::Failed(m) => html! { <p class="ms-card ms-error" role="alert">{ m }</p> },
         Queue::Ready(items) if items.is_empty() => html! {
             <p id="ms-empty" class="ms-card ms-center ms-muted">{ lang.t("暂无待办案件。", "Nothing in the queue.") }</p>

@@ -22,9 +22,8 @@ use crate::session::WidgetProps;
 use crate::staff::{self, Bbox, Debounce, Projection, SCALE, area_fill};
 use crate::util;
 
-/// The map's drawing size (the SVG scales to the page).
+/// The map's drawing width (the SVG scales to the page; the height follows the areas' shape).
 const W: f64 = 1000.0;
-const H: f64 = 640.0;
 const DAY_MS: i64 = 86_400_000;
 
 /// The filters, as query parameters shared by the map endpoints.
@@ -87,6 +86,15 @@ fn point_fill(status: Status, overdue: bool) -> &'static str {
         Status::Resolved | Status::Closed => "#16a34a",
         Status::Rejected | Status::Merged => "#9ca3af",
         _ => "#2563eb",
+    }
+}
+
+/// A legend swatch. SVG, not a `style` attribute: the pages' CSP allows no inline styles.
+fn swatch(fill: &'static str, dot: bool) -> Html {
+    html! {
+        <svg class="ms-swatch" width="14" height="14" viewBox="0 0 14 14" aria-hidden="true">
+            if dot { <circle cx="7" cy="7" r="6" fill={fill} /> } else { <rect width="14" height="14" rx="3" fill={fill} /> }
+        </svg>
     }
 }
 
@@ -278,12 +286,16 @@ pub fn ProgressMap(props: &WidgetProps) -> Html {
     let up = {
         let (parent, areas) = (parent.clone(), areas.clone());
         Callback::from(move |_: MouseEvent| {
-            let p = (*parent).and_then(|id| areas.iter().find(|a| a.id == id).and_then(|a| a.parent_id));
+            let p = (*parent)
+                .and_then(|id| areas.iter().find(|a| a.id == id).and_then(|a| a.parent_id));
             parent.set(p);
         })
     };
 
     let filter_bar = {
+        // Every option says whether it is selected: yew inserts options last first, and the
+        // browser would otherwise keep the first one inserted.
+        let f = (*filters).clone();
         let on = |f: fn(&mut Filters, String)| {
             let filters = filters.clone();
             Callback::from(move |e: Event| {
@@ -296,53 +308,66 @@ pub fn ProgressMap(props: &WidgetProps) -> Html {
             <div class="ms-map-filters">
                 <select name="category_id" aria-label={lang.t("类别", "Category")}
                     onchange={on(|f, v| f.category = v.parse().ok())}>
-                    <option value="">{ lang.t("全部类别", "All categories") }</option>
+                    <option value="" selected={f.category.is_none()}>{ lang.t("全部类别", "All categories") }</option>
                     { for categories.iter().map(|c| html! {
-                        <option value={c.id.to_string()}>{ lang.name(&c.name, c.name_en.as_deref()) }</option> }) }
+                        <option value={c.id.to_string()} selected={f.category == Some(c.id)}>{ lang.name(&c.name, c.name_en.as_deref()) }</option> }) }
                 </select>
                 <select name="status" aria-label={lang.t("状态", "Status")}
                     onchange={on(|f, v| f.status = v)}>
-                    <option value="">{ lang.t("全部状态", "All statuses") }</option>
+                    <option value="" selected={f.status.is_empty()}>{ lang.t("全部状态", "All statuses") }</option>
                     { for Status::ALL.iter().map(|s| html! {
-                        <option value={s.as_str()}>{ lang.status(*s) }</option> }) }
+                        <option value={s.as_str()} selected={f.status == s.as_str()}>{ lang.status(*s) }</option> }) }
                 </select>
                 <select name="department_id" aria-label={lang.t("部门", "Department")}
                     onchange={on(|f, v| f.department = v.parse().ok())}>
-                    <option value="">{ lang.t("全部部门", "All departments") }</option>
+                    <option value="" selected={f.department.is_none()}>{ lang.t("全部部门", "All departments") }</option>
                     { for departments.iter().map(|d| html! {
-                        <option value={d.id.to_string()}>{ lang.name(&d.name, d.name_en.as_deref()) }</option> }) }
+                        <option value={d.id.to_string()} selected={f.department == Some(d.id)}>{ lang.name(&d.name, d.name_en.as_deref()) }</option> }) }
                 </select>
                 <select name="days" aria-label={lang.t("时间", "Time window")}
                     onchange={on(|f, v| f.days = v.parse().unwrap_or(0))}>
-                    <option value="0">{ lang.t("全部时间", "All time") }</option>
-                    <option value="1">{ lang.t("近24小时", "Last 24 h") }</option>
-                    <option value="7">{ lang.t("近7天", "Last 7 days") }</option>
-                    <option value="30">{ lang.t("近30天", "Last 30 days") }</option>
-                    <option value="90">{ lang.t("近90天", "Last 90 days") }</option>
+                    { for [
+                        (0, lang.t("全部时间", "All time")),
+                        (1, lang.t("近24小时", "Last 24 h")),
+                        (7, lang.t("近7天", "Last 7 days")),
+                        (30, lang.t("近30天", "Last 30 days")),
+                        (90, lang.t("近90天", "Last 90 days")),
+                    ].into_iter().map(|(d, label)| html! {
+                        <option value={d.to_string()} selected={f.days == d}>{ label }</option> }) }
                 </select>
             </div>
         }
     };
 
     let map_svg = match &*counts {
-        None => html! { <p class="ms-card ms-center ms-muted" aria-busy="true">{ lang.t("加载中…", "Loading…") }</p> },
+        None => {
+            html! { <p class="ms-card ms-center ms-muted" aria-busy="true">{ lang.t("加载中…", "Loading…") }</p> }
+        }
         Some(rows) => {
             let shapes: Vec<(&AreaCounts, &AreaView)> = rows
                 .iter()
                 .filter_map(|r| Some((r, areas.iter().find(|a| a.id == r.area_id)?)))
                 .collect();
-            let bbox = Bbox::around(shapes.iter().filter_map(|(_, a)| a.boundary.as_ref()).flatten())
-                .or_else(|| {
-                    let pts: Vec<Vec<f64>> = points
-                        .iter()
-                        .flat_map(|p| p.points.iter().map(|q| vec![q.lng, q.lat]))
-                        .collect();
-                    Bbox::around(&pts)
-                });
+            let bbox = Bbox::around(
+                shapes
+                    .iter()
+                    .filter_map(|(_, a)| a.boundary.as_ref())
+                    .flatten(),
+            )
+            .or_else(|| {
+                let pts: Vec<Vec<f64>> = points
+                    .iter()
+                    .flat_map(|p| p.points.iter().map(|q| vec![q.lng, q.lat]))
+                    .collect();
+                Bbox::around(&pts)
+            });
             match bbox {
-                None => html! { <p id="ms-map-empty" class="ms-card ms-muted">{ lang.t("此区域没有边界数据。", "No boundaries for this area.") }</p> },
+                None => {
+                    html! { <p id="ms-map-empty" class="ms-card ms-muted">{ lang.t("此区域没有边界数据。", "No boundaries for this area.") }</p> }
+                }
                 Some(b) => {
-                    let proj = Projection::fit(b, W, H, 16.0);
+                    let h = Projection::height_for(b, W, 420.0, 1000.0);
+                    let proj = Projection::fit(b, W, h, 16.0);
                     let areas_html = shapes.iter().map(|(r, a)| {
                         let ring = a.boundary.as_deref().unwrap_or(&[]);
                         let fill = area_fill(r.open, r.overdue);
@@ -360,8 +385,8 @@ pub fn ProgressMap(props: &WidgetProps) -> Html {
                         let label = centroid(ring).map(|(x, y)| proj.xy(x, y)).map(|(x, y)| html! {
                             <text x={(x.round() as i64).to_string()} y={(y.round() as i64).to_string()}
                                 class="ms-area-label" text-anchor="middle">
-                                <tspan x={(x.round() as i64).to_string()} dy="-4">{ name.clone() }</tspan>
-                                <tspan x={(x.round() as i64).to_string()} dy="22" class="ms-area-nums">
+                                <tspan x={(x.round() as i64).to_string()} dy="-6">{ name.clone() }</tspan>
+                                <tspan x={(x.round() as i64).to_string()} dy="36" class="ms-area-nums">
                                     { format!("{} {} · {} {}", lang.t("在办", "open"), r.open, lang.t("超期", "late"), r.overdue) }</tspan>
                             </text>
                         });
@@ -385,7 +410,7 @@ pub fn ProgressMap(props: &WidgetProps) -> Html {
                             };
                             html! {
                                 <circle key={format!("p{}", pt.id)} class="ms-point" data-case-id={pt.id.to_string()}
-                                    cx={(x.round() as i64).to_string()} cy={(y.round() as i64).to_string()} r="9"
+                                    cx={(x.round() as i64).to_string()} cy={(y.round() as i64).to_string()} r="16"
                                     fill={point_fill(pt.status, pt.overdue)} onclick={onclick} />
                             }
                         });
@@ -404,7 +429,7 @@ pub fn ProgressMap(props: &WidgetProps) -> Html {
                         singles.chain(clusters).collect::<Html>()
                     }).unwrap_or_default();
                     html! {
-                        <svg id="ms-map" class="ms-map" viewBox={format!("0 0 {W} {H}")} role="img"
+                        <svg id="ms-map" class="ms-map" viewBox={format!("0 0 {W} {}", h.round() as i64)} role="img"
                             aria-label={lang.t("进度图", "Progress map")}>
                             { areas_html }
                             { dots }
@@ -418,11 +443,11 @@ pub fn ProgressMap(props: &WidgetProps) -> Html {
     let legend = html! {
         <div class="ms-legend" id="ms-legend">
             { for SCALE.iter().map(|(fill, zh, en)| html! {
-                <span class="ms-legend-item"><i style={format!("background:{fill}")}></i>{ lang.t(zh, en) }</span>
+                <span class="ms-legend-item">{ swatch(fill, false) }{ lang.t(zh, en) }</span>
             }) }
-            <span class="ms-legend-item"><i class="ms-dot" style="background:#2563eb"></i>{ lang.t("在办案件", "Open case") }</span>
-            <span class="ms-legend-item"><i class="ms-dot" style="background:#dc2626"></i>{ lang.t("超期案件", "Overdue case") }</span>
-            <span class="ms-legend-item"><i class="ms-dot" style="background:#16a34a"></i>{ lang.t("已办结", "Resolved") }</span>
+            <span class="ms-legend-item">{ swatch("#2563eb", true) }{ lang.t("在办案件", "Open case") }</span>
+            <span class="ms-legend-item">{ swatch("#dc2626", true) }{ lang.t("超期案件", "Overdue case") }</span>
+            <span class="ms-legend-item">{ swatch("#16a34a", true) }{ lang.t("已办结", "Resolved") }</span>
         </div>
     };
 
@@ -441,7 +466,10 @@ pub fn ProgressMap(props: &WidgetProps) -> Html {
             </section>
         }
     }).unwrap_or_default();
-    let trend_html = figures.as_ref().map(|f| trend(&f.trend, lang)).unwrap_or_default();
+    let trend_html = figures
+        .as_ref()
+        .map(|f| trend(&f.trend, lang))
+        .unwrap_or_default();
 
     let case_html = selected.as_ref().map(|c| {
         let close = {
@@ -537,8 +565,8 @@ fn trend(days: &[TrendDay], lang: Lang) -> Html {
                 <text x={(w - 8.0).to_string()} y={(h - 4.0).to_string()} class="ms-axis" text-anchor="end">{ last }</text>
             </svg>
             <p class="ms-legend">
-                <span class="ms-legend-item"><i style="background:#c8161d"></i>{ lang.t("新增", "New") }</span>
-                <span class="ms-legend-item"><i style="background:#16a34a"></i>{ lang.t("销号", "Closed") }</span>
+                <span class="ms-legend-item">{ swatch("#c8161d", false) }{ lang.t("新增", "New") }</span>
+                <span class="ms-legend-item">{ swatch("#16a34a", false) }{ lang.t("销号", "Closed") }</span>
             </p>
         </section>
     }
@@ -563,7 +591,12 @@ mod tests {
             "&category_id=3&department_id=4&status=assigned&from=1970-01-02T00:00:00Z"
         );
         assert_eq!(
-            centroid(&[vec![0.0, 0.0], vec![2.0, 0.0], vec![2.0, 2.0], vec![0.0, 2.0]]),
+            centroid(&[
+                vec![0.0, 0.0],
+                vec![2.0, 0.0],
+                vec![2.0, 2.0],
+                vec![0.0, 2.0]
+            ]),
             Some((1.0, 1.0))
         );
         assert_eq!(pct(Some(0.5)), "50.0%");

@@ -157,6 +157,15 @@ impl Projection {
         }
     }
 
+    /// The drawing height that fits `bbox` at `width` without wasting space, within `min..=max`.
+    pub fn height_for(bbox: Bbox, width: f64, min: f64, max: f64) -> f64 {
+        let kx = (((bbox.south + bbox.north) / 2.0).to_radians())
+            .cos()
+            .max(0.01);
+        let w = ((bbox.east - bbox.west) * kx).max(1e-9);
+        (width * (bbox.north - bbox.south) / w).clamp(min, max)
+    }
+
     /// The pixel of a point (north up).
     pub fn xy(&self, lng: f64, lat: f64) -> (f64, f64) {
         (
@@ -277,12 +286,8 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
     );
 
     let submit = {
-        let (api, busy, error, form) = (
-            props.api.clone(),
-            busy.clone(),
-            error.clone(),
-            form.clone(),
-        );
+        let (api, busy, error, form) =
+            (props.api.clone(), busy.clone(), error.clone(), form.clone());
         let (on_changed, on_expired) = (props.on_changed.clone(), props.on_expired.clone());
         let (id, version) = (c.id, c.version);
         let (note, reason, dept, due, merge, files) = (
@@ -326,9 +331,10 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
                 Action::Assign if req.department_id.is_none() => {
                     Some(lang.t("请选择承办部门。", "Please pick a department."))
                 }
-                Action::Merge if req.merge_into.is_none() => {
-                    Some(lang.t("请填写要合并到的案件编号。", "Enter the case id to merge into."))
-                }
+                Action::Merge if req.merge_into.is_none() => Some(lang.t(
+                    "请填写要合并到的案件编号。",
+                    "Enter the case id to merge into.",
+                )),
                 _ => None,
             };
             if let Some(m) = missing {
@@ -345,9 +351,8 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
             busy.set(true);
             error.set(None);
             wasm_bindgen_futures::spawn_local(async move {
-                let result: Result<CaseView, ApiError> = api
-                    .post(&format!("/api/v1/cases/{id}/actions"), &req)
-                    .await;
+                let result: Result<CaseView, ApiError> =
+                    api.post(&format!("/api/v1/cases/{id}/actions"), &req).await;
                 match result {
                     Ok(case) => {
                         let event = case.timeline.as_ref().and_then(|t| {
@@ -451,7 +456,7 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
                 if matches!(a, Action::Assign) {
                     <label class="ms-sub"><span>{ lang.t("承办部门", "Department") }</span>
                         <select ref={dept.clone()} name="department_id">
-                            <option value="">{ lang.t("请选择", "Choose…") }</option>
+                            <option value="" selected={c.department_id.is_none()}>{ lang.t("请选择", "Choose…") }</option>
                             { for props.departments.iter().map(|d| html! {
                                 <option value={d.id.to_string()} selected={c.department_id == Some(d.id)}>
                                     { lang.name(&d.name, d.name_en.as_deref()) }</option>
@@ -529,10 +534,7 @@ mod tests {
             time_left(now - 5 * MINUTE_MS, now, Lang::En),
             "5 min overdue"
         );
-        assert_eq!(
-            time_left(now + 26 * HOUR_MS, now, Lang::En),
-            "1 d 2 h left"
-        );
+        assert_eq!(time_left(now + 26 * HOUR_MS, now, Lang::En), "1 d 2 h left");
     }
 
     #[wasm_bindgen_test(unsupported = test)]
@@ -575,5 +577,13 @@ mod tests {
         assert!(p.path(&ring).starts_with("M"));
         assert!(p.path(&ring).ends_with('Z'));
         assert_eq!(Bbox::around(&Vec::<Vec<f64>>::new()), None);
+        // A tall box gets a tall drawing (capped), a flat one a flat drawing (floored).
+        assert_eq!(
+            Projection::height_for(b, 1000.0, 400.0, 2000.0).round(),
+            1108.0
+        );
+        assert_eq!(Projection::height_for(b, 1000.0, 400.0, 1000.0), 1000.0);
+        let flat = Bbox { north: 25.1, ..b };
+        assert_eq!(Projection::height_for(flat, 1000.0, 400.0, 1000.0), 400.0);
     }
 }

@@ -639,10 +639,17 @@ fn test(rest: &[String]) -> Result<()> {
         let bindgen = wasm_bindgen_cli(&version)?;
         let runner = bindgen.with_file_name("wasm-bindgen-test-runner");
         let mut cmd = cargo();
-        cmd.args(["test", "-p", "minsheng-widgets", "--all-features", "--target", WASM_TARGET])
-            .arg("--target-dir")
-            .arg(root().join("target").join("wasm"))
-            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &runner);
+        cmd.args([
+            "test",
+            "-p",
+            "minsheng-widgets",
+            "--all-features",
+            "--target",
+            WASM_TARGET,
+        ])
+        .arg("--target-dir")
+        .arg(root().join("target").join("wasm"))
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &runner);
         run(&mut cmd)?;
     } else {
         eprintln!(
@@ -669,7 +676,21 @@ fn bench(rest: &[String]) -> Result<()> {
             eprintln!("xtask: widgets not built ({e:#}); the report will leave out their size");
         }
     }
-    run(cargo().args(["build", "--release", "-p", "minsheng-server", "-p", "minsheng-tests", "--bin", "minsheng", "--bin", "minsheng-bench"]))?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "minsheng-server",
+        "-p",
+        "minsheng-tests",
+        "--bin",
+        "minsheng",
+        "--bin",
+        "minsheng-bench",
+    ]))?;
     let bin = root().join("target/release/minsheng-bench");
-    run(Command::new(bin).arg("--root").arg(root()).args(rest.iter().map(OsStr::new)))
+    run(Command::new(bin)
+        .arg("--root")
+        .arg(root())
+        .args(rest.iter().map(OsStr::new)))
 }
