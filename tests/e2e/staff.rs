@@ -275,3 +275,74 @@ async fn a_dispatcher_accepts_and_assigns_a_new_case_and_rejects_another_with_a_
     b.wait_for("#ms-empty").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn the_demo_district_is_drawn_street_by_street_and_each_queue_puts_overdue_cases_first() {
+    let Some(dist) = super::browser::widgets_dir() else {
+        eprintln!("SKIPPED demo district: no built widgets (run `cargo xtask widgets`)");
+        return;
+    };
+    let Some(b) = Browser::start("demo_district").await else {
+        return;
+    };
+    let site = super::start(&dist).await;
+    minsheng_server::seed::seed_demo(&site.app.state, 300)
+        .await
+        .expect("demo seed");
+    let leader = site.app.login("leader", "minsheng2026").await;
+    let streets: Vec<Value> = site
+        .app
+        .get("/api/v1/map/areas?level=street", &leader)
+        .await
+        .expect(200)
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(streets.len(), 4, "{streets:?}");
+
+    open_with_ticket(&b, &site, &leader, "/w/progress-map").await;
+    for s in &streets {
+        let id = s["area_id"].as_i64().expect("area id");
+        let open = s["open"].as_i64().expect("open");
+        b.wait_for(&format!(
+            "path[data-area-id=\"{id}\"][data-open=\"{open}\"]"
+        ))
+        .await;
+    }
+    b.wait_for("#ms-map .ms-point, #ms-map .ms-cluster").await;
+    b.wait_for("#ms-trend polyline").await;
+    b.screenshot("progress-map-demo").await;
+    let first = streets[0]["area_id"].as_i64().expect("id");
+    // A point may sit over the street's middle (where WebDriver clicks): click the area itself.
+    b.wait_for(&format!("path[data-area-id=\"{first}\"]")).await;
+    b.js(&format!(
+        "document.querySelector('path[data-area-id=\"{first}\"]').dispatchEvent(new MouseEvent('click', {{ bubbles: true }}))"
+    ))
+    .await;
+    b.wait_for("#ms-map-up").await;
+    b.wait_for("#ms-map path[data-area-id]").await;
+    b.screenshot("progress-map-demo-street").await;
+
+    // The handler's queue: overdue cases first.
+    let handler = site.app.login("handler", "minsheng2026").await;
+    open_with_ticket(&b, &site, &handler, "/w/handle").await;
+    b.wait_for("#ms-queue [data-case-id]").await;
+    let flags = b
+        .js("return [...document.querySelectorAll('#ms-queue > li')].map(li => li.classList.contains('ms-overdue'))")
+        .await;
+    let flags: Vec<bool> = serde_json::from_value(flags).expect("flags");
+    assert!(
+        flags.windows(2).all(|w| w[0] || !w[1]),
+        "overdue cases come first: {flags:?}"
+    );
+    b.screenshot("handle-demo").await;
+
+    let dispatcher = site.app.login("dispatcher", "minsheng2026").await;
+    open_with_ticket(&b, &site, &dispatcher, "/w/dispatch").await;
+    b.wait_for("#ms-desk [data-case-id]").await;
+    b.click("#ms-tab-supervise").await;
+    b.wait_for("#ms-desk[data-tab=supervise] [data-case-id].ms-overdue")
+        .await;
+    b.screenshot("dispatch-demo-supervise").await;
+    b.close().await;
+}

@@ -59,6 +59,16 @@ impl Filters {
     }
 }
 
+/// The statuses of cases not yet finished, comma-separated.
+fn open_statuses() -> String {
+    Status::ALL
+        .iter()
+        .filter(|s| !s.is_terminal())
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The mean of a ring's vertices: where an area's label goes.
 fn centroid(ring: &[Vec<f64>]) -> Option<(f64, f64)> {
     let pts: Vec<(f64, f64)> = ring
@@ -167,6 +177,7 @@ pub fn ProgressMap(props: &WidgetProps) -> Html {
                 let gen_cell = generation.borrow().get().wrapping_add(1);
                 generation.borrow().set(gen_cell);
                 let q = filters.query(staff::now_ms());
+                let filters_status_empty = filters.status.is_empty();
                 let parent = *parent;
                 let figure_q = {
                     let mut f = String::new();
@@ -215,6 +226,13 @@ pub fn ProgressMap(props: &WidgetProps) -> Html {
                         let bb = [b.west, b.south, b.east, b.north]
                             .map(|v| util::fixed(v, 6))
                             .join(",");
+                        // Without a status filter the points are the cases still open:
+                        // a month of closed ones would bury them.
+                        let q = if filters_status_empty {
+                            format!("{q}&status={}", open_statuses())
+                        } else {
+                            q
+                        };
                         let p = api
                             .get::<MapPoints>(&format!("/api/v1/map/points?bbox={bb}{q}"))
                             .await;
@@ -368,7 +386,7 @@ pub fn ProgressMap(props: &WidgetProps) -> Html {
                 Some(b) => {
                     let h = Projection::height_for(b, W, 420.0, 1000.0);
                     let proj = Projection::fit(b, W, h, 16.0);
-                    let areas_html = shapes.iter().map(|(r, a)| {
+                    let (areas_html, labels): (Vec<Html>, Vec<Html>) = shapes.iter().map(|(r, a)| {
                         let ring = a.boundary.as_deref().unwrap_or(&[]);
                         let fill = area_fill(r.open, r.overdue);
                         let zoom = a.level.child().is_some() && areas.iter().any(|x| x.parent_id == Some(a.id));
@@ -390,17 +408,16 @@ pub fn ProgressMap(props: &WidgetProps) -> Html {
                                     { format!("{} {} · {} {}", lang.t("在办", "open"), r.open, lang.t("超期", "late"), r.overdue) }</tspan>
                             </text>
                         });
-                        html! {
+                        (html! {
                             <g key={a.id} class={classes!("ms-area", zoom.then_some("ms-zoomable"))}>
                                 <path d={proj.path(ring)} fill={fill} data-area-id={a.id.to_string()}
                                     data-open={r.open.to_string()} data-overdue={r.overdue.to_string()}
                                     data-fill={fill} onclick={onclick}>
                                     <title>{ format!("{name}: {} {}, {} {}", lang.t("在办", "open"), r.open, lang.t("超期", "overdue"), r.overdue) }</title>
                                 </path>
-                                { label.unwrap_or_default() }
                             </g>
-                        }
-                    }).collect::<Html>();
+                        }, label.unwrap_or_default())
+                    }).unzip();
                     let dots = points.as_ref().map(|p| {
                         let singles = p.points.iter().map(|pt| {
                             let (x, y) = proj.xy(pt.lng, pt.lat);
@@ -410,7 +427,7 @@ pub fn ProgressMap(props: &WidgetProps) -> Html {
                             };
                             html! {
                                 <circle key={format!("p{}", pt.id)} class="ms-point" data-case-id={pt.id.to_string()}
-                                    cx={(x.round() as i64).to_string()} cy={(y.round() as i64).to_string()} r="16"
+                                    cx={(x.round() as i64).to_string()} cy={(y.round() as i64).to_string()} r="13"
                                     fill={point_fill(pt.status, pt.overdue)} onclick={onclick} />
                             }
                         });
@@ -431,8 +448,10 @@ pub fn ProgressMap(props: &WidgetProps) -> Html {
                     html! {
                         <svg id="ms-map" class="ms-map" viewBox={format!("0 0 {W} {}", h.round() as i64)} role="img"
                             aria-label={lang.t("进度图", "Progress map")}>
-                            { areas_html }
+                            { for areas_html }
                             { dots }
+                            // Names on top of everything, never hidden by points.
+                            <g class="ms-labels">{ for labels }</g>
                         </svg>
                     }
                 }

@@ -71,25 +71,24 @@ pub fn queue_order(cases: &mut [CaseView]) {
     });
 }
 
-/// The map's colour scale: green with nothing open, yellows by open cases, reds by overdue ones.
+/// The map's colour scale: green with nothing open, then by the share of open cases that
+/// are overdue. A share, not a count, so streets and grids read alike at every zoom level.
 pub const SCALE: &[(&str, &str, &str)] = &[
     ("#bbf7d0", "无在办", "Nothing open"),
-    ("#fde68a", "在办 1–9", "1–9 open"),
-    ("#facc15", "在办 ≥10", "10+ open"),
-    ("#fb923c", "超期 1", "1 overdue"),
-    ("#ef4444", "超期 2–4", "2–4 overdue"),
-    ("#991b1b", "超期 ≥5", "5+ overdue"),
+    ("#fef08a", "在办，无超期", "Open, none overdue"),
+    ("#fdba74", "超期 <25%", "Overdue <25%"),
+    ("#f87171", "超期 25–50%", "Overdue 25–50%"),
+    ("#b91c1c", "超期 ≥50%", "Overdue ≥50%"),
 ];
 
 /// The fill of an area with `open` cases of which `overdue` are late.
 pub fn area_fill(open: i64, overdue: i64) -> &'static str {
     let i = match (open, overdue) {
-        (_, o) if o >= 5 => 5,
-        (_, o) if o >= 2 => 4,
-        (_, 1) => 3,
-        (n, _) if n >= 10 => 2,
-        (n, _) if n >= 1 => 1,
-        _ => 0,
+        (o, _) if o <= 0 => 0,
+        (_, 0) => 1,
+        (o, d) if d * 4 < o => 2,
+        (o, d) if d * 2 < o => 3,
+        _ => 4,
     };
     SCALE[i].0
 }
@@ -538,14 +537,15 @@ mod tests {
     }
 
     #[wasm_bindgen_test(unsupported = test)]
-    fn colours_climb_with_open_then_overdue_cases() {
+    fn colours_climb_with_the_overdue_share() {
         assert_eq!(area_fill(0, 0), SCALE[0].0);
         assert_eq!(area_fill(1, 0), SCALE[1].0);
-        assert_eq!(area_fill(12, 0), SCALE[2].0);
-        assert_eq!(area_fill(12, 1), SCALE[3].0);
-        assert_eq!(area_fill(3, 3), SCALE[4].0);
-        assert_eq!(area_fill(50, 9), SCALE[5].0);
-        assert_ne!(area_fill(0, 0), area_fill(1, 0), "a new case must show");
+        assert_eq!(area_fill(120, 0), SCALE[1].0);
+        assert_eq!(area_fill(10, 2), SCALE[2].0);
+        assert_eq!(area_fill(10, 3), SCALE[3].0);
+        assert_eq!(area_fill(10, 5), SCALE[4].0);
+        assert_eq!(area_fill(1, 1), SCALE[4].0);
+        assert_ne!(area_fill(0, 0), area_fill(1, 0), "a first case must show");
     }
 
     #[wasm_bindgen_test(unsupported = test)]
