@@ -216,7 +216,7 @@ async fn a_handler_signs_for_a_case_then_resolves_it_with_an_evidence_photo() {
 }
 
 #[tokio::test]
-async fn a_dispatcher_accepts_and_assigns_a_new_case_and_rejects_another_with_a_reason() {
+async fn a_dispatcher_accepts_after_a_version_conflict_assigns_and_rejects_another_with_a_reason() {
     let Some((site, w, b)) = setup("dispatch_accept_assign").await else {
         return;
     };
@@ -237,6 +237,29 @@ async fn a_dispatcher_accepts_and_assigns_a_new_case_and_rejects_another_with_a_
     assert_eq!(b.text("h1.ms-title").await, "Dispatch desk");
     b.screenshot("dispatch-inbox-en").await;
 
+    // The first action goes out with a stale version (as if another dispatcher had just
+    // acted): the server answers 409, the desk says so and reloads, and a retry works.
+    b.js(r#"
+        const real = window.fetch.bind(window);
+        let staled = false;
+        window.fetch = async (input, init) => {
+            if (!staled && input instanceof Request && input.method === "POST" && /\/actions$/.test(input.url)) {
+                staled = true;
+                const body = JSON.parse(await input.clone().text());
+                body.version -= 1;
+                return real(new Request(input, { body: JSON.stringify(body) }));
+            }
+            return real(input, init);
+        };
+    "#)
+    .await;
+    b.click(&format!("{card} button[data-action=accept]")).await;
+    let notice = b.text("#ms-notice").await;
+    assert!(notice.contains("changed meanwhile"), "{notice}");
+    assert_eq!(
+        case(&site, &w.dispatcher, id).await["status"],
+        json!("submitted")
+    );
     b.click(&format!("{card} button[data-action=accept]")).await;
     b.wait_for(&format!("{card}[data-status=accepted]")).await;
     b.click(&format!("{card} button[data-action=assign]")).await;
