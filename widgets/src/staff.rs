@@ -233,9 +233,10 @@ pub fn action_label(lang: Lang, a: Action) -> &'static str {
     }
 }
 
-/// Actions taken with one tap; the others open a small form first.
+/// Actions taken with one tap; the others open a small form first (closing, 销号, is final,
+/// so it asks for a confirmation too).
 fn immediate(a: Action) -> bool {
-    matches!(a, Action::Sign | Action::Accept | Action::Close)
+    matches!(a, Action::Sign | Action::Accept)
 }
 
 /// Whether the form for `a` offers photos (evidence).
@@ -468,7 +469,7 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
                     <label class="ms-sub"><span>{ lang.t("合并到案件（编号）", "Merge into case (id)") }</span>
                         <input ref={merge.clone()} name="merge_into" inputmode="numeric" /></label>
                 }
-                if matches!(a, Action::Progress | Action::Resolve | Action::Escalate | Action::Assign | Action::Merge) {
+                if matches!(a, Action::Progress | Action::Resolve | Action::Escalate | Action::Assign | Action::Merge | Action::Close) {
                     <label class="ms-sub"><span>{ if a == Action::Resolve { lang.t("办结说明", "Resolution") } else { lang.t("说明", "Note") } }</span>
                         <textarea ref={note.clone()} name="note" rows="2" /></label>
                 }
