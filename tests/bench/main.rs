@@ -219,7 +219,10 @@ fn start_server(root: &Path, db: &str, data: &Path, port: u16) -> Result<Server>
         .env("DATABASE_URL", db)
         .env("MINSHENG_DATA_DIR", data)
         .env("MINSHENG_LOG", "warn")
-        .env("MINSHENG_DB_MAX_CONNECTIONS", "8")
+        .env(
+            "MINSHENG_DB_MAX_CONNECTIONS",
+            std::env::var("MINSHENG_DB_MAX_CONNECTIONS").unwrap_or_else(|_| "8".into()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

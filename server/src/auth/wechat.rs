@@ -74,8 +74,9 @@ pub async fn code_to_openid(
 }
 
 /// Cached access tokens by API host and app id, with their expiry (epoch ms).
-static TOKENS: std::sync::LazyLock<tokio::sync::Mutex<std::collections::HashMap<String, (String, i64)>>> =
-    std::sync::LazyLock::new(Default::default);
+static TOKENS: std::sync::LazyLock<
+    tokio::sync::Mutex<std::collections::HashMap<String, (String, i64)>>,
+> = std::sync::LazyLock::new(Default::default);
 
 /// The mini-program's `access_token` from `cgi-bin/stable_token`, cached until five minutes
 /// before it expires; `fresh` forces a new one (after 40001/42001 from a call). `None` when
@@ -90,14 +91,25 @@ pub async fn access_token(state: &crate::app::AppState, fresh: bool) -> Option<S
     let (appid, secret) = (w.appid.as_ref()?, w.secret.as_ref()?);
     let key = format!("{}|{appid}", w.api_base);
     let now = crate::now_ms();
-    if !fresh && let Some((t, exp)) = TOKENS.lock().await.get(&key).cloned() && exp > now {
+    if !fresh
+        && let Some((t, exp)) = TOKENS.lock().await.get(&key).cloned()
+        && exp > now
+    {
         return Some(t);
     }
     let url = format!("{}/cgi-bin/stable_token", w.api_base.trim_end_matches('/'));
     let body = serde_json::json!({
         "grant_type": "client_credential", "appid": appid, "secret": secret.expose(), "force_refresh": false
     });
-    let resp = state.http.post(url).json(&body).send().await.ok()?;
+    // Short: the official account must answer WeChat within 5 s, token fetch included.
+    let resp = state
+        .http
+        .post(url)
+        .timeout(std::time::Duration::from_secs(2))
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
     let reply: Reply = serde_json::from_str(&resp.text().await.ok()?).ok()?;
     let token = reply.access_token.filter(|t| !t.is_empty())?;
     let exp = now + (reply.expires_in.unwrap_or(7200) - 300).max(60) * 1000;

@@ -84,8 +84,16 @@ impl CasesApi {
 /// Comma-separated statuses (`invalid_status` for an unknown one).
 pub(crate) fn parse_statuses(raw: Option<String>) -> Result<Vec<Status>, ApiError> {
     let mut out = Vec::new();
-    for s in raw.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
-        out.push(Status::parse(s).ok_or_else(|| ApiError::bad_request("invalid_status", format!("未知状态 {s}")))?);
+    for s in raw
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        out.push(
+            Status::parse(s)
+                .ok_or_else(|| ApiError::bad_request("invalid_status", format!("未知状态 {s}")))?,
+        );
     }
     Ok(out)
 }
@@ -104,9 +112,21 @@ pub(crate) struct ListQuery {
 }
 
 impl ListQuery {
-    pub(crate) async fn filter(self, state: &AppState, before_id: Option<i64>, limit: i64) -> Result<CaseFilter, ApiError> {
+    pub(crate) async fn filter(
+        self,
+        state: &AppState,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> Result<CaseFilter, ApiError> {
         let area_path = match self.area_id {
-            Some(a) => Some(state.db.area(a).await?.ok_or_else(|| ApiError::unprocessable("unknown_area", "区域不存在"))?.path),
+            Some(a) => Some(
+                state
+                    .db
+                    .area(a)
+                    .await?
+                    .ok_or_else(|| ApiError::unprocessable("unknown_area", "区域不存在"))?
+                    .path,
+            ),
             None => None,
         };
         Ok(CaseFilter {
@@ -116,7 +136,10 @@ impl ListQuery {
             department_id: self.department_id,
             overdue: self.overdue,
             channel: self.channel.map(|c| c.as_str().to_string()),
-            text: self.q.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
+            text: self
+                .q
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty()),
             created_from: parse_time("from", self.from)?,
             created_to: parse_time("to", self.to)?,
             before_id,
@@ -180,7 +203,8 @@ impl CasesApi {
         body: Json<NewCase>,
     ) -> Result<CreateCaseResponse, ApiError> {
         let p = self.state.authenticate(&auth).await?;
-        let (case, created) = self.state.submit_case(&p, body.0).await?;
+        let (case, created, _) =
+            crate::channels::content_check::submit_screened(&self.state, &p, body.0).await?;
         let view = self.full_view(&case, &p).await?;
         if created {
             Ok(CreateCaseResponse::Created(Json(view)))

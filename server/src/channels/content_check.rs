@@ -3,12 +3,10 @@
 //! dispatcher; when WeChat cannot be reached the case is stored private and checked again
 //! later, so an outage never blocks a complaint.
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::Mutex;
 
 use minsheng_model::NewCase;
 
@@ -50,16 +48,6 @@ impl Screen {
 /// slow check only means the case is checked again later.
 const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Cached access tokens by API host and appid, with their expiry (epoch ms).
-static TOKENS: LazyLock<Mutex<HashMap<String, (String, i64)>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
-#[derive(Deserialize)]
-struct TokenReply {
-    access_token: Option<String>,
-    expires_in: Option<i64>,
-}
-
 #[derive(Deserialize)]
 struct CheckReply {
     errcode: Option<i64>,
@@ -77,32 +65,7 @@ fn enabled(state: &AppState) -> bool {
 }
 
 async fn access_token(state: &AppState, fresh: bool) -> Option<String> {
-    let w = &state.cfg.wechat;
-    let (appid, secret) = (w.appid.as_ref()?, w.secret.as_ref()?);
-    let key = format!("{}|{appid}", w.api_base);
-    let now = crate::now_ms();
-    if !fresh
-        && let Some((t, exp)) = TOKENS.lock().await.get(&key)
-        && *exp > now
-    {
-        return Some(t.clone());
-    }
-    let url = format!("{}/cgi-bin/stable_token", w.api_base.trim_end_matches('/'));
-    let body = json!({ "grant_type": "client_credential", "appid": appid, "secret": secret.expose(), "force_refresh": false });
-    let resp = state
-        .http
-        .post(url)
-        .timeout(CALL_TIMEOUT)
-        .json(&body)
-        .send()
-        .await
-        .ok()?;
-    let reply: TokenReply = serde_json::from_str(&resp.text().await.ok()?).ok()?;
-    let token = reply.access_token.filter(|t| !t.is_empty())?;
-    // Refresh five minutes early: WeChat rotates tokens with a short overlap.
-    let exp = now + (reply.expires_in.unwrap_or(7200) - 300).max(60) * 1000;
-    TOKENS.lock().await.insert(key, (token.clone(), exp));
-    Some(token)
+    crate::auth::wechat::access_token(state, fresh).await
 }
 
 /// Asks WeChat about `content`; `Pass` when no credentials are configured.
