@@ -442,7 +442,7 @@ async fn run(o: Opts) -> Result<()> {
         std::fs::read(&manifest).map(|b| serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null))
     {
         if let Some(n) = m
-            .pointer("/widgets/submit/gzip_total")
+            .pointer("/widgets/submit/gzip/total")
             .and_then(Value::as_u64)
         {
             report.insert("submit_widget_gzip_bytes".into(), json!(n));
