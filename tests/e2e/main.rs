@@ -5,6 +5,7 @@
 mod browser;
 mod miniprogram;
 mod staff;
+mod track_live;
 
 use std::path::{Path, PathBuf};
 

@@ -14,7 +14,12 @@ pub mod draft;
 #[cfg(feature = "handle")]
 pub mod handle;
 pub mod i18n;
-#[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
+#[cfg(any(
+    feature = "track",
+    feature = "handle",
+    feature = "dispatch",
+    feature = "progress-map"
+))]
 pub mod live;
 #[cfg(feature = "progress-map")]
 pub mod map;

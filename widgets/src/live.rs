@@ -7,7 +7,6 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use minsheng_model::FeedEvent;
 use serde::Deserialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -20,11 +19,13 @@ struct Ticket {
     ticket: String,
 }
 
-/// What the subscriber hears: an event, or `Open` when a connection (re)opens — a hint to
-/// refresh aggregates that may have changed while nobody listened.
+/// What the subscriber hears: a change (the event id; the message is a `FeedEvent`, left
+/// unparsed because every widget reloads what it shows, and parsing would cost the resident
+/// bundle ~5 KB), or `Open` when a connection (re)opens — a hint to reload what may have
+/// changed while nobody listened.
 pub enum Heard {
     Open,
-    Case(Box<FeedEvent>),
+    Change(i64),
     /// The session is gone (the ticket was refused with 401).
     Expired,
 }
@@ -119,17 +120,12 @@ fn connect(weak: Weak<Shared>) {
             let weak = weak.clone();
             Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
                 let Some(s) = weak.upgrade() else { return };
-                if let Ok(id) = e.last_event_id().parse::<i64>() {
-                    s.last.set(Some(id));
-                }
+                let Ok(id) = e.last_event_id().parse::<i64>() else {
+                    return;
+                };
+                s.last.set(Some(id));
                 s.failures.set(0);
-                let parsed = e
-                    .data()
-                    .as_string()
-                    .and_then(|t| serde_json::from_str::<FeedEvent>(&t).ok());
-                if let Some(ev) = parsed {
-                    (s.on_heard)(Heard::Case(Box::new(ev)));
-                }
+                (s.on_heard)(Heard::Change(id));
             })
         };
         let on_open = {
@@ -173,7 +169,7 @@ pub fn use_live_reload(api: &Api, on_expired: &yew::Callback<()>, tick: yew::Use
         let debounce = crate::staff::Debounce::default();
         let feed = Feed::start(api, move |heard| match heard {
             Heard::Expired => on_expired.emit(()),
-            Heard::Open | Heard::Case(_) => {
+            Heard::Open | Heard::Change(_) => {
                 let tick = tick.clone();
                 debounce.trigger(300, move || tick.set(crate::staff::fresh_tick()));
             }

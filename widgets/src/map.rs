@@ -261,7 +261,7 @@ pub fn ProgressMap(props: &WidgetProps) -> Html {
                 match h {
                     Heard::Expired => return on_expired.emit(()),
                     Heard::Open => live.set(true),
-                    Heard::Case(_) => {
+                    Heard::Change(_) => {
                         count.set(count.get() + 1);
                         heard.set(count.get());
                     }

@@ -1,6 +1,7 @@
 //! `/w/track`: the resident's cases, one case's timeline with its photos, and the rating
-//! once the case is resolved (an unsatisfied rating reopens it). The open view refreshes
-//! itself every [`REFRESH_MS`] while the page is visible.
+//! once the case is resolved (an unsatisfied rating reopens it). The open view reloads when
+//! the live feed reports a change to one of the resident's cases, and every [`REFRESH_MS`]
+//! while the page is visible (for web-views where the feed cannot connect).
 
 use minsheng_model::validate::limits;
 use minsheng_model::{
@@ -127,6 +128,8 @@ pub fn Track(props: &WidgetProps) -> Html {
             }
         });
     }
+    // Live: a change to one of the resident's cases reloads the open view within a second.
+    crate::live::use_live_reload(&props.api, &props.on_expired, tick.clone());
 
     let open = {
         let (view, tick) = (view.clone(), tick.clone());
