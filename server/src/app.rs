@@ -17,9 +17,9 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::feed::api::FeedApi;
 use crate::map::MapApi;
-use crate::supervision::api::SupervisionApi;
 use crate::reference::api::ReferenceApi;
 use crate::storage::{AreaRow, Db};
+use crate::supervision::api::SupervisionApi;
 use crate::system::{Metrics, SystemApi};
 
 /// Groups of operations in the OpenAPI document.
@@ -104,10 +104,21 @@ impl AppState {
     }
 }
 
+/// Every API of the server, combined into one OpenAPI document.
+type Apis = (
+    AuthApi,
+    CasesApi,
+    PhotosApi,
+    ReferenceApi,
+    FeedApi,
+    MapApi,
+    SupervisionApi,
+    crate::channels::api::ChannelsApi,
+    SystemApi,
+);
+
 /// The OpenAPI service with every API of the server.
-pub fn api_service(
-    state: &Arc<AppState>,
-) -> OpenApiService<(AuthApi, CasesApi, PhotosApi, ReferenceApi, FeedApi, MapApi, SupervisionApi, crate::channels::api::ChannelsApi, SystemApi), ()> {
+pub fn api_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
     let cases = Arc::new(CasesApi {
         state: state.clone(),
     });
@@ -160,8 +171,14 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .nest("/w", crate::web::routes(state.cfg.widgets_dir.clone()))
-        .nest("/open311/v2", crate::channels::open311::routes(state.clone()))
-        .at("/wechat/callback", crate::channels::wechat_mp::endpoint(state.clone()))
+        .nest(
+            "/open311/v2",
+            crate::channels::open311::routes(state.clone()),
+        )
+        .at(
+            "/wechat/callback",
+            crate::channels::wechat_mp::endpoint(state.clone()),
+        )
         .around({
             let state = state.clone();
             move |ep, req| crate::system::observe(ep, req, state.clone())

@@ -35,16 +35,18 @@ fn minsheng(bin: &PathBuf, db: &str, data: &std::path::Path, args: &[&str]) -> C
 }
 
 async fn serve(bin: &PathBuf, db: &str, data: &std::path::Path, port: u16) -> Proc {
-    let child = minsheng(
-        bin,
-        db,
-        data,
-        &["serve", "--bind", &format!("127.0.0.1:{port}")],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .expect("server starts");
+    let child = Proc(
+        minsheng(
+            bin,
+            db,
+            data,
+            &["serve", "--bind", &format!("127.0.0.1:{port}")],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts"),
+    );
     let client = reqwest::Client::new();
     for _ in 0..300 {
         if client
@@ -53,7 +55,7 @@ async fn serve(bin: &PathBuf, db: &str, data: &std::path::Path, port: u16) -> Pr
             .await
             .is_ok_and(|r| r.status().is_success())
         {
-            return Proc(child);
+            return child;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

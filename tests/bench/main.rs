@@ -438,15 +438,15 @@ async fn run(o: Opts) -> Result<()> {
 
     // Widget sizes from the build manifest, when the widgets were built.
     let manifest = o.root.join("widgets/dist/manifest.json");
-    if let Ok(m) =
-        std::fs::read(&manifest).map(|b| serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null))
-    {
-        if let Some(n) = m
-            .pointer("/widgets/submit/gzip/total")
-            .and_then(Value::as_u64)
-        {
-            report.insert("submit_widget_gzip_bytes".into(), json!(n));
-        }
+    let size = std::fs::read(&manifest)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|m| {
+            m.pointer("/widgets/submit/gzip/total")
+                .and_then(Value::as_u64)
+        });
+    if let Some(n) = size {
+        report.insert("submit_widget_gzip_bytes".into(), json!(n));
     }
     report.insert(
         "database".into(),
