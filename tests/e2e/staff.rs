@@ -127,6 +127,13 @@ async fn the_progress_map_recolours_an_area_within_two_seconds_when_a_case_chang
     b.screenshot("progress-map-zoomed").await;
     b.click("#ms-map-up").await;
     b.wait_for(&street_b).await;
+
+    // Filters narrow the counts: no closed case yet, then all statuses again.
+    let status = b.find("select[name=status]").await;
+    status.select_by_value("closed").await.expect("status");
+    b.wait_for(&format!("{street_a}[data-open=\"0\"]")).await;
+    status.select_by_value("").await.expect("all statuses");
+    b.wait_for(&format!("{street_a}[data-open=\"1\"]")).await;
     b.close().await;
 }
 

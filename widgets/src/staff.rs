@@ -537,6 +537,31 @@ mod tests {
         assert_eq!(time_left(now + 26 * HOUR_MS, now, Lang::En), "1 d 2 h left");
     }
 
+    fn case(id: i64, status: &str, overdue: bool, due: Option<&str>) -> CaseView {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "tracking_no": format!("MS{id}"), "status": status, "version": 1,
+            "channel": "wechat", "category_id": 1, "category_name": "路灯", "description": "x",
+            "anonymous": false, "public": false, "contact_masked": false, "escalation_level": 0,
+            "created_at": format!("2026-11-0{id}T00:00:00Z"), "updated_at": "2026-11-09T00:00:00Z",
+            "sign_due_at": due, "due_at": due, "overdue": overdue, "allowed_actions": [], "photos": [],
+        }))
+        .expect("a case")
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn the_queue_puts_overdue_first_then_the_nearest_deadline() {
+        let mut q = vec![
+            case(1, "in_progress", false, None),
+            case(2, "assigned", false, Some("2026-11-20T00:00:00Z")),
+            case(3, "in_progress", true, Some("2026-11-10T00:00:00Z")),
+            case(4, "reopened", false, Some("2026-11-15T00:00:00Z")),
+            case(5, "assigned", true, Some("2026-11-12T00:00:00Z")),
+        ];
+        queue_order(&mut q);
+        let ids: Vec<i64> = q.iter().map(|c| c.id).collect();
+        assert_eq!(ids, vec![3, 5, 4, 2, 1]);
+    }
+
     #[wasm_bindgen_test(unsupported = test)]
     fn colours_climb_with_the_overdue_share() {
         assert_eq!(area_fill(0, 0), SCALE[0].0);
