@@ -612,7 +612,8 @@ fn demo(rest: &[String]) -> Result<()> {
         .unwrap_or_else(|| "127.0.0.1:8080".into());
     eprintln!(
         "xtask: open http://{bind}/w/submit and http://{bind}/w/track (add ?lang=en for English); \
-         sign in with a demo resident printed above"
+         sign in with a demo resident printed above. Staff: http://{bind}/w/handle (handler), \
+         http://{bind}/w/dispatch (dispatcher), http://{bind}/w/progress-map (leader)"
     );
     let mut serve = server(&["serve"]);
     serve.args(rest);
