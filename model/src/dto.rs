@@ -243,6 +243,8 @@ api_object! {
         pub stars: Option<i32>,
         pub comment: Option<String>,
         pub merge_into: Option<i64>,
+        /// With `accept` or `assign`: reclassify the case (its deadlines follow the new category).
+        pub category_id: Option<i64>,
     }
 }
 
@@ -260,6 +262,7 @@ impl CaseActionRequest {
             stars: None,
             comment: None,
             merge_into: None,
+            category_id: None,
         }
     }
 }

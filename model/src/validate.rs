@@ -186,6 +186,14 @@ pub fn action_input(r: &CaseActionRequest) -> Result<(), FieldError> {
     text_max("note", r.note.as_deref(), limits::NOTE_MAX)?;
     text_max("reason", r.reason.as_deref(), limits::REASON_MAX)?;
     text_max("comment", r.comment.as_deref(), limits::COMMENT_MAX)?;
+    if r.category_id.is_some() && !matches!(r.action, Action::Accept | Action::Assign) {
+        return Err(FieldError::new(
+            "category_id",
+            "not_allowed",
+            "只能在受理或交办时调整类别",
+            "may only change with accept or assign",
+        ));
+    }
     match r.action {
         Action::Reject | Action::Return | Action::Reopen => {
             required("reason", r.reason.as_deref(), limits::REASON_MAX)?

@@ -458,3 +458,91 @@ async fn staff_filter_the_ledger_and_page_through_it_with_a_cursor() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_desk_reclassifies_on_accept_or_assign_and_filters_the_supervision_list() {
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let id = w
+                .submit(&app, &w.resident_a, "其实是燃气泄漏,不是路灯")
+                .await["id"]
+                .as_i64()
+                .unwrap();
+            app.act(
+                &w.dispatcher,
+                id,
+                json!({ "action": "reject", "reason": "x", "category_id": w.cat_urgent }),
+            )
+            .await
+            .expect_error(422, "validation_failed");
+            app.act(
+                &w.dispatcher,
+                id,
+                json!({ "action": "accept", "category_id": 424242 }),
+            )
+            .await
+            .expect_error(422, "unknown_category");
+            let c = app
+                .act(
+                    &w.dispatcher,
+                    id,
+                    json!({ "action": "accept", "category_id": w.cat_urgent }),
+                )
+                .await
+                .expect(200);
+            assert_eq!(c["category_id"], w.cat_urgent);
+            assert_eq!(c["category_name"], "燃气泄漏");
+            let accept = c["timeline"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["kind"] == "accept")
+                .unwrap()
+                .clone();
+            assert_eq!(accept["data"]["category_id"], w.cat_urgent);
+            // Assigned under the urgent tier: due within 2 hours.
+            let c = app
+                .act(
+                    &w.dispatcher,
+                    id,
+                    json!({ "action": "assign", "department_id": w.dept_water }),
+                )
+                .await
+                .expect(200);
+            let due = chrono::DateTime::parse_from_rfc3339(c["due_at"].as_str().unwrap()).unwrap();
+            let left = due.signed_duration_since(chrono::Utc::now());
+            assert!(
+                left <= chrono::Duration::hours(2) && left > chrono::Duration::minutes(100),
+                "{left}"
+            );
+
+            let other = w.assigned_case(&app).await;
+            app.act(
+                &w.dispatcher,
+                other,
+                json!({ "action": "escalate", "note": "请加快办理" }),
+            )
+            .await
+            .expect(200);
+            let list = app
+                .get("/api/v1/cases?escalated=true", &w.dispatcher)
+                .await
+                .expect(200);
+            let ids: Vec<i64> = list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_i64().unwrap())
+                .collect();
+            assert_eq!(ids, [other]);
+            let list = app
+                .get("/api/v1/cases?escalated=false", &w.dispatcher)
+                .await
+                .expect(200);
+            assert_eq!(list["items"].as_array().unwrap().len(), 1);
+        },
+    )
+    .await;
+}

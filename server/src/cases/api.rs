@@ -105,6 +105,7 @@ pub(crate) struct ListQuery {
     pub area_id: Option<i64>,
     pub department_id: Option<i64>,
     pub overdue: Option<bool>,
+    pub escalated: Option<bool>,
     pub channel: Option<Channel>,
     pub q: Option<String>,
     pub from: Option<String>,
@@ -135,6 +136,7 @@ impl ListQuery {
             area_path,
             department_id: self.department_id,
             overdue: self.overdue,
+            escalated: self.escalated,
             channel: self.channel.map(|c| c.as_str().to_string()),
             text: self
                 .q
@@ -226,6 +228,8 @@ impl CasesApi {
         area_id: Query<Option<i64>>,
         department_id: Query<Option<i64>>,
         overdue: Query<Option<bool>>,
+        /// Only cases under supervision (督办 level ≥ 1), or only those not.
+        escalated: Query<Option<bool>>,
         channel: Query<Option<Channel>>,
         /// Tracking number, or words in the description or address.
         q: Query<Option<String>>,
@@ -246,6 +250,7 @@ impl CasesApi {
             area_id: area_id.0,
             department_id: department_id.0,
             overdue: overdue.0,
+            escalated: escalated.0,
             channel: channel.0,
             q: q.0,
             from: from.0,
@@ -313,13 +318,29 @@ impl CasesApi {
             ));
         }
         let now = crate::now_ms();
-        let category = self
-            .state
-            .db
-            .category(c.category_id)
-            .await?
-            .ok_or_else(|| ApiError::internal("case without category"))?;
         let mut ch = CaseChange::default();
+        // Reclassifying (with accept or assign) moves the case to the new category's deadlines.
+        let category = match req.category_id.filter(|id| *id != c.category_id) {
+            Some(id) => {
+                let cat = match self.state.db.category(id).await? {
+                    Some(cat) if cat.active => cat,
+                    _ => {
+                        return Err(ApiError::unprocessable(
+                            "unknown_category",
+                            "诉求类别不存在",
+                        ));
+                    }
+                };
+                ch.category_id = Some(cat.id);
+                cat
+            }
+            None => self
+                .state
+                .db
+                .category(c.category_id)
+                .await?
+                .ok_or_else(|| ApiError::internal("case without category"))?,
+        };
         let mut note = req.note.clone();
         let mut data = None;
         // Rework after an unsatisfied rating or a reopen gets fresh deadlines.
@@ -399,6 +420,11 @@ impl CasesApi {
             && n.chars().count() > limits::NOTE_MAX
         {
             return Err(ApiError::unprocessable("validation_failed", "备注过长"));
+        }
+        if let Some(cat) = ch.category_id {
+            let mut d = data.take().unwrap_or_else(|| json!({}));
+            d["category_id"] = json!(cat);
+            data = Some(d);
         }
         let ev = NewEvent {
             actor_id: Some(p.id()),

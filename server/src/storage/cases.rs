@@ -85,6 +85,8 @@ pub struct CaseFilter {
     pub area_path: Option<String>,
     pub department_id: Option<i64>,
     pub overdue: Option<bool>,
+    /// Only cases under supervision (督办 level ≥ 1), or only those not.
+    pub escalated: Option<bool>,
     pub channel: Option<String>,
     pub text: Option<String>,
     pub created_from: Option<i64>,
@@ -118,6 +120,7 @@ pub struct NewCaseRecord {
 #[derive(Debug, Clone, Default)]
 pub struct CaseChange {
     pub department_id: Option<Option<i64>>,
+    pub category_id: Option<i64>,
     pub sign_due_at: Option<Option<i64>>,
     pub due_at: Option<Option<i64>>,
     pub escalation_level: Option<i64>,
@@ -242,7 +245,10 @@ impl Db {
         let mut sql = Sql::new(CASE_SELECT);
         sql.push(" WHERE 1 = 1");
         scope.push(&mut sql);
-        sql.push_in("c.status", f.statuses.iter().map(|s| s.as_str().to_string()));
+        sql.push_in(
+            "c.status",
+            f.statuses.iter().map(|s| s.as_str().to_string()),
+        );
         if let Some(v) = f.category_id {
             sql.push(" AND c.category_id = ").bind(Bind::I64(v));
         }
@@ -280,6 +286,15 @@ impl Db {
         }
         if let Some(v) = f.created_to {
             sql.push(" AND c.created_at < ").bind(Bind::I64(v));
+        }
+        match f.escalated {
+            Some(true) => {
+                sql.push(" AND c.escalation_level > 0");
+            }
+            Some(false) => {
+                sql.push(" AND c.escalation_level = 0");
+            }
+            None => {}
         }
         match f.overdue {
             Some(true) => {
@@ -331,6 +346,9 @@ impl Db {
         sql.push(", updated_at = ").bind(Bind::I64(now));
         if let Some(v) = ch.department_id {
             sql.push(", department_id = ").bind(Bind::OptI64(v));
+        }
+        if let Some(v) = ch.category_id {
+            sql.push(", category_id = ").bind(Bind::I64(v));
         }
         if let Some(v) = ch.sign_due_at {
             sql.push(", sign_due_at = ").bind(Bind::OptI64(v));

@@ -285,6 +285,8 @@ impl SupervisionApi {
         area_id: Query<Option<i64>>,
         department_id: Query<Option<i64>>,
         overdue: Query<Option<bool>>,
+        /// Only cases under supervision (督办 level ≥ 1), or only those not.
+        escalated: Query<Option<bool>>,
         channel: Query<Option<Channel>>,
         q: Query<Option<String>>,
         from: Query<Option<String>>,
@@ -297,6 +299,7 @@ impl SupervisionApi {
             area_id: area_id.0,
             department_id: department_id.0,
             overdue: overdue.0,
+            escalated: escalated.0,
             channel: channel.0,
             q: q.0,
             from: from.0,
