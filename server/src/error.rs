@@ -88,8 +88,8 @@ impl ApiError {
         ApiError::Internal(body("internal", "服务器内部错误,请稍后再试"))
     }
 
-    /// The error's stable code (for logs and metrics).
-    pub fn code(&self) -> &str {
+    /// The body every variant carries.
+    pub fn body(&self) -> &ErrorBody {
         match self {
             ApiError::BadRequest(b)
             | ApiError::Unauthorized(b)
@@ -101,8 +101,13 @@ impl ApiError {
             | ApiError::Unprocessable(b)
             | ApiError::TooManyRequests(b)
             | ApiError::Internal(b)
-            | ApiError::Unavailable(b) => &b.code,
+            | ApiError::Unavailable(b) => &b.0,
         }
+    }
+
+    /// The error's stable code (for logs and metrics).
+    pub fn code(&self) -> &str {
+        &self.body().code
     }
 }
 

@@ -110,6 +110,29 @@ where
     }
 }
 
+/// [`load`] with authenticated GETs of `path(n)`; a request counts when it answers 2xx.
+async fn get_load(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    conc: usize,
+    secs: f64,
+    path: fn(u64) -> String,
+) -> Phase {
+    let (c, b, tk) = (client.clone(), base.to_string(), token.to_string());
+    load(conc, secs, move |n| {
+        let (c, url, tk) = (c.clone(), format!("{b}{}", path(n)), tk.clone());
+        async move {
+            c.get(url)
+                .bearer_auth(tk)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await
+}
+
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -344,17 +367,8 @@ async fn run(o: Opts) -> Result<()> {
     report.insert("submit_p99_ms".into(), json!(submit.pct(0.99)));
 
     // Read one case.
-    let (c, b, tk) = (client.clone(), base.clone(), dispatcher.clone());
-    let read = load(conc, secs, move |n| {
-        let (c, b, tk) = (c.clone(), b.clone(), tk.clone());
-        async move {
-            let id = 1 + (n * 7919) % 1000;
-            c.get(format!("{b}/api/v1/cases/{id}"))
-                .bearer_auth(&tk)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        }
+    let read = get_load(&client, &base, &dispatcher, conc, secs, |n| {
+        format!("/api/v1/cases/{}", 1 + (n * 7919) % 1000)
     })
     .await;
     eprintln!(
@@ -365,20 +379,10 @@ async fn run(o: Opts) -> Result<()> {
     report.insert("read_rps".into(), json!(read.rps()));
 
     // A filtered list: an area and a status.
-    let (c, b, tk) = (client.clone(), base.clone(), dispatcher.clone());
-    let list = load(8, secs, move |n| {
-        let (c, b, tk) = (c.clone(), b.clone(), tk.clone());
-        async move {
-            let area = 2 + n % 4; // the streets
-            let status = ["in_progress", "closed", "assigned", "submitted"][(n % 4) as usize];
-            c.get(format!(
-                "{b}/api/v1/cases?area_id={area}&status={status}&limit=20"
-            ))
-            .bearer_auth(&tk)
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        }
+    let list = get_load(&client, &base, &dispatcher, 8, secs, |n| {
+        let area = 2 + n % 4; // the streets
+        let status = ["in_progress", "closed", "assigned", "submitted"][(n % 4) as usize];
+        format!("/api/v1/cases?area_id={area}&status={status}&limit=20")
     })
     .await;
     eprintln!(
@@ -389,21 +393,13 @@ async fn run(o: Opts) -> Result<()> {
     report.insert("list_p99_ms".into(), json!(list.pct(0.99)));
 
     // The map's aggregates.
-    let (c, b, tk) = (client.clone(), base.clone(), dispatcher.clone());
-    let agg = load(4, secs, move |n| {
-        let (c, b, tk) = (c.clone(), b.clone(), tk.clone());
-        async move {
-            let path = [
-                "/api/v1/map/areas",
-                "/api/v1/map/figures",
-                "/api/v1/map/points?bbox=103.74,25.44,103.86,25.56",
-            ][(n % 3) as usize];
-            c.get(format!("{b}{path}"))
-                .bearer_auth(&tk)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        }
+    let agg = get_load(&client, &base, &dispatcher, 4, secs, |n| {
+        [
+            "/api/v1/map/areas",
+            "/api/v1/map/figures",
+            "/api/v1/map/points?bbox=103.74,25.44,103.86,25.56",
+        ][(n % 3) as usize]
+            .to_string()
     })
     .await;
     eprintln!(

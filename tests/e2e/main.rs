@@ -165,26 +165,8 @@ async fn a_resident_submits_with_a_photo_then_rates_the_resolved_case_and_sees_i
     let id = case["id"].as_i64().expect("id");
 
     // Staff work the case to resolution.
-    app.act(&w.dispatcher, id, json!({ "action": "accept" }))
-        .await
-        .expect(200);
-    app.act(
-        &w.dispatcher,
-        id,
-        json!({ "action": "assign", "department_id": w.dept_roads }),
-    )
-    .await
-    .expect(200);
-    app.act(&w.handler, id, json!({ "action": "sign" }))
-        .await
-        .expect(200);
-    app.act(
-        &w.handler,
-        id,
-        json!({ "action": "resolve", "note": "已更换灯泡" }),
-    )
-    .await
-    .expect(200);
+    w.accept_and_assign(app, id).await;
+    w.sign_and_resolve(app, id).await;
 
     // The resident follows it in the track widget (the session is kept in local storage).
     b.goto(&format!("{}/w/track", site.base)).await;

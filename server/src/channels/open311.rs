@@ -196,19 +196,7 @@ impl From<ApiError> for Open311Error {
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
-        let (code, message) = match &e {
-            ApiError::BadRequest(b)
-            | ApiError::Unauthorized(b)
-            | ApiError::Forbidden(b)
-            | ApiError::NotFound(b)
-            | ApiError::Conflict(b)
-            | ApiError::PayloadTooLarge(b)
-            | ApiError::UnsupportedMediaType(b)
-            | ApiError::Unprocessable(b)
-            | ApiError::TooManyRequests(b)
-            | ApiError::Internal(b)
-            | ApiError::Unavailable(b) => (b.0.code.clone(), b.0.message.clone()),
-        };
+        let (code, message) = (e.body().code.clone(), e.body().message.clone());
         // Codes from the shared error type are a fixed vocabulary; keep them as they are.
         let code: &'static str = match code.as_str() {
             "validation_failed" => "validation_failed",
