@@ -7,6 +7,7 @@ pub mod enums;
 pub mod machine;
 pub mod mask;
 pub mod validate;
+pub mod visits;
 
 pub use dto::*;
 pub use enums::*;

@@ -35,7 +35,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(
+    pub(crate) fn new(
         field: &'static str,
         code: &'static str,
         zh: impl Into<String>,
@@ -50,12 +50,12 @@ impl FieldError {
     }
 }
 
-fn chars(s: &str) -> usize {
+pub(crate) fn chars(s: &str) -> usize {
     s.chars().count()
 }
 
 /// Checks an optional free-text field's length.
-fn text_max(field: &'static str, value: Option<&str>, max: usize) -> Result<(), FieldError> {
+pub(crate) fn text_max(field: &'static str, value: Option<&str>, max: usize) -> Result<(), FieldError> {
     match value {
         Some(v) if chars(v) > max => Err(FieldError::new(
             field,
@@ -67,7 +67,7 @@ fn text_max(field: &'static str, value: Option<&str>, max: usize) -> Result<(), 
     }
 }
 
-fn required(field: &'static str, value: Option<&str>, max: usize) -> Result<(), FieldError> {
+pub(crate) fn required(field: &'static str, value: Option<&str>, max: usize) -> Result<(), FieldError> {
     match value.map(str::trim) {
         None | Some("") => Err(FieldError::new(field, "required", "必填", "is required")),
         Some(_) => text_max(field, value, max),
