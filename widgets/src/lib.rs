@@ -1,7 +1,8 @@
 //! Widgets for Minsheng, compiled to WebAssembly: for residents `submit` (raise a complaint)
 //! and `track` (follow one's cases, rate the result); for staff `handle` (a department's
 //! queue), `dispatch` (the desk) and `progress-map` (the live map), built as a bundle of
-//! their own so residents never download them. The loader (`static/loader.js`)
+//! their own so residents never download them; for supervisors `visit` (household visits
+//! that work offline), a bundle of its own too. The loader (`static/loader.js`)
 //! finds elements carrying `data-minsheng-widget="<name>"` and calls [`mount`] on each.
 //!
 //! API types come from `minsheng-model`, the crate the server uses, so the two cannot drift.
@@ -32,6 +33,8 @@ pub mod submit;
 pub mod track;
 pub mod upload;
 pub mod util;
+#[cfg(feature = "visit")]
+pub mod visit;
 
 use wasm_bindgen::prelude::*;
 use web_sys::Element;
@@ -48,6 +51,8 @@ pub const WIDGETS: &[&str] = &[
     "dispatch",
     #[cfg(feature = "progress-map")]
     "progress-map",
+    #[cfg(feature = "visit")]
+    "visit",
 ];
 
 /// Renders widget `C` behind the session gate into `root`.
@@ -80,6 +85,7 @@ pub fn mount(name: &str, root: Element) -> Result<(), JsValue> {
             "handle" => "Department queue · Minsheng",
             "dispatch" => "Dispatch desk · Minsheng",
             "progress-map" => "Progress map · Minsheng",
+            "visit" => "Household visits · Minsheng",
             _ => "Report a problem · Minsheng",
         });
     }
@@ -113,6 +119,12 @@ pub fn mount(name: &str, root: Element) -> Result<(), JsValue> {
         "progress-map" => {
             let _ = root.class_list().add_1("ms-staff-wide");
             render::<map::ProgressMap>(root, lang, "progress-map");
+            Ok(())
+        }
+        #[cfg(feature = "visit")]
+        "visit" => {
+            let _ = root.class_list().add_1("ms-staff");
+            render::<visit::Visit>(root, lang, "visit");
             Ok(())
         }
         other => {

@@ -147,8 +147,28 @@ pub async fn upload_to(
     blob: &Blob,
     on_progress: impl Fn(f64) + 'static,
 ) -> Result<PhotoView, ApiError> {
+    let event = event_id.map(|id| id.to_string());
+    let fields: Vec<(&str, &str)> = event.iter().map(|e| ("event_id", e.as_str())).collect();
+    upload_file(
+        api,
+        &format!("/api/v1/cases/{case_id}/photos"),
+        &fields,
+        blob,
+        on_progress,
+    )
+    .await
+}
+
+/// Posts `blob` as the multipart field `file` (with text `fields`) to an API path.
+pub async fn upload_file(
+    api: &Api,
+    path: &str,
+    fields: &[(&str, &str)],
+    blob: &Blob,
+    on_progress: impl Fn(f64) + 'static,
+) -> Result<PhotoView, ApiError> {
     let xhr = XmlHttpRequest::new().map_err(|_| ApiError::Network)?;
-    xhr.open("POST", &api.url(&format!("/api/v1/cases/{case_id}/photos")))
+    xhr.open("POST", &api.url(path))
         .map_err(|_| ApiError::Network)?;
     if let Some(token) = api.token() {
         let _ = xhr.set_request_header("Authorization", &format!("Bearer {token}"));
@@ -157,8 +177,8 @@ pub async fn upload_to(
     let form = FormData::new().map_err(|_| ApiError::Network)?;
     form.append_with_blob_and_filename("file", blob, "photo.jpg")
         .map_err(|_| ApiError::Network)?;
-    if let Some(id) = event_id {
-        form.append_with_str("event_id", &id.to_string())
+    for (name, value) in fields {
+        form.append_with_str(name, value)
             .map_err(|_| ApiError::Network)?;
     }
 

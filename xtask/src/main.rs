@@ -28,15 +28,18 @@ const WIDGETS: &[(&str, &str)] = &[
     ("handle", "承办工作台 · 民生"),
     ("dispatch", "受理交办 · 民生"),
     ("progress-map", "民生实事进度图 · 民生"),
+    ("visit", "入户走访 · 民生"),
 ];
 /// Without `--split`: the bundles and the widgets (cargo features) each holds. Residents'
-/// phones download only the first; the staff widgets (SVG map, desk) never weigh on them.
+/// phones download only the first; the staff widgets (SVG map, desk) never weigh on them,
+/// and a supervisor's phone in the field (weak signal) downloads only `visit`.
 const BUNDLES: &[(&str, &[&str])] = &[
     ("widgets", &["submit", "track"]),
     ("staff", &["handle", "dispatch", "progress-map"]),
+    ("field", &["visit"]),
 ];
-/// Widgets whose page also gets `staff.css` (wide desk layouts, the map).
-const STAFF_WIDGETS: &[&str] = &["handle", "dispatch", "progress-map"];
+/// Widgets whose page also gets `staff.css` (wide desk layouts, the map, the visit lists).
+const STAFF_WIDGETS: &[&str] = &["handle", "dispatch", "progress-map", "visit"];
 /// What the submit widget may weigh, gzipped, html + js + wasm + css.
 const SUBMIT_BUDGET: u64 = 250_000;
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
