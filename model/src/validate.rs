@@ -55,7 +55,11 @@ pub(crate) fn chars(s: &str) -> usize {
 }
 
 /// Checks an optional free-text field's length.
-pub(crate) fn text_max(field: &'static str, value: Option<&str>, max: usize) -> Result<(), FieldError> {
+pub(crate) fn text_max(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<(), FieldError> {
     match value {
         Some(v) if chars(v) > max => Err(FieldError::new(
             field,
@@ -67,7 +71,11 @@ pub(crate) fn text_max(field: &'static str, value: Option<&str>, max: usize) -> 
     }
 }
 
-pub(crate) fn required(field: &'static str, value: Option<&str>, max: usize) -> Result<(), FieldError> {
+pub(crate) fn required(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<(), FieldError> {
     match value.map(str::trim) {
         None | Some("") => Err(FieldError::new(field, "required", "必填", "is required")),
         Some(_) => text_max(field, value, max),

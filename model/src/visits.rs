@@ -428,8 +428,14 @@ pub fn record_id(field: &'static str, value: &str) -> Result<(), FieldError> {
 
 /// A day as `YYYY-MM-DD`.
 pub fn day(field: &'static str, value: &str) -> Result<NaiveDate, FieldError> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-        .map_err(|_| err(field, "invalid", "日期应为 YYYY-MM-DD", "must be YYYY-MM-DD"))
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| {
+        err(
+            field,
+            "invalid",
+            "日期应为 YYYY-MM-DD",
+            "must be YYYY-MM-DD",
+        )
+    })
 }
 
 /// Every check on a visit that needs no database (`now` in epoch ms).
@@ -467,7 +473,12 @@ pub fn visit(v: &VisitInput, now: i64) -> Result<(), FieldError> {
         }
     }
     if v.revision.is_some_and(|r| r < 1) {
-        return Err(err("revision", "out_of_range", "版本号应从 1 开始", "starts at 1"));
+        return Err(err(
+            "revision",
+            "out_of_range",
+            "版本号应从 1 开始",
+            "starts at 1",
+        ));
     }
     let findings = v.findings.as_deref().unwrap_or_default();
     if findings.len() > limits::FINDINGS_MAX {
@@ -613,14 +624,20 @@ pub fn household(
     };
     let tags = split_tags(tags);
     if tags.len() > limits::TAGS_MAX || tags.iter().any(|t| chars(t) > limits::TAG_MAX) {
-        return Err(err("tags", "invalid", "标签过多或过长", "too many or too long tags"));
+        return Err(err(
+            "tags",
+            "invalid",
+            "标签过多或过长",
+            "too many or too long tags",
+        ));
     }
     let num = |field: &'static str, s: &str| -> Result<Option<f64>, FieldError> {
         match s.trim() {
             "" => Ok(None),
-            v => v.parse::<f64>().map(Some).map_err(|_| {
-                err(field, "invalid", "坐标应为数字", "must be a number")
-            }),
+            v => v
+                .parse::<f64>()
+                .map(Some)
+                .map_err(|_| err(field, "invalid", "坐标应为数字", "must be a number")),
         }
     };
     let (lat, lng) = (num("lat", lat)?, num("lng", lng)?);
@@ -663,17 +680,51 @@ mod tests {
 
     #[test]
     fn import_fields_are_checked_column_by_column() {
-        let ok = household(" 麻黄巷 3 号 ", "李桂英", "13800001111", "3.0", "独居老人,低保", "25.49", "103.79").unwrap();
+        let ok = household(
+            " 麻黄巷 3 号 ",
+            "李桂英",
+            "13800001111",
+            "3.0",
+            "独居老人,低保",
+            "25.49",
+            "103.79",
+        )
+        .unwrap();
         assert_eq!(ok.address, "麻黄巷 3 号");
         assert_eq!(ok.members, 3);
         assert_eq!(ok.tags, vec!["独居老人", "低保"]);
-        assert_eq!(household("", "", "", "", "", "", "").unwrap_err().field, "address");
-        assert_eq!(household("a", "", "12ab", "", "", "", "").unwrap_err().field, "phone");
-        assert_eq!(household("a", "", "", "0", "", "", "").unwrap_err().field, "members");
-        assert_eq!(household("a", "", "", "2.5", "", "", "").unwrap_err().field, "members");
-        assert_eq!(household("a", "", "", "", "", "95", "103").unwrap_err().field, "lat");
-        assert_eq!(household("a", "", "", "", "", "25", "").unwrap_err().field, "lng");
-        assert_eq!(household("a", "", "", "", "", "x", "1").unwrap_err().field, "lat");
+        assert_eq!(
+            household("", "", "", "", "", "", "").unwrap_err().field,
+            "address"
+        );
+        assert_eq!(
+            household("a", "", "12ab", "", "", "", "")
+                .unwrap_err()
+                .field,
+            "phone"
+        );
+        assert_eq!(
+            household("a", "", "", "0", "", "", "").unwrap_err().field,
+            "members"
+        );
+        assert_eq!(
+            household("a", "", "", "2.5", "", "", "").unwrap_err().field,
+            "members"
+        );
+        assert_eq!(
+            household("a", "", "", "", "", "95", "103")
+                .unwrap_err()
+                .field,
+            "lat"
+        );
+        assert_eq!(
+            household("a", "", "", "", "", "25", "").unwrap_err().field,
+            "lng"
+        );
+        assert_eq!(
+            household("a", "", "", "", "", "x", "1").unwrap_err().field,
+            "lat"
+        );
     }
 
     fn input() -> VisitInput {

@@ -37,6 +37,8 @@ pub enum Tag {
     Map,
     /// Statistics and exports (督办).
     Supervision,
+    /// Households, visit rounds, visits and meeting records (入户走访).
+    Visits,
     /// Health and metrics.
     System,
 }
@@ -114,6 +116,7 @@ type Apis = (
     MapApi,
     SupervisionApi,
     crate::channels::api::ChannelsApi,
+    crate::visits::api::VisitsApi,
     SystemApi,
 );
 
@@ -147,6 +150,9 @@ pub fn api_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
                 state: state.clone(),
             },
             crate::channels::api::ChannelsApi {
+                state: state.clone(),
+            },
+            crate::visits::api::VisitsApi {
                 state: state.clone(),
             },
             SystemApi {

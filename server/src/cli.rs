@@ -124,7 +124,11 @@ pub async fn main() -> anyhow::Result<()> {
         }
         Command::RevokeApiKey { name } => {
             let state = AppState::new(cfg).await?;
-            if !state.db.revoke_api_key(name.trim(), crate::now_ms()).await? {
+            if !state
+                .db
+                .revoke_api_key(name.trim(), crate::now_ms())
+                .await?
+            {
                 anyhow::bail!("no live API key named {name}");
             }
             println!("revoked API key {name}");

@@ -18,6 +18,7 @@ pub mod seed;
 pub mod storage;
 pub mod supervision;
 pub mod system;
+pub mod visits;
 pub mod web;
 
 pub use app::{AppState, Application};
@@ -31,4 +32,18 @@ pub fn now_ms() -> i64 {
 /// Milliseconds since the epoch to a UTC time for the API.
 pub fn to_time(ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// Today's date in Beijing time, where every period and due day is counted.
+pub fn today_beijing() -> chrono::NaiveDate {
+    to_time(now_ms() + storage::BEIJING_MS).date_naive()
+}
+
+/// The first millisecond of a Beijing-time day.
+pub fn beijing_day_start(d: chrono::NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .timestamp_millis()
+        - storage::BEIJING_MS
 }

@@ -532,6 +532,7 @@ async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Resul
                 rng.gen_range(0..1_000_000_000u64)
             )),
             accept_due_at: t0 + accept_h * hour,
+            origin: None,
         };
         let (case, _) = db.create_case(&rec, t0).await?;
         let handler = s

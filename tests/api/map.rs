@@ -148,6 +148,7 @@ async fn points_become_clusters_when_there_are_many() {
                     contact_name: None,
                     contact_phone: None,
                     accept_due_at: i64::MAX / 2,
+                    origin: None,
                 };
                 db.create_case(&rec, minsheng_tests::minsheng_server::now_ms())
                     .await

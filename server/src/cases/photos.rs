@@ -106,31 +106,17 @@ impl PhotosApi {
         {
             return Err(ApiError::unprocessable("unknown_event", "事件不属于此案件"));
         }
-        if form.file.size() > limits::PHOTO_MAX_BYTES {
-            return Err(too_large());
-        }
-        let raw = form.file.into_vec().await.map_err(ApiError::internal)?;
-        if raw.len() > limits::PHOTO_MAX_BYTES {
-            return Err(too_large());
-        }
-        let (content_type, ext, clean) = tokio::task::spawn_blocking(move || clean_image(raw))
-            .await
-            .map_err(ApiError::internal)??;
-        let sha = hex::encode(Sha256::digest(&clean));
-        let key = format!("{}.{ext}", uuid::Uuid::new_v4());
-        let path = self.state.uploads_dir().join(&key);
-        tokio::fs::write(&path, &clean)
-            .await
-            .map_err(ApiError::internal)?;
+        let img = store_image(&self.state, form.file).await?;
+        let path = img.path.clone();
         let record = NewPhoto {
             case_id: c.id,
             event_id: form.event_id,
             uploaded_by: p.id(),
             uploader_role: p.role.as_str().into(),
-            content_type: content_type.into(),
-            size: clean.len() as i64,
-            storage_key: key,
-            sha256: sha,
+            content_type: img.content_type.into(),
+            size: img.size,
+            storage_key: img.storage_key,
+            sha256: img.sha256,
         };
         let now = crate::now_ms();
         match self
@@ -184,6 +170,44 @@ impl PhotosApi {
             .header("Cache-Control", "private, max-age=86400")
             .header("X-Content-Type-Options", "nosniff"))
     }
+}
+
+/// An upload checked, cleaned of metadata and written to the uploads folder.
+pub(crate) struct StoredImage {
+    pub content_type: &'static str,
+    pub size: i64,
+    pub storage_key: String,
+    pub sha256: String,
+    /// Where it was written (remove it if the database refuses the record).
+    pub path: std::path::PathBuf,
+}
+
+/// Checks an uploaded image's size and type, strips its metadata (on a blocking thread)
+/// and stores it under a fresh name.
+pub(crate) async fn store_image(state: &AppState, file: Upload) -> Result<StoredImage, ApiError> {
+    if file.size() > limits::PHOTO_MAX_BYTES {
+        return Err(too_large());
+    }
+    let raw = file.into_vec().await.map_err(ApiError::internal)?;
+    if raw.len() > limits::PHOTO_MAX_BYTES {
+        return Err(too_large());
+    }
+    let (content_type, ext, clean) = tokio::task::spawn_blocking(move || clean_image(raw))
+        .await
+        .map_err(ApiError::internal)??;
+    let sha256 = hex::encode(Sha256::digest(&clean));
+    let storage_key = format!("{}.{ext}", uuid::Uuid::new_v4());
+    let path = state.uploads_dir().join(&storage_key);
+    tokio::fs::write(&path, &clean)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(StoredImage {
+        content_type,
+        size: clean.len() as i64,
+        storage_key,
+        sha256,
+        path,
+    })
 }
 
 fn too_large() -> ApiError {

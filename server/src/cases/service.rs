@@ -39,6 +39,17 @@ impl AppState {
         p: &Principal,
         n: NewCase,
     ) -> Result<(CaseRow, bool), ApiError> {
+        self.submit_case_from(p, n, None).await
+    }
+
+    /// [`Self::submit_case`] with where the case came from (e.g. a visit's finding), recorded
+    /// on its submission event.
+    pub async fn submit_case_from(
+        &self,
+        p: &Principal,
+        n: NewCase,
+        origin: Option<serde_json::Value>,
+    ) -> Result<(CaseRow, bool), ApiError> {
         let channel = channel_for(p, n.channel)?;
         validate::new_case(&n).map_err(ApiError::field)?;
         let category = match self.db.category(n.category_id).await? {
@@ -75,6 +86,7 @@ impl AppState {
             contact_name: trimmed(n.contact_name),
             contact_phone: trimmed(n.contact_phone),
             accept_due_at: now + category.accept_hours * HOUR_MS,
+            origin,
         };
         let (case, created) = self.db.create_case(&record, now).await?;
         if created {

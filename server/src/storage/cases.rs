@@ -114,6 +114,8 @@ pub struct NewCaseRecord {
     pub contact_name: Option<String>,
     pub contact_phone: Option<String>,
     pub accept_due_at: i64,
+    /// Where it came from, merged into the submission event's data (e.g. `{"visit_id": …}`).
+    pub origin: Option<serde_json::Value>,
 }
 
 /// What an action changes on the case row (besides status, version and time).
@@ -176,6 +178,15 @@ fn tracking_no(id: i64, now: i64) -> String {
     format!("MS{day}{id:06}")
 }
 
+/// The submission event's data: the channel, and the origin when there is one.
+fn submit_data(r: &NewCaseRecord) -> serde_json::Value {
+    let mut data = serde_json::json!({ "channel": r.channel });
+    if let (Some(serde_json::Value::Object(o)), Some(d)) = (&r.origin, data.as_object_mut()) {
+        d.extend(o.clone());
+    }
+    data
+}
+
 impl Db {
     /// Inserts a case with its `submit` event; a repeated `(created_by, client_request_id)`
     /// returns the case already stored, with `false`.
@@ -201,7 +212,7 @@ impl Db {
                 sqlx::query(INSERT_EVENT)
                     .bind(id).bind(now).bind(Some(r.created_by)).bind(&r.actor_role).bind("submit")
                     .bind(None::<String>).bind("submitted").bind(None::<String>)
-                    .bind(Some(serde_json::json!({ "channel": r.channel }).to_string()))
+                    .bind(Some(submit_data(r).to_string()))
                     .execute(&mut *tx).await?;
             }
             tx.commit().await?;

@@ -16,18 +16,25 @@ mod sql;
 mod sqlite;
 mod supervision;
 mod users;
+mod visits;
 
+pub use cases::{CaseChange, CaseFilter, NewCaseRecord, NewEvent, NewPhoto, Scope};
 pub use channels::{
     Attachment, CLOSED_STATUSES, ContentCheckRow, Open311Filter, Open311Row, Open311UpdateRow,
 };
-pub use cases::{CaseChange, CaseFilter, NewCaseRecord, NewEvent, NewPhoto, Scope};
 pub use map::{AreaStatusCount, BEIJING_MS, ClusterRow, Figures, MapFilter, PointRow};
-pub use reference::{CategoryRecord, NewAreaRecord};
 pub use notifications::{NewNotification, NotificationRow, Recipient};
+pub use reference::{CategoryRecord, NewAreaRecord};
 pub use rows::*;
-pub use supervision::{DueCase, StatRow};
 pub use sql::{Bind, Sql};
+pub use supervision::{DueCase, StatRow};
 pub use users::NewUserRecord;
+pub use visits::{
+    CoverageHousehold, CoverageMeeting, CoverageVisit, FindingRecord, FindingRow, HouseholdFilter,
+    HouseholdRecord, HouseholdRow, HouseholdScope, MeetingRecord, MeetingRow, NewRoundRecord,
+    NewVisitPhoto, RevisionRow, RoundRow, SupervisorArea, VisitFilter, VisitPhotoRow, VisitRecord,
+    VisitRow,
+};
 
 use anyhow::Context;
 use sqlx::{PgPool, SqlitePool};

@@ -21,33 +21,21 @@ pub struct SupervisionApi {
     pub state: Arc<AppState>,
 }
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 /// Rows in one cases export.
 const EXPORT_MAX: i64 = 50_000;
-
-fn today_beijing() -> NaiveDate {
-    crate::to_time(crate::now_ms() + BEIJING_MS).date_naive()
-}
-
-fn day_start_ms(d: NaiveDate) -> i64 {
-    d.and_hms_opt(0, 0, 0)
-        .unwrap_or_default()
-        .and_utc()
-        .timestamp_millis()
-        - BEIJING_MS
-}
 
 fn pct(v: Option<f64>) -> String {
     v.map(|x| format!("{:.1}%", x * 100.0))
         .unwrap_or_else(|| "—".into())
 }
 
-fn xlsx_error(e: rust_xlsxwriter::XlsxError) -> ApiError {
+pub(crate) fn xlsx_error(e: rust_xlsxwriter::XlsxError) -> ApiError {
     ApiError::internal(format!("xlsx: {e}"))
 }
 
 /// An `.xlsx` download with a UTF-8 file name.
-fn attachment(bytes: Vec<u8>, name: &str) -> Response<Binary<Vec<u8>>> {
+pub(crate) fn attachment(bytes: Vec<u8>, name: &str) -> Response<Binary<Vec<u8>>> {
     let encoded: String = name
         .bytes()
         .map(|b| {
@@ -103,7 +91,7 @@ impl SupervisionApi {
         let day = match date.filter(|d| !d.is_empty()) {
             Some(d) => NaiveDate::parse_from_str(&d, "%Y-%m-%d")
                 .map_err(|_| ApiError::bad_request("invalid_date", "date 应为 YYYY-MM-DD"))?,
-            None => today_beijing(),
+            None => crate::today_beijing(),
         };
         let level = area_level.unwrap_or_else(|| "street".into());
         if minsheng_model::AreaLevel::parse(&level).is_none() {
@@ -116,7 +104,11 @@ impl SupervisionApi {
         let rows = self
             .state
             .db
-            .stat_rows(scope, day_start_ms(from), day_start_ms(to))
+            .stat_rows(
+                scope,
+                crate::beijing_day_start(from),
+                crate::beijing_day_start(to),
+            )
             .await?;
         let areas = self.state.areas().await?;
         let names: std::collections::HashMap<i64, String> = match by {
