@@ -38,6 +38,8 @@ pub fn screenshot_dir() -> PathBuf {
 pub struct Browser {
     pub client: Client,
     driver: Child,
+    /// chromedriver's own URL, for the commands fantoccini has no method for.
+    driver_url: String,
 }
 
 impl Drop for Browser {
@@ -94,7 +96,13 @@ impl Browser {
                 .connect(&url)
                 .await
             {
-                Ok(client) => return Some(Browser { client, driver }),
+                Ok(client) => {
+                    return Some(Browser {
+                        client,
+                        driver,
+                        driver_url: url,
+                    });
+                }
                 Err(e) => {
                     last_err = Some(e);
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -175,6 +183,30 @@ impl Browser {
         let path = screenshot_dir().join(format!("{name}.png"));
         std::fs::write(&path, png).expect("write screenshot");
         path
+    }
+
+    /// Sends a chromedriver command of this session, `POST /session/{id}/<path>` (such as
+    /// `chromium/network_conditions` or `goog/cdp/execute`), and returns its `value`.
+    pub async fn driver_post(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let sid = self
+            .client
+            .session_id()
+            .await
+            .expect("session id")
+            .expect("a session");
+        let resp = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client")
+            .post(format!("{}/session/{sid}/{path}", self.driver_url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("chromedriver {path}: {e}"));
+        let status = resp.status();
+        let reply: serde_json::Value = resp.json().await.unwrap_or_default();
+        assert!(status.is_success(), "chromedriver {path}: {status} {reply}");
+        reply["value"].clone()
     }
 
     pub async fn close(self) {

@@ -1,11 +1,13 @@
 //! End-to-end tests of the resident widgets: the real server on a random port, the built
 //! widgets (`cargo xtask widgets`), and real headless Chromium driven over WebDriver.
-//! Screenshots at 360 px go to `target/e2e-screenshots/`. The staff widgets' tests are in `staff.rs`.
+//! Screenshots at 360 px go to `target/e2e-screenshots/`. The staff widgets' tests are in `staff.rs`,
+//! the supervisor's offline visits in `visit.rs`.
 
 mod browser;
 mod miniprogram;
 mod staff;
 mod track_live;
+mod visit;
 
 use std::path::{Path, PathBuf};
 

@@ -341,8 +341,8 @@ impl Syncer {
 }
 
 /// Sends one outbox until it is empty or the network fails. A batch the server refuses as
-/// a whole (a 4xx other than 401/408/429) is resent one record at a time, so one bad record
-/// is marked rejected instead of holding back the others.
+/// a whole as malformed (400, 413, 422) is resent one record at a time, so one bad record
+/// is marked rejected instead of holding back the others; any other failure keeps it all.
 async fn sync_kind<T: Record, B: Serialize>(
     s: &Syncer,
     path: &str,
@@ -356,7 +356,7 @@ async fn sync_kind<T: Record, B: Serialize>(
     };
     let refused_whole = |e: &ApiError| {
         matches!(e, ApiError::Status { status, .. }
-            if (400..500).contains(status) && ![401, 408, 429].contains(status))
+            if [400, 413, 422].contains(status))
     };
     loop {
         let batch = load::<Outbox<T>>(key).batch(visits::limits::BATCH_MAX);
