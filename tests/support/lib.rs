@@ -309,6 +309,119 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Posts a multipart form with one file (field `file`) and text fields.
+    pub async fn post_file(
+        &self,
+        path: &str,
+        token: &str,
+        name: &str,
+        bytes: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> Reply {
+        let mut form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        let resp = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("form sent");
+        let status = resp.status();
+        let bytes = resp.bytes().await.expect("body read");
+        Reply {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// Three households as an admin's spreadsheet lists them: two in grid A (麻黄社区, the
+/// supervisor's community; the second the roads handler's 包保 household) and one in grid B.
+pub const HOUSEHOLDS_CSV: &str = "地址,网格,户主,电话,人口,标签,纬度,经度,包保责任人
+麻黄巷1号,G1,李桂英,13800001111,1,独居老人,25.2,103.1,
+麻黄巷2号,G1,王建国,13800002222,4,低保;残疾,25.21,103.11,roads1
+寥廓路8号,G2,赵小兰,13800003333,3,留守儿童,25.2,103.6,
+";
+
+/// The households of [`HOUSEHOLDS_CSV`] and a round over the whole district, in progress.
+pub struct Households {
+    pub lone_elder: i64,
+    pub low_income: i64,
+    pub other_street: i64,
+    pub round: i64,
+}
+
+impl World {
+    /// Imports [`HOUSEHOLDS_CSV`] as admin and plans a round from yesterday to a month ahead.
+    pub async fn households(&self, app: &TestApp) -> Households {
+        app.post_file(
+            "/api/v1/households/import",
+            &self.admin,
+            "households.csv",
+            HOUSEHOLDS_CSV.as_bytes().to_vec(),
+            &[],
+        )
+        .await
+        .expect(200);
+        let list = app
+            .get("/api/v1/households?limit=100", &self.admin)
+            .await
+            .expect(200);
+        let id = |addr: &str| {
+            list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|h| h["address"] == addr)
+                .and_then(|h| h["id"].as_i64())
+                .unwrap_or_else(|| panic!("household {addr} imported"))
+        };
+        let today = chrono::Utc::now().date_naive();
+        let round = app
+            .post(
+                "/api/v1/rounds",
+                &self.dispatcher,
+                json!({
+                    "name": "第三轮走访",
+                    "area_id": self.district,
+                    "starts_on": (today - chrono::Duration::days(1)).to_string(),
+                    "due_on": (today + chrono::Duration::days(30)).to_string(),
+                }),
+            )
+            .await
+            .expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        Households {
+            lone_elder: id("麻黄巷1号"),
+            low_income: id("麻黄巷2号"),
+            other_street: id("寥廓路8号"),
+            round,
+        }
+    }
+}
+
+/// A visit as the phone sends it: now, at the household's door (25.2, 103.1) with 15 m accuracy.
+pub fn visit_at(id: &str, household_id: i64, lat: f64, lng: f64, accuracy: f64) -> Value {
+    json!({
+        "id": id,
+        "household_id": household_id,
+        "visited_at": chrono::Utc::now().to_rfc3339(),
+        "lat": lat, "lng": lng, "accuracy": accuracy,
+        "purpose": "policy_check",
+        "notes": "了解低保政策落实情况",
+        "satisfaction": "satisfied",
+    })
+}
+
 pub const PASSWORD: &str = "correct-horse-battery";
 
 /// A small district with two streets, two departments, two categories and one user of each

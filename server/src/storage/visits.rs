@@ -285,13 +285,13 @@ pub struct CoverageMeeting {
 const HOUSEHOLD_SELECT: &str = "SELECT h.id, h.area_id, a.path AS area_path, a.name AS area_name, h.address,
     h.head_name, h.phone, h.members, h.tags, h.lat, h.lng, h.responsible_user_id, u.display_name AS responsible_name,
     (SELECT MAX(v.visited_at) FROM visits v WHERE v.household_id = h.id) AS last_visit_at,
-    (CASE WHEN EXISTS (SELECT 1 FROM visits v WHERE v.household_id = h.id AND v.round_id = $1) THEN 1 ELSE 0 END) AS visited
+    CAST(CASE WHEN EXISTS (SELECT 1 FROM visits v WHERE v.household_id = h.id AND v.round_id = $1) THEN 1 ELSE 0 END AS BIGINT) AS visited
     FROM households h JOIN areas a ON a.id = h.area_id LEFT JOIN users u ON u.id = h.responsible_user_id";
 
 const VISIT_SELECT: &str = "SELECT v.id, v.household_id, h.address AS household_address, h.area_id, a.path AS area_path,
     h.responsible_user_id, v.round_id, v.visitor_id, u.display_name AS visitor_name, v.visited_at, v.recorded_at,
     v.lat, v.lng, v.accuracy, v.distance_m, v.flags, v.purpose, v.notes, v.satisfaction, v.follow_up_on,
-    (CASE WHEN EXISTS (SELECT 1 FROM visits w WHERE w.household_id = v.household_id AND w.visited_at > v.visited_at) THEN 1 ELSE 0 END) AS followed_up,
+    CAST(CASE WHEN EXISTS (SELECT 1 FROM visits w WHERE w.household_id = v.household_id AND w.visited_at > v.visited_at) THEN 1 ELSE 0 END AS BIGINT) AS followed_up,
     v.revision, v.content_hash
     FROM visits v JOIN households h ON h.id = v.household_id JOIN areas a ON a.id = h.area_id
     JOIN users u ON u.id = v.visitor_id";
@@ -806,9 +806,9 @@ impl Db {
     ) -> StoreResult<Vec<CoverageVisit>> {
         Ok(with_db!(self, p => sqlx::query_as::<_, CoverageVisit>(
             "SELECT v.household_id, v.visitor_id, v.flagged,
-                (CASE WHEN v.follow_up_due IS NOT NULL AND v.follow_up_due <= $2 AND NOT EXISTS
+                CAST(CASE WHEN v.follow_up_due IS NOT NULL AND v.follow_up_due <= $2 AND NOT EXISTS
                     (SELECT 1 FROM visits w WHERE w.household_id = v.household_id AND w.visited_at > v.visited_at)
-                 THEN 1 ELSE 0 END) AS overdue
+                 THEN 1 ELSE 0 END AS BIGINT) AS overdue
              FROM visits v WHERE v.round_id = $1",
         ).bind(round_id).bind(now).fetch_all(p).await)?)
     }
