@@ -125,8 +125,11 @@ impl VisitDraft {
             ));
         }
         for (i, f) in input.findings.iter().flatten().enumerate() {
+            // Only this finding, and none of the fields checked before findings.
             let one = VisitInput {
                 findings: Some(vec![f.clone()]),
+                notes: None,
+                follow_up_on: None,
                 ..input.clone()
             };
             if let Err(e) = visits::visit(&one, now)
