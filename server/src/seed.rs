@@ -238,6 +238,9 @@ struct Seeded {
     dispatcher: i64,
     handlers: Vec<(i64, i64)>, // (user, department)
     supervisor: i64,
+    /// The three supervisors of the first community (监督员), the first being `supervisor`.
+    supervisors: Vec<i64>,
+    first_community: i64,
 }
 
 /// Seeds the demo data unless the database already has a district; prints the users either way.
@@ -245,7 +248,10 @@ pub async fn seed_demo(state: &AppState, cases: usize) -> anyhow::Result<()> {
     if state.db.areas().await?.is_empty() {
         let seeded = seed_reference(state).await?;
         seed_cases(state, &seeded, cases).await?;
-        println!("demo data created: {cases} cases");
+        let households = seed_visits(state, &seeded).await?;
+        println!(
+            "demo data created: {cases} cases, {households} households and a visit round in progress"
+        );
     } else {
         println!("demo data already present; nothing added");
     }
@@ -391,6 +397,22 @@ async fn seed_reference(state: &AppState) -> anyhow::Result<Seeded> {
         first_community,
     ))
     .await?;
+    let mut supervisors = vec![supervisor];
+    for (username, display) in [
+        ("supervisor2", "监督员 孙丽"),
+        ("supervisor3", "监督员 周强"),
+    ] {
+        supervisors.push(
+            mk(user(
+                username,
+                display,
+                Role::Supervisor,
+                None,
+                first_community,
+            ))
+            .await?,
+        );
+    }
     let mut handlers = Vec::new();
     for (username, display, code) in [
         ("handler", "城管局 张伟", "cgj"),
@@ -436,6 +458,8 @@ async fn seed_reference(state: &AppState) -> anyhow::Result<Seeded> {
         dispatcher,
         handlers,
         supervisor,
+        supervisors,
+        first_community: first_community.unwrap_or(district),
     })
 }
 
@@ -696,4 +720,180 @@ async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Resul
         }
     }
     Ok(())
+}
+
+const TAGS: [&str; 6] = [
+    "独居老人",
+    "低保",
+    "残疾",
+    "留守儿童",
+    "空巢老人",
+    "退役军人",
+];
+const HOUSEHOLDS_PER_GRID: usize = 8;
+
+/// Households in every grid (some with the handler `handler` as their 包保 cadre), a round
+/// over the district in progress, and the first community's supervisors' visits and weekly
+/// meetings so far — some flagged, some with a follow-up now overdue. Returns the households made.
+async fn seed_visits(state: &AppState, s: &Seeded) -> anyhow::Result<usize> {
+    use crate::storage::{HouseholdRecord, MeetingRecord, NewRoundRecord, VisitRecord};
+    use minsheng_model::visits::{VisitPurpose, check_in_flags};
+    let db = &state.db;
+    let mut rng = StdRng::seed_from_u64(5);
+    let now = crate::now_ms();
+    let day = 86_400_000;
+    let cadre = s.handlers.first().map(|h| h.0);
+    let mut records = Vec::new();
+    for (gi, (grid, (gw, gs, ge, gn), _)) in s.areas.iter().enumerate() {
+        for k in 0..HOUSEHOLDS_PER_GRID {
+            let road = ROADS[(gi + k) % ROADS.len()];
+            let tags: Vec<String> = TAGS
+                .iter()
+                .filter(|_| rng.gen_bool(0.15))
+                .map(|t| t.to_string())
+                .collect();
+            records.push(HouseholdRecord {
+                area_id: *grid,
+                address: format!(
+                    "{road}{}号{}栋{}单元",
+                    10 + gi * 3 + k,
+                    k % 4 + 1,
+                    k % 3 + 1
+                ),
+                head_name: Some(NAMES[(gi * 3 + k) % NAMES.len()].to_string()),
+                phone: Some(format!(
+                    "13{}{:08}",
+                    rng.gen_range(3..10),
+                    rng.gen_range(0..100_000_000u64)
+                )),
+                members: rng.gen_range(1..6),
+                tags,
+                lat: Some(rng.gen_range(*gs..*gn)),
+                lng: Some(rng.gen_range(*gw..*ge)),
+                responsible_user_id: (gi == 0 && k < 4).then_some(cadre).flatten(),
+            });
+        }
+    }
+    db.import_households(&records, now - 40 * day).await?;
+    let today = crate::today_beijing();
+    let (from, to) = (
+        today - chrono::Duration::days(30),
+        today + chrono::Duration::days(30),
+    );
+    let round = db
+        .create_round(
+            &NewRoundRecord {
+                name: "2026年第四季度入户走访".into(),
+                area_id: s.first_community,
+                starts_on: from.to_string(),
+                due_on: to.to_string(),
+                starts_at: crate::beijing_day_start(from),
+                ends_at: crate::beijing_day_start(to + chrono::Duration::days(1)),
+                created_by: s.dispatcher,
+            },
+            now - 30 * day,
+        )
+        .await?;
+    let community = db
+        .area(s.first_community)
+        .await?
+        .map(|a| a.path)
+        .unwrap_or_default();
+    let scope = crate::storage::HouseholdScope::All;
+    let (mine, _) = db
+        .households(
+            &scope,
+            &crate::storage::HouseholdFilter {
+                area_path: Some(community),
+                limit: 1000,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let notes = [
+        "了解低保政策落实情况,户主表示已按时领取",
+        "老人独居,身体尚可,提醒注意用电安全",
+        "反映楼道照明不足,已记录",
+        "询问医保缴费,已现场讲解",
+        "邻里因漏水有矛盾,已约定下周协调",
+    ];
+    for (i, h) in mine
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 5 != 4 && i % 3 != 2)
+    {
+        let visitor = s.supervisors[i % s.supervisors.len()];
+        let at = now - rng.gen_range(1..25) * day - rng.gen_range(0..8) * 3_600_000;
+        // Most check in at the door; a few from far away, or with a spoofed fix.
+        let (lat, lng, accuracy) = match i % 9 {
+            7 => (h.lat.map(|l| l + 0.004), h.lng, Some(12.0)),
+            8 => (h.lat, h.lng, Some(0.0)),
+            _ => (
+                h.lat.map(|l| l + 0.0003),
+                h.lng,
+                Some(rng.gen_range(5.0..40.0)),
+            ),
+        };
+        let (flags, distance) = check_in_flags(h.lat.zip(h.lng), lat, lng, accuracy);
+        let follow_up = (i % 4 == 0)
+            .then(|| crate::to_time(at + 7 * day + crate::storage::BEIJING_MS).date_naive());
+        let purpose = VisitPurpose::ALL[i % VisitPurpose::ALL.len()];
+        db.insert_visit(
+            &VisitRecord {
+                id: format!("demo-visit-{:04}", h.id),
+                household_id: h.id,
+                round_id: Some(round),
+                visitor_id: visitor,
+                visited_at: at,
+                lat,
+                lng,
+                accuracy,
+                distance_m: distance,
+                flags: flags
+                    .iter()
+                    .map(|f| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                purpose: purpose.as_str().into(),
+                notes: Some(notes[i % notes.len()].into()),
+                satisfaction: Some(
+                    [
+                        Satisfaction::Satisfied,
+                        Satisfaction::BasicallySatisfied,
+                        Satisfaction::Unsatisfied,
+                    ][i % 3]
+                        .as_str()
+                        .into(),
+                ),
+                follow_up_on: follow_up.map(|d| d.to_string()),
+                follow_up_due: follow_up
+                    .map(|d| crate::beijing_day_start(d + chrono::Duration::days(1))),
+                revision: 1,
+                content_hash: format!("demo-{}", h.id),
+                findings: Vec::new(),
+            },
+            at + 600_000,
+        )
+        .await?;
+    }
+    for week in 0..4 {
+        for (j, sup) in s.supervisors.iter().enumerate() {
+            let held = now - (week * 7 + 2) * day;
+            db.insert_meeting(
+                &MeetingRecord {
+                    id: format!("demo-meeting-{week}-{j}"),
+                    area_id: s.first_community,
+                    supervisor_id: *sup,
+                    held_at: held,
+                    attended: !(week == 1 && j == 2),
+                    checked: Some("检查上周交办事项办理进度和群众回访情况".into()),
+                    notes: None,
+                    content_hash: format!("demo-meeting-{week}-{j}"),
+                },
+                held,
+            )
+            .await?;
+        }
+    }
+    Ok(records.len())
 }

@@ -790,3 +790,66 @@ async fn a_visit_photo_is_stored_once_per_photo_id_and_shown_to_those_who_see_th
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_demo_district_has_households_supervisors_and_a_round_in_progress() {
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            minsheng_tests::minsheng_server::seed::seed_demo(&app.state, 0)
+                .await
+                .unwrap();
+            let pw = minsheng_tests::minsheng_server::seed::DEMO_PASSWORD;
+            let sup = app.login("supervisor", pw).await;
+            let rounds = app.get("/api/v1/rounds", &sup).await.expect(200);
+            let round = &rounds[0];
+            assert_eq!(round["name"], "2026年第四季度入户走访");
+            let (total, visited) = (
+                round["households"].as_i64().unwrap(),
+                round["visited"].as_i64().unwrap(),
+            );
+            assert!(total > 0 && visited > 0 && visited < total, "{round}");
+            let list = app
+                .get(
+                    &format!("/api/v1/households?round_id={}&limit=1000", round["id"]),
+                    &sup,
+                )
+                .await
+                .expect(200);
+            let items = list["items"].as_array().unwrap();
+            assert_eq!(
+                items.len() as i64,
+                total,
+                "the supervisor sees the round's community"
+            );
+            assert_eq!(items[0]["visited_in_round"], false, "not yet visited first");
+            assert_eq!(items.last().unwrap()["visited_in_round"], true);
+            assert_eq!(items[0]["masked"], false);
+            let dispatcher = app.login("dispatcher", pw).await;
+            let by_sup = app
+                .get("/api/v1/visits/coverage?group_by=supervisor", &dispatcher)
+                .await
+                .expect(200);
+            let rows = by_sup["rows"].as_array().unwrap();
+            assert_eq!(
+                rows.len(),
+                3,
+                "three supervisors to the community: {by_sup}"
+            );
+            let sum = |k: &str| rows.iter().map(|r| r[k].as_i64().unwrap()).sum::<i64>();
+            assert_eq!(sum("visited"), visited);
+            assert!(
+                sum("flagged_visits") > 0
+                    && sum("overdue_follow_ups") > 0
+                    && sum("meetings_attended") > 0,
+                "{by_sup}"
+            );
+            let cadre = app.login("handler", pw).await;
+            assert_eq!(
+                app.get("/api/v1/households", &cadre).await.expect(200)["total"],
+                4
+            );
+        },
+    )
+    .await;
+}
