@@ -77,8 +77,15 @@ async fn household_id(site: &Site, w: &World, address: &str) -> i64 {
         .unwrap_or_else(|| panic!("household {address} in {list}"))
 }
 
-/// Opens a household's form, fills it and saves it; returns nothing (the id is the widget's).
-async fn record_visit(b: &Browser, household: i64, purpose: &str, notes: &str, finding: &str) {
+/// Opens a household's form, fills it (with a photo when given) and saves it.
+async fn record_visit(
+    b: &Browser,
+    household: i64,
+    purpose: &str,
+    notes: &str,
+    finding: &str,
+    photo: Option<&std::path::Path>,
+) {
     b.click(&format!(
         "#ms-households li[data-household-id=\"{household}\"] button"
     ))
@@ -99,6 +106,15 @@ async fn record_visit(b: &Browser, household: i64, purpose: &str, notes: &str, f
     b.click("#ms-add-finding").await;
     b.type_into(".ms-finding textarea[name=finding]", finding)
         .await;
+    if let Some(p) = photo {
+        b.find("#ms-visit-form input[name=photos]")
+            .await
+            .send_keys(&p.to_string_lossy())
+            .await
+            .expect("attach photo");
+        // Shrunk on the phone and kept in its storage, with no network.
+        b.wait_for("#ms-field-photos .ms-photo.ms-ready img").await;
+    }
     b.click("#ms-save-visit").await;
     b.wait_for(&format!(
         "#ms-households li[data-household-id=\"{household}\"][data-visit=waiting]"
@@ -174,15 +190,25 @@ async fn a_supervisor_records_two_visits_offline_and_they_sync_once_each_when_ba
     set_offline(&b, true).await;
     b.wait_for("#ms-visit[data-online=false] #ms-offline").await;
 
+    let photo = super::fixture_jpeg();
     record_visit(
         &b,
         h1,
         "policy_check",
         "独居老人，政策已宣传到位",
         "楼道灯不亮",
+        Some(&photo),
     )
     .await;
-    record_visit(&b, h2, "hazard", "低保户，家中电线老化", "电线老化需更换").await;
+    record_visit(
+        &b,
+        h2,
+        "hazard",
+        "低保户，家中电线老化",
+        "电线老化需更换",
+        None,
+    )
+    .await;
     b.wait_for("#ms-pending-count[data-count=\"2\"]").await;
 
     // A weekly meeting record waits with them.
@@ -228,11 +254,20 @@ async fn a_supervisor_records_two_visits_offline_and_they_sync_once_each_when_ba
     set_offline(&b, false).await;
     b.wait_for("#ms-pending-count[data-count=\"0\"]").await;
     for id in &ids {
+        // Accepted, and (for visit 1) its photo sent after it.
         b.wait_for(&format!(
-            "#ms-synced li[data-record-id=\"{id}\"][data-sync=accepted]"
+            "#ms-synced li[data-record-id=\"{id}\"][data-sync=accepted][data-photos=\"0\"]"
         ))
         .await;
     }
+    let kept_photos = b
+        .js("return Object.keys(localStorage).filter(k => k.startsWith('minsheng.visit.photo.')).length")
+        .await;
+    assert_eq!(
+        kept_photos,
+        json!(0),
+        "a sent photo leaves the phone's storage"
+    );
     b.wait_for("#ms-synced li[data-kind=meetings][data-sync=accepted]")
         .await;
     assert!(b.js("return navigator.onLine").await == json!(true));
@@ -257,6 +292,8 @@ async fn a_supervisor_records_two_visits_offline_and_they_sync_once_each_when_ba
     assert_eq!(v1["satisfaction"], json!("basically_satisfied"));
     assert_eq!(v1["flags"], json!([]), "checked in at the door: {v1}");
     assert_eq!(v1["findings"][0]["text"], json!("楼道灯不亮"));
+    assert_eq!(v1["photos"].as_array().map(Vec::len), Some(1), "{v1}");
+    assert_eq!(v1["photos"][0]["content_type"], json!("image/jpeg"));
     let v2 = stored
         .iter()
         .find(|v| v["household_id"] == json!(h2))

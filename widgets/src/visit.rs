@@ -266,6 +266,7 @@ impl Reducible for State {
             Msg::Tab(t) => {
                 s.tab = t;
                 s.open = None;
+                s.notice = None;
             }
             Msg::Open(h) => {
                 s.open = h;
@@ -624,10 +625,23 @@ pub fn Visit(props: &WidgetProps) -> Html {
         let rounds_known = !matches!(state.rounds, Fetch::Loading);
         use_effect_with(
             (uid, rounds_known, state.round_id, state.households_tick),
-            move |(uid, known, round, _)| {
+            move |(uid, known, round, tick)| {
                 if let (Some(uid), true) = (*uid, *known) {
                     let round = *round;
+                    let refresh = *tick > 0;
                     wasm_bindgen_futures::spawn_local(async move {
+                        if refresh {
+                            // Visits were accepted: the rounds' progress changed too.
+                            if let Ok(r) = get_cached::<Vec<RoundView>>(
+                                &api,
+                                "/api/v1/rounds",
+                                &key("cache.rounds", uid),
+                            )
+                            .await
+                            {
+                                dispatch.dispatch(Msg::Rounds(Ok(r)));
+                            }
+                        }
                         let path = match round {
                             Some(r) => {
                                 format!("/api/v1/households?round_id={r}&limit={HOUSEHOLDS_LIMIT}")
@@ -964,7 +978,8 @@ fn records_tab(state: &UseReducerHandle<State>, syncer: &Syncer, lang: Lang) -> 
         };
         html! {
             <li class={classes!("ms-card", "ms-record", (!accepted).then_some("ms-rejected"))}
-                data-record-id={o.id.clone()} data-kind={kind} data-sync={o.status.as_str()}>
+                data-record-id={o.id.clone()} data-kind={kind} data-sync={o.status.as_str()}
+                data-photos={o.photos.len().to_string()}>
                 <div class="ms-case-head">
                     <span class="ms-case-no">{ kind_label(kind) }{ " · " }{ &o.label }</span>
                     <span class={classes!("ms-badge", if accepted { "ms-badge-ok" } else { "ms-badge-bad" })}>{ status_label }</span>
