@@ -35,6 +35,18 @@ async fn the_role_matrix_allows_and_denies_as_designed() {
             (Method::GET, "/api/v1/areas".into(), Value::Null, [200; 9]),
             (Method::GET, "/api/v1/departments".into(), Value::Null, [200; 9]),
             (Method::GET, "/api/v1/cases/mine".into(), Value::Null, [200; 9]),
+            // Households and visits: staff only; recording a visit is checked per record.
+            (Method::GET, "/api/v1/households".into(), Value::Null, [200, 200, 200, 200, 200, 200, 200, 403, 403]),
+            (Method::GET, "/api/v1/rounds".into(), Value::Null, [200, 200, 200, 200, 200, 200, 200, 403, 403]),
+            (Method::POST, "/api/v1/visits/sync".into(), json!({ "visits": [] }), [200, 200, 200, 200, 200, 200, 200, 403, 403]),
+            (Method::POST, "/api/v1/meetings/sync".into(), json!({ "meetings": [] }), [403, 403, 403, 403, 403, 200, 403, 403, 403]),
+            (Method::GET, "/api/v1/visits/coverage".into(), Value::Null, [404, 404, 404, 403, 403, 404, 404, 403, 403]),
+            (
+                Method::POST,
+                "/api/v1/households/assign".into(),
+                json!({ "household_ids": [1], "user_id": null }),
+                [422, 403, 403, 403, 403, 403, 403, 403, 403],
+            ),
             // Staff-entered channels: only the dispatch desk takes phone calls.
             (
                 Method::POST,
