@@ -6,6 +6,7 @@ pub mod dto;
 pub mod enums;
 pub mod machine;
 pub mod mask;
+pub mod public;
 pub mod validate;
 pub mod visits;
 
