@@ -5,10 +5,11 @@
 //! same `check_in_flags`), the purpose, notes, the household's satisfaction, a follow-up
 //! day, findings (optionally raised as cases) and photos. Saving puts the visit in an
 //! outbox in `localStorage` at once; a sync loop sends the whole outbox as one batch when
-//! the phone is online (on load, on `online`, after each save and every 15 s), drops what
-//! the server answered for and keeps everything when the network fails. Ids are made on
-//! the phone and never change, so a resend is always safe. A second tab records the weekly
-//! community meeting (例会) the same way. Photos go up once their visit is accepted.
+//! the phone is online (on load, on `online`, on returning to the page, after each save and
+//! every 15 s), drops what the server answered for and keeps everything when the network
+//! fails. Ids are made on the phone and never change, so a resend is always safe. A second
+//! tab records the weekly community meeting (例会) the same way. Photos go up once their
+//! visit is accepted.
 
 pub mod form;
 pub mod outbox;
@@ -547,7 +548,12 @@ pub fn Visit(props: &WidgetProps) -> Html {
             props.on_expired.clone(),
         );
         use_effect_with(uid, move |uid| {
-            let mut keep: Option<(Vec<WindowListener>, Option<util::Interval>)> = None;
+            type Keep = (
+                Vec<WindowListener>,
+                Option<util::Listener>,
+                Option<util::Interval>,
+            );
+            let mut keep: Option<Keep> = None;
             if let Some(uid) = *uid {
                 let syncer = Syncer {
                     api: api.clone(),
@@ -608,7 +614,23 @@ pub fn Visit(props: &WidgetProps) -> Html {
                 .into_iter()
                 .flatten()
                 .collect();
-                keep = Some((listeners, util::Interval::new(SYNC_EVERY_MS, tick)));
+                // Back to the page (the phone was in a pocket): try at once.
+                let on_visible = {
+                    let s = syncer.clone();
+                    move || {
+                        let visible = util::window().document().is_some_and(|d| {
+                            d.visibility_state() == web_sys::VisibilityState::Visible
+                        });
+                        if visible {
+                            s.run()
+                        }
+                    }
+                };
+                keep = Some((
+                    listeners,
+                    util::Listener::new("visibilitychange", on_visible),
+                    util::Interval::new(SYNC_EVERY_MS, tick),
+                ));
                 syncer.run();
             }
             move || drop(keep)
@@ -1391,7 +1413,20 @@ pub fn VisitForm(props: &VisitFormProps) -> Html {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             attempted.set(true);
-            if shrinking || !draft.check(&input, now_ms()).is_empty() {
+            if shrinking {
+                return;
+            }
+            let problems = draft.check(&input, now_ms());
+            if !problems.is_empty() {
+                let target = match (problems.fields.first(), problems.findings.first()) {
+                    (Some(e), _) => match e.field {
+                        "lat" | "lng" | "accuracy" => "#ms-field-location".to_string(),
+                        f => format!("#ms-field-{}", f.split('.').next().unwrap_or(f)),
+                    },
+                    (None, Some((i, _))) => format!("[data-finding=\"{i}\"]"),
+                    (None, None) => String::new(),
+                };
+                scroll_to(&target);
                 return;
             }
             let ids = form_photos.iter().map(|p| p.id.clone()).collect();
@@ -1537,6 +1572,21 @@ pub fn VisitForm(props: &VisitFormProps) -> Html {
             </button>
             <button type="button" class="ms-link" onclick={on_cancel}>{ lang.t("取消", "Cancel") }</button>
         </form>
+    }
+}
+
+/// Brings a marked field into view (the form is longer than a phone's screen).
+fn scroll_to(selector: &str) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let el = doc
+        .query_selector(selector)
+        .ok()
+        .flatten()
+        .or_else(|| doc.get_element_by_id("ms-visit-form"));
+    if let Some(el) = el {
+        el.scroll_into_view();
     }
 }
 

@@ -121,7 +121,7 @@ impl VisitDraft {
                 "purpose",
                 "required",
                 "请选择走访目的",
-                "choose the purpose",
+                "Choose the purpose",
             ));
         }
         for (i, f) in input.findings.iter().flatten().enumerate() {
@@ -178,7 +178,7 @@ impl MeetingDraft {
                 "area_id",
                 "required",
                 "请选择社区",
-                "choose the community",
+                "Choose the community",
             ));
         }
         if self.held_at.is_none() {
@@ -186,7 +186,7 @@ impl MeetingDraft {
                 "held_at",
                 "required",
                 "请填写例会时间",
-                "enter when it was held",
+                "Enter when it was held",
             ));
         }
         if let Err(e) = visits::meeting(input, now) {
