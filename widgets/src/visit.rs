@@ -170,6 +170,8 @@ pub struct State {
     pub rounds: Fetch<Rc<Vec<RoundView>>>,
     pub round_id: Option<i64>,
     pub households: Fetch<Rc<Vec<HouseholdView>>>,
+    /// How many the server has for the round (more than were fetched when over the limit).
+    pub households_total: i64,
     /// Bumped to refetch the households (after accepted visits).
     pub households_tick: u32,
     pub categories: Rc<Vec<CategoryView>>,
@@ -189,7 +191,7 @@ pub enum Msg {
     Me(Result<UserView, String>),
     Rounds(Result<Vec<RoundView>, String>),
     PickRound(Option<i64>),
-    Households(Result<Vec<HouseholdView>, String>),
+    Households(Result<HouseholdList, String>),
     RefetchHouseholds,
     Categories(Vec<CategoryView>),
     Areas(Vec<AreaView>),
@@ -209,6 +211,7 @@ impl Default for State {
             rounds: Fetch::Loading,
             round_id: None,
             households: Fetch::Loading,
+            households_total: 0,
             households_tick: 0,
             categories: Rc::default(),
             areas: Rc::default(),
@@ -248,7 +251,10 @@ impl Reducible for State {
                     s.open = None;
                 }
             }
-            Msg::Households(Ok(h)) => s.households = Fetch::Ready(Rc::new(h)),
+            Msg::Households(Ok(h)) => {
+                s.households_total = h.total;
+                s.households = Fetch::Ready(Rc::new(h.items));
+            }
             Msg::Households(Err(m)) => {
                 // Keep a list already shown: a failed refresh is not worth losing it.
                 if !matches!(s.households, Fetch::Ready(_)) {
@@ -672,7 +678,7 @@ pub fn Visit(props: &WidgetProps) -> Html {
                         };
                         let cache = key(&format!("cache.households.{}", round.unwrap_or(0)), uid);
                         match get_cached::<HouseholdList>(&api, &path, &cache).await {
-                            Ok(list) => dispatch.dispatch(Msg::Households(Ok(list.items))),
+                            Ok(list) => dispatch.dispatch(Msg::Households(Ok(list))),
                             Err(ApiError::Unauthorized) => on_expired.emit(()),
                             Err(e) => dispatch.dispatch(Msg::Households(Err(e.message(lang)))),
                         }
@@ -858,6 +864,9 @@ fn households_tab(state: &UseReducerHandle<State>, syncer: &Syncer, lang: Lang) 
             }
         }
     };
+    let more = list
+        .as_ref()
+        .map_or(0, |l| state.households_total - l.len() as i64);
     let counts = list.as_ref().map(|l| {
         let not_yet = l
             .iter()
@@ -881,6 +890,9 @@ fn households_tab(state: &UseReducerHandle<State>, syncer: &Syncer, lang: Lang) 
                         placeholder={lang.t("地址、户主或标签（如 独居老人）", "Address, head or tag")} />
                 </label>
                 if let Some(c) = counts { <p class="ms-hint" id="ms-household-count">{ c }</p> }
+                if more > 0 {
+                    <p class="ms-hint">{ format!("{} {more} {}", lang.t("另有", "Another"), lang.t("户未列出（按未走访优先显示）", "households are not listed (not yet visited come first)")) }</p>
+                }
             </div>
             { items }
         </section>
