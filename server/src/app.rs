@@ -37,6 +37,8 @@ pub enum Tag {
     Map,
     /// Statistics and exports (督办).
     Supervision,
+    /// The public board (no login) and 民生实事 projects.
+    Public,
     /// Households, visit rounds, visits and meeting records (入户走访).
     Visits,
     /// Health and metrics.
@@ -117,6 +119,8 @@ type Apis = (
     SupervisionApi,
     crate::channels::api::ChannelsApi,
     crate::visits::api::VisitsApi,
+    crate::public::api::PublicApi,
+    crate::public::projects::ProjectsApi,
     SystemApi,
 );
 
@@ -153,6 +157,12 @@ pub fn api_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
                 state: state.clone(),
             },
             crate::visits::api::VisitsApi {
+                state: state.clone(),
+            },
+            crate::public::api::PublicApi {
+                state: state.clone(),
+            },
+            crate::public::projects::ProjectsApi {
                 state: state.clone(),
             },
             SystemApi {

@@ -10,6 +10,7 @@ mod channels;
 mod map;
 mod notifications;
 mod postgres;
+mod public;
 mod reference;
 mod rows;
 mod sql;
@@ -24,6 +25,7 @@ pub use channels::{
 };
 pub use map::{AreaStatusCount, BEIJING_MS, ClusterRow, Figures, MapFilter, PointRow};
 pub use notifications::{NewNotification, NotificationRow, Recipient};
+pub use public::{EscalatedAt, NewProjectRecord, ProjectPhotoRow, ProjectRow, StageRow};
 pub use reference::{CategoryRecord, NewAreaRecord};
 pub use rows::*;
 pub use sql::{Bind, Sql};
