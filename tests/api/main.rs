@@ -8,6 +8,7 @@ mod map;
 mod notify;
 mod open311;
 mod photos;
+mod public;
 mod roles;
 mod supervision;
 mod system;
