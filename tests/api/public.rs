@@ -313,3 +313,38 @@ async fn a_project_progresses_by_the_weight_of_its_done_stages_and_sub_projects(
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_demo_board_has_projects_in_progress_and_public_cases() {
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            minsheng_tests::minsheng_server::seed::seed_demo(&app.state, 60)
+                .await
+                .unwrap();
+            let projects = public(&app, "/api/v1/public/projects").await;
+            let all = projects.as_array().unwrap();
+            assert_eq!(all.len(), 3, "{projects}");
+            let root = all
+                .iter()
+                .find(|p| p["title"] == "麒麟区2026年十件民生实事")
+                .unwrap();
+            assert_eq!(root["children"].as_array().unwrap().len(), 2);
+            let p = root["progress"].as_f64().unwrap();
+            assert!(p > 0.0 && p < 1.0, "{p}");
+            assert!(all.iter().any(|p| {
+                p["stages"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|s| s["late"] == true)
+            }));
+            let cases = public(&app, "/api/v1/public/cases?limit=50").await;
+            assert!(!cases["items"].as_array().unwrap().is_empty());
+            for c in cases["items"].as_array().unwrap() {
+                assert!(!c.to_string().contains("138"), "no phone fragments: {c}");
+            }
+        },
+    )
+    .await;
+}
