@@ -104,6 +104,16 @@ api_object! {
         pub rows: Vec<PublicRanking>,
     }
 
+    /// Something on the public board changed (`GET /api/v1/public/events`): fetch it again.
+    pub struct PublicChange {
+        /// `case` or `project`.
+        pub what: String,
+        /// The public case that changed (`null`: refetch the list).
+        pub tracking_no: Option<String>,
+        /// The project that changed (`null`: refetch the list).
+        pub project_id: Option<i64>,
+    }
+
     /// Show a photo on the public board, or stop showing it (the desk).
     pub struct PhotoPublication {
         pub public: bool,

@@ -52,6 +52,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub metrics: Metrics,
     pub feed: crate::feed::Feed,
+    /// Tells public subscribers which projects changed.
+    pub projects_live: crate::public::live::ProjectWatch,
     areas: RwLock<Option<Arc<Vec<AreaRow>>>>,
 }
 
@@ -72,6 +74,7 @@ impl AppState {
             http,
             metrics: Metrics::new()?,
             feed,
+            projects_live: Default::default(),
             areas: RwLock::new(None),
         })
     }
@@ -237,12 +240,14 @@ impl Application {
         let scheduler = tokio::spawn(crate::scheduler::run(self.state.clone()));
         let feed = tokio::spawn(crate::feed::run(self.state.clone()));
         let checks = tokio::spawn(crate::channels::content_check::run(self.state.clone()));
+        let projects = tokio::spawn(crate::public::live::run(self.state.clone()));
         let result = Server::new_with_acceptor(self.acceptor)
             .run(routes(self.state))
             .await;
         scheduler.abort();
         feed.abort();
         checks.abort();
+        projects.abort();
         result
     }
 }

@@ -348,3 +348,39 @@ async fn the_demo_board_has_projects_in_progress_and_public_cases() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_board_hears_of_public_cases_and_projects_changing_but_not_of_private_cases() {
+    fn fast(c: &mut minsheng_tests::minsheng_server::Config) {
+        c.feed_poll_secs = 0.1;
+    }
+    on_each_backend(fast, |app| async move {
+        use std::time::Duration;
+        let w = World::build(&app).await;
+        let p = app.post("/api/v1/projects", &w.admin, json!({ "title": "增设路灯", "area_id": w.street_a,
+            "department_id": w.dept_roads, "stages": [stage("安装", "2026-01-01", "2099-01-01", 1.0)] })).await.expect(201);
+        let (pid, sid) = (p["id"].as_i64().unwrap(), p["stages"][0]["id"].as_i64().unwrap());
+        let mut board = minsheng_tests::SseClient::open_public(&app, "/api/v1/public/events").await;
+        let private = w.submit(&app, &w.resident_b, "我家门口的井盖不见了").await;
+        app.act(&w.dispatcher, private["id"].as_i64().unwrap(), json!({ "action": "accept" })).await.expect(200);
+        let body = json!({ "client_request_id": "public-live-001", "category_id": w.cat_light,
+            "description": "公园里的路灯不亮了", "lat": 25.2, "lng": 103.1, "public": true });
+        let shown = app.post("/api/v1/cases", &w.resident_a, body).await.expect(201);
+        let public_case = json!({ "what": "case", "tracking_no": shown["tracking_no"], "project_id": null });
+        let project = json!({ "what": "project", "tracking_no": null, "project_id": pid });
+        // The project's creation may be told first, depending on when the watcher last looked;
+        // the private case never is.
+        let mut e = board.next_within(Duration::from_secs(5)).await.expect("a public change");
+        if e.data == project {
+            e = board.next_within(Duration::from_secs(5)).await.expect("a public change");
+        }
+        assert_eq!(e.event.as_deref(), Some("change"));
+        assert_eq!(e.data, public_case, "the private case stays silent");
+        app.call(Method::PUT, &format!("/api/v1/projects/{pid}/stages/{sid}"), Some(&w.handler), json!({ "done": true }))
+            .await
+            .expect(200);
+        let e = board.next_within(Duration::from_secs(5)).await.expect("the project's change");
+        assert_eq!(e.data, project);
+    })
+    .await;
+}

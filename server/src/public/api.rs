@@ -3,14 +3,16 @@
 
 use std::sync::Arc;
 
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use minsheng_model::public::{
-    Circular, PhotoPublication, PublicCase, PublicCaseList, PublicRanking, PublicRankings,
-    PublicStep,
+    Circular, PhotoPublication, PublicCase, PublicCaseList, PublicChange, PublicRanking,
+    PublicRankings, PublicStep,
 };
 use minsheng_model::{Role, Satisfaction, Status, StatusCount};
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{Binary, Json, Response};
+use poem_openapi::payload::{Binary, EventStream, Json, Response};
 
 use super::anonymise;
 use crate::app::{AppState, Tag};
@@ -303,6 +305,26 @@ impl PublicApi {
             },
             &[],
         )))
+    }
+
+    /// Changes on the public board as server-sent events (`event: change`, `data:` a
+    /// `PublicChange`): fetch the case or project again. No content, no login.
+    #[oai(path = "/api/v1/public/events", method = "get")]
+    async fn events(&self) -> EventStream<BoxStream<'static, PublicChange>> {
+        let cases = self.state.feed.subscribe();
+        let projects = self.state.projects_live.subscribe();
+        let stream = futures_util::stream::unfold((cases, projects), |(mut c, mut p)| async move {
+            super::live::next_change(&mut c, &mut p)
+                .await
+                .map(|change| (change, (c, p)))
+        })
+        .boxed();
+        EventStream::new(stream)
+            .keep_alive(std::time::Duration::from_secs(15))
+            .to_event(|change| {
+                poem::web::sse::Event::message(serde_json::to_string(&change).unwrap_or_default())
+                    .event_type("change")
+            })
     }
 
     /// A photo the desk approved, of a public case (no login).

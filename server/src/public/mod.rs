@@ -4,6 +4,7 @@
 //! field added later cannot leak what the anonymiser would have caught.
 
 pub mod api;
+pub mod live;
 pub mod projects;
 mod scrub;
 

@@ -542,7 +542,7 @@ impl Db {
             sqlx::query_as::<_, FeedRow>(
                 "SELECT e.id, e.case_id, e.at, e.actor_id, e.actor_role, u.display_name AS actor_name, e.kind,
                         e.from_status, e.to_status, e.note, e.data,
-                        c.created_by, c.department_id, a.path AS area_path, c.tracking_no, c.status, c.version,
+                        c.created_by, c.department_id, a.path AS area_path, c.tracking_no, c.public, c.status, c.version,
                         c.category_id, c.area_id, c.lat, c.lng, c.escalation_level, c.accept_due_at, c.sign_due_at, c.due_at
                  FROM case_events e JOIN cases c ON c.id = e.case_id
                  LEFT JOIN areas a ON a.id = c.area_id LEFT JOIN users u ON u.id = e.actor_id

@@ -276,4 +276,17 @@ impl Db {
             Ok::<_, sqlx::Error>(id)
         }.await)?)
     }
+
+    /// The newest project event id (0 when there is none).
+    pub async fn last_project_event_id(&self) -> StoreResult<i64> {
+        Ok(with_db!(self, p => sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM project_events")
+            .fetch_one(p).await)?.unwrap_or(0))
+    }
+
+    /// (event id, project id) of the project events after `after`, oldest first.
+    pub async fn project_events_after(&self, after: i64) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(with_db!(self, p => sqlx::query_as::<_, (i64, i64)>(
+            "SELECT id, project_id FROM project_events WHERE id > $1 ORDER BY id LIMIT 1000",
+        ).bind(after).fetch_all(p).await)?)
+    }
 }
