@@ -25,6 +25,7 @@ pub async fn run(state: Arc<AppState>) {
         if let Err(e) = crate::notify::send(&state).await {
             tracing::warn!(error = %e, "sending subscribe messages failed; will retry");
         }
+        state.limits.prune();
     }
 }
 
