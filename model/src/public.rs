@@ -21,6 +21,9 @@ macro_rules! api_object {
         $(
             #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
             #[cfg_attr(feature = "server", derive(poem_openapi::Object))]
+            // An absent value is left out rather than sent as `null`, which the OpenAPI 3.0
+            // schema of an optional field does not allow.
+            #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
             $item
         )*
     };

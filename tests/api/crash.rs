@@ -9,14 +9,14 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 /// The `minsheng` binary cargo built beside this test.
-fn binary() -> Option<PathBuf> {
+pub(crate) fn binary() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?.parent()?; // target/<profile>/deps/.. -> target/<profile>
     let bin = dir.join("minsheng");
     bin.exists().then_some(bin)
 }
 
-struct Proc(Child);
+pub(crate) struct Proc(Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -25,7 +25,7 @@ impl Drop for Proc {
     }
 }
 
-fn minsheng(bin: &PathBuf, db: &str, data: &std::path::Path, args: &[&str]) -> Command {
+pub(crate) fn minsheng(bin: &PathBuf, db: &str, data: &std::path::Path, args: &[&str]) -> Command {
     let mut c = Command::new(bin);
     c.args(args)
         .env("DATABASE_URL", db)
@@ -34,11 +34,12 @@ fn minsheng(bin: &PathBuf, db: &str, data: &std::path::Path, args: &[&str]) -> C
         // The load comes from one address and one account: the per-minute limits would refuse it.
         .env("MINSHENG_SUBMIT_USER_PER_MIN", "0")
         .env("MINSHENG_SUBMIT_IP_PER_MIN", "0")
-        .env("MINSHENG_LOGIN_IP_PER_MIN", "0");
+        .env("MINSHENG_LOGIN_IP_PER_MIN", "0")
+        .env("MINSHENG_LOGIN_MAX_FAILURES", "0");
     c
 }
 
-async fn serve(bin: &PathBuf, db: &str, data: &std::path::Path, port: u16) -> Proc {
+pub(crate) async fn serve(bin: &PathBuf, db: &str, data: &std::path::Path, port: u16) -> Proc {
     let child = Proc(
         minsheng(
             bin,

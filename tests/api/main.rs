@@ -4,6 +4,7 @@
 mod auth;
 mod crash;
 mod feed;
+mod fuzz;
 mod guard;
 mod map;
 mod notify;

@@ -154,7 +154,7 @@ impl PhotosApi {
         &self,
         auth: BearerAuth,
         id: Path<i64>,
-    ) -> Result<Response<Binary<Vec<u8>>>, ApiError> {
+    ) -> Result<Response<ImageFile>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let not_found = || ApiError::not_found("photo_not_found", "图片不存在");
         let ph = self.state.db.photo(id.0).await?.ok_or_else(not_found)?;
@@ -162,14 +162,40 @@ impl PhotosApi {
             .visible_case(&p, ph.case_id)
             .await
             .map_err(|_| not_found())?;
-        let bytes = tokio::fs::read(self.state.uploads_dir().join(&ph.storage_key))
+        crate::cases::photos::serve_image(&self.state, &ph.storage_key, &ph.content_type, false)
             .await
-            .map_err(ApiError::internal)?;
-        Ok(Response::new(Binary(bytes))
-            .header("Content-Type", ph.content_type)
-            .header("Cache-Control", "private, max-age=86400")
-            .header("X-Content-Type-Options", "nosniff"))
     }
+}
+
+/// An image download; its `Content-Type` is the stored image's (JPEG, PNG or WebP).
+#[derive(ApiResponse)]
+pub enum ImageFile {
+    #[oai(status = 200, content_type = "image/*")]
+    Ok(Binary<Vec<u8>>),
+}
+
+/// Reads a stored image and answers it with its own type; `public` images may be cached by
+/// anyone, the others only by the viewer's browser.
+pub(crate) async fn serve_image(
+    state: &AppState,
+    storage_key: &str,
+    content_type: &str,
+    public: bool,
+) -> Result<Response<ImageFile>, ApiError> {
+    let bytes = tokio::fs::read(state.uploads_dir().join(storage_key))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Response::new(ImageFile::Ok(Binary(bytes)))
+        .header("Content-Type", content_type.to_string())
+        .header(
+            "Cache-Control",
+            if public {
+                "public, max-age=300"
+            } else {
+                "private, max-age=86400"
+            },
+        )
+        .header("X-Content-Type-Options", "nosniff"))
 }
 
 /// An upload checked, cleaned of metadata and written to the uploads folder.

@@ -12,7 +12,7 @@ use minsheng_model::public::{
 use minsheng_model::{Role, Satisfaction, Status, StatusCount};
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{Binary, EventStream, Json, Response};
+use poem_openapi::payload::{EventStream, Json, Response};
 
 use super::anonymise;
 use crate::app::{AppState, Tag};
@@ -329,7 +329,10 @@ impl PublicApi {
 
     /// A photo the desk approved, of a public case (no login).
     #[oai(path = "/api/v1/public/photos/:id", method = "get")]
-    async fn photo(&self, id: Path<i64>) -> Result<Response<Binary<Vec<u8>>>, ApiError> {
+    async fn photo(
+        &self,
+        id: Path<i64>,
+    ) -> Result<Response<crate::cases::photos::ImageFile>, ApiError> {
         let not_found = || ApiError::not_found("photo_not_found", "图片不存在或未公开");
         let (case_id, public) = self
             .state
@@ -342,13 +345,8 @@ impl PublicApi {
             return Err(not_found());
         }
         let ph = self.state.db.photo(id.0).await?.ok_or_else(not_found)?;
-        let bytes = tokio::fs::read(self.state.uploads_dir().join(&ph.storage_key))
+        crate::cases::photos::serve_image(&self.state, &ph.storage_key, &ph.content_type, true)
             .await
-            .map_err(ApiError::internal)?;
-        Ok(Response::new(Binary(bytes))
-            .header("Content-Type", ph.content_type)
-            .header("Cache-Control", "public, max-age=300")
-            .header("X-Content-Type-Options", "nosniff"))
     }
 
     /// Approve a case photo for the public board, or withdraw it (the desk; on the timeline).

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use minsheng_model::public::{NewProject, ProjectView, StageUpdate, StageView, limits, rollup};
 use minsheng_model::{PhotoView, Role};
 use poem_openapi::param::Path;
-use poem_openapi::payload::{Binary, Json, Response};
+use poem_openapi::payload::{Json, Response};
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{ApiResponse, Multipart, OpenApi};
 
@@ -372,19 +372,17 @@ impl ProjectsApi {
 
     /// A project photo (no login).
     #[oai(path = "/api/v1/public/project-photos/:id", method = "get")]
-    async fn photo(&self, id: Path<i64>) -> Result<Response<Binary<Vec<u8>>>, ApiError> {
+    async fn photo(
+        &self,
+        id: Path<i64>,
+    ) -> Result<Response<crate::cases::photos::ImageFile>, ApiError> {
         let ph = self
             .state
             .db
             .project_photo(id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("photo_not_found", "图片不存在"))?;
-        let bytes = tokio::fs::read(self.state.uploads_dir().join(&ph.storage_key))
+        crate::cases::photos::serve_image(&self.state, &ph.storage_key, &ph.content_type, true)
             .await
-            .map_err(ApiError::internal)?;
-        Ok(Response::new(Binary(bytes))
-            .header("Content-Type", ph.content_type)
-            .header("Cache-Control", "public, max-age=300")
-            .header("X-Content-Type-Options", "nosniff"))
     }
 }

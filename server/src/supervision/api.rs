@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use minsheng_model::{CaseView, Channel, Role, StatsReport, StatsRow};
 use poem_openapi::OpenApi;
 use poem_openapi::param::Query;
-use poem_openapi::payload::{Binary, Json, Response};
+use poem_openapi::payload::{Binary, Json};
 use rust_xlsxwriter::{Format, Workbook};
 
 use super::stats::{GroupBy, Period, tally};
@@ -21,7 +21,6 @@ pub struct SupervisionApi {
     pub state: Arc<AppState>,
 }
 
-pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 /// Rows in one cases export.
 const EXPORT_MAX: i64 = 50_000;
 
@@ -34,8 +33,24 @@ pub(crate) fn xlsx_error(e: rust_xlsxwriter::XlsxError) -> ApiError {
     ApiError::internal(format!("xlsx: {e}"))
 }
 
+/// An Excel download, documented with its real content type.
+#[derive(poem_openapi::ApiResponse)]
+pub enum XlsxFile {
+    /// An Excel workbook (`.xlsx`).
+    #[oai(
+        status = 200,
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )]
+    Ok(
+        Binary<Vec<u8>>,
+        /// `attachment` with the file's UTF-8 name.
+        #[oai(header = "Content-Disposition")]
+        String,
+    ),
+}
+
 /// An `.xlsx` download with a UTF-8 file name.
-pub(crate) fn attachment(bytes: Vec<u8>, name: &str) -> Response<Binary<Vec<u8>>> {
+pub(crate) fn attachment(bytes: Vec<u8>, name: &str) -> XlsxFile {
     let encoded: String = name
         .bytes()
         .map(|b| {
@@ -46,12 +61,10 @@ pub(crate) fn attachment(bytes: Vec<u8>, name: &str) -> Response<Binary<Vec<u8>>
             }
         })
         .collect();
-    Response::new(Binary(bytes))
-        .header("Content-Type", XLSX)
-        .header(
-            "Content-Disposition",
-            format!("attachment; filename=\"export.xlsx\"; filename*=UTF-8''{encoded}"),
-        )
+    XlsxFile::Ok(
+        Binary(bytes),
+        format!("attachment; filename=\"export.xlsx\"; filename*=UTF-8''{encoded}"),
+    )
 }
 
 impl SupervisionApi {
@@ -209,7 +222,7 @@ impl SupervisionApi {
         date: Query<Option<String>>,
         group_by: Query<Option<String>>,
         area_level: Query<Option<String>>,
-    ) -> Result<Response<Binary<Vec<u8>>>, ApiError> {
+    ) -> Result<XlsxFile, ApiError> {
         let (_, scope) = self.reader(&auth).await?;
         let r = self
             .report(&scope, period.0, date.0, group_by.0, area_level.0)
@@ -283,7 +296,7 @@ impl SupervisionApi {
         q: Query<Option<String>>,
         from: Query<Option<String>>,
         to: Query<Option<String>>,
-    ) -> Result<Response<Binary<Vec<u8>>>, ApiError> {
+    ) -> Result<XlsxFile, ApiError> {
         let (p, scope) = self.reader(&auth).await?;
         let query = ListQuery {
             status: status.0,

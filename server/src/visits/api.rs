@@ -9,7 +9,7 @@ use minsheng_model::visits::{
 };
 use minsheng_model::{CaseView, ErrorBody, PhotoView, Role};
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{Binary, Json, Response};
+use poem_openapi::payload::{Json, Response};
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{ApiResponse, Multipart, OpenApi};
 use rust_xlsxwriter::{Format, Workbook};
@@ -55,6 +55,9 @@ pub enum ImportResponse {
     /// Not a readable file.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
+    /// Not a multipart form.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>),
     #[oai(status = 403)]
@@ -76,6 +79,7 @@ impl From<ApiError> for ImportResponse {
             ApiError::Unauthorized(_) => ImportResponse::Unauthorized(Json(body)),
             ApiError::Forbidden(_) => ImportResponse::Forbidden(Json(body)),
             ApiError::PayloadTooLarge(_) => ImportResponse::TooLarge(Json(body)),
+            ApiError::UnsupportedMediaType(_) => ImportResponse::UnsupportedMediaType(Json(body)),
             ApiError::Unprocessable(_) => ImportResponse::Rejected(Json(ImportRejected {
                 code: body.code,
                 message: body.message,
@@ -640,7 +644,7 @@ impl VisitsApi {
         auth: BearerAuth,
         round_id: Query<Option<i64>>,
         group_by: Query<Option<String>>,
-    ) -> Result<Response<Binary<Vec<u8>>>, ApiError> {
+    ) -> Result<crate::supervision::api::XlsxFile, ApiError> {
         let (_, v) = self.viewer(&auth).await?;
         let r = self.coverage(&v, round_id.0, group_by.0).await?;
         let mut wb = Workbook::new();
@@ -828,7 +832,7 @@ impl VisitsApi {
         &self,
         auth: BearerAuth,
         id: Path<i64>,
-    ) -> Result<Response<Binary<Vec<u8>>>, ApiError> {
+    ) -> Result<Response<crate::cases::photos::ImageFile>, ApiError> {
         let (_, v) = self.viewer(&auth).await?;
         let not_found = || ApiError::not_found("photo_not_found", "图片不存在");
         let ph = self
@@ -840,13 +844,8 @@ impl VisitsApi {
         self.visible_visit(&v, &ph.visit_id)
             .await
             .map_err(|_| not_found())?;
-        let bytes = tokio::fs::read(self.state.uploads_dir().join(&ph.storage_key))
+        crate::cases::photos::serve_image(&self.state, &ph.storage_key, &ph.content_type, false)
             .await
-            .map_err(ApiError::internal)?;
-        Ok(Response::new(Binary(bytes))
-            .header("Content-Type", ph.content_type)
-            .header("Cache-Control", "private, max-age=86400")
-            .header("X-Content-Type-Options", "nosniff"))
     }
 
     /// Upload weekly-meeting records (例会) from the phone (supervisors). Idempotent by `id`.
