@@ -11,6 +11,7 @@ mod map;
 mod notifications;
 mod postgres;
 mod reference;
+mod reports;
 mod rows;
 mod sql;
 mod sqlite;
@@ -25,6 +26,10 @@ pub use channels::{
 pub use map::{AreaStatusCount, BEIJING_MS, ClusterRow, Figures, MapFilter, PointRow};
 pub use notifications::{NewNotification, NotificationRow, Recipient};
 pub use reference::{CategoryRecord, NewAreaRecord};
+pub use reports::{
+    ActedCase, ActivityRow, CadreRow, EntryFilter, Filed, NewPointEntry, PointEntryRow,
+    PointRuleRow, PointSumRow, ReportRecord, ReportRow, ReportScope, UserName,
+};
 pub use rows::*;
 pub use sql::{Bind, Sql};
 pub use supervision::{DueCase, StatRow};
