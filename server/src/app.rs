@@ -39,6 +39,8 @@ pub enum Tag {
     Supervision,
     /// Households, visit rounds, visits and meeting records (入户走访).
     Visits,
+    /// Daily work reports and the points ledger (每日工作报备, 积分考核).
+    Reports,
     /// Health and metrics.
     System,
 }
@@ -117,6 +119,7 @@ type Apis = (
     SupervisionApi,
     crate::channels::api::ChannelsApi,
     crate::visits::api::VisitsApi,
+    crate::reports::api::ReportsApi,
     SystemApi,
 );
 
@@ -153,6 +156,9 @@ pub fn api_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
                 state: state.clone(),
             },
             crate::visits::api::VisitsApi {
+                state: state.clone(),
+            },
+            crate::reports::api::ReportsApi {
                 state: state.clone(),
             },
             SystemApi {

@@ -13,6 +13,7 @@ pub mod feed;
 pub mod map;
 pub mod notify;
 pub mod reference;
+pub mod reports;
 pub mod scheduler;
 pub mod seed;
 pub mod storage;

@@ -518,9 +518,8 @@ impl Db {
                      WHERE pe.kind = 'visit_made' AND pe.source_kind = 'visit' AND pe.source_id = v.id)
                  ON CONFLICT (kind, source_kind, source_id, user_key) DO NOTHING",
             )
-            .bind(points).bind(version).bind(now).bind(since).execute(p).await
-        })?
-        .rows_affected())
+            .bind(points).bind(version).bind(now).bind(since).execute(p).await.map(|r| r.rows_affected())
+        })?)
     }
 
     /// Writes a `kind` entry for every report with `status` filed since `since` that has none.
@@ -544,9 +543,8 @@ impl Db {
                      WHERE pe.kind = $1 AND pe.source_kind = 'report' AND pe.source_id = CAST(r.id AS TEXT))
                  ON CONFLICT (kind, source_kind, source_id, user_key) DO NOTHING",
             )
-            .bind(kind).bind(points).bind(version).bind(now).bind(status).bind(since).execute(p).await
-        })?
-        .rows_affected())
+            .bind(kind).bind(points).bind(version).bind(now).bind(status).bind(since).execute(p).await.map(|r| r.rows_affected())
+        })?)
     }
 
     /// Who reported for `day`.
