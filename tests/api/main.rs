@@ -8,6 +8,7 @@ mod map;
 mod notify;
 mod open311;
 mod photos;
+mod reports;
 mod roles;
 mod supervision;
 mod system;
