@@ -104,6 +104,21 @@ api_object! {
         pub rows: Vec<PublicRanking>,
     }
 
+    /// Something on the public board changed (`GET /api/v1/public/events`): fetch it again.
+    pub struct PublicChange {
+        /// `case` or `project`.
+        pub what: String,
+        /// The public case that changed (`null`: refetch the list).
+        pub tracking_no: Option<String>,
+        /// The project that changed (`null`: refetch the list).
+        pub project_id: Option<i64>,
+    }
+
+    /// Show a photo on the public board, or stop showing it (the desk).
+    pub struct PhotoPublication {
+        pub public: bool,
+    }
+
     /// A stage of a project as an admin plans it.
     pub struct StageInput {
         pub name: String,
@@ -174,12 +189,16 @@ api_object! {
 /// A project's progress, 0..=1: each done stage contributes its weight, each sub-project its
 /// weight times its own progress, over the sum of all the weights. No weights: no progress.
 pub fn rollup(stages: &[(f64, bool)], children: &[(f64, f64)]) -> f64 {
-    let total: f64 = stages.iter().map(|s| s.0).sum::<f64>() + children.iter().map(|c| c.0).sum::<f64>();
+    let total: f64 =
+        stages.iter().map(|s| s.0).sum::<f64>() + children.iter().map(|c| c.0).sum::<f64>();
     if total <= 0.0 {
         return 0.0;
     }
     let done: f64 = stages.iter().filter(|s| s.1).map(|s| s.0).sum::<f64>()
-        + children.iter().map(|c| c.0 * c.1.clamp(0.0, 1.0)).sum::<f64>();
+        + children
+            .iter()
+            .map(|c| c.0 * c.1.clamp(0.0, 1.0))
+            .sum::<f64>();
     (done / total).clamp(0.0, 1.0)
 }
 
@@ -190,7 +209,13 @@ mod tests {
     #[test]
     fn five_stages_weighted_two_done() {
         // 5阶段: 立项 10, 设计 15, 招标 15, 施工 50, 验收 10; 立项 and 设计 done → 25%.
-        let stages = [(10.0, true), (15.0, true), (15.0, false), (50.0, false), (10.0, false)];
+        let stages = [
+            (10.0, true),
+            (15.0, true),
+            (15.0, false),
+            (50.0, false),
+            (10.0, false),
+        ];
         assert!((rollup(&stages, &[]) - 0.25).abs() < 1e-9);
     }
 

@@ -37,6 +37,8 @@ pub enum Tag {
     Map,
     /// Statistics and exports (督办).
     Supervision,
+    /// The public board (no login) and 民生实事 projects.
+    Public,
     /// Households, visit rounds, visits and meeting records (入户走访).
     Visits,
     /// Daily work reports and the points ledger (每日工作报备, 积分考核).
@@ -52,6 +54,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub metrics: Metrics,
     pub feed: crate::feed::Feed,
+    /// Tells public subscribers which projects changed.
+    pub projects_live: crate::public::live::ProjectWatch,
     areas: RwLock<Option<Arc<Vec<AreaRow>>>>,
 }
 
@@ -72,6 +76,7 @@ impl AppState {
             http,
             metrics: Metrics::new()?,
             feed,
+            projects_live: Default::default(),
             areas: RwLock::new(None),
         })
     }
@@ -119,6 +124,8 @@ type Apis = (
     SupervisionApi,
     crate::channels::api::ChannelsApi,
     crate::visits::api::VisitsApi,
+    crate::public::api::PublicApi,
+    crate::public::projects::ProjectsApi,
     crate::reports::api::ReportsApi,
     SystemApi,
 );
@@ -156,6 +163,12 @@ pub fn api_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
                 state: state.clone(),
             },
             crate::visits::api::VisitsApi {
+                state: state.clone(),
+            },
+            crate::public::api::PublicApi {
+                state: state.clone(),
+            },
+            crate::public::projects::ProjectsApi {
                 state: state.clone(),
             },
             crate::reports::api::ReportsApi {
@@ -233,12 +246,14 @@ impl Application {
         let scheduler = tokio::spawn(crate::scheduler::run(self.state.clone()));
         let feed = tokio::spawn(crate::feed::run(self.state.clone()));
         let checks = tokio::spawn(crate::channels::content_check::run(self.state.clone()));
+        let projects = tokio::spawn(crate::public::live::run(self.state.clone()));
         let result = Server::new_with_acceptor(self.acceptor)
             .run(routes(self.state))
             .await;
         scheduler.abort();
         feed.abort();
         checks.abort();
+        projects.abort();
         result
     }
 }

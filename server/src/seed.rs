@@ -249,6 +249,7 @@ pub async fn seed_demo(state: &AppState, cases: usize) -> anyhow::Result<()> {
         let seeded = seed_reference(state).await?;
         seed_cases(state, &seeded, cases).await?;
         let households = seed_visits(state, &seeded).await?;
+        seed_projects(state, &seeded).await?;
         println!(
             "demo data created: {cases} cases, {households} households and a visit round in progress"
         );
@@ -896,4 +897,175 @@ async fn seed_visits(state: &AppState, s: &Seeded) -> anyhow::Result<usize> {
         }
     }
     Ok(records.len())
+}
+
+/// 民生实事 projects: the district's yearly list with two sub-projects, and two projects of
+/// their own, each with 5阶段-style weighted stages, some done, one late.
+async fn seed_projects(state: &AppState, s: &Seeded) -> anyhow::Result<()> {
+    use crate::storage::NewProjectRecord;
+    let db = &state.db;
+    let areas = db.areas().await?;
+    let district = areas
+        .iter()
+        .find(|a| a.level == "district")
+        .map(|a| a.id)
+        .unwrap_or(s.first_community);
+    let street = areas
+        .iter()
+        .find(|a| a.level == "street")
+        .map(|a| a.id)
+        .unwrap_or(district);
+    let today = crate::today_beijing();
+    let now = crate::now_ms();
+    let day = |d: i64| today + chrono::Duration::days(d);
+    let stage = |name: &str, from: i64, to: i64, weight: f64| {
+        (
+            name.to_string(),
+            day(from).to_string(),
+            day(to).to_string(),
+            crate::beijing_day_start(day(to + 1)),
+            weight,
+        )
+    };
+    let (cgj, zjj) = (s.handlers[0], s.handlers[1]);
+    let make = |title: &str,
+                area: i64,
+                dept: (i64, i64),
+                budget: f64,
+                parent: Option<i64>,
+                weight: f64,
+                stages: Vec<(String, String, String, i64, f64)>| NewProjectRecord {
+        title: title.into(),
+        description: None,
+        area_id: area,
+        budget: Some(budget),
+        department_id: dept.1,
+        parent_id: parent,
+        weight,
+        created_by: s.dispatcher,
+        stages,
+    };
+    let root = db
+        .create_project(
+            &make(
+                "麒麟区2026年十件民生实事",
+                district,
+                cgj,
+                0.0,
+                None,
+                1.0,
+                vec![stage("统筹部署", -300, -280, 10.0)],
+            ),
+            now - 300 * 86_400_000,
+        )
+        .await?;
+    let plans: Vec<(NewProjectRecord, usize)> = vec![
+        (
+            make(
+                "南宁街道老旧小区改造",
+                street,
+                zjj,
+                3_200_000.0,
+                Some(root),
+                45.0,
+                vec![
+                    stage("立项", -200, -180, 10.0),
+                    stage("设计", -179, -150, 15.0),
+                    stage("招标", -149, -120, 15.0),
+                    stage("施工", -119, 40, 50.0),
+                    stage("验收", 41, 60, 10.0),
+                ],
+            ),
+            3,
+        ),
+        (
+            make(
+                "新增城市停车泊位1200个",
+                district,
+                cgj,
+                1_800_000.0,
+                Some(root),
+                45.0,
+                vec![
+                    stage("规划选址", -150, -120, 20.0),
+                    stage("建设", -119, 30, 60.0),
+                    stage("验收投用", 31, 45, 20.0),
+                ],
+            ),
+            1,
+        ),
+        (
+            make(
+                "背街小巷路灯亮化工程",
+                street,
+                cgj,
+                650_000.0,
+                None,
+                1.0,
+                vec![
+                    stage("立项", -90, -80, 10.0),
+                    stage("采购", -79, -50, 20.0),
+                    stage("安装", -49, -5, 60.0),
+                    stage("验收", -4, 10, 10.0),
+                ],
+            ),
+            2,
+        ),
+        (
+            make(
+                "社区养老服务站建设",
+                s.first_community,
+                zjj,
+                420_000.0,
+                None,
+                1.0,
+                vec![
+                    stage("立项", -40, -30, 10.0),
+                    stage("选址装修", -29, 20, 60.0),
+                    stage("开放运营", 21, 50, 30.0),
+                ],
+            ),
+            1,
+        ),
+    ];
+    for (plan, done) in plans {
+        let id = db.create_project(&plan, now - 200 * 86_400_000).await?;
+        let stages: Vec<_> = db
+            .stages()
+            .await?
+            .into_iter()
+            .filter(|st| st.project_id == id)
+            .collect();
+        let by = if plan.department_id == zjj.1 {
+            zjj.0
+        } else {
+            cgj.0
+        };
+        for st in stages.iter().take(done) {
+            db.set_stage(
+                st,
+                true,
+                Some("按计划完成"),
+                by,
+                now - (60 - st.position) * 86_400_000,
+            )
+            .await?;
+        }
+    }
+    if let Some(st) = db
+        .stages()
+        .await?
+        .into_iter()
+        .find(|st| st.project_id == root)
+    {
+        db.set_stage(
+            &st,
+            true,
+            Some("已印发实施方案"),
+            cgj.0,
+            now - 280 * 86_400_000,
+        )
+        .await?;
+    }
+    Ok(())
 }

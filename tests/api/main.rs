@@ -9,6 +9,7 @@ mod notify;
 mod open311;
 mod photos;
 mod reports;
+mod public;
 mod roles;
 mod supervision;
 mod system;

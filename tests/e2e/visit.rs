@@ -320,5 +320,25 @@ async fn a_supervisor_records_two_visits_offline_and_they_sync_once_each_when_ba
     ))
     .await;
     b.screenshot("visit-households-after").await;
+
+    // In English, the synced records keep their outcome (the session stays on the phone).
+    b.goto(&format!("{}/w/visit?lang=en", site.base)).await;
+    b.wait_for("#ms-households li[data-visit=visited]").await;
+    assert_eq!(b.text("h1.ms-title").await, "Household visits");
+    assert_eq!(b.text("#ms-pending-count").await, "All synced");
+    b.click("#ms-tab-records").await;
+    b.wait_for("#ms-synced li[data-kind=visits]:nth-child(2)")
+        .await;
+    b.screenshot("visit-records-en").await;
+    b.click("#ms-tab-households").await;
+    b.click(&format!(
+        "#ms-households li[data-household-id=\"{far}\"] button"
+    ))
+    .await;
+    b.wait_for("#ms-flags li[data-flag=far_from_household]")
+        .await;
+    b.click("#ms-save-visit").await;
+    b.wait_for("#ms-err-purpose").await;
+    b.screenshot("visit-form-en").await;
     b.close().await;
 }

@@ -690,6 +690,21 @@ impl SseClient {
         }
     }
 
+    /// Opens a stream that needs no login (e.g. `/api/v1/public/events`).
+    pub async fn open_public(app: &TestApp, path: &str) -> SseClient {
+        let resp = app
+            .client
+            .get(app.url(path))
+            .send()
+            .await
+            .expect("open stream");
+        assert_eq!(resp.status().as_u16(), 200, "stream opened");
+        SseClient {
+            resp,
+            buf: String::new(),
+        }
+    }
+
     /// The next event, or `None` if none arrives within `wait`.
     pub async fn next_within(&mut self, wait: std::time::Duration) -> Option<Sse> {
         let deadline = tokio::time::Instant::now() + wait;

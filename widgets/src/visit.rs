@@ -5,10 +5,11 @@
 //! same `check_in_flags`), the purpose, notes, the household's satisfaction, a follow-up
 //! day, findings (optionally raised as cases) and photos. Saving puts the visit in an
 //! outbox in `localStorage` at once; a sync loop sends the whole outbox as one batch when
-//! the phone is online (on load, on `online`, after each save and every 15 s), drops what
-//! the server answered for and keeps everything when the network fails. Ids are made on
-//! the phone and never change, so a resend is always safe. A second tab records the weekly
-//! community meeting (例会) the same way. Photos go up once their visit is accepted.
+//! the phone is online (on load, on `online`, on returning to the page, after each save and
+//! every 15 s), drops what the server answered for and keeps everything when the network
+//! fails. Ids are made on the phone and never change, so a resend is always safe. A second
+//! tab records the weekly community meeting (例会) the same way. Photos go up once their
+//! visit is accepted.
 
 pub mod form;
 pub mod outbox;
@@ -169,6 +170,8 @@ pub struct State {
     pub rounds: Fetch<Rc<Vec<RoundView>>>,
     pub round_id: Option<i64>,
     pub households: Fetch<Rc<Vec<HouseholdView>>>,
+    /// How many the server has for the round (more than were fetched when over the limit).
+    pub households_total: i64,
     /// Bumped to refetch the households (after accepted visits).
     pub households_tick: u32,
     pub categories: Rc<Vec<CategoryView>>,
@@ -188,7 +191,7 @@ pub enum Msg {
     Me(Result<UserView, String>),
     Rounds(Result<Vec<RoundView>, String>),
     PickRound(Option<i64>),
-    Households(Result<Vec<HouseholdView>, String>),
+    Households(Result<HouseholdList, String>),
     RefetchHouseholds,
     Categories(Vec<CategoryView>),
     Areas(Vec<AreaView>),
@@ -208,6 +211,7 @@ impl Default for State {
             rounds: Fetch::Loading,
             round_id: None,
             households: Fetch::Loading,
+            households_total: 0,
             households_tick: 0,
             categories: Rc::default(),
             areas: Rc::default(),
@@ -247,7 +251,10 @@ impl Reducible for State {
                     s.open = None;
                 }
             }
-            Msg::Households(Ok(h)) => s.households = Fetch::Ready(Rc::new(h)),
+            Msg::Households(Ok(h)) => {
+                s.households_total = h.total;
+                s.households = Fetch::Ready(Rc::new(h.items));
+            }
             Msg::Households(Err(m)) => {
                 // Keep a list already shown: a failed refresh is not worth losing it.
                 if !matches!(s.households, Fetch::Ready(_)) {
@@ -547,7 +554,12 @@ pub fn Visit(props: &WidgetProps) -> Html {
             props.on_expired.clone(),
         );
         use_effect_with(uid, move |uid| {
-            let mut keep: Option<(Vec<WindowListener>, Option<util::Interval>)> = None;
+            type Keep = (
+                Vec<WindowListener>,
+                Option<util::Listener>,
+                Option<util::Interval>,
+            );
+            let mut keep: Option<Keep> = None;
             if let Some(uid) = *uid {
                 let syncer = Syncer {
                     api: api.clone(),
@@ -608,7 +620,23 @@ pub fn Visit(props: &WidgetProps) -> Html {
                 .into_iter()
                 .flatten()
                 .collect();
-                keep = Some((listeners, util::Interval::new(SYNC_EVERY_MS, tick)));
+                // Back to the page (the phone was in a pocket): try at once.
+                let on_visible = {
+                    let s = syncer.clone();
+                    move || {
+                        let visible = util::window().document().is_some_and(|d| {
+                            d.visibility_state() == web_sys::VisibilityState::Visible
+                        });
+                        if visible {
+                            s.run()
+                        }
+                    }
+                };
+                keep = Some((
+                    listeners,
+                    util::Listener::new("visibilitychange", on_visible),
+                    util::Interval::new(SYNC_EVERY_MS, tick),
+                ));
                 syncer.run();
             }
             move || drop(keep)
@@ -650,7 +678,7 @@ pub fn Visit(props: &WidgetProps) -> Html {
                         };
                         let cache = key(&format!("cache.households.{}", round.unwrap_or(0)), uid);
                         match get_cached::<HouseholdList>(&api, &path, &cache).await {
-                            Ok(list) => dispatch.dispatch(Msg::Households(Ok(list.items))),
+                            Ok(list) => dispatch.dispatch(Msg::Households(Ok(list))),
                             Err(ApiError::Unauthorized) => on_expired.emit(()),
                             Err(e) => dispatch.dispatch(Msg::Households(Err(e.message(lang)))),
                         }
@@ -836,6 +864,9 @@ fn households_tab(state: &UseReducerHandle<State>, syncer: &Syncer, lang: Lang) 
             }
         }
     };
+    let more = list
+        .as_ref()
+        .map_or(0, |l| state.households_total - l.len() as i64);
     let counts = list.as_ref().map(|l| {
         let not_yet = l
             .iter()
@@ -859,6 +890,9 @@ fn households_tab(state: &UseReducerHandle<State>, syncer: &Syncer, lang: Lang) 
                         placeholder={lang.t("地址、户主或标签（如 独居老人）", "Address, head or tag")} />
                 </label>
                 if let Some(c) = counts { <p class="ms-hint" id="ms-household-count">{ c }</p> }
+                if more > 0 {
+                    <p class="ms-hint">{ format!("{} {more} {}", lang.t("另有", "Another"), lang.t("户未列出（按未走访优先显示）", "households are not listed (not yet visited come first)")) }</p>
+                }
             </div>
             { items }
         </section>
@@ -1391,7 +1425,20 @@ pub fn VisitForm(props: &VisitFormProps) -> Html {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             attempted.set(true);
-            if shrinking || !draft.check(&input, now_ms()).is_empty() {
+            if shrinking {
+                return;
+            }
+            let problems = draft.check(&input, now_ms());
+            if !problems.is_empty() {
+                let target = match (problems.fields.first(), problems.findings.first()) {
+                    (Some(e), _) => match e.field {
+                        "lat" | "lng" | "accuracy" => "#ms-field-location".to_string(),
+                        f => format!("#ms-field-{}", f.split('.').next().unwrap_or(f)),
+                    },
+                    (None, Some((i, _))) => format!("[data-finding=\"{i}\"]"),
+                    (None, None) => String::new(),
+                };
+                scroll_to(&target);
                 return;
             }
             let ids = form_photos.iter().map(|p| p.id.clone()).collect();
@@ -1537,6 +1584,21 @@ pub fn VisitForm(props: &VisitFormProps) -> Html {
             </button>
             <button type="button" class="ms-link" onclick={on_cancel}>{ lang.t("取消", "Cancel") }</button>
         </form>
+    }
+}
+
+/// Brings a marked field into view (the form is longer than a phone's screen).
+fn scroll_to(selector: &str) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let el = doc
+        .query_selector(selector)
+        .ok()
+        .flatten()
+        .or_else(|| doc.get_element_by_id("ms-visit-form"));
+    if let Some(el) = el {
+        el.scroll_into_view();
     }
 }
 

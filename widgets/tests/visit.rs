@@ -241,6 +241,13 @@ fn households_are_found_by_address_name_or_tag() {
     for q in ["寥廓", "残疾", "麻黄 残疾"] {
         assert!(!form::matches(&h, q), "{q}");
     }
+    let mut flat = h.clone();
+    flat.address = "幸福小区 B 栋 302".into();
+    assert!(
+        form::matches(&flat, "b 栋"),
+        "Latin letters match in either case"
+    );
+    assert!(form::matches(&flat, "B 302") && !form::matches(&flat, "c 栋"));
     assert_eq!(
         form::communities(&[h.clone(), h], &[]),
         vec![(4, "麻黄社区".to_string())]

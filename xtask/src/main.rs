@@ -616,7 +616,7 @@ fn demo(rest: &[String]) -> Result<()> {
     eprintln!(
         "xtask: open http://{bind}/w/submit and http://{bind}/w/track (add ?lang=en for English); \
          sign in with a demo resident printed above. Staff: http://{bind}/w/handle (handler), \
-         http://{bind}/w/dispatch (dispatcher), http://{bind}/w/progress-map (leader)"
+         http://{bind}/w/dispatch (dispatcher), http://{bind}/w/progress-map (leader), http://{bind}/w/visit (supervisor)"
     );
     let mut serve = server(&["serve"]);
     serve.args(rest);

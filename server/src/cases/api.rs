@@ -144,6 +144,7 @@ impl ListQuery {
                 .filter(|t| !t.is_empty()),
             created_from: parse_time("from", self.from)?,
             created_to: parse_time("to", self.to)?,
+            public: None,
             before_id,
             limit,
         })

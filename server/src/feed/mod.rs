@@ -33,6 +33,8 @@ pub struct FeedItem {
     pub department_id: Option<i64>,
     pub area_path: Option<String>,
     pub changes_status: bool,
+    /// The case is on the public board (and not rejected or merged): the public stream tells of it.
+    pub public_tracking_no: Option<String>,
     pub json_full: String,
     pub json_masked: String,
 }
@@ -83,6 +85,9 @@ impl FeedItem {
             department_id: r.department_id,
             area_path: r.area_path.clone(),
             changes_status: e.from_status.as_deref() != Some(e.to_status.as_str()),
+            public_tracking_no: (r.public && !matches!(status, Status::Rejected | Status::Merged))
+                .then(|| r.tracking_no.clone())
+                .flatten(),
             json_full,
             json_masked,
         }

@@ -127,7 +127,7 @@ impl ReportsApi {
 
     /// The public board's reports for a day (no login): each cadre's name, department,
     /// status and counts, the text anonymised.
-    #[oai(path = "/api/v1/public/reports", method = "get")]
+    #[oai(path = "/api/v1/public/reports", method = "get", tag = "Tag::Public")]
     async fn public_reports(
         &self,
         day: Query<Option<String>>,
@@ -231,7 +231,7 @@ impl ReportsApi {
 
     /// The public board's points for a month (no login): totals per department and per
     /// person by display name.
-    #[oai(path = "/api/v1/public/points", method = "get")]
+    #[oai(path = "/api/v1/public/points", method = "get", tag = "Tag::Public")]
     async fn public_points(&self, month: Query<Option<String>>) -> Result<Json<PublicPoints>, ApiError> {
         let (month, from, to) = month_range(month.0.as_deref(), crate::now_ms())?;
         let public = |rows: Vec<minsheng_model::reports::PointTotal>| {
@@ -252,10 +252,13 @@ impl ReportsApi {
             self.state.db.point_sums(true, from, to).await?,
             PointsGroupBy::User,
         );
-        Ok(Json(PublicPoints {
-            month,
-            departments: public(departments),
-            people: public(people),
-        }))
+        Ok(Json(crate::public::anonymise(
+            PublicPoints {
+                month,
+                departments: public(departments),
+                people: public(people),
+            },
+            &[],
+        )))
     }
 }

@@ -349,9 +349,9 @@ pub async fn status(
     })
 }
 
-/// The public board's reports for `day`: everyone's standing, the text anonymised (the names
-/// of the households they visited and of the cases' contacts are removed along with phone
-/// and ID numbers), counts instead of tracking numbers.
+/// The public board's reports for `day`: everyone's standing, each item passed through the
+/// public anonymiser with the names the cadre's day touched (heads of the households visited,
+/// contacts and submitters of the cases acted on), counts instead of tracking numbers.
 pub async fn public_reports(
     state: &AppState,
     day: NaiveDate,
@@ -368,22 +368,20 @@ pub async fn public_reports(
         .into_iter()
         .map(|s| {
             let known = names.remove(&s.cadre.id).unwrap_or_default();
+            let known: Vec<&str> = known.iter().map(String::as_str).collect();
             let f = fig.get(&s.cadre.id);
-            PublicReport {
+            let shown = PublicReport {
                 user_name: s.cadre.display_name,
                 department_name: s.cadre.department_name,
                 status: s.status,
                 filed_at: s.report.as_ref().map(|r| to_time(r.filed_at)),
-                summary: s.report.as_ref().map(|r| scrub(&r.summary, &known)),
-                plan: s
-                    .report
-                    .as_ref()
-                    .and_then(|r| r.plan.as_deref())
-                    .map(|t| scrub(t, &known)),
+                summary: s.report.as_ref().map(|r| r.summary.clone()),
+                plan: s.report.as_ref().and_then(|r| r.plan.clone()),
                 cases: f.map_or(0, |f| f.cases),
                 events: f.map_or(0, |f| f.events.iter().map(|k| k.count).sum()),
                 visits: f.map_or(0, |f| f.visits),
-            }
+            };
+            crate::public::anonymise(shown, &known)
         })
         .collect();
     Ok(PublicReportList {
@@ -392,33 +390,4 @@ pub async fn public_reports(
         deadline: to_time(state.report_deadline(day)),
         items,
     })
-}
-
-/// Stand-in for the shared anonymiser (`crate::public::scrub`, landing on main): removes the
-/// known names and any run of 7 or more digits (phone and ID-card numbers).
-fn scrub(text: &str, known: &[String]) -> String {
-    let mut out = text.to_string();
-    for n in known.iter().filter(|n| !n.trim().is_empty()) {
-        out = out.replace(n.as_str(), &"*".repeat(n.chars().count()));
-    }
-    let mut result = String::with_capacity(out.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, result: &mut String| {
-        if run.chars().count() >= 7 {
-            result.push_str(&"*".repeat(run.chars().count()));
-        } else {
-            result.push_str(run);
-        }
-        run.clear();
-    };
-    for c in out.chars() {
-        if c.is_ascii_digit() || (c == 'X' || c == 'x') && run.chars().count() >= 17 {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut result);
-            result.push(c);
-        }
-    }
-    flush(&mut run, &mut result);
-    result
 }

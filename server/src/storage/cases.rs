@@ -9,14 +9,14 @@ use super::{
     bind_all, with_db,
 };
 
-const CASE_SELECT: &str = "SELECT c.id, c.tracking_no, c.client_request_id, c.created_by, c.channel, c.category_id,
+pub(super) const CASE_SELECT: &str = "SELECT c.id, c.tracking_no, c.client_request_id, c.created_by, c.channel, c.category_id,
     cat.name AS category_name, c.description, c.lat, c.lng, c.address, c.area_id, a.path AS area_path,
     c.department_id, c.anonymous, c.public, c.contact_name, c.contact_phone, c.status, c.version,
     c.escalation_level, c.merged_into, c.satisfaction, c.stars, c.accept_due_at, c.sign_due_at, c.due_at,
     c.resolved_at, c.closed_at, c.created_at, c.updated_at
     FROM cases c JOIN categories cat ON cat.id = c.category_id LEFT JOIN areas a ON a.id = c.area_id";
 
-const INSERT_EVENT: &str = "INSERT INTO case_events (case_id, at, actor_id, actor_role, kind, from_status, to_status, note, data)
+pub(super) const INSERT_EVENT: &str = "INSERT INTO case_events (case_id, at, actor_id, actor_role, kind, from_status, to_status, note, data)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
 
 const PHOTO_COLS: &str = "SELECT id, case_id, event_id, uploaded_by, content_type, size, storage_key, sha256, created_at FROM photos";
@@ -91,6 +91,8 @@ pub struct CaseFilter {
     pub text: Option<String>,
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
+    /// Only cases their submitter made public (the public board).
+    pub public: Option<bool>,
     /// Only cases with an id below this one (the cursor).
     pub before_id: Option<i64>,
     pub limit: i64,
@@ -318,6 +320,9 @@ impl Db {
             }
             None => {}
         }
+        if let Some(v) = f.public {
+            sql.push(" AND c.public = ").bind(Bind::Bool(v));
+        }
         if let Some(v) = f.before_id {
             sql.push(" AND c.id < ").bind(Bind::I64(v));
         }
@@ -537,7 +542,7 @@ impl Db {
             sqlx::query_as::<_, FeedRow>(
                 "SELECT e.id, e.case_id, e.at, e.actor_id, e.actor_role, u.display_name AS actor_name, e.kind,
                         e.from_status, e.to_status, e.note, e.data,
-                        c.created_by, c.department_id, a.path AS area_path, c.tracking_no, c.status, c.version,
+                        c.created_by, c.department_id, a.path AS area_path, c.tracking_no, c.public, c.status, c.version,
                         c.category_id, c.area_id, c.lat, c.lng, c.escalation_level, c.accept_due_at, c.sign_due_at, c.due_at
                  FROM case_events e JOIN cases c ON c.id = e.case_id
                  LEFT JOIN areas a ON a.id = c.area_id LEFT JOIN users u ON u.id = e.actor_id

@@ -10,6 +10,7 @@ mod channels;
 mod map;
 mod notifications;
 mod postgres;
+mod public;
 mod reference;
 mod reports;
 mod rows;
@@ -25,6 +26,7 @@ pub use channels::{
 };
 pub use map::{AreaStatusCount, BEIJING_MS, ClusterRow, Figures, MapFilter, PointRow};
 pub use notifications::{NewNotification, NotificationRow, Recipient};
+pub use public::{EscalatedAt, NewProjectRecord, ProjectPhotoRow, ProjectRow, StageRow};
 pub use reference::{CategoryRecord, NewAreaRecord};
 pub use reports::{
     ActedCase, ActivityRow, CadreRow, EntryFilter, Filed, NewPointEntry, PointEntryRow,

@@ -397,8 +397,8 @@ impl Db {
         )
     }
 
-    /// The personal names a user's day touched: heads of the households visited and contacts
-    /// of the cases acted on in `[from, to)` (what the anonymiser must remove from their text).
+    /// The personal names a user's day touched: heads of the households visited, contacts and
+    /// resident submitters of the cases acted on in `[from, to)` (for the anonymiser).
     pub async fn names_met(&self, from: i64, to: i64) -> StoreResult<Vec<UserName>> {
         Ok(with_db!(self, p => {
             sqlx::query_as::<_, UserName>(
@@ -408,7 +408,11 @@ impl Db {
                  UNION
                  SELECT DISTINCT e.actor_id AS user_id, c.contact_name AS name
                  FROM case_events e JOIN cases c ON c.id = e.case_id
-                 WHERE e.at >= $1 AND e.at < $2 AND e.actor_id IS NOT NULL AND c.contact_name IS NOT NULL",
+                 WHERE e.at >= $1 AND e.at < $2 AND e.actor_id IS NOT NULL AND c.contact_name IS NOT NULL
+                 UNION
+                 SELECT DISTINCT e.actor_id AS user_id, cu.display_name AS name
+                 FROM case_events e JOIN cases c ON c.id = e.case_id JOIN users cu ON cu.id = c.created_by
+                 WHERE e.at >= $1 AND e.at < $2 AND e.actor_id IS NOT NULL AND cu.role = 'resident'",
             )
             .bind(from).bind(to).fetch_all(p).await
         })?)

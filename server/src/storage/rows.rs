@@ -125,6 +125,8 @@ pub struct FeedRow {
     pub department_id: Option<i64>,
     pub area_path: Option<String>,
     pub tracking_no: Option<String>,
+    /// The case is on the public board.
+    pub public: bool,
     pub status: String,
     pub version: i64,
     pub category_id: i64,

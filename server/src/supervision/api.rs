@@ -64,7 +64,7 @@ impl SupervisionApi {
         Ok((p, scope))
     }
 
-    async fn report(
+    pub(crate) async fn report(
         &self,
         scope: &Scope,
         period: Option<String>,

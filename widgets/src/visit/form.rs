@@ -121,7 +121,7 @@ impl VisitDraft {
                 "purpose",
                 "required",
                 "请选择走访目的",
-                "choose the purpose",
+                "Choose the purpose",
             ));
         }
         for (i, f) in input.findings.iter().flatten().enumerate() {
@@ -178,7 +178,7 @@ impl MeetingDraft {
                 "area_id",
                 "required",
                 "请选择社区",
-                "choose the community",
+                "Choose the community",
             ));
         }
         if self.held_at.is_none() {
@@ -186,7 +186,7 @@ impl MeetingDraft {
                 "held_at",
                 "required",
                 "请填写例会时间",
-                "enter when it was held",
+                "Enter when it was held",
             ));
         }
         if let Err(e) = visits::meeting(input, now) {
@@ -206,22 +206,21 @@ pub fn default_round(rounds: &[RoundView], today: &str) -> Option<i64> {
         .map(|r| r.id)
 }
 
-/// Whether a household matches a search over its address, head's name, tags and grid.
+/// Whether a household matches a search over its address, head's name, tags and grid:
+/// every word of the query must appear somewhere. Case is ignored for Latin letters only
+/// (Chinese has none, and full Unicode case tables would weigh on the download).
 pub fn matches(h: &HouseholdView, query: &str) -> bool {
-    let q = query.trim().to_lowercase();
+    let q = query.trim().to_ascii_lowercase();
     if q.is_empty() {
         return true;
     }
+    let has = |s: &str, word: &str| s.to_ascii_lowercase().contains(word);
     q.split_whitespace().all(|word| {
-        h.address.to_lowercase().contains(word)
-            || h.head_name
-                .as_deref()
-                .is_some_and(|n| n.to_lowercase().contains(word))
-            || h.tags.iter().any(|t| t.to_lowercase().contains(word))
-            || h.area_name.to_lowercase().contains(word)
-            || h.community_name
-                .as_deref()
-                .is_some_and(|n| n.to_lowercase().contains(word))
+        has(&h.address, word)
+            || h.head_name.as_deref().is_some_and(|n| has(n, word))
+            || h.tags.iter().any(|t| has(t, word))
+            || has(&h.area_name, word)
+            || h.community_name.as_deref().is_some_and(|n| has(n, word))
     })
 }
 

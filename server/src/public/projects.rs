@@ -1,0 +1,390 @@
+//! 民生实事 projects: an admin plans them with weighted stages (and sub-projects); the
+//! responsible department marks stages done with photos; anyone sees the progress, the
+//! weighted roll-up of stages and sub-projects (`minsheng_model::public::rollup`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use minsheng_model::public::{NewProject, ProjectView, StageUpdate, StageView, limits, rollup};
+use minsheng_model::{PhotoView, Role};
+use poem_openapi::param::Path;
+use poem_openapi::payload::{Binary, Json, Response};
+use poem_openapi::types::multipart::Upload;
+use poem_openapi::{ApiResponse, Multipart, OpenApi};
+
+use super::anonymise;
+use crate::app::{AppState, Tag};
+use crate::auth::{BearerAuth, Principal};
+use crate::error::ApiError;
+use crate::storage::{NewProjectRecord, ProjectPhotoRow, ProjectRow, StageRow};
+use crate::to_time;
+
+pub struct ProjectsApi {
+    pub state: Arc<AppState>,
+}
+
+#[derive(ApiResponse)]
+pub enum ProjectCreated {
+    #[oai(status = 201)]
+    Created(Json<ProjectView>),
+}
+
+#[derive(ApiResponse)]
+pub enum ProjectPhotoCreated {
+    #[oai(status = 201)]
+    Created(Json<PhotoView>),
+}
+
+/// A photo of a stage's work, in field `file`.
+#[derive(Multipart)]
+pub struct StagePhotoUpload {
+    pub file: Upload,
+}
+
+fn invalid(field: &'static str, zh: &str) -> ApiError {
+    ApiError::field(minsheng_model::FieldError {
+        field,
+        code: "invalid",
+        message_zh: zh.into(),
+        message_en: zh.into(),
+    })
+}
+
+fn weight_ok(field: &'static str, w: f64) -> Result<f64, ApiError> {
+    if w.is_finite() && w > 0.0 && w <= limits::WEIGHT_MAX {
+        Ok(w)
+    } else {
+        Err(invalid(field, "权重应大于 0 且不超过 1000"))
+    }
+}
+
+/// All projects as trees with their progress, roots first in id order.
+pub struct Forest {
+    projects: Vec<ProjectRow>,
+    stages: Vec<StageRow>,
+    photos: Vec<ProjectPhotoRow>,
+}
+
+impl Forest {
+    fn progress(&self, id: i64, memo: &mut HashMap<i64, f64>) -> f64 {
+        if let Some(p) = memo.get(&id) {
+            return *p;
+        }
+        let stages: Vec<(f64, bool)> = self
+            .stages
+            .iter()
+            .filter(|s| s.project_id == id)
+            .map(|s| (s.weight, s.done))
+            .collect();
+        let children: Vec<(f64, f64)> = self
+            .projects
+            .iter()
+            .filter(|c| c.parent_id == Some(id))
+            .map(|c| (c.weight, self.progress(c.id, memo)))
+            .collect();
+        let p = rollup(&stages, &children);
+        memo.insert(id, p);
+        p
+    }
+
+    fn view(&self, p: &ProjectRow, now: i64, memo: &mut HashMap<i64, f64>) -> ProjectView {
+        let progress = self.progress(p.id, memo);
+        ProjectView {
+            id: p.id,
+            title: p.title.clone(),
+            description: p.description.clone(),
+            area_id: p.area_id,
+            area_name: p.area_name.clone(),
+            budget: p.budget,
+            department_id: p.department_id,
+            department_name: p.department_name.clone(),
+            parent_id: p.parent_id,
+            weight: p.weight,
+            progress: (progress * 10_000.0).round() / 10_000.0,
+            stages: self
+                .stages
+                .iter()
+                .filter(|s| s.project_id == p.id)
+                .map(|s| StageView {
+                    id: s.id,
+                    position: s.position,
+                    name: s.name.clone(),
+                    planned_start: s.planned_start.clone(),
+                    planned_end: s.planned_end.clone(),
+                    weight: s.weight,
+                    done: s.done,
+                    done_at: s.done_at.map(to_time),
+                    note: s.note.clone(),
+                    late: !s.done && now >= s.late_after,
+                    photos: self
+                        .photos
+                        .iter()
+                        .filter(|ph| ph.stage_id == s.id)
+                        .map(|ph| format!("/api/v1/public/project-photos/{}", ph.id))
+                        .collect(),
+                })
+                .collect(),
+            children: self
+                .projects
+                .iter()
+                .filter(|c| c.parent_id == Some(p.id))
+                .map(|c| self.view(c, now, memo))
+                .collect(),
+            updated_at: to_time(p.updated_at),
+        }
+    }
+
+    /// The project `id` as a tree (its sub-projects under it), or every root.
+    pub fn views(&self, id: Option<i64>) -> Vec<ProjectView> {
+        let now = crate::now_ms();
+        let mut memo = HashMap::new();
+        self.projects
+            .iter()
+            .filter(|p| match id {
+                Some(id) => p.id == id,
+                None => p.parent_id.is_none(),
+            })
+            .map(|p| anonymise(self.view(p, now, &mut memo), &[]))
+            .collect()
+    }
+}
+
+impl ProjectsApi {
+    async fn forest(&self) -> Result<Forest, ApiError> {
+        Ok(Forest {
+            projects: self.state.db.projects().await?,
+            stages: self.state.db.stages().await?,
+            photos: self.state.db.project_photos().await?,
+        })
+    }
+
+    async fn one(&self, id: i64) -> Result<ProjectView, ApiError> {
+        self.forest()
+            .await?
+            .views(Some(id))
+            .pop()
+            .ok_or_else(|| ApiError::not_found("project_not_found", "项目不存在"))
+    }
+
+    /// The stage, if it belongs to the project and the caller's department runs the project.
+    async fn stage_for(
+        &self,
+        p: &Principal,
+        project_id: i64,
+        stage_id: i64,
+    ) -> Result<StageRow, ApiError> {
+        let project = self
+            .state
+            .db
+            .project(project_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("project_not_found", "项目不存在"))?;
+        let stage = self
+            .state
+            .db
+            .stage(stage_id)
+            .await?
+            .filter(|s| s.project_id == project.id)
+            .ok_or_else(|| ApiError::not_found("stage_not_found", "阶段不存在"))?;
+        let responsible = p.role == Role::Admin
+            || (p.role == Role::Handler && p.user.department_id == Some(project.department_id));
+        if !responsible {
+            return Err(ApiError::forbidden("只有责任单位可以更新项目进度"));
+        }
+        Ok(stage)
+    }
+}
+
+#[OpenApi(tag = "Tag::Public")]
+impl ProjectsApi {
+    /// Plan a 民生实事 project with weighted stages (admin); `parent_id` makes it a sub-project.
+    #[oai(path = "/api/v1/projects", method = "post")]
+    async fn create(
+        &self,
+        auth: BearerAuth,
+        body: Json<NewProject>,
+    ) -> Result<ProjectCreated, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        p.require(&[Role::Admin])?;
+        let n = body.0;
+        let title = n.title.trim().to_string();
+        if title.is_empty() || title.chars().count() > limits::TITLE_MAX {
+            return Err(invalid("title", "项目名称应为 1 到 100 个字"));
+        }
+        if n.description
+            .as_deref()
+            .is_some_and(|d| d.chars().count() > limits::DESCRIPTION_MAX)
+        {
+            return Err(invalid("description", "项目简介过长"));
+        }
+        if n.budget.is_some_and(|b| !b.is_finite() || b < 0.0) {
+            return Err(invalid("budget", "预算应为非负数"));
+        }
+        if n.stages.len() > limits::STAGES_MAX {
+            return Err(invalid("stages", "阶段最多 20 个"));
+        }
+        if n.stages.is_empty() && n.parent_id.is_none() {
+            return Err(invalid("stages", "请至少设置一个阶段"));
+        }
+        let mut stages = Vec::new();
+        for s in &n.stages {
+            let name = s.name.trim().to_string();
+            if name.is_empty() || name.chars().count() > limits::STAGE_NAME_MAX {
+                return Err(invalid("stages.name", "阶段名称应为 1 到 50 个字"));
+            }
+            let start = minsheng_model::visits::day("stages.planned_start", &s.planned_start)
+                .map_err(ApiError::field)?;
+            let end = minsheng_model::visits::day("stages.planned_end", &s.planned_end)
+                .map_err(ApiError::field)?;
+            if end < start {
+                return Err(invalid(
+                    "stages.planned_end",
+                    "计划完成日期不能早于开始日期",
+                ));
+            }
+            let late_after = crate::beijing_day_start(end + chrono::Duration::days(1));
+            stages.push((
+                name,
+                start.to_string(),
+                end.to_string(),
+                late_after,
+                weight_ok("stages.weight", s.weight)?,
+            ));
+        }
+        if self.state.db.area(n.area_id).await?.is_none() {
+            return Err(ApiError::unprocessable("unknown_area", "区域不存在"));
+        }
+        if self.state.db.department(n.department_id).await?.is_none() {
+            return Err(ApiError::unprocessable(
+                "unknown_department",
+                "责任单位不存在",
+            ));
+        }
+        if let Some(parent) = n.parent_id
+            && self.state.db.project(parent).await?.is_none()
+        {
+            return Err(ApiError::unprocessable("unknown_project", "上级项目不存在"));
+        }
+        let id = self
+            .state
+            .db
+            .create_project(
+                &NewProjectRecord {
+                    title,
+                    description: n
+                        .description
+                        .map(|d| d.trim().to_string())
+                        .filter(|d| !d.is_empty()),
+                    area_id: n.area_id,
+                    budget: n.budget,
+                    department_id: n.department_id,
+                    parent_id: n.parent_id,
+                    weight: weight_ok("weight", n.weight.unwrap_or(1.0))?,
+                    created_by: p.id(),
+                    stages,
+                },
+                crate::now_ms(),
+            )
+            .await?;
+        Ok(ProjectCreated::Created(Json(self.one(id).await?)))
+    }
+
+    /// The responsible department marks a stage done (or not done again); on the project's timeline.
+    #[oai(path = "/api/v1/projects/:id/stages/:stage_id", method = "put")]
+    async fn update_stage(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        stage_id: Path<i64>,
+        body: Json<StageUpdate>,
+    ) -> Result<Json<ProjectView>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        let stage = self.stage_for(&p, id.0, stage_id.0).await?;
+        let note = body
+            .note
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty());
+        if note.is_some_and(|n| n.chars().count() > limits::DESCRIPTION_MAX) {
+            return Err(invalid("note", "说明过长"));
+        }
+        self.state
+            .db
+            .set_stage(&stage, body.done, note, p.id(), crate::now_ms())
+            .await?;
+        Ok(Json(self.one(id.0).await?))
+    }
+
+    /// A photo of a stage's work (the responsible department; shown publicly).
+    #[oai(path = "/api/v1/projects/:id/stages/:stage_id/photos", method = "post")]
+    async fn upload(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        stage_id: Path<i64>,
+        form: StagePhotoUpload,
+    ) -> Result<ProjectPhotoCreated, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        let stage = self.stage_for(&p, id.0, stage_id.0).await?;
+        let img = crate::cases::photos::store_image(&self.state, form.file).await?;
+        let now = crate::now_ms();
+        let photo = self
+            .state
+            .db
+            .add_project_photo(
+                &stage,
+                p.id(),
+                img.content_type,
+                img.size,
+                &img.storage_key,
+                &img.sha256,
+                now,
+            )
+            .await;
+        let photo_id = match photo {
+            Ok(id) => id,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&img.path).await;
+                return Err(e.into());
+            }
+        };
+        Ok(ProjectPhotoCreated::Created(Json(PhotoView {
+            id: photo_id,
+            url: format!("/api/v1/public/project-photos/{photo_id}"),
+            content_type: img.content_type.into(),
+            size: img.size,
+            event_id: None,
+            created_at: to_time(now),
+        })))
+    }
+
+    /// Every 民生实事 project with its stages, sub-projects and progress (no login).
+    #[oai(path = "/api/v1/public/projects", method = "get")]
+    async fn list(&self) -> Result<Json<Vec<ProjectView>>, ApiError> {
+        Ok(Json(self.forest().await?.views(None)))
+    }
+
+    /// One project with its sub-projects (no login).
+    #[oai(path = "/api/v1/public/projects/:id", method = "get")]
+    async fn get(&self, id: Path<i64>) -> Result<Json<ProjectView>, ApiError> {
+        Ok(Json(self.one(id.0).await?))
+    }
+
+    /// A project photo (no login).
+    #[oai(path = "/api/v1/public/project-photos/:id", method = "get")]
+    async fn photo(&self, id: Path<i64>) -> Result<Response<Binary<Vec<u8>>>, ApiError> {
+        let ph = self
+            .state
+            .db
+            .project_photo(id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("photo_not_found", "图片不存在"))?;
+        let bytes = tokio::fs::read(self.state.uploads_dir().join(&ph.storage_key))
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(Response::new(Binary(bytes))
+            .header("Content-Type", ph.content_type)
+            .header("Cache-Control", "public, max-age=300")
+            .header("X-Content-Type-Options", "nosniff"))
+    }
+}
