@@ -182,7 +182,7 @@ async fn the_deadline_makes_a_report_on_time_at_1659_late_at_1701_and_none_missi
     on_each_backend(quiet_scheduler, |app| async move {
         let w = World::build(&app).await;
         let st = &app.state;
-        // Settle the ledger's day cursor at the real clock first (as the scheduler would).
+        // Before anyone has reported, no day is settled (the scheduler also ran at start-up).
         points::run(st, chrono::Utc::now().timestamp_millis()).await.unwrap();
         let d = next_workday_after(beijing_today());
         let (roads1, water1) = (principal(st, "roads1").await, principal(st, "water1").await);
@@ -501,4 +501,35 @@ async fn the_public_board_shows_reports_and_points_without_login_and_without_pho
         app.call(Method::GET, "/api/v1/public/reports?day=soon", None, Value::Null).await.expect_error(400, "invalid_day");
     })
     .await;
+}
+
+#[tokio::test]
+async fn the_demo_has_a_week_of_reports_and_the_worker_fills_the_ledger_from_it() {
+    let app = minsheng_tests::spawn_app_on(&minsheng_tests::Backend::Sqlite, quiet_scheduler).await;
+    minsheng_tests::minsheng_server::seed::seed_demo(&app.state, 60).await.unwrap();
+    let st = &app.state;
+    let mut day = beijing_today() - chrono::Duration::days(1);
+    while !reports::is_workday(day) {
+        day -= chrono::Duration::days(1);
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let s = reports::status(st, &minsheng_tests::minsheng_server::storage::ReportScope::All, day, now).await.unwrap();
+    assert!(s.rows.len() >= 10, "every cadre is expected: {}", s.rows.len());
+    assert!(s.on_time > 0 && s.on_time > s.late, "{} on time, {} late", s.on_time, s.late);
+    assert_eq!(s.pending, 0, "the deadline has passed");
+    assert!(points::run(st, now).await.unwrap() > 0);
+    let (_, from, to) = points::month_range(None, now).unwrap();
+    let (_, prev_from, _) = points::month_range(Some(&format!("{:04}-{:02}", day.year(), day.month())), now).unwrap();
+    let mut kinds = HashSet::new();
+    for e in st
+        .db
+        .point_entries(&minsheng_tests::minsheng_server::storage::EntryFilter { from: prev_from.min(from) - 31 * 86_400_000, to, limit: 1000, ..Default::default() })
+        .await
+        .unwrap()
+    {
+        kinds.insert(e.kind);
+    }
+    for k in ["case_resolved_on_time", "rating_satisfied", "visit_made", "report_on_time", "report_late", "report_missing"] {
+        assert!(kinds.contains(k), "{k} in {kinds:?}");
+    }
 }

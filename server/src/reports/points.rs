@@ -15,8 +15,9 @@
 //! - Missing reports: a second cursor over days. A workday is settled once it can no longer
 //!   be reported for (after the following day, since yesterday may still be filed): every
 //!   cadre expected that day without a report gets `report_missing`, source
-//!   `missing:<user id>:<day>`. The day cursor starts at the first day anyone reported for
-//!   (or the last settled day when there is none), so history is not punished retroactively.
+//!   `missing:<user id>:<day>`. Nothing is settled until someone has filed a report; the day
+//!   cursor then starts at the first day anyone reported for (or the last settleable day,
+//!   if that is earlier), so the days before reporting began are never punished.
 //!
 //! An event earns points only if its rule is active when the worker sees it and already
 //! was when the event happened; the entry records the rule's points and version.
@@ -264,13 +265,16 @@ fn from_day_number(n: i64) -> Option<NaiveDate> {
 /// Settles the workdays that can no longer be reported for.
 async fn missing(state: &AppState, rules: &Rules, now: i64) -> anyhow::Result<u64> {
     let settled = last_settled_day(now);
-    let first = state
+    // Until anyone has filed a report the feature is not in use, and no day is settled.
+    let Some(first) = state
         .db
         .first_report_day()
         .await?
         .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
-        .map(|d| d - chrono::Duration::days(1));
-    let initial = first.map_or(settled, |f| f.min(settled));
+    else {
+        return Ok(0);
+    };
+    let initial = (first - chrono::Duration::days(1)).min(settled);
     let mut written = 0;
     for _ in 0..DAYS_PER_RUN {
         let cursor = state

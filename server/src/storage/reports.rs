@@ -551,6 +551,15 @@ impl Db {
         })?)
     }
 
+    /// Dates every user created after `at` back to `at` (demo data, whose history starts
+    /// before its users were made); returns how many changed.
+    pub async fn backdate_users(&self, at: i64) -> StoreResult<u64> {
+        Ok(with_db!(self, p => {
+            sqlx::query("UPDATE users SET created_at = $1 WHERE created_at > $1")
+                .bind(at).execute(p).await.map(|r| r.rows_affected())
+        })?)
+    }
+
     /// Who reported for `day`.
     pub async fn reporters_of(&self, day: &str) -> StoreResult<Vec<i64>> {
         Ok(with_db!(self, p => {
