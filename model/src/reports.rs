@@ -307,10 +307,7 @@ pub fn check_rule(r: &PointRuleInput) -> Result<(), FieldError> {
             "points",
             "out_of_range",
             format!("分值应在 -{0} 到 {0} 之间", limits::RULE_POINTS_MAX),
-            format!(
-                "must be between -{0} and {0}",
-                limits::RULE_POINTS_MAX
-            ),
+            format!("must be between -{0} and {0}", limits::RULE_POINTS_MAX),
         ));
     }
     Ok(())

@@ -1104,11 +1104,13 @@ async fn seed_reports(state: &AppState) -> anyhow::Result<usize> {
         .filter(|u| u.active)
         .filter_map(|u| {
             let role = Role::parse(&u.role)?;
-            REPORTING_ROLES.contains(&role).then(|| crate::auth::Principal {
-                user: u,
-                role,
-                token_hash: String::new(),
-            })
+            REPORTING_ROLES
+                .contains(&role)
+                .then(|| crate::auth::Principal {
+                    user: u,
+                    role,
+                    token_hash: String::new(),
+                })
         })
         .collect();
     let mut rng = StdRng::seed_from_u64(9);

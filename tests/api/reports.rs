@@ -65,7 +65,7 @@ fn report(summary: &str, day: NaiveDate) -> NewReport {
     }
 }
 
-fn by_user<'a>(rows: &'a Value, id: i64) -> &'a Value {
+fn by_user(rows: &Value, id: i64) -> &Value {
     rows.as_array()
         .unwrap()
         .iter()
@@ -183,7 +183,9 @@ async fn the_deadline_makes_a_report_on_time_at_1659_late_at_1701_and_none_missi
         let w = World::build(&app).await;
         let st = &app.state;
         // Before anyone has reported, no day is settled (the scheduler also ran at start-up).
-        points::run(st, chrono::Utc::now().timestamp_millis()).await.unwrap();
+        points::run(st, chrono::Utc::now().timestamp_millis())
+            .await
+            .unwrap();
         let d = next_workday_after(beijing_today());
         let (roads1, water1) = (principal(st, "roads1").await, principal(st, "water1").await);
         let cadres = [
@@ -194,26 +196,57 @@ async fn the_deadline_makes_a_report_on_time_at_1659_late_at_1701_and_none_missi
             user_id(&app, "disp_b").await,
         ];
 
-        let (on_time, _) = reports::file_report(st, &roads1, &report("巡查路灯并办结报修", d), at(d, 16, 59)).await.unwrap();
+        let (on_time, _) =
+            reports::file_report(st, &roads1, &report("巡查路灯并办结报修", d), at(d, 16, 59))
+                .await
+                .unwrap();
         assert_eq!(on_time.status, ReportStatus::OnTime);
-        let s = reports::status(st, &minsheng_tests::minsheng_server::storage::ReportScope::All, d, at(d, 16, 59) + 30_000)
-            .await
-            .unwrap();
+        let s = reports::status(
+            st,
+            &minsheng_tests::minsheng_server::storage::ReportScope::All,
+            d,
+            at(d, 16, 59) + 30_000,
+        )
+        .await
+        .unwrap();
         assert!(s.workday);
-        assert_eq!((s.on_time, s.late, s.missing, s.pending), (1, 0, 0, 4), "before the deadline nobody is missing");
+        assert_eq!(
+            (s.on_time, s.late, s.missing, s.pending),
+            (1, 0, 0, 4),
+            "before the deadline nobody is missing"
+        );
 
-        let (late, _) = reports::file_report(st, &water1, &report("排查供水管网隐患", d), at(d, 17, 1)).await.unwrap();
+        let (late, _) =
+            reports::file_report(st, &water1, &report("排查供水管网隐患", d), at(d, 17, 1))
+                .await
+                .unwrap();
         assert_eq!(late.status, ReportStatus::Late);
         // Resubmitting later keeps the first filing's status.
-        let (again, _) = reports::file_report(st, &roads1, &report("巡查路灯并办结报修两件", d), at(d, 18, 0)).await.unwrap();
+        let (again, _) = reports::file_report(
+            st,
+            &roads1,
+            &report("巡查路灯并办结报修两件", d),
+            at(d, 18, 0),
+        )
+        .await
+        .unwrap();
         assert_eq!((again.id, again.status), (on_time.id, ReportStatus::OnTime));
 
-        let s = reports::status(st, &minsheng_tests::minsheng_server::storage::ReportScope::All, d, at(d, 17, 1) + 30_000)
-            .await
-            .unwrap();
+        let s = reports::status(
+            st,
+            &minsheng_tests::minsheng_server::storage::ReportScope::All,
+            d,
+            at(d, 17, 1) + 30_000,
+        )
+        .await
+        .unwrap();
         assert_eq!((s.on_time, s.late, s.missing, s.pending), (1, 1, 3, 0));
         let listed: HashSet<i64> = s.rows.iter().map(|r| r.user_id).collect();
-        assert_eq!(listed, HashSet::from(cadres), "cadres only: no leader, admin or resident");
+        assert_eq!(
+            listed,
+            HashSet::from(cadres),
+            "cadres only: no leader, admin or resident"
+        );
         for r in &s.rows {
             let want = if r.user_id == roads1.user.id {
                 ReportStatus::OnTime
@@ -229,48 +262,89 @@ async fn the_deadline_makes_a_report_on_time_at_1659_late_at_1701_and_none_missi
         while sat.weekday() != Weekday::Sat {
             sat += chrono::Duration::days(1);
         }
-        let s = reports::status(st, &minsheng_tests::minsheng_server::storage::ReportScope::All, sat, at(sat, 20, 0))
-            .await
-            .unwrap();
+        let s = reports::status(
+            st,
+            &minsheng_tests::minsheng_server::storage::ReportScope::All,
+            sat,
+            at(sat, 20, 0),
+        )
+        .await
+        .unwrap();
         assert!(!s.workday);
         assert!(s.rows.is_empty(), "{:?}", s.rows);
 
         // Over HTTP, a handler sees their department's cadres only.
-        let mine = app.get(&format!("/api/v1/reports/status?day={d}"), &w.handler).await.expect(200);
+        let mine = app
+            .get(&format!("/api/v1/reports/status?day={d}"), &w.handler)
+            .await
+            .expect(200);
         assert_eq!(mine["rows"].as_array().unwrap().len(), 1);
         assert_eq!(mine["rows"][0]["status"], "on_time");
 
         // The ledger settles day d once it can no longer be reported for, and skips the weekend.
-        points::run(st, at(sat + chrono::Duration::days(3), 0, 1)).await.unwrap();
+        points::run(st, at(sat + chrono::Duration::days(3), 0, 1))
+            .await
+            .unwrap();
         let month_of = |d: NaiveDate| format!("{:04}-{:02}", d.year(), d.month());
         let entries_in = |id: i64, month: String| {
             let app = &app;
             let admin = w.admin.clone();
             async move {
-                app.get(&format!("/api/v1/points/entries?user_id={id}&month={month}"), &admin).await.expect(200)["items"]
+                app.get(
+                    &format!("/api/v1/points/entries?user_id={id}&month={month}"),
+                    &admin,
+                )
+                .await
+                .expect(200)["items"]
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|e| (e["kind"].as_str().unwrap().to_string(), e["source"].as_str().unwrap().to_string(), e["points"].as_i64().unwrap()))
+                    .map(|e| {
+                        (
+                            e["kind"].as_str().unwrap().to_string(),
+                            e["source"].as_str().unwrap().to_string(),
+                            e["points"].as_i64().unwrap(),
+                        )
+                    })
                     .collect::<Vec<_>>()
             }
         };
         let entries = |id: i64| entries_in(id, month_of(d));
         let r1 = entries(roads1.user.id).await;
-        assert!(r1.contains(&("report_on_time".into(), format!("report:{}", on_time.id), 1)), "{r1:?}");
-        assert!(!r1.iter().any(|e| e.1.ends_with(&format!(":{d}"))), "no missing for d: {r1:?}");
+        assert!(
+            r1.contains(&("report_on_time".into(), format!("report:{}", on_time.id), 1)),
+            "{r1:?}"
+        );
+        assert!(
+            !r1.iter().any(|e| e.1.ends_with(&format!(":{d}"))),
+            "no missing for d: {r1:?}"
+        );
         let w1 = entries(water1.user.id).await;
-        assert!(w1.contains(&("report_late".into(), format!("report:{}", late.id), -1)), "{w1:?}");
+        assert!(
+            w1.contains(&("report_late".into(), format!("report:{}", late.id), -1)),
+            "{w1:?}"
+        );
         for id in &cadres[2..] {
             let e = entries(*id).await;
-            assert!(e.contains(&("report_missing".into(), format!("missing:{id}:{d}"), -2)), "{e:?}");
+            assert!(
+                e.contains(&("report_missing".into(), format!("missing:{id}:{d}"), -2)),
+                "{e:?}"
+            );
         }
         for id in cadres {
             let e = entries_in(id, month_of(sat)).await;
-            assert!(!e.iter().any(|e| e.1.ends_with(&format!(":{sat}"))), "nothing on a Saturday: {e:?}");
+            assert!(
+                !e.iter().any(|e| e.1.ends_with(&format!(":{sat}"))),
+                "nothing on a Saturday: {e:?}"
+            );
         }
         // Running again writes nothing new.
-        assert_eq!(points::run(st, at(sat + chrono::Duration::days(3), 0, 2)).await.unwrap(), 0);
+        assert_eq!(
+            points::run(st, at(sat + chrono::Duration::days(3), 0, 2))
+                .await
+                .unwrap(),
+            0
+        );
     })
     .await;
 }
@@ -278,23 +352,45 @@ async fn the_deadline_makes_a_report_on_time_at_1659_late_at_1701_and_none_missi
 /// Resolves a case whose deadline passes first: assigned due in a second, signed, then
 /// resolved once the case shows as overdue.
 async fn late_resolved_case(app: &TestApp, w: &World) -> i64 {
-    let id = w.submit(app, &w.resident_a, "井盖松动,车辆经过响声很大").await["id"].as_i64().unwrap();
-    app.act(&w.dispatcher, id, json!({ "action": "accept" })).await.expect(200);
-    let due = chrono::Utc::now() + chrono::Duration::milliseconds(1000);
-    app.act(&w.dispatcher, id, json!({ "action": "assign", "department_id": w.dept_roads, "due_at": due.to_rfc3339() }))
+    let id = w
+        .submit(app, &w.resident_a, "井盖松动,车辆经过响声很大")
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    app.act(&w.dispatcher, id, json!({ "action": "accept" }))
         .await
         .expect(200);
-    app.act(&w.handler, id, json!({ "action": "sign" })).await.expect(200);
+    let due = chrono::Utc::now() + chrono::Duration::milliseconds(1000);
+    app.act(
+        &w.dispatcher,
+        id,
+        json!({ "action": "assign", "department_id": w.dept_roads, "due_at": due.to_rfc3339() }),
+    )
+    .await
+    .expect(200);
+    app.act(&w.handler, id, json!({ "action": "sign" }))
+        .await
+        .expect(200);
     let mut overdue = false;
     for _ in 0..100 {
-        overdue = app.get(&format!("/api/v1/cases/{id}"), &w.handler).await.expect(200)["overdue"] == true;
+        overdue = app
+            .get(&format!("/api/v1/cases/{id}"), &w.handler)
+            .await
+            .expect(200)["overdue"]
+            == true;
         if overdue {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(overdue, "the deadline passed");
-    app.act(&w.handler, id, json!({ "action": "resolve", "note": "已加固井盖" })).await.expect(200);
+    app.act(
+        &w.handler,
+        id,
+        json!({ "action": "resolve", "note": "已加固井盖" }),
+    )
+    .await
+    .expect(200);
     id
 }
 
@@ -304,52 +400,122 @@ async fn points_follow_the_rules_with_worked_totals_per_person_and_department() 
         let w = World::build(&app).await;
         let h = w.households(&app).await;
         // The rules: three changed from the defaults, the rest left as they are.
-        let rules = app.get("/api/v1/admin/point-rules", &w.admin).await.expect(200);
+        let rules = app
+            .get("/api/v1/admin/point-rules", &w.admin)
+            .await
+            .expect(200);
         assert_eq!(rules.as_array().unwrap().len(), 9);
-        app.get("/api/v1/admin/point-rules", &w.dispatcher).await.expect_error(403, "forbidden");
+        app.get("/api/v1/admin/point-rules", &w.dispatcher)
+            .await
+            .expect_error(403, "forbidden");
         let put = json!({ "rules": [
             { "kind": "case_resolved_on_time", "points": 4, "active": true },
             { "kind": "case_escalated", "points": -2, "active": true },
             { "kind": "rating_unsatisfied", "points": -5, "active": true },
             { "kind": "rating_satisfied", "points": 2, "active": true },
         ]});
-        app.call(Method::PUT, "/api/v1/admin/point-rules", Some(&w.handler), put.clone()).await.expect_error(403, "forbidden");
-        app.call(Method::PUT, "/api/v1/admin/point-rules", Some(&w.admin), json!({ "rules": [{ "kind": "visit_made", "points": 500, "active": true }] }))
-            .await
-            .expect_error(422, "validation_failed");
+        app.call(
+            Method::PUT,
+            "/api/v1/admin/point-rules",
+            Some(&w.handler),
+            put.clone(),
+        )
+        .await
+        .expect_error(403, "forbidden");
+        app.call(
+            Method::PUT,
+            "/api/v1/admin/point-rules",
+            Some(&w.admin),
+            json!({ "rules": [{ "kind": "visit_made", "points": 500, "active": true }] }),
+        )
+        .await
+        .expect_error(422, "validation_failed");
         let bad_kind = app
-            .call(Method::PUT, "/api/v1/admin/point-rules", Some(&w.admin), json!({ "rules": [{ "kind": "lunch", "points": 1, "active": true }] }))
+            .call(
+                Method::PUT,
+                "/api/v1/admin/point-rules",
+                Some(&w.admin),
+                json!({ "rules": [{ "kind": "lunch", "points": 1, "active": true }] }),
+            )
             .await;
         assert_eq!(bad_kind.status.as_u16(), 400, "{}", bad_kind.body);
-        let rules = app.call(Method::PUT, "/api/v1/admin/point-rules", Some(&w.admin), put).await.expect(200);
-        let version = |kind: &str| rules.as_array().unwrap().iter().find(|r| r["kind"] == kind).unwrap()["version"].as_i64().unwrap();
+        let rules = app
+            .call(
+                Method::PUT,
+                "/api/v1/admin/point-rules",
+                Some(&w.admin),
+                put,
+            )
+            .await
+            .expect(200);
+        let version = |kind: &str| {
+            rules
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["kind"] == kind)
+                .unwrap()["version"]
+                .as_i64()
+                .unwrap()
+        };
         assert_eq!(version("case_resolved_on_time"), 2);
-        assert_eq!(version("rating_satisfied"), 1, "an unchanged rule keeps its version");
+        assert_eq!(
+            version("rating_satisfied"),
+            1,
+            "an unchanged rule keeps its version"
+        );
 
         // Case A: resolved on time (+4), rated satisfied (+2).
         let a = w.resolved_case(&app).await;
-        app.act(&w.resident_a, a, json!({ "action": "rate", "satisfaction": "satisfied", "stars": 5 })).await.expect(200);
+        app.act(
+            &w.resident_a,
+            a,
+            json!({ "action": "rate", "satisfaction": "satisfied", "stars": 5 }),
+        )
+        .await
+        .expect(200);
         // Case B: resolved on time (+4), rated unsatisfied (-5).
         let b = w.resolved_case(&app).await;
-        app.act(&w.resident_a, b, json!({ "action": "rate", "satisfaction": "unsatisfied", "reason": "灯还是不亮" }))
-            .await
-            .expect(200);
+        app.act(
+            &w.resident_a,
+            b,
+            json!({ "action": "rate", "satisfaction": "unsatisfied", "reason": "灯还是不亮" }),
+        )
+        .await
+        .expect(200);
         // Case C: the desk escalates it (-2 for the department only).
         let c = w.assigned_case(&app).await;
-        app.act(&w.dispatcher, c, json!({ "action": "escalate", "note": "督办" })).await.expect(200);
+        app.act(
+            &w.dispatcher,
+            c,
+            json!({ "action": "escalate", "note": "督办" }),
+        )
+        .await
+        .expect(200);
         // Case D: resolved after its deadline (-2).
         let d = late_resolved_case(&app, &w).await;
         // One visit by the supervisor (+1, no department).
-        app.post("/api/v1/visits/sync", &w.supervisor, json!({ "visits": [visit_at("points-visit-0001", h.lone_elder, 25.2, 103.1, 15.0)] }))
-            .await
-            .expect(200);
+        app.post(
+            "/api/v1/visits/sync",
+            &w.supervisor,
+            json!({ "visits": [visit_at("points-visit-0001", h.lone_elder, 25.2, 103.1, 15.0)] }),
+        )
+        .await
+        .expect(200);
 
         let now = chrono::Utc::now().timestamp_millis();
         assert_eq!(points::run(&app.state, now).await.unwrap(), 7);
-        assert_eq!(points::run(&app.state, now).await.unwrap(), 0, "each entry once");
+        assert_eq!(
+            points::run(&app.state, now).await.unwrap(),
+            0,
+            "each entry once"
+        );
 
         let (roads1, sup) = (user_id(&app, "roads1").await, user_id(&app, "sup").await);
-        let people = app.get("/api/v1/points?group_by=user", &w.leader).await.expect(200);
+        let people = app
+            .get("/api/v1/points?group_by=user", &w.leader)
+            .await
+            .expect(200);
         let rows = &people["rows"];
         assert_eq!(rows.as_array().unwrap().len(), 2, "{rows}");
         let r1 = by_user(rows, roads1);
@@ -360,7 +526,13 @@ async fn points_follow_the_rules_with_worked_totals_per_person_and_department() 
             .as_array()
             .unwrap()
             .iter()
-            .map(|k| (k["kind"].as_str().unwrap().into(), k["points"].as_i64().unwrap(), k["entries"].as_i64().unwrap()))
+            .map(|k| {
+                (
+                    k["kind"].as_str().unwrap().into(),
+                    k["points"].as_i64().unwrap(),
+                    k["entries"].as_i64().unwrap(),
+                )
+            })
             .collect();
         assert_eq!(
             kinds,
@@ -373,43 +545,101 @@ async fn points_follow_the_rules_with_worked_totals_per_person_and_department() 
         );
         assert_eq!(by_user(rows, sup)["points"], 1);
 
-        let depts = app.get("/api/v1/points?group_by=department", &w.handler).await.expect(200);
+        let depts = app
+            .get("/api/v1/points?group_by=department", &w.handler)
+            .await
+            .expect(200);
         let rows = depts["rows"].as_array().unwrap();
         assert_eq!(rows.len(), 1, "{rows:?}");
         assert_eq!(rows[0]["department_id"], w.dept_roads);
         assert_eq!(rows[0]["points"], 4 + 2 + 4 - 5 - 2 - 2);
 
         // Every entry names its cause.
-        let entries = app.get(&format!("/api/v1/points/entries?department_id={}", w.dept_roads), &w.admin).await.expect(200);
+        let entries = app
+            .get(
+                &format!("/api/v1/points/entries?department_id={}", w.dept_roads),
+                &w.admin,
+            )
+            .await
+            .expect(200);
         let items = entries["items"].as_array().unwrap();
         assert_eq!(items.len(), 6);
         for e in items {
             assert!(e["source"].as_str().unwrap().starts_with("event:"), "{e}");
             assert!(e["tracking_no"].as_str().unwrap().starts_with("MS"), "{e}");
         }
-        let esc = items.iter().find(|e| e["kind"] == "case_escalated").unwrap();
-        assert_eq!((esc["case_id"].as_i64(), &esc["user_id"], esc["rule_version"].as_i64()), (Some(c), &Value::Null, Some(2)));
-        let late = items.iter().find(|e| e["kind"] == "case_resolved_late").unwrap();
-        assert_eq!((late["case_id"].as_i64(), late["user_id"].as_i64()), (Some(d), Some(roads1)));
-        let unsat = items.iter().find(|e| e["kind"] == "rating_unsatisfied").unwrap();
-        assert_eq!((unsat["case_id"].as_i64(), unsat["user_id"].as_i64()), (Some(b), Some(roads1)), "the handler who resolved it");
-        let mine = app.get("/api/v1/points/entries", &w.supervisor).await.expect(200);
+        let esc = items
+            .iter()
+            .find(|e| e["kind"] == "case_escalated")
+            .unwrap();
+        assert_eq!(
+            (
+                esc["case_id"].as_i64(),
+                &esc["user_id"],
+                esc["rule_version"].as_i64()
+            ),
+            (Some(c), &Value::Null, Some(2))
+        );
+        let late = items
+            .iter()
+            .find(|e| e["kind"] == "case_resolved_late")
+            .unwrap();
+        assert_eq!(
+            (late["case_id"].as_i64(), late["user_id"].as_i64()),
+            (Some(d), Some(roads1))
+        );
+        let unsat = items
+            .iter()
+            .find(|e| e["kind"] == "rating_unsatisfied")
+            .unwrap();
+        assert_eq!(
+            (unsat["case_id"].as_i64(), unsat["user_id"].as_i64()),
+            (Some(b), Some(roads1)),
+            "the handler who resolved it"
+        );
+        let mine = app
+            .get("/api/v1/points/entries", &w.supervisor)
+            .await
+            .expect(200);
         assert_eq!(mine["items"][0]["source"], "visit:points-visit-0001");
         assert_eq!(mine["items"][0]["rule_version"], 1);
 
         // A rule switched off earns nothing for what happens meanwhile.
-        app.call(Method::PUT, "/api/v1/admin/point-rules", Some(&w.admin), json!({ "rules": [{ "kind": "visit_made", "points": 1, "active": false }] }))
-            .await
-            .expect(200);
-        app.post("/api/v1/visits/sync", &w.supervisor, json!({ "visits": [visit_at("points-visit-0002", h.low_income, 25.21, 103.11, 8.0)] }))
-            .await
-            .expect(200);
-        assert_eq!(points::run(&app.state, chrono::Utc::now().timestamp_millis()).await.unwrap(), 0);
+        app.call(
+            Method::PUT,
+            "/api/v1/admin/point-rules",
+            Some(&w.admin),
+            json!({ "rules": [{ "kind": "visit_made", "points": 1, "active": false }] }),
+        )
+        .await
+        .expect(200);
+        app.post(
+            "/api/v1/visits/sync",
+            &w.supervisor,
+            json!({ "visits": [visit_at("points-visit-0002", h.low_income, 25.21, 103.11, 8.0)] }),
+        )
+        .await
+        .expect(200);
+        assert_eq!(
+            points::run(&app.state, chrono::Utc::now().timestamp_millis())
+                .await
+                .unwrap(),
+            0
+        );
 
-        app.get("/api/v1/points", &w.resident_a).await.expect_error(403, "forbidden");
-        app.get("/api/v1/points?month=2026-13", &w.admin).await.expect_error(400, "invalid_month");
-        app.get("/api/v1/points?group_by=area", &w.admin).await.expect_error(400, "invalid_group_by");
-        let last_year = app.get("/api/v1/points?month=2020-01", &w.admin).await.expect(200);
+        app.get("/api/v1/points", &w.resident_a)
+            .await
+            .expect_error(403, "forbidden");
+        app.get("/api/v1/points?month=2026-13", &w.admin)
+            .await
+            .expect_error(400, "invalid_month");
+        app.get("/api/v1/points?group_by=area", &w.admin)
+            .await
+            .expect_error(400, "invalid_group_by");
+        let last_year = app
+            .get("/api/v1/points?month=2020-01", &w.admin)
+            .await
+            .expect(200);
         assert_eq!(last_year["rows"], json!([]));
     })
     .await;
@@ -426,11 +656,17 @@ async fn two_instances_write_each_ledger_entry_exactly_once() {
             w.resolved_case(&a).await;
         }
         let c = w.assigned_case(&a).await;
-        a.act(&w.dispatcher, c, json!({ "action": "escalate" })).await.expect(200);
-        a.post("/api/v1/visits/sync", &w.supervisor, json!({ "visits": [
-            visit_at("twice-visit-0001", h.lone_elder, 25.2, 103.1, 15.0),
-            visit_at("twice-visit-0002", h.low_income, 25.21, 103.11, 8.0),
-        ]}))
+        a.act(&w.dispatcher, c, json!({ "action": "escalate" }))
+            .await
+            .expect(200);
+        a.post(
+            "/api/v1/visits/sync",
+            &w.supervisor,
+            json!({ "visits": [
+                visit_at("twice-visit-0001", h.lone_elder, 25.2, 103.1, 15.0),
+                visit_at("twice-visit-0002", h.low_income, 25.21, 103.11, 8.0),
+            ]}),
+        )
         .await
         .expect(200);
         let now = chrono::Utc::now().timestamp_millis();
@@ -444,19 +680,36 @@ async fn two_instances_write_each_ledger_entry_exactly_once() {
         // Three on-time resolutions, one escalation, two visits.
         assert_eq!(written, 6, "on {}", a.backend);
         assert_eq!(points::run(&b.state, now).await.unwrap(), 0);
-        let entries = a.get("/api/v1/points/entries?limit=1000", &w.admin).await.expect(200);
+        let entries = a
+            .get("/api/v1/points/entries?limit=1000", &w.admin)
+            .await
+            .expect(200);
         assert_eq!(entries["items"], json!([]), "the admin earned nothing");
         let month_entries = a
-            .get(&format!("/api/v1/points/entries?department_id={}", w.dept_roads), &w.admin)
+            .get(
+                &format!("/api/v1/points/entries?department_id={}", w.dept_roads),
+                &w.admin,
+            )
             .await
             .expect(200)["items"]
             .as_array()
             .unwrap()
             .clone();
-        let sources: HashSet<String> = month_entries.iter().map(|e| format!("{}{}", e["kind"], e["source"])).collect();
-        assert_eq!((month_entries.len(), sources.len()), (4, 4), "on {}", a.backend);
+        let sources: HashSet<String> = month_entries
+            .iter()
+            .map(|e| format!("{}{}", e["kind"], e["source"]))
+            .collect();
+        assert_eq!(
+            (month_entries.len(), sources.len()),
+            (4, 4),
+            "on {}",
+            a.backend
+        );
         let sup = user_id(&a, "sup").await;
-        let visits = b.get(&format!("/api/v1/points/entries?user_id={sup}"), &w.admin).await.expect(200);
+        let visits = b
+            .get(&format!("/api/v1/points/entries?user_id={sup}"), &w.admin)
+            .await
+            .expect(200);
         assert_eq!(visits["items"].as_array().unwrap().len(), 2);
     }
 }
@@ -467,38 +720,60 @@ async fn the_public_board_shows_reports_and_points_without_login_and_without_pho
         let w = World::build(&app).await;
         // The handler resolves 张三丰's complaint (contact 13812345678) and writes both into the report.
         w.resolved_case(&app).await;
-        let filed = app.post(
-            "/api/v1/reports",
-            &w.handler,
-            json!({ "client_request_id": "public-report-0001",
+        let filed = app
+            .post(
+                "/api/v1/reports",
+                &w.handler,
+                json!({ "client_request_id": "public-report-0001",
                     "summary": "为张三丰(电话13812345678)修好路灯,身份证530302199001011234",
                     "plan": "回访张三丰" }),
-        )
-        .await
-        .expect(201);
+            )
+            .await
+            .expect(201);
         let report_points = if filed["status"] == "on_time" { 1 } else { -1 };
-        points::run(&app.state, chrono::Utc::now().timestamp_millis()).await.unwrap();
+        points::run(&app.state, chrono::Utc::now().timestamp_millis())
+            .await
+            .unwrap();
 
-        let board = app.call(Method::GET, "/api/v1/public/reports", None, Value::Null).await.expect(200);
+        let board = app
+            .call(Method::GET, "/api/v1/public/reports", None, Value::Null)
+            .await
+            .expect(200);
         let text = board.to_string();
         for secret in ["13812345678", "张三丰", "530302199001011234"] {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
         let items = board["items"].as_array().unwrap();
-        let mine = items.iter().find(|r| r["summary"].is_string()).expect("the filed report");
+        let mine = items
+            .iter()
+            .find(|r| r["summary"].is_string())
+            .expect("the filed report");
         assert_eq!(mine["department_name"], "城管局");
         assert!(mine["summary"].as_str().unwrap().contains("修好路灯"));
-        assert_eq!((mine["cases"].as_i64(), mine["events"].as_i64()), (Some(1), Some(2)));
+        assert_eq!(
+            (mine["cases"].as_i64(), mine["events"].as_i64()),
+            (Some(1), Some(2))
+        );
         assert!(mine.get("tracking_nos").is_none());
         let expected = if board["workday"] == true { 5 } else { 1 };
         assert_eq!(items.len(), expected, "every cadre's standing: {items:?}");
 
-        let points = app.call(Method::GET, "/api/v1/public/points", None, Value::Null).await.expect(200);
+        let points = app
+            .call(Method::GET, "/api/v1/public/points", None, Value::Null)
+            .await
+            .expect(200);
         assert_eq!(points["departments"][0]["name"], "城管局");
         assert_eq!(points["departments"][0]["points"], 3 + report_points);
         assert!(points["people"][0].get("user_id").is_none());
         assert!(!points.to_string().contains("138"), "{points}");
-        app.call(Method::GET, "/api/v1/public/reports?day=soon", None, Value::Null).await.expect_error(400, "invalid_day");
+        app.call(
+            Method::GET,
+            "/api/v1/public/reports?day=soon",
+            None,
+            Value::Null,
+        )
+        .await
+        .expect_error(400, "invalid_day");
     })
     .await;
 }
@@ -506,30 +781,61 @@ async fn the_public_board_shows_reports_and_points_without_login_and_without_pho
 #[tokio::test]
 async fn the_demo_has_a_week_of_reports_and_the_worker_fills_the_ledger_from_it() {
     let app = minsheng_tests::spawn_app_on(&minsheng_tests::Backend::Sqlite, quiet_scheduler).await;
-    minsheng_tests::minsheng_server::seed::seed_demo(&app.state, 60).await.unwrap();
+    minsheng_tests::minsheng_server::seed::seed_demo(&app.state, 60)
+        .await
+        .unwrap();
     let st = &app.state;
     let mut day = beijing_today() - chrono::Duration::days(1);
     while !reports::is_workday(day) {
         day -= chrono::Duration::days(1);
     }
     let now = chrono::Utc::now().timestamp_millis();
-    let s = reports::status(st, &minsheng_tests::minsheng_server::storage::ReportScope::All, day, now).await.unwrap();
-    assert!(s.rows.len() >= 10, "every cadre is expected: {}", s.rows.len());
-    assert!(s.on_time > 0 && s.on_time > s.late, "{} on time, {} late", s.on_time, s.late);
+    let s = reports::status(
+        st,
+        &minsheng_tests::minsheng_server::storage::ReportScope::All,
+        day,
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(
+        s.rows.len() >= 10,
+        "every cadre is expected: {}",
+        s.rows.len()
+    );
+    assert!(
+        s.on_time > 0 && s.on_time > s.late,
+        "{} on time, {} late",
+        s.on_time,
+        s.late
+    );
     assert_eq!(s.pending, 0, "the deadline has passed");
     assert!(points::run(st, now).await.unwrap() > 0);
     let (_, from, to) = points::month_range(None, now).unwrap();
-    let (_, prev_from, _) = points::month_range(Some(&format!("{:04}-{:02}", day.year(), day.month())), now).unwrap();
+    let (_, prev_from, _) =
+        points::month_range(Some(&format!("{:04}-{:02}", day.year(), day.month())), now).unwrap();
     let mut kinds = HashSet::new();
     for e in st
         .db
-        .point_entries(&minsheng_tests::minsheng_server::storage::EntryFilter { from: prev_from.min(from) - 31 * 86_400_000, to, limit: 1000, ..Default::default() })
+        .point_entries(&minsheng_tests::minsheng_server::storage::EntryFilter {
+            from: prev_from.min(from) - 31 * 86_400_000,
+            to,
+            limit: 1000,
+            ..Default::default()
+        })
         .await
         .unwrap()
     {
         kinds.insert(e.kind);
     }
-    for k in ["case_resolved_on_time", "rating_satisfied", "visit_made", "report_on_time", "report_late", "report_missing"] {
+    for k in [
+        "case_resolved_on_time",
+        "rating_satisfied",
+        "visit_made",
+        "report_on_time",
+        "report_late",
+        "report_missing",
+    ] {
         assert!(kinds.contains(k), "{k} in {kinds:?}");
     }
 }

@@ -82,8 +82,7 @@ impl ReportsApi {
     #[oai(path = "/api/v1/reports", method = "post")]
     async fn file(&self, auth: BearerAuth, body: Json<NewReport>) -> Result<ReportFiled, ApiError> {
         let p = self.state.authenticate(&auth).await?;
-        let (view, filed) =
-            super::file_report(&self.state, &p, &body.0, crate::now_ms()).await?;
+        let (view, filed) = super::file_report(&self.state, &p, &body.0, crate::now_ms()).await?;
         Ok(match filed {
             Filed::Created => ReportFiled::Created(Json(view)),
             Filed::Updated | Filed::Replayed => ReportFiled::Existing(Json(view)),
@@ -232,7 +231,10 @@ impl ReportsApi {
     /// The public board's points for a month (no login): totals per department and per
     /// person by display name.
     #[oai(path = "/api/v1/public/points", method = "get", tag = "Tag::Public")]
-    async fn public_points(&self, month: Query<Option<String>>) -> Result<Json<PublicPoints>, ApiError> {
+    async fn public_points(
+        &self,
+        month: Query<Option<String>>,
+    ) -> Result<Json<PublicPoints>, ApiError> {
         let (month, from, to) = month_range(month.0.as_deref(), crate::now_ms())?;
         let public = |rows: Vec<minsheng_model::reports::PointTotal>| {
             rows.into_iter()

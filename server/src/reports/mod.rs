@@ -93,10 +93,13 @@ pub async fn figures(
         visits: 0,
     };
     for a in state.db.activity(users, from, to).await? {
-        out.entry(a.user_id).or_insert_with(blank).events.push(KindCount {
-            kind: a.kind,
-            count: a.count,
-        });
+        out.entry(a.user_id)
+            .or_insert_with(blank)
+            .events
+            .push(KindCount {
+                kind: a.kind,
+                count: a.count,
+            });
     }
     for c in state.db.acted_cases(users, from, to).await? {
         let f = out.entry(c.user_id).or_insert_with(blank);
@@ -154,9 +157,7 @@ pub async fn file_report(
     now: i64,
 ) -> Result<(ReportView, Filed), ApiError> {
     if !REPORTING_ROLES.contains(&p.role) {
-        return Err(ApiError::forbidden(
-            "工作日报由承办人、监督员和受理员填报",
-        ));
+        return Err(ApiError::forbidden("工作日报由承办人、监督员和受理员填报"));
     }
     check_report(req).map_err(ApiError::field)?;
     let today = day_of(now);
@@ -188,11 +189,7 @@ pub async fn file_report(
         .remove(&p.id())
         .unwrap_or_else(empty_figures);
     let day_s = day.to_string();
-    let plan = req
-        .plan
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
+    let plan = req.plan.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let (id, filed) = state
         .db
         .file_report(
@@ -247,9 +244,7 @@ pub async fn list(
         day: day_s,
         items: rows
             .iter()
-            .map(|r| {
-                report_view(r, fresh.remove(&r.user_id).unwrap_or_else(empty_figures))
-            })
+            .map(|r| report_view(r, fresh.remove(&r.user_id).unwrap_or_else(empty_figures)))
             .collect(),
     })
 }

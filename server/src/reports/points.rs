@@ -34,8 +34,8 @@ use super::{DAY_MS, day_of, is_workday};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::storage::{
-    EntryFilter, EventRow, FeedRow, NewPointEntry, PointEntryRow, PointRuleRow,
-    PointSumRow, ReportScope,
+    EntryFilter, EventRow, FeedRow, NewPointEntry, PointEntryRow, PointRuleRow, PointSumRow,
+    ReportScope,
 };
 use crate::{beijing_day_start, to_time};
 
@@ -109,9 +109,8 @@ struct Timelines(HashMap<i64, Vec<EventRow>>);
 
 impl Timelines {
     async fn of(&mut self, state: &AppState, case_id: i64) -> anyhow::Result<&[EventRow]> {
-        if !self.0.contains_key(&case_id) {
-            let events = state.db.events(case_id).await?;
-            self.0.insert(case_id, events);
+        if let std::collections::hash_map::Entry::Vacant(v) = self.0.entry(case_id) {
+            v.insert(state.db.events(case_id).await?);
         }
         Ok(self.0.get(&case_id).map(Vec::as_slice).unwrap_or_default())
     }

@@ -268,7 +268,9 @@ impl Db {
 
     pub async fn report(&self, id: i64) -> StoreResult<Option<ReportRow>> {
         let mut sql = Sql::new(REPORT_COLS);
-        sql.push(USER_JOINS).push(" WHERE r.id = ").bind(Bind::I64(id));
+        sql.push(USER_JOINS)
+            .push(" WHERE r.id = ")
+            .bind(Bind::I64(id));
         let q = sql.sql();
         Ok(
             with_db!(self, p => bind_all!(sqlx::query_as::<_, ReportRow>(q), sql.binds.clone()).fetch_optional(p).await)?,
@@ -383,9 +385,8 @@ impl Db {
         from: i64,
         to: i64,
     ) -> StoreResult<Vec<(i64, i64)>> {
-        let mut sql = Sql::new(
-            "SELECT v.visitor_id, COUNT(*) FROM visits v WHERE v.visited_at >= ",
-        );
+        let mut sql =
+            Sql::new("SELECT v.visitor_id, COUNT(*) FROM visits v WHERE v.visited_at >= ");
         sql.bind(Bind::I64(from))
             .push(" AND v.visited_at < ")
             .bind(Bind::I64(to));
@@ -569,7 +570,12 @@ impl Db {
     }
 
     /// Points in `[from, to)` per person (`by_user`) or per department, and per kind.
-    pub async fn point_sums(&self, by_user: bool, from: i64, to: i64) -> StoreResult<Vec<PointSumRow>> {
+    pub async fn point_sums(
+        &self,
+        by_user: bool,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<PointSumRow>> {
         let sql = if by_user {
             "SELECT pe.user_id AS id, u.display_name AS name, u.department_id, d.name AS department_name, pe.kind,
                     CAST(SUM(pe.points) AS BIGINT) AS points, COUNT(*) AS entries
