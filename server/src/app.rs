@@ -54,6 +54,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub metrics: Metrics,
     pub feed: crate::feed::Feed,
+    /// Rate limits of this instance.
+    pub limits: crate::system::guard::Limits,
     /// Tells public subscribers which projects changed.
     pub projects_live: crate::public::live::ProjectWatch,
     areas: RwLock<Option<Arc<Vec<AreaRow>>>>,
@@ -70,6 +72,7 @@ impl AppState {
             .build()
             .context("building the HTTP client")?;
         let feed = crate::feed::Feed::new(cfg.redis_url.as_deref())?;
+        let limits = crate::system::guard::Limits::new(&cfg.guard);
         Ok(AppState {
             db,
             cfg,
@@ -77,6 +80,7 @@ impl AppState {
             metrics: Metrics::new()?,
             feed,
             projects_live: Default::default(),
+            limits,
             areas: RwLock::new(None),
         })
     }
@@ -191,7 +195,7 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
     let api = api_service(&state);
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
-    Route::new()
+    let app = Route::new()
         .nest("/", api.around(crate::system::limit_body))
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
@@ -204,10 +208,15 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
             "/wechat/callback",
             crate::channels::wechat_mp::endpoint(state.clone()),
         )
-        .around({
-            let state = state.clone();
-            move |ep, req| crate::system::observe(ep, req, state.clone())
-        })
+        .around(crate::system::guard::security_headers);
+    let app = match crate::system::guard::cors(&state.cfg.guard) {
+        Some(cors) => app.with(cors).boxed(),
+        None => app.boxed(),
+    };
+    app.around({
+        let state = state.clone();
+        move |ep, req| crate::system::observe(ep, req, state.clone())
+    })
 }
 
 /// A bound, ready-to-serve server.

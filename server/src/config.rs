@@ -80,6 +80,26 @@ pub struct Config {
     pub template_handler: Option<String>,
     /// Daily work reports are due by this time of day, Beijing time (minutes after midnight).
     pub report_deadline_minutes: u32,
+    /// Rate limits, login lockout and cross-origin access.
+    pub guard: GuardConfig,
+}
+
+/// Limits against abuse. A rate of 0 turns that limit off.
+#[derive(Debug, Clone)]
+pub struct GuardConfig {
+    /// Failed logins for one username within `login_lock_secs` before it is locked.
+    pub login_max_failures: i64,
+    pub login_lock_secs: i64,
+    /// Login attempts per minute from one address.
+    pub login_ip_per_min: u32,
+    /// Complaints per minute from one account.
+    pub submit_user_per_min: u32,
+    /// Complaints per minute from one address.
+    pub submit_ip_per_min: u32,
+    /// Origins allowed to call the API from a browser (CORS); none by default.
+    pub cors_origins: Vec<String>,
+    /// Take the client's address from `X-Forwarded-For` (behind a trusted load balancer).
+    pub trust_proxy: bool,
 }
 
 /// Where settings come from: the environment first, then the optional config file.
@@ -167,6 +187,22 @@ impl Config {
                     .context("MINSHENG_REPORT_DEADLINE is not valid: expected HH:MM")?,
                 None => DEFAULT_REPORT_DEADLINE,
             },
+            guard: GuardConfig {
+                login_max_failures: src.parsed("MINSHENG_LOGIN_MAX_FAILURES", 5)?,
+                login_lock_secs: src.parsed("MINSHENG_LOGIN_LOCK_SECS", 900)?,
+                login_ip_per_min: src.parsed("MINSHENG_LOGIN_IP_PER_MIN", 30)?,
+                submit_user_per_min: src.parsed("MINSHENG_SUBMIT_USER_PER_MIN", 30)?,
+                submit_ip_per_min: src.parsed("MINSHENG_SUBMIT_IP_PER_MIN", 300)?,
+                cors_origins: var("MINSHENG_CORS_ORIGINS")
+                    .map(|v| {
+                        v.split(',')
+                            .map(|o| o.trim().trim_end_matches('/').to_string())
+                            .filter(|o| !o.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                trust_proxy: src.parsed("MINSHENG_TRUST_PROXY", false)?,
+            },
         })
     }
 
@@ -200,6 +236,16 @@ impl Config {
             template_resident: None,
             template_handler: None,
             report_deadline_minutes: DEFAULT_REPORT_DEADLINE,
+            // Tests turn the rate limits on where they test them.
+            guard: GuardConfig {
+                login_max_failures: 5,
+                login_lock_secs: 900,
+                login_ip_per_min: 0,
+                submit_user_per_min: 0,
+                submit_ip_per_min: 0,
+                cors_origins: Vec::new(),
+                trust_proxy: false,
+            },
         }
     }
 }

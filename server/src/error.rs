@@ -31,9 +31,12 @@ pub enum ApiError {
     /// Well-formed, but breaks a rule or a limit.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
-    /// Too many requests.
+    /// Too many requests: retry after the seconds in `Retry-After`.
     #[oai(status = 429)]
-    TooManyRequests(Json<ErrorBody>),
+    TooManyRequests(
+        Json<ErrorBody>,
+        #[oai(header = "Retry-After")] Option<String>,
+    ),
     /// Something failed on our side; the log has the details.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
@@ -69,6 +72,10 @@ impl ApiError {
     pub fn unprocessable(code: &str, msg: impl Into<String>) -> Self {
         ApiError::Unprocessable(body(code, msg))
     }
+    /// 429 with the seconds after which to try again.
+    pub fn too_many(code: &str, msg: impl Into<String>, retry_after_secs: u64) -> Self {
+        ApiError::TooManyRequests(body(code, msg), Some(retry_after_secs.max(1).to_string()))
+    }
     pub fn unavailable(code: &str, msg: impl Into<String>) -> Self {
         ApiError::Unavailable(body(code, msg))
     }
@@ -99,7 +106,7 @@ impl ApiError {
             | ApiError::PayloadTooLarge(b)
             | ApiError::UnsupportedMediaType(b)
             | ApiError::Unprocessable(b)
-            | ApiError::TooManyRequests(b)
+            | ApiError::TooManyRequests(b, _)
             | ApiError::Internal(b)
             | ApiError::Unavailable(b) => &b.0,
         }

@@ -28,6 +28,7 @@ pub async fn run(state: Arc<AppState>) {
         if let Err(e) = crate::reports::points::run(&state, crate::now_ms()).await {
             tracing::warn!(error = %e, "writing the points ledger failed; will retry");
         }
+        state.limits.prune();
     }
 }
 

@@ -4,6 +4,7 @@
 mod auth;
 mod crash;
 mod feed;
+mod guard;
 mod map;
 mod notify;
 mod open311;

@@ -60,6 +60,30 @@ impl Browser {
     /// Starts chromedriver and a phone-sized headless Chromium; `None` (with a notice) when
     /// chromedriver is not installed.
     pub async fn start(test: &str) -> Option<Browser> {
+        Browser::start_as(
+            test,
+            json!({ "deviceMetrics": { "width": 360, "height": 740, "pixelRatio": 1.0 } }),
+        )
+        .await
+    }
+
+    /// A desktop-sized headless Chromium (no phone emulation), such as a service hall's
+    /// 1920×1080 screen.
+    pub async fn start_screen(test: &str, width: u32, height: u32) -> Option<Browser> {
+        let b = Browser::start_as(test, json!({ "window": [width, height] })).await?;
+        // Headless windows keep room for decorations the page never gets: set the viewport itself.
+        b.driver_post(
+            "goog/cdp/execute",
+            json!({ "cmd": "Emulation.setDeviceMetricsOverride", "params": {
+                "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false,
+            } }),
+        )
+        .await;
+        Some(b)
+    }
+
+    /// `device`: `{deviceMetrics}` for chromedriver's phone emulation, or `{window: [w, h]}`.
+    async fn start_as(test: &str, device: serde_json::Value) -> Option<Browser> {
         let Some(chromedriver) = which("chromedriver") else {
             eprintln!(
                 "SKIPPED {test}: chromedriver not found (apt-get install chromium chromium-driver)"
@@ -75,17 +99,30 @@ impl Browser {
             .expect("start chromedriver");
         let url = format!("http://127.0.0.1:{port}");
         let profile = std::env::temp_dir().join(format!("minsheng-e2e-{}", uuid::Uuid::new_v4()));
-        let caps = json!({
-            "goog:chromeOptions": {
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--disable-quic", "--hide-scrollbars",
-                    format!("--user-data-dir={}", profile.display()),
-                ],
-                "mobileEmulation": { "deviceMetrics": { "width": 360, "height": 740, "pixelRatio": 1.0 } },
-            }
-        });
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--disable-quic".into(),
+            "--hide-scrollbars".into(),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        let mut options = json!({});
+        match device["window"].as_array() {
+            Some(wh) => args.push(format!(
+                "--window-size={},{}",
+                wh[0].as_u64().unwrap_or(1920),
+                wh[1].as_u64().unwrap_or(1080)
+            )),
+            None => options["mobileEmulation"] = device,
+        }
+        options["args"] = json!(args);
+        let caps = json!({ "goog:chromeOptions": options });
         let caps = caps.as_object().cloned().expect("object");
         let mut last_err = None;
         // chromedriver needs a moment to listen; retry instead of sleeping a fixed time.

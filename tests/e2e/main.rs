@@ -1,8 +1,9 @@
 //! End-to-end tests of the resident widgets: the real server on a random port, the built
 //! widgets (`cargo xtask widgets`), and real headless Chromium driven over WebDriver.
 //! Screenshots at 360 px go to `target/e2e-screenshots/`. The staff widgets' tests are in `staff.rs`,
-//! the supervisor's offline visits in `visit.rs`.
+//! the supervisor's offline visits in `visit.rs`, the public board in `board.rs`.
 
+mod board;
 mod browser;
 mod miniprogram;
 mod staff;

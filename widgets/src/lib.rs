@@ -2,12 +2,16 @@
 //! and `track` (follow one's cases, rate the result); for staff `handle` (a department's
 //! queue), `dispatch` (the desk) and `progress-map` (the live map), built as a bundle of
 //! their own so residents never download them; for supervisors `visit` (household visits
-//! that work offline), a bundle of its own too. The loader (`static/loader.js`)
-//! finds elements carrying `data-minsheng-widget="<name>"` and calls [`mount`] on each.
+//! that work offline), a bundle of its own too; for anyone `board` (the public board,
+//! 公开晾晒, no login), the `public` bundle, so the public downloads no staff or resident
+//! code. The loader (`static/loader.js`) finds elements carrying
+//! `data-minsheng-widget="<name>"` and calls [`mount`] on each.
 //!
 //! API types come from `minsheng-model`, the crate the server uses, so the two cannot drift.
 
 pub mod api;
+#[cfg(feature = "board")]
+pub mod board;
 pub mod bridge;
 #[cfg(feature = "dispatch")]
 pub mod dispatch;
@@ -53,9 +57,19 @@ pub const WIDGETS: &[&str] = &[
     "progress-map",
     #[cfg(feature = "visit")]
     "visit",
+    #[cfg(feature = "board")]
+    "board",
 ];
 
-/// Renders widget `C` behind the session gate into `root`.
+/// Renders widget `C` behind the session gate into `root` (every widget but the board).
+#[cfg(any(
+    feature = "submit",
+    feature = "track",
+    feature = "handle",
+    feature = "dispatch",
+    feature = "progress-map",
+    feature = "visit"
+))]
 fn render<C: yew::BaseComponent<Properties = session::WidgetProps>>(
     root: Element,
     lang: i18n::Lang,
@@ -86,6 +100,7 @@ pub fn mount(name: &str, root: Element) -> Result<(), JsValue> {
             "dispatch" => "Dispatch desk · Minsheng",
             "progress-map" => "Progress map · Minsheng",
             "visit" => "Household visits · Minsheng",
+            "board" => "Public board · Minsheng",
             _ => "Report a problem · Minsheng",
         });
     }
@@ -125,6 +140,22 @@ pub fn mount(name: &str, root: Element) -> Result<(), JsValue> {
         "visit" => {
             let _ = root.class_list().add_1("ms-staff");
             render::<visit::Visit>(root, lang, "visit");
+            Ok(())
+        }
+        // The public board needs no session: no gate, no token.
+        #[cfg(feature = "board")]
+        "board" => {
+            let base = root.get_attribute("data-minsheng-api").unwrap_or_default();
+            let _ = root.class_list().add_1("ms-board-root");
+            root.set_inner_html("");
+            yew::Renderer::<board::Board>::with_root_and_props(
+                root,
+                board::BoardProps {
+                    lang,
+                    api: api::Api::new(&base, None),
+                },
+            )
+            .render();
             Ok(())
         }
         other => {

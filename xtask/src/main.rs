@@ -29,17 +29,22 @@ const WIDGETS: &[(&str, &str)] = &[
     ("dispatch", "受理交办 · 民生"),
     ("progress-map", "民生实事进度图 · 民生"),
     ("visit", "入户走访 · 民生"),
+    ("board", "公开晾晒 · 民生"),
 ];
 /// Without `--split`: the bundles and the widgets (cargo features) each holds. Residents'
 /// phones download only the first; the staff widgets (SVG map, desk) never weigh on them,
-/// and a supervisor's phone in the field (weak signal) downloads only `visit`.
+/// a supervisor's phone in the field (weak signal) downloads only `visit`, and the public
+/// (no login) only the board.
 const BUNDLES: &[(&str, &[&str])] = &[
     ("widgets", &["submit", "track"]),
     ("staff", &["handle", "dispatch", "progress-map"]),
     ("field", &["visit"]),
+    ("public", &["board"]),
 ];
 /// Widgets whose page also gets `staff.css` (wide desk layouts, the map, the visit lists).
 const STAFF_WIDGETS: &[&str] = &["handle", "dispatch", "progress-map", "visit"];
+/// Widgets whose page gets `board.css` instead (the public board's phone and big-screen layouts).
+const BOARD_WIDGETS: &[&str] = &["board"];
 /// What the submit widget may weigh, gzipped, html + js + wasm + css.
 const SUBMIT_BUDGET: u64 = 250_000;
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -415,6 +420,14 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
         write_compressed(&assets.join(&staff_css_name), &staff_css_data)?,
     );
 
+    let mut board_css_data = css_data.clone();
+    board_css_data.extend(fs::read(static_dir.join("board.css"))?);
+    let board_css_name = hashed_name("board", "css", &board_css_data);
+    gz_sizes.insert(
+        board_css_name.clone(),
+        write_compressed(&assets.join(&board_css_name), &board_css_data)?,
+    );
+
     // The loader knows every bundle; the hashed copy sits beside them, the stable one a level up.
     let bundles: serde_json::Map<String, Value> = bundle_of
         .iter()
@@ -440,6 +453,8 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
         let (js, wasm) = &bundle_of[w];
         let css_name = if STAFF_WIDGETS.contains(w) {
             &staff_css_name
+        } else if BOARD_WIDGETS.contains(w) {
+            &board_css_name
         } else {
             &css_name
         };
@@ -616,7 +631,8 @@ fn demo(rest: &[String]) -> Result<()> {
     eprintln!(
         "xtask: open http://{bind}/w/submit and http://{bind}/w/track (add ?lang=en for English); \
          sign in with a demo resident printed above. Staff: http://{bind}/w/handle (handler), \
-         http://{bind}/w/dispatch (dispatcher), http://{bind}/w/progress-map (leader), http://{bind}/w/visit (supervisor)"
+         http://{bind}/w/dispatch (dispatcher), http://{bind}/w/progress-map (leader), http://{bind}/w/visit (supervisor); \
+         the public board (no login): http://{bind}/w/board (?layout=screen for a hall's screen)"
     );
     let mut serve = server(&["serve"]);
     serve.args(rest);

@@ -68,17 +68,57 @@ impl AuthApi {
 impl AuthApi {
     /// Log in with username and password (staff, and residents registered on the web).
     #[oai(path = "/login", method = "post")]
-    async fn login(&self, body: Json<LoginRequest>) -> Result<LoginOk, ApiError> {
+    /// After `MINSHENG_LOGIN_MAX_FAILURES` wrong passwords for a username within
+    /// `MINSHENG_LOGIN_LOCK_SECS`, it is locked (429 `account_locked` with `Retry-After`, even
+    /// with the right password) until the oldest of them is that old.
+    async fn login(
+        &self,
+        req: &poem::Request,
+        body: Json<LoginRequest>,
+    ) -> Result<LoginOk, ApiError> {
+        let limits = &self.state.limits;
+        limits.login_ip.check(&limits.client_ip(req))?;
         let bad = || ApiError::unauthorized("invalid_credentials", "用户名或密码错误");
-        let user = self.state.db.user_by_username(body.username.trim()).await?;
+        let username = body.username.trim().to_string();
+        if username.is_empty() || username.chars().count() > minsheng_model::limits::USERNAME_MAX {
+            return Err(bad());
+        }
+        let g = &self.state.cfg.guard;
+        let now = crate::now_ms();
+        let window = g.login_lock_secs * 1000;
+        let (failures, oldest) = self
+            .state
+            .db
+            .login_failures(&username, now - window)
+            .await?;
+        if g.login_max_failures > 0 && failures >= g.login_max_failures {
+            let until = oldest.unwrap_or(now) + window;
+            return Err(ApiError::too_many(
+                "account_locked",
+                "密码错误次数过多,账号已暂时锁定,请稍后再试",
+                ((until - now).max(0) as u64).div_ceil(1000),
+            ));
+        }
+        let user = self.state.db.user_by_username(&username).await?;
         let stored = match user.as_ref().and_then(|u| u.password_hash.clone()) {
             Some(h) => h,
             None => password::dummy_hash().await,
         };
         let ok = password::verify(body.0.password, stored).await;
         match user {
-            Some(u) if ok && u.active => self.session_for(u).await,
-            _ => Err(bad()),
+            Some(u) if ok && u.active => {
+                if failures > 0 {
+                    self.state.db.clear_login_failures(&username).await?;
+                }
+                self.session_for(u).await
+            }
+            _ => {
+                self.state
+                    .db
+                    .record_login_failure(&username, now, now - window)
+                    .await?;
+                Err(bad())
+            }
         }
     }
 

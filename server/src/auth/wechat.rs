@@ -54,13 +54,12 @@ pub async fn code_to_openid(
             "wechat_invalid_code",
             "登录码无效或已使用,请重新登录",
         )),
-        (45011, _) => Err(ApiError::TooManyRequests(poem_openapi::payload::Json(
-            minsheng_model::ErrorBody {
-                code: "wechat_rate_limited".into(),
-                message: "登录过于频繁,请稍后再试".into(),
-                field: None,
-            },
-        ))),
+        // WeChat's own limit (45011) is per minute.
+        (45011, _) => Err(ApiError::too_many(
+            "wechat_rate_limited",
+            "登录过于频繁,请稍后再试",
+            60,
+        )),
         (40226, _) => Err(ApiError::forbidden("该微信账号存在风险,无法登录")),
         (-1, _) => Err(ApiError::unavailable(
             "wechat_busy",

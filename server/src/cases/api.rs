@@ -202,10 +202,14 @@ impl CasesApi {
     #[oai(path = "/", method = "post")]
     async fn create(
         &self,
+        req: &poem::Request,
         auth: BearerAuth,
         body: Json<NewCase>,
     ) -> Result<CreateCaseResponse, ApiError> {
         let p = self.state.authenticate(&auth).await?;
+        let limits = &self.state.limits;
+        limits.submit_user.check(&p.id().to_string())?;
+        limits.submit_ip.check(&limits.client_ip(req))?;
         let (case, created, _) =
             crate::channels::content_check::submit_screened(&self.state, &p, body.0).await?;
         let view = self.full_view(&case, &p).await?;

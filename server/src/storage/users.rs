@@ -146,4 +146,40 @@ impl Db {
             .bind(now).bind(token_hash).fetch_optional(p).await
         })?)
     }
+
+    /// Failed logins for `username` since `since`: how many, and the oldest.
+    pub async fn login_failures(
+        &self,
+        username: &str,
+        since: i64,
+    ) -> StoreResult<(i64, Option<i64>)> {
+        Ok(with_db!(self, p => sqlx::query_as::<_, (i64, Option<i64>)>(
+            "SELECT COUNT(*), MIN(at) FROM login_failures WHERE username = $1 AND at >= $2",
+        ).bind(username).bind(since).fetch_one(p).await)?)
+    }
+
+    /// Records a failed login and forgets this username's failures older than `forget_before`.
+    pub async fn record_login_failure(
+        &self,
+        username: &str,
+        now: i64,
+        forget_before: i64,
+    ) -> StoreResult<()> {
+        with_db!(self, p => async {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM login_failures WHERE username = $1 AND at < $2")
+                .bind(username).bind(forget_before).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO login_failures (username, at) VALUES ($1, $2)")
+                .bind(username).bind(now).execute(&mut *tx).await?;
+            tx.commit().await
+        }.await)?;
+        Ok(())
+    }
+
+    /// Forgets a username's failed logins (after a successful one).
+    pub async fn clear_login_failures(&self, username: &str) -> StoreResult<()> {
+        with_db!(self, p => sqlx::query("DELETE FROM login_failures WHERE username = $1")
+            .bind(username).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
 }

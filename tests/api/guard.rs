@@ -1,0 +1,178 @@
+//! Limits against abuse: the login lockout (held in the database, so across instances), rate
+//! limits with `Retry-After`, security headers, and CORS for configured origins only.
+
+use minsheng_tests::{
+    PASSWORD, TestApp, World, on_each_backend, spawn_app_on, spawn_instance_sharing,
+};
+use reqwest::Method;
+use serde_json::json;
+
+async fn login(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn short_lock(c: &mut minsheng_tests::minsheng_server::Config) {
+    c.guard.login_max_failures = 3;
+    c.guard.login_lock_secs = 2;
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_the_account_on_every_instance_for_a_while() {
+    on_each_backend(short_lock, |a| async move {
+        let b = spawn_instance_sharing(&a, short_lock).await;
+        let _w = World::build(&a).await;
+        // Three wrong passwords, spread over two instances.
+        for app in [&a, &b, &a] {
+            assert_eq!(login(app, "disp", "wrong-password").await.status(), 401);
+        }
+        for app in [&a, &b] {
+            let r = login(app, "disp", PASSWORD).await;
+            assert_eq!(r.status(), 429, "locked even with the right password");
+            let retry: u64 = r.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=2).contains(&retry), "{retry}");
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(body["code"], "account_locked");
+        }
+        // Another account is not affected.
+        assert_eq!(login(&a, "lead", PASSWORD).await.status(), 200);
+        // Once the window has passed, the right password works and the count starts again.
+        let mut ok = false;
+        for _ in 0..40 {
+            if login(&b, "disp", PASSWORD).await.status() == 200 {
+                ok = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(ok, "unlocked after the window");
+        assert_eq!(login(&a, "disp", "wrong-password").await.status(), 401);
+        assert_eq!(
+            login(&a, "disp", PASSWORD).await.status(),
+            200,
+            "one failure is not a lock"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn submissions_past_the_per_minute_rate_are_refused_with_retry_after() {
+    let app = spawn_app_on(&minsheng_tests::Backend::Sqlite, |c| {
+        c.guard.submit_user_per_min = 3;
+    })
+    .await;
+    let w = World::build(&app).await;
+    for _ in 0..3 {
+        w.submit(&app, &w.resident_a, "路灯坏了,晚上很黑").await;
+    }
+    let body = json!({ "client_request_id": uuid::Uuid::new_v4().to_string(), "category_id": w.cat_light,
+        "description": "第四次提交同样的问题" });
+    let r = app
+        .client
+        .post(app.url("/api/v1/cases"))
+        .bearer_auth(&w.resident_a)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let err: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(err["code"], "rate_limited");
+    // The limit is per account: another resident still gets through.
+    w.submit(&app, &w.resident_b, "我这里的路灯也坏了").await;
+}
+
+#[tokio::test]
+async fn logins_from_one_address_are_rate_limited() {
+    let app = spawn_app_on(&minsheng_tests::Backend::Sqlite, |c| {
+        c.guard.login_ip_per_min = 2;
+    })
+    .await;
+    app.state
+        .create_user(&minsheng_model::NewUser {
+            username: "someone".into(),
+            password: PASSWORD.into(),
+            display_name: None,
+            role: minsheng_model::Role::Leader,
+            department_id: None,
+            area_id: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(login(&app, "someone", PASSWORD).await.status(), 200);
+    assert_eq!(login(&app, "nobody", PASSWORD).await.status(), 401);
+    let r = login(&app, "someone", PASSWORD).await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = minsheng_tests::spawn_app().await;
+    for path in [
+        "/healthz",
+        "/api/v1/categories",
+        "/api/openapi.json",
+        "/no/such/page",
+    ] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert!(
+            h.get("access-control-allow-origin").is_none(),
+            "no CORS unless configured: {path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_configured_origins_may_call_the_api_from_a_browser() {
+    let app = spawn_app_on(&minsheng_tests::Backend::Sqlite, |c| {
+        c.guard.cors_origins = vec!["https://ms.example.cn".into()];
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(Method::OPTIONS, app.url("/api/v1/cases"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let ok = preflight("https://ms.example.cn").await.unwrap();
+    assert!(ok.status().is_success(), "{}", ok.status());
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://ms.example.cn"
+    );
+    let other = preflight("https://evil.example.com").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    let get = app
+        .client
+        .get(app.url("/api/v1/categories"))
+        .header("origin", "https://evil.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert!(get.headers().get("access-control-allow-origin").is_none());
+}
