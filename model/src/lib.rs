@@ -7,6 +7,7 @@ pub mod enums;
 pub mod machine;
 pub mod mask;
 pub mod public;
+pub mod reports;
 pub mod validate;
 pub mod visits;
 

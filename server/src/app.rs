@@ -41,6 +41,8 @@ pub enum Tag {
     Public,
     /// Households, visit rounds, visits and meeting records (入户走访).
     Visits,
+    /// Daily work reports and the points ledger (每日工作报备, 积分考核).
+    Reports,
     /// Health and metrics.
     System,
 }
@@ -128,6 +130,7 @@ type Apis = (
     crate::visits::api::VisitsApi,
     crate::public::api::PublicApi,
     crate::public::projects::ProjectsApi,
+    crate::reports::api::ReportsApi,
     SystemApi,
 );
 
@@ -170,6 +173,9 @@ pub fn api_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
                 state: state.clone(),
             },
             crate::public::projects::ProjectsApi {
+                state: state.clone(),
+            },
+            crate::reports::api::ReportsApi {
                 state: state.clone(),
             },
             SystemApi {

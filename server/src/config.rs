@@ -78,6 +78,8 @@ pub struct Config {
     pub template_resident: Option<String>,
     /// Subscribe-message template for handlers (same keys).
     pub template_handler: Option<String>,
+    /// Daily work reports are due by this time of day, Beijing time (minutes after midnight).
+    pub report_deadline_minutes: u32,
     /// Rate limits, login lockout and cross-origin access.
     pub guard: GuardConfig,
 }
@@ -180,6 +182,11 @@ impl Config {
             circular_share: src.parsed("MINSHENG_CIRCULAR_SHARE", 0.5)?,
             template_resident: var("MINSHENG_WECHAT_TEMPLATE_RESIDENT"),
             template_handler: var("MINSHENG_WECHAT_TEMPLATE_HANDLER"),
+            report_deadline_minutes: match var("MINSHENG_REPORT_DEADLINE") {
+                Some(v) => parse_hh_mm(&v)
+                    .context("MINSHENG_REPORT_DEADLINE is not valid: expected HH:MM")?,
+                None => DEFAULT_REPORT_DEADLINE,
+            },
             guard: GuardConfig {
                 login_max_failures: src.parsed("MINSHENG_LOGIN_MAX_FAILURES", 5)?,
                 login_lock_secs: src.parsed("MINSHENG_LOGIN_LOCK_SECS", 900)?,
@@ -228,6 +235,7 @@ impl Config {
             circular_share: 0.5,
             template_resident: None,
             template_handler: None,
+            report_deadline_minutes: DEFAULT_REPORT_DEADLINE,
             // Tests turn the rate limits on where they test them.
             guard: GuardConfig {
                 login_max_failures: 5,
@@ -239,5 +247,33 @@ impl Config {
                 trust_proxy: false,
             },
         }
+    }
+}
+
+/// 17:00, when daily work reports are due unless configured otherwise.
+const DEFAULT_REPORT_DEADLINE: u32 = 17 * 60;
+
+/// `HH:MM` (24-hour) to minutes after midnight.
+fn parse_hh_mm(v: &str) -> Option<u32> {
+    let (h, m) = v.trim().split_once(':')?;
+    let ok = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+    if !ok(h) || !ok(m) {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_hh_mm;
+
+    #[test]
+    fn a_deadline_is_hours_and_minutes() {
+        assert_eq!(parse_hh_mm("17:00"), Some(1020));
+        assert_eq!(parse_hh_mm("08:30"), Some(510));
+        assert_eq!(parse_hh_mm("24:00"), None);
+        assert_eq!(parse_hh_mm("5pm"), None);
+        assert_eq!(parse_hh_mm("7:00"), None);
     }
 }

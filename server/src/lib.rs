@@ -14,6 +14,7 @@ pub mod map;
 pub mod notify;
 pub mod public;
 pub mod reference;
+pub mod reports;
 pub mod scheduler;
 pub mod seed;
 pub mod storage;

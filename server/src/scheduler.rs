@@ -25,6 +25,9 @@ pub async fn run(state: Arc<AppState>) {
         if let Err(e) = crate::notify::send(&state).await {
             tracing::warn!(error = %e, "sending subscribe messages failed; will retry");
         }
+        if let Err(e) = crate::reports::points::run(&state, crate::now_ms()).await {
+            tracing::warn!(error = %e, "writing the points ledger failed; will retry");
+        }
         state.limits.prune();
     }
 }

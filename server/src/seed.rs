@@ -250,6 +250,8 @@ pub async fn seed_demo(state: &AppState, cases: usize) -> anyhow::Result<()> {
         seed_cases(state, &seeded, cases).await?;
         let households = seed_visits(state, &seeded).await?;
         seed_projects(state, &seeded).await?;
+        let reports = seed_reports(state).await?;
+        println!("demo data: {reports} daily work reports over the last week");
         println!(
             "demo data created: {cases} cases, {households} households and a visit round in progress"
         );
@@ -1068,4 +1070,85 @@ async fn seed_projects(state: &AppState, s: &Seeded) -> anyhow::Result<()> {
         .await?;
     }
     Ok(())
+}
+
+/// Daily work reports (每日工作报备) over the last week's workdays: most cadres on time, some
+/// late, some missing, and a few already filed today. The points ledger is left to the
+/// worker, which counts the seeded history (cases, visits, reports, missing days) on its
+/// first run.
+async fn seed_reports(state: &AppState) -> anyhow::Result<usize> {
+    use minsheng_model::reports::{NewReport, REPORTING_ROLES};
+
+    const DONE: [&str; 6] = [
+        "签收并办理群众诉求,现场核实问题,电话回复诉求人办理进展",
+        "对超期件逐件梳理原因,协调相关科室加快办理",
+        "入户走访困难群众,了解低保、医保政策落实情况",
+        "参加周研判会,汇总本周诉求热点,整改销号两件",
+        "受理热线转办件,分类交办至承办部门并跟踪签收",
+        "巡查责任片区,排查安全隐患并拍照留档",
+    ];
+    const NEXT: [&str; 4] = [
+        "明日继续跟进未办结诉求",
+        "对不满意件开展回访",
+        "完成剩余住户走访",
+        "整理本周工作台账",
+    ];
+    let now = crate::now_ms();
+    // The demo's history is a month long; its cadres were there for all of it.
+    state.db.backdate_users(now - 31 * 86_400_000).await?;
+    let cadres: Vec<_> = state
+        .db
+        .users()
+        .await?
+        .into_iter()
+        .filter(|u| u.active)
+        .filter_map(|u| {
+            let role = Role::parse(&u.role)?;
+            REPORTING_ROLES
+                .contains(&role)
+                .then(|| crate::auth::Principal {
+                    user: u,
+                    role,
+                    token_hash: String::new(),
+                })
+        })
+        .collect();
+    let mut rng = StdRng::seed_from_u64(9);
+    let today = crate::reports::day_of(now);
+    let mut filed = 0;
+    for back in (0..=7).rev() {
+        let day = today - chrono::Duration::days(back);
+        if !crate::reports::is_workday(day) {
+            continue;
+        }
+        let deadline = state.report_deadline(day);
+        for p in &cadres {
+            let roll = rng.gen_range(0..100);
+            let at = if back == 0 {
+                // Today: those who have filed by now.
+                let at = now - rng.gen_range(0..6 * 3_600_000);
+                if roll >= 40 || crate::reports::day_of(at) != today || at > deadline {
+                    continue;
+                }
+                at
+            } else if roll < 75 {
+                deadline - rng.gen_range(5..8 * 60) * 60_000
+            } else if roll < 88 {
+                deadline + rng.gen_range(5..120) * 60_000
+            } else {
+                continue; // missing
+            };
+            let req = NewReport {
+                client_request_id: format!("demo-report-{}-{day}", p.user.id),
+                day: Some(day.to_string()),
+                summary: DONE.choose(&mut rng).expect("summaries").to_string(),
+                plan: Some(NEXT.choose(&mut rng).expect("plans").to_string()),
+            };
+            crate::reports::file_report(state, p, &req, at)
+                .await
+                .map_err(|e| anyhow::anyhow!("seeding a report: {}", e.body().message))?;
+            filed += 1;
+        }
+    }
+    Ok(filed)
 }

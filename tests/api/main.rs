@@ -11,6 +11,7 @@ mod notify;
 mod open311;
 mod photos;
 mod public;
+mod reports;
 mod roles;
 mod supervision;
 mod system;

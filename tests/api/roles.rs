@@ -38,6 +38,12 @@ async fn the_role_matrix_allows_and_denies_as_designed() {
             // Households and visits: staff only; recording a visit is checked per record.
             (Method::GET, "/api/v1/households".into(), Value::Null, [200, 200, 200, 200, 200, 200, 200, 403, 403]),
             (Method::GET, "/api/v1/rounds".into(), Value::Null, [200, 200, 200, 200, 200, 200, 200, 403, 403]),
+            // Daily reports and points: staff read them, admins set the rules, anyone sees the public totals.
+            (Method::GET, "/api/v1/reports".into(), Value::Null, [200, 200, 200, 200, 200, 200, 200, 403, 403]),
+            (Method::GET, "/api/v1/reports/status".into(), Value::Null, [200, 200, 200, 200, 200, 200, 200, 403, 403]),
+            (Method::GET, "/api/v1/points".into(), Value::Null, [200, 200, 200, 200, 200, 200, 200, 403, 403]),
+            (Method::GET, "/api/v1/admin/point-rules".into(), Value::Null, [200, 403, 403, 403, 403, 403, 403, 403, 403]),
+            (Method::GET, "/api/v1/public/points".into(), Value::Null, [200; 9]),
             (Method::POST, "/api/v1/visits/sync".into(), json!({ "visits": [] }), [200, 200, 200, 200, 200, 200, 200, 403, 403]),
             (Method::POST, "/api/v1/meetings/sync".into(), json!({ "meetings": [] }), [403, 403, 403, 403, 403, 200, 403, 403, 403]),
             (Method::GET, "/api/v1/visits/coverage".into(), Value::Null, [404, 404, 404, 403, 403, 404, 404, 403, 403]),

@@ -12,6 +12,7 @@ mod notifications;
 mod postgres;
 mod public;
 mod reference;
+mod reports;
 mod rows;
 mod sql;
 mod sqlite;
@@ -27,6 +28,10 @@ pub use map::{AreaStatusCount, BEIJING_MS, ClusterRow, Figures, MapFilter, Point
 pub use notifications::{NewNotification, NotificationRow, Recipient};
 pub use public::{EscalatedAt, NewProjectRecord, ProjectPhotoRow, ProjectRow, StageRow};
 pub use reference::{CategoryRecord, NewAreaRecord};
+pub use reports::{
+    ActedCase, ActivityRow, CadreRow, EntryFilter, Filed, NewPointEntry, PointEntryRow,
+    PointRuleRow, PointSumRow, ReportRecord, ReportRow, ReportScope, UserName,
+};
 pub use rows::*;
 pub use sql::{Bind, Sql};
 pub use supervision::{DueCase, StatRow};

@@ -1,0 +1,266 @@
+//! `/api/v1/reports`, `/api/v1/points`, `/api/v1/admin/point-rules` and their public
+//! counterparts under `/api/v1/public/`.
+
+use std::sync::Arc;
+
+use minsheng_model::Role;
+use minsheng_model::reports::{
+    NewReport, PointEntryList, PointRuleView, PointRulesUpdate, PointTotals, PointsGroupBy,
+    PublicPointTotal, PublicPoints, PublicReportList, ReportList, ReportStatusList, ReportView,
+    check_rule,
+};
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+
+use super::points::{self, month_range, rule_view, totals};
+use super::{day_of, parse_day};
+use crate::app::{AppState, Tag};
+use crate::auth::{BearerAuth, Principal};
+use crate::error::ApiError;
+use crate::storage::Filed;
+
+pub struct ReportsApi {
+    pub state: Arc<AppState>,
+}
+
+#[derive(ApiResponse)]
+pub enum ReportFiled {
+    /// The day's report, filed now.
+    #[oai(status = 201)]
+    Created(Json<ReportView>),
+    /// The day's report, updated by this submission, or unchanged when this
+    /// `client_request_id` was seen before.
+    #[oai(status = 200)]
+    Existing(Json<ReportView>),
+}
+
+fn parse_group_by(s: Option<&str>) -> Result<PointsGroupBy, ApiError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(PointsGroupBy::User),
+        Some(s) => PointsGroupBy::parse(s).ok_or_else(|| {
+            ApiError::bad_request("invalid_group_by", "group_by 应为 user 或 department")
+        }),
+    }
+}
+
+impl ReportsApi {
+    /// Any logged-in staff member (not a resident).
+    async fn staff(&self, auth: &BearerAuth) -> Result<Principal, ApiError> {
+        let p = self.state.authenticate(auth).await?;
+        if p.role == Role::Resident {
+            return Err(ApiError::forbidden("仅供工作人员查看"));
+        }
+        Ok(p)
+    }
+
+    fn day(&self, day: Option<&str>) -> Result<chrono::NaiveDate, ApiError> {
+        match day.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => parse_day(d),
+            None => Ok(day_of(crate::now_ms())),
+        }
+    }
+
+    async fn rules(&self) -> Result<Vec<PointRuleView>, ApiError> {
+        Ok(self
+            .state
+            .db
+            .point_rules()
+            .await?
+            .iter()
+            .filter_map(rule_view)
+            .collect())
+    }
+}
+
+#[OpenApi(tag = "Tag::Reports")]
+impl ReportsApi {
+    /// File today's work report (cadres: handler, supervisor, dispatcher). What the system
+    /// knows — timeline events, cases acted on, visits made — is filled in. One report per
+    /// person per day: a new submission for the same day updates it (keeping the first
+    /// filing's time and on-time/late status); after the deadline it is `late`.
+    #[oai(path = "/api/v1/reports", method = "post")]
+    async fn file(&self, auth: BearerAuth, body: Json<NewReport>) -> Result<ReportFiled, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        let (view, filed) = super::file_report(&self.state, &p, &body.0, crate::now_ms()).await?;
+        Ok(match filed {
+            Filed::Created => ReportFiled::Created(Json(view)),
+            Filed::Updated | Filed::Replayed => ReportFiled::Existing(Json(view)),
+        })
+    }
+
+    /// A day's reports (default today) with the figures stored at filing and fresh ones.
+    /// Admins see all; a handler their department's; other staff their area's cadres.
+    #[oai(path = "/api/v1/reports", method = "get")]
+    async fn list(
+        &self,
+        auth: BearerAuth,
+        /// `YYYY-MM-DD`, Beijing time.
+        day: Query<Option<String>>,
+        department_id: Query<Option<i64>>,
+        user_id: Query<Option<i64>>,
+    ) -> Result<Json<ReportList>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        let scope = self.state.report_scope(&p).await?;
+        let day = self.day(day.0.as_deref())?;
+        Ok(Json(
+            super::list(&self.state, &scope, day, department_id.0, user_id.0).await?,
+        ))
+    }
+
+    /// Every cadre expected to report on a day (Monday to Friday) with `on_time`, `late`,
+    /// `missing` (once the deadline has passed) or `pending`; scoped like the list.
+    #[oai(path = "/api/v1/reports/status", method = "get")]
+    async fn status(
+        &self,
+        auth: BearerAuth,
+        day: Query<Option<String>>,
+    ) -> Result<Json<ReportStatusList>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        let scope = self.state.report_scope(&p).await?;
+        let day = self.day(day.0.as_deref())?;
+        Ok(Json(
+            super::status(&self.state, &scope, day, crate::now_ms()).await?,
+        ))
+    }
+
+    /// The public board's reports for a day (no login): each cadre's name, department,
+    /// status and counts, the text anonymised.
+    #[oai(path = "/api/v1/public/reports", method = "get", tag = "Tag::Public")]
+    async fn public_reports(
+        &self,
+        day: Query<Option<String>>,
+    ) -> Result<Json<PublicReportList>, ApiError> {
+        let day = self.day(day.0.as_deref())?;
+        Ok(Json(
+            super::public_reports(&self.state, day, crate::now_ms()).await?,
+        ))
+    }
+
+    /// The points rules (admin).
+    #[oai(path = "/api/v1/admin/point-rules", method = "get")]
+    async fn get_rules(&self, auth: BearerAuth) -> Result<Json<Vec<PointRuleView>>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        p.require(&[Role::Admin])?;
+        Ok(Json(self.rules().await?))
+    }
+
+    /// Set points rules (admin): each listed kind gets its points and active flag; a changed
+    /// rule's version rises, and entries already written keep the points they were given.
+    #[oai(path = "/api/v1/admin/point-rules", method = "put")]
+    async fn put_rules(
+        &self,
+        auth: BearerAuth,
+        body: Json<PointRulesUpdate>,
+    ) -> Result<Json<Vec<PointRuleView>>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        p.require(&[Role::Admin])?;
+        let mut seen = Vec::new();
+        for r in &body.0.rules {
+            check_rule(r).map_err(ApiError::field)?;
+            if seen.contains(&r.kind) {
+                return Err(ApiError::unprocessable(
+                    "duplicate_rule",
+                    format!("{} 重复", r.kind.as_str()),
+                ));
+            }
+            seen.push(r.kind);
+        }
+        let rules: Vec<(&str, i64, bool)> = body
+            .0
+            .rules
+            .iter()
+            .map(|r| (r.kind.as_str(), r.points, r.active))
+            .collect();
+        self.state
+            .db
+            .set_point_rules(&rules, p.id(), crate::now_ms())
+            .await?;
+        Ok(Json(self.rules().await?))
+    }
+
+    /// Points per person (`group_by=user`, default) or department for a month (Beijing time,
+    /// default this month), best first, with the points of each kind (staff).
+    #[oai(path = "/api/v1/points", method = "get")]
+    async fn totals(
+        &self,
+        auth: BearerAuth,
+        /// `YYYY-MM`.
+        month: Query<Option<String>>,
+        group_by: Query<Option<String>>,
+    ) -> Result<Json<PointTotals>, ApiError> {
+        self.staff(&auth).await?;
+        let by = parse_group_by(group_by.0.as_deref())?;
+        let (month, from, to) = month_range(month.0.as_deref(), crate::now_ms())?;
+        let sums = self
+            .state
+            .db
+            .point_sums(by == PointsGroupBy::User, from, to)
+            .await?;
+        Ok(Json(PointTotals {
+            month,
+            group_by: by,
+            rows: totals(sums, by),
+        }))
+    }
+
+    /// The ledger's entries of a month, each naming the event that caused it (staff);
+    /// default: the caller's own.
+    #[oai(path = "/api/v1/points/entries", method = "get")]
+    async fn entries(
+        &self,
+        auth: BearerAuth,
+        user_id: Query<Option<i64>>,
+        department_id: Query<Option<i64>>,
+        month: Query<Option<String>>,
+        /// 1..=1000, default 1000.
+        limit: Query<Option<i64>>,
+    ) -> Result<Json<PointEntryList>, ApiError> {
+        let p = self.staff(&auth).await?;
+        let (month, from, to) = month_range(month.0.as_deref(), crate::now_ms())?;
+        let user = match (user_id.0, department_id.0) {
+            (None, None) => Some(p.id()),
+            (u, _) => u,
+        };
+        Ok(Json(PointEntryList {
+            month,
+            items: points::entries(&self.state, from, to, user, department_id.0, limit.0).await?,
+        }))
+    }
+
+    /// The public board's points for a month (no login): totals per department and per
+    /// person by display name.
+    #[oai(path = "/api/v1/public/points", method = "get", tag = "Tag::Public")]
+    async fn public_points(
+        &self,
+        month: Query<Option<String>>,
+    ) -> Result<Json<PublicPoints>, ApiError> {
+        let (month, from, to) = month_range(month.0.as_deref(), crate::now_ms())?;
+        let public = |rows: Vec<minsheng_model::reports::PointTotal>| {
+            rows.into_iter()
+                .map(|t| PublicPointTotal {
+                    rank: t.rank,
+                    name: t.name,
+                    department_name: t.department_name,
+                    points: t.points,
+                })
+                .collect()
+        };
+        let departments = totals(
+            self.state.db.point_sums(false, from, to).await?,
+            PointsGroupBy::Department,
+        );
+        let people = totals(
+            self.state.db.point_sums(true, from, to).await?,
+            PointsGroupBy::User,
+        );
+        Ok(Json(crate::public::anonymise(
+            PublicPoints {
+                month,
+                departments: public(departments),
+                people: public(people),
+            },
+            &[],
+        )))
+    }
+}
