@@ -86,6 +86,8 @@ macro_rules! api_object {
         $(
             #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
             #[cfg_attr(feature = "server", derive(poem_openapi::Object))]
+            // An absent value is left out rather than sent as `null` (see dto.rs).
+            #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
             $item
         )*
     };
