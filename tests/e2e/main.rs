@@ -1,10 +1,12 @@
 //! End-to-end tests of the resident widgets: the real server on a random port, the built
 //! widgets (`cargo xtask widgets`), and real headless Chromium driven over WebDriver.
-//! Screenshots at 360 px go to `target/e2e-screenshots/`. The staff widgets' tests are in `staff.rs`,
-//! the supervisor's offline visits in `visit.rs`, the public board in `board.rs`.
+//! Screenshots at 360 px go to `target/e2e-screenshots/`. The staff widgets' tests are in
+//! `staff.rs` (the desk's visit coverage in `coverage.rs`), the supervisor's offline visits
+//! in `visit.rs`, the public board in `board.rs`.
 
 mod board;
 mod browser;
+mod coverage;
 mod miniprogram;
 mod staff;
 mod track_live;

@@ -1,7 +1,10 @@
 //! `/w/dispatch`: the dispatcher's desk. The inbox holds new cases to accept or reject and
 //! accepted or returned ones to assign (department, optional due time) or merge; the 督办
-//! tab lists overdue cases to escalate (levels 1..3). Wide on a desk, one column on a phone.
-//! Lists reload when the live feed reports a change.
+//! tab lists overdue cases to escalate (levels 1..3); the 走访覆盖 tab shows how far a visit
+//! round has got ([`coverage`]). Wide on a desk, one column on a phone. Lists reload when
+//! the live feed reports a change.
+
+pub mod coverage;
 
 use std::rc::Rc;
 
@@ -27,14 +30,17 @@ enum Tab {
     Inbox,
     Supervise,
     Resolved,
+    Coverage,
 }
 
 impl Tab {
-    fn query(self) -> &'static str {
+    /// The case list of the tab (the coverage tab has none).
+    fn query(self) -> Option<&'static str> {
         match self {
-            Tab::Inbox => "status=submitted,accepted,returned&limit=100",
-            Tab::Supervise => "overdue=true&limit=100",
-            Tab::Resolved => "status=resolved&limit=100",
+            Tab::Inbox => Some("status=submitted,accepted,returned&limit=100"),
+            Tab::Supervise => Some("overdue=true&limit=100"),
+            Tab::Resolved => Some("status=resolved&limit=100"),
+            Tab::Coverage => None,
         }
     }
 }
@@ -70,9 +76,12 @@ pub fn Dispatch(props: &WidgetProps) -> Html {
         let (api, data, on_expired) = (props.api.clone(), data.clone(), props.on_expired.clone());
         use_effect_with((*tab, *tick), move |(tab, _)| {
             let tab = *tab;
+            let Some(query) = tab.query() else {
+                return;
+            };
             wasm_bindgen_futures::spawn_local(async move {
                 let r: Result<CaseList, ApiError> =
-                    api.get(&format!("/api/v1/cases?{}", tab.query())).await;
+                    api.get(&format!("/api/v1/cases?{query}")).await;
                 match r {
                     Ok(mut list) => {
                         if tab == Tab::Supervise {
@@ -112,6 +121,9 @@ pub fn Dispatch(props: &WidgetProps) -> Html {
     };
 
     let body = match &*data {
+        _ if *tab == Tab::Coverage => html! {
+            <coverage::Coverage lang={lang} api={props.api.clone()} on_expired={props.on_expired.clone()} />
+        },
         Data::Loading => {
             html! { <p class="ms-card ms-center ms-muted" aria-busy="true">{ lang.t("加载中…", "Loading…") }</p> }
         }
@@ -139,6 +151,7 @@ pub fn Dispatch(props: &WidgetProps) -> Html {
                 { tab_button(Tab::Inbox, "ms-tab-inbox", lang.t("待受理/交办", "To accept / assign")) }
                 { tab_button(Tab::Supervise, "ms-tab-supervise", lang.t("督办（超期）", "Overdue (督办)")) }
                 { tab_button(Tab::Resolved, "ms-tab-resolved", lang.t("待销号", "To close")) }
+                { tab_button(Tab::Coverage, "ms-tab-coverage", lang.t("走访覆盖", "Visit coverage")) }
             </nav>
             if let Some(n) = &*notice { <p id="ms-notice" class="ms-notice" role="status">{ n }</p> }
             { body }
