@@ -2,22 +2,8 @@
 //! (feature `server`); the widgets deserialize the same structs, so the two cannot drift.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::enums::*;
-
-macro_rules! api_object {
-    ($($item:item)*) => {
-        $(
-            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-            #[cfg_attr(feature = "server", derive(poem_openapi::Object))]
-            // An absent value is left out rather than sent as `null`, which the OpenAPI 3.0
-            // schema of an optional field does not allow.
-            #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
-            $item
-        )*
-    };
-}
 
 api_object! {
     /// An error: a stable machine-readable `code` and a human message.

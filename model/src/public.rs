@@ -2,7 +2,6 @@
 //! with their stages. Everything here has passed the server's anonymiser.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::dto::StatusCount;
 use crate::enums::{Satisfaction, Status};
@@ -14,19 +13,6 @@ pub mod limits {
     pub const STAGES_MAX: usize = 20;
     pub const STAGE_NAME_MAX: usize = 50;
     pub const WEIGHT_MAX: f64 = 1000.0;
-}
-
-macro_rules! api_object {
-    ($($item:item)*) => {
-        $(
-            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-            #[cfg_attr(feature = "server", derive(poem_openapi::Object))]
-            // An absent value is left out rather than sent as `null`, which the OpenAPI 3.0
-            // schema of an optional field does not allow.
-            #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
-            $item
-        )*
-    };
 }
 
 api_object! {

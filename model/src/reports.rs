@@ -2,7 +2,6 @@
 //! the vocabulary, the request/response shapes and the checks a report must pass.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::enums::Role;
 use crate::validate::{FieldError, chars, text_max};
@@ -26,72 +25,38 @@ pub mod limits {
 /// system; neither files one.
 pub const REPORTING_ROLES: &[Role] = &[Role::Handler, Role::Supervisor, Role::Dispatcher];
 
-macro_rules! report_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $wire:literal, $zh:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        #[cfg_attr(feature = "server", derive(poem_openapi::Enum))]
-        #[cfg_attr(feature = "server", oai(rename_all = "snake_case"))]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            /// The wire (and database) name.
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $wire),+ } }
-            /// Parses a wire name; `None` for anything else.
-            pub fn parse(s: &str) -> Option<Self> { match s { $($wire => Some($name::$variant),)+ _ => None } }
-            /// Chinese label for the UI.
-            pub fn label_zh(self) -> &'static str { match self { $($name::$variant => $zh),+ } }
-        }
-    };
-}
-
-report_enum!(
+labelled_enum!(
     /// Where a cadre's report for a day stands (`pending`: not filed, deadline not passed).
     ReportStatus {
-        OnTime => "on_time", "按时报备",
-        Late => "late", "迟报",
-        Missing => "missing", "未报",
-        Pending => "pending", "待报",
+        OnTime => "on_time", "按时报备", "On time",
+        Late => "late", "迟报", "Late",
+        Missing => "missing", "未报", "Missing",
+        Pending => "pending", "待报", "Not yet due",
     }
 );
 
-report_enum!(
+labelled_enum!(
     /// The events that earn or lose points; an admin sets the points of each.
     PointKind {
-        CaseResolvedOnTime => "case_resolved_on_time", "按时办结",
-        CaseResolvedLate => "case_resolved_late", "超时办结",
-        CaseEscalated => "case_escalated", "被督办",
-        RatingSatisfied => "rating_satisfied", "群众满意",
-        RatingUnsatisfied => "rating_unsatisfied", "群众不满意",
-        VisitMade => "visit_made", "入户走访",
-        ReportOnTime => "report_on_time", "按时报备",
-        ReportLate => "report_late", "迟报",
-        ReportMissing => "report_missing", "未报",
+        CaseResolvedOnTime => "case_resolved_on_time", "按时办结", "Case resolved on time",
+        CaseResolvedLate => "case_resolved_late", "超时办结", "Case resolved late",
+        CaseEscalated => "case_escalated", "被督办", "Case escalated",
+        RatingSatisfied => "rating_satisfied", "群众满意", "Resident satisfied",
+        RatingUnsatisfied => "rating_unsatisfied", "群众不满意", "Resident unsatisfied",
+        VisitMade => "visit_made", "入户走访", "Household visit",
+        ReportOnTime => "report_on_time", "按时报备", "Report on time",
+        ReportLate => "report_late", "迟报", "Report late",
+        ReportMissing => "report_missing", "未报", "Report missing",
     }
 );
 
-report_enum!(
+labelled_enum!(
     /// How point totals are grouped.
     PointsGroupBy {
-        User => "user", "按人员",
-        Department => "department", "按部门",
+        User => "user", "按人员", "By person",
+        Department => "department", "按部门", "By department",
     }
 );
-
-macro_rules! api_object {
-    ($($item:item)*) => {
-        $(
-            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-            #[cfg_attr(feature = "server", derive(poem_openapi::Object))]
-            // An absent value is left out rather than sent as `null` (see dto.rs).
-            #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
-            $item
-        )*
-    };
-}
 
 api_object! {
     /// A daily work report as a cadre sends it. A repeated `client_request_id` returns the

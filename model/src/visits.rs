@@ -3,7 +3,6 @@
 //! widget call the same functions, so a phone shows the flag the server will record.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::dto::PhotoView;
 use crate::enums::Satisfaction;
@@ -36,31 +35,7 @@ pub mod limits {
     pub const IMPORT_BYTES_MAX: usize = 5 * 1024 * 1024;
 }
 
-macro_rules! visit_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $wire:literal, $zh:literal, $en:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        #[cfg_attr(feature = "server", derive(poem_openapi::Enum))]
-        #[cfg_attr(feature = "server", oai(rename_all = "snake_case"))]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            /// The wire (and database) name.
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $wire),+ } }
-            /// Parses a wire name; `None` for anything else.
-            pub fn parse(s: &str) -> Option<Self> { match s { $($wire => Some($name::$variant),)+ _ => None } }
-            /// Chinese label for the UI.
-            pub fn label_zh(self) -> &'static str { match self { $($name::$variant => $zh),+ } }
-            /// English label for the UI.
-            pub fn label_en(self) -> &'static str { match self { $($name::$variant => $en),+ } }
-        }
-    };
-}
-
-visit_enum!(
+labelled_enum!(
     /// Why a household was visited.
     VisitPurpose {
         PolicyCheck => "policy_check", "政策落实", "Policy check",
@@ -71,7 +46,7 @@ visit_enum!(
     }
 );
 
-visit_enum!(
+labelled_enum!(
     /// Why a visit's check-in needs a second look.
     VisitFlag {
         FarFromHousehold => "far_from_household", "签到位置距住户超过200米", "Checked in more than 200 m from the household",
@@ -80,7 +55,7 @@ visit_enum!(
     }
 );
 
-visit_enum!(
+labelled_enum!(
     /// What the server did with one record of a sync batch.
     SyncStatus {
         Accepted => "accepted", "已同步", "Synced",
@@ -121,19 +96,6 @@ pub fn check_in_flags(
         flags.push(VisitFlag::FarFromHousehold);
     }
     (flags, distance)
-}
-
-macro_rules! api_object {
-    ($($item:item)*) => {
-        $(
-            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-            #[cfg_attr(feature = "server", derive(poem_openapi::Object))]
-            // An absent value is left out rather than sent as `null`, which the OpenAPI 3.0
-            // schema of an optional field does not allow.
-            #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
-            $item
-        )*
-    };
 }
 
 api_object! {

@@ -67,10 +67,14 @@ pub(crate) async fn serve(bin: &PathBuf, db: &str, data: &std::path::Path, port:
     panic!("server did not become ready");
 }
 
-async fn crash_story(bin: PathBuf, db: String) {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let st = minsheng(&bin, &db, &data, &["seed-demo", "--cases", "0"])
+/// Seeds the demo district with `cases` cases and serves it on a free port.
+pub(crate) async fn seed_and_serve(
+    bin: &PathBuf,
+    db: &str,
+    data: &std::path::Path,
+    cases: usize,
+) -> (Proc, u16) {
+    let st = minsheng(bin, db, data, &["seed-demo", "--cases", &cases.to_string()])
         .stdout(Stdio::null())
         .status()
         .unwrap();
@@ -80,8 +84,14 @@ async fn crash_story(bin: PathBuf, db: String) {
         .local_addr()
         .unwrap()
         .port();
+    (serve(bin, db, data, port).await, port)
+}
+
+async fn crash_story(bin: PathBuf, db: String) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (server, port) = seed_and_serve(&bin, &db, &data, 0).await;
     let base = format!("http://127.0.0.1:{port}");
-    let server = serve(&bin, &db, &data, port).await;
     let client = reqwest::Client::new();
     let login: Value = client
         .post(format!("{base}/api/v1/auth/login"))

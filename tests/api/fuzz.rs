@@ -4,11 +4,11 @@
 //! (status, content type, body schema). Runs when schemathesis (`st`) is installed, as
 //! `.ci/run` does; a fixed seed and a bounded number of examples keep it repeatable.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
-use super::crash::{binary, minsheng, serve};
+use super::crash::{binary, seed_and_serve};
 
 fn schemathesis() -> Option<std::path::PathBuf> {
     std::env::var_os("PATH")?
@@ -27,18 +27,8 @@ async fn generated_requests_get_no_server_error_and_only_documented_responses() 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let db = format!("sqlite://{}/fuzz.db", dir.path().display());
-    let seeded = minsheng(&bin, &db, &data, &["seed-demo", "--cases", "50"])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(seeded.success());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (_server, port) = seed_and_serve(&bin, &db, &data, 50).await;
     let base = format!("http://127.0.0.1:{port}");
-    let _server = serve(&bin, &db, &data, port).await;
     let login: Value = reqwest::Client::new()
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({ "username": "dispatcher", "password": "minsheng2026" }))
