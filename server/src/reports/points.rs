@@ -223,7 +223,7 @@ async fn entries_for(
 async fn events(state: &AppState, rules: &Rules, now: i64) -> anyhow::Result<u64> {
     let mut written = 0;
     loop {
-        let from = state.db.points_cursor(EVENTS_CURSOR, 0).await?;
+        let from = state.db.cursor_at(EVENTS_CURSOR, 0).await?;
         let rows = state.db.events_after(from, BATCH).await?;
         let Some(last) = rows.last().map(|r| r.event.id) else {
             return Ok(written);
@@ -276,10 +276,7 @@ async fn missing(state: &AppState, rules: &Rules, now: i64) -> anyhow::Result<u6
     let initial = (first - chrono::Duration::days(1)).min(settled);
     let mut written = 0;
     for _ in 0..DAYS_PER_RUN {
-        let cursor = state
-            .db
-            .points_cursor(DAYS_CURSOR, day_number(initial))
-            .await?;
+        let cursor = state.db.cursor_at(DAYS_CURSOR, day_number(initial)).await?;
         let Some(day) = from_day_number(cursor + 1).filter(|d| *d <= settled) else {
             break;
         };

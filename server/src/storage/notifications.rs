@@ -36,9 +36,14 @@ impl Db {
     /// (history is not replayed as messages).
     pub async fn log_cursor(&self, name: &str) -> StoreResult<i64> {
         let end = self.last_event_id().await?;
+        self.cursor_at(name, end).await
+    }
+
+    /// Where the named cursor over the event log stands, created at `initial` on first use.
+    pub async fn cursor_at(&self, name: &str, initial: i64) -> StoreResult<i64> {
         with_db!(self, p => {
             sqlx::query("INSERT INTO log_cursors (name, last_id) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-                .bind(name).bind(end).execute(p).await.map(|_| ())
+                .bind(name).bind(initial).execute(p).await.map(|_| ())
         })?;
         Ok(with_db!(self, p => {
             sqlx::query_scalar::<_, i64>("SELECT last_id FROM log_cursors WHERE name = $1").bind(name).fetch_one(p).await

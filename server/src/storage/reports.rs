@@ -463,17 +463,6 @@ impl Db {
         Ok(())
     }
 
-    /// The named ledger cursor, created at `initial` on first use.
-    pub async fn points_cursor(&self, name: &str, initial: i64) -> StoreResult<i64> {
-        with_db!(self, p => {
-            sqlx::query("INSERT INTO log_cursors (name, last_id) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-                .bind(name).bind(initial).execute(p).await.map(|_| ())
-        })?;
-        Ok(with_db!(self, p => {
-            sqlx::query_scalar::<_, i64>("SELECT last_id FROM log_cursors WHERE name = $1").bind(name).fetch_one(p).await
-        })?)
-    }
-
     /// Moves the named cursor from `from` to `to` and writes the entries, in one transaction;
     /// `false` (and nothing written) when another instance moved it first.
     pub async fn advance_points(
