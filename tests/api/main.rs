@@ -9,6 +9,7 @@ mod guard;
 mod map;
 mod notify;
 mod open311;
+mod openapi_auth;
 mod photos;
 mod public;
 mod reports;
