@@ -1,15 +1,18 @@
 //! The public board (`/w/board`) in headless Chromium against a real server, opened by
 //! nobody in particular (no login): a public case full of personal details shows its
 //! summary and none of them, a case escalated three times is a circular, the departments
-//! are ranked, and a 民生实事 project's bar moves from 25% to 40% without a reload when its
+//! are ranked, a cadre's daily report (its text anonymised too) and the month's points are
+//! shown, and a 民生实事 project's bar moves from 25% to 40% without a reload when its
 //! department marks a stage done. Screenshots at phone size and on a 1920×1080 hall screen.
+
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::browser::Browser;
-use super::{Site, setup};
-use minsheng_tests::World;
+use super::Site;
+use super::browser::{Browser, widgets_dir};
+use minsheng_tests::{Backend, World, spawn_app_on};
 
 /// What the resident wrote about themselves; none of it may reach the public.
 const SECRETS: [&str; 5] = [
@@ -52,6 +55,28 @@ fn assert_no_secret(html: &str, when: &str) {
             "{secret} is on the public board ({when})"
         );
     }
+}
+
+/// The usual site, with the scheduler (which writes the points ledger) every half second.
+async fn setup(test: &str) -> Option<(Site, World, Browser)> {
+    let Some(dist) = widgets_dir() else {
+        eprintln!(
+            "SKIPPED {test}: no built widgets (run `cargo xtask widgets` or set MINSHENG_WIDGETS_DIR)"
+        );
+        return None;
+    };
+    let browser = Browser::start(test).await?;
+    let app = spawn_app_on(&Backend::Sqlite, move |c| {
+        c.widgets_dir = dist;
+        c.scheduler_interval_secs = 0.5;
+    })
+    .await;
+    let site = Site {
+        base: app.base.clone(),
+        app,
+    };
+    let world = World::build(&site.app).await;
+    Some((site, world, browser))
 }
 
 #[tokio::test]
@@ -125,6 +150,36 @@ async fn anyone_sees_anonymised_cases_circulars_rankings_and_a_project_moving_li
     let p = mark_done(&site, &w, pid, sid(1)).await;
     assert_eq!(p["progress"], json!(0.25));
 
+    // The handler's daily report, naming the resident and the door: anonymised on the board.
+    app.post(
+        "/api/v1/reports",
+        &w.handler,
+        json!({
+            "client_request_id": "board-e2e-report-01",
+            "summary": "今天给王小明(13812345678)修好了南宁西路12号门口的路灯",
+            "plan": "明天复查501室楼道照明",
+        }),
+    )
+    .await
+    .expect(201);
+
+    // The points worker credits the department for the case resolved on time.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let points = app
+            .call(Method::GET, "/api/v1/public/points", None, Value::Null)
+            .await
+            .expect(200);
+        let credited = points["departments"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|t| t["name"] == json!("城管局")));
+        if credited {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no points written: {points}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     // Nobody signed in: a fresh browser profile, no ticket, no token.
     b.goto(&format!("{}/w/board", site.base)).await;
     let card = format!("#ms-board-case-list li[data-tracking-no=\"{tracking}\"]");
@@ -148,6 +203,16 @@ async fn anyone_sees_anonymised_cases_circulars_rankings_and_a_project_moving_li
     ))
     .await;
     b.wait_for("#ms-board-ranking-table tr[data-department=\"城管局\"]")
+        .await;
+    b.wait_for("#ms-board-report-list li.ms-report .ms-summary")
+        .await;
+    assert!(
+        b.text("#ms-board-report-list li.ms-report .ms-summary")
+            .await
+            .contains("路灯"),
+        "what was done stays readable"
+    );
+    b.wait_for("#ms-board-points-departments li[data-name=\"城管局\"]")
         .await;
     b.wait_for("#ms-live[data-live=true]").await;
     assert!(

@@ -4,7 +4,8 @@
 //! anonymised summary, where, which department, how long it took, the rating, the steps and
 //! the photos the desk approved), the 民生实事 projects (a progress bar and a stage
 //! timeline each, sub-projects indented), the open circulars (通报) and the departments'
-//! rankings. On a service hall's big screen (`?layout=screen`, or any viewport of 1280 px
+//! rankings, the day's work reports of the cadres (每日工作报备) and the month's points
+//! (积分). On a service hall's big screen (`?layout=screen`, or any viewport of 1280 px
 //! and more) the same panels stand side by side in large type and turn their pages by
 //! themselves, so nothing needs scrolling.
 //!
@@ -22,6 +23,7 @@ use std::rc::Rc;
 use minsheng_model::public::{
     Circular, ProjectView, PublicCase, PublicCaseList, PublicRankings, StageView,
 };
+use minsheng_model::reports::{PublicPointTotal, PublicPoints, PublicReport, PublicReportList};
 use minsheng_model::{Status, StatusCount};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -37,6 +39,8 @@ pub const SCREEN_CASES: usize = 3;
 pub const SCREEN_PROJECTS: usize = 4;
 pub const SCREEN_CIRCULARS: usize = 5;
 pub const SCREEN_RANKINGS: usize = 10;
+pub const SCREEN_REPORTS: usize = 3;
+pub const SCREEN_POINTS: usize = 5;
 
 #[derive(Properties, PartialEq, Clone)]
 pub struct BoardProps {
@@ -76,6 +80,8 @@ pub struct Ticks {
     pub circulars: u32,
     pub rankings: u32,
     pub projects: u32,
+    pub reports: u32,
+    pub points: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +93,8 @@ pub struct State {
     pub circulars: Fetch<Rc<Vec<Circular>>>,
     pub rankings: Fetch<Rc<PublicRankings>>,
     pub projects: Fetch<Rc<Vec<ProjectView>>>,
+    pub reports: Fetch<Rc<PublicReportList>>,
+    pub points: Fetch<Rc<PublicPoints>>,
     pub ticks: Ticks,
     pub live: bool,
     pub loading_more: bool,
@@ -106,6 +114,8 @@ pub enum Msg {
     Circulars(Result<Vec<Circular>, String>),
     Rankings(Result<PublicRankings, String>),
     Projects(Result<Vec<ProjectView>, String>),
+    Reports(Result<PublicReportList, String>),
+    Points(Result<PublicPoints, String>),
     Live(bool),
     Rotate,
 }
@@ -155,6 +165,8 @@ impl Reducible for State {
                 bump(&mut s.ticks.circulars, d.circulars);
                 bump(&mut s.ticks.rankings, d.rankings);
                 bump(&mut s.ticks.projects, d.projects);
+                bump(&mut s.ticks.reports, d.reports);
+                bump(&mut s.ticks.points, d.points);
                 false
             }
             // An answer for another filter than the one shown now is dropped.
@@ -210,6 +222,14 @@ impl Reducible for State {
             Msg::Circulars(r) => settle(&mut s.circulars, r),
             Msg::Rankings(r) => settle(&mut s.rankings, r),
             Msg::Projects(r) => settle(&mut s.projects, r),
+            Msg::Reports(r) => settle(
+                &mut s.reports,
+                r.map(|mut l| {
+                    l.items.sort_by_key(|x| logic::report_rank(x.status));
+                    l
+                }),
+            ),
+            Msg::Points(r) => settle(&mut s.points, r),
             Msg::Live(on) => {
                 s.live = on;
                 false
@@ -346,6 +366,8 @@ pub fn Board(props: &BoardProps) -> Html {
         circulars: Fetch::Loading,
         rankings: Fetch::Loading,
         projects: Fetch::Loading,
+        reports: Fetch::Loading,
+        points: Fetch::Loading,
         ticks: Ticks::default(),
         live: false,
         loading_more: false,
@@ -390,6 +412,25 @@ pub fn Board(props: &BoardProps) -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 let r = get(&api, "/api/v1/public/projects", lang).await;
                 dispatch.dispatch(Msg::Projects(r));
+            });
+        });
+    }
+
+    {
+        let (api, dispatch) = (props.api.clone(), state.dispatcher());
+        use_effect_with(state.ticks.reports, move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                let r = get(&api, "/api/v1/public/reports", lang).await;
+                dispatch.dispatch(Msg::Reports(r));
+            });
+        });
+    }
+    {
+        let (api, dispatch) = (props.api.clone(), state.dispatcher());
+        use_effect_with(state.ticks.points, move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                let r = get(&api, "/api/v1/public/points", lang).await;
+                dispatch.dispatch(Msg::Points(r));
             });
         });
     }
@@ -496,6 +537,8 @@ pub fn Board(props: &BoardProps) -> Html {
     let projects = projects_panel(&state, &ctx);
     let circulars = circulars_panel(&state, &ctx);
     let rankings = rankings_panel(&state, &ctx);
+    let reports = reports_panel(&state, &ctx);
+    let points = points_panel(&state, &ctx);
     html! {
         <div id="ms-board" class={classes!("ms-board", if screen { "ms-screen" } else { "ms-phone" })}
             data-layout={if screen { "screen" } else { "phone" }}>
@@ -504,6 +547,7 @@ pub fn Board(props: &BoardProps) -> Html {
                 <div class="ms-board-grid">
                     <div class="ms-board-col">{ cases }</div>
                     <div class="ms-board-col">{ projects }</div>
+                    <div class="ms-board-col">{ reports }{ points }</div>
                     <div class="ms-board-col">{ circulars }{ rankings }</div>
                 </div>
             } else {
@@ -512,8 +556,10 @@ pub fn Board(props: &BoardProps) -> Html {
                     <a class="ms-chip" href="#ms-board-projects">{ lang.t("民生实事", "Projects") }</a>
                     <a class="ms-chip" href="#ms-board-circulars">{ lang.t("通报", "Circulars") }</a>
                     <a class="ms-chip" href="#ms-board-rankings">{ lang.t("部门排名", "Rankings") }</a>
+                    <a class="ms-chip" href="#ms-board-reports">{ lang.t("工作报备", "Reports") }</a>
+                    <a class="ms-chip" href="#ms-board-points">{ lang.t("积分", "Points") }</a>
                 </nav>
-                { cases }{ projects }{ circulars }{ rankings }
+                { cases }{ projects }{ circulars }{ rankings }{ reports }{ points }
             }
         </div>
     }
@@ -892,6 +938,143 @@ fn rankings_panel(state: &UseReducerHandle<State>, v: &View) -> Html {
                     </table>
                 </div>
             }
+        </section>
+    }
+}
+
+fn reports_panel(state: &UseReducerHandle<State>, v: &View) -> Html {
+    let lang = v.lang;
+    let title = lang.t("今日工作报备", "Today's work reports");
+    let Some(list) = state.reports.ready() else {
+        return html! {
+            <section id="ms-board-reports" class="ms-board-panel">
+                { panel_head(title, None) }
+                { loading_or_error(&state.reports, lang).unwrap_or_default() }
+            </section>
+        };
+    };
+    let (on_time, late, missing, pending) =
+        logic::report_counts(list.items.iter().map(|r| r.status));
+    let (start, end, page) = v.window(list.items.len(), SCREEN_REPORTS);
+    let counts = format!(
+        "{} · {} {on_time} · {} {late} · {} {missing} · {} {pending}",
+        list.day,
+        lang.t("按时", "on time"),
+        lang.t("迟报", "late"),
+        lang.t("未报", "missing"),
+        lang.t("待报", "not yet due"),
+    );
+    html! {
+        <section id="ms-board-reports" class="ms-board-panel" data-day={list.day.clone()}>
+            { panel_head(title, page) }
+            <p class="ms-hint ms-report-counts">
+                { counts }
+                if list.workday {
+                    { format!(" · {} {}", lang.t("截止", "due"), util::short_time(&list.deadline)) }
+                } else {
+                    { format!(" · {}", lang.t("今日非工作日", "not a workday")) }
+                }
+            </p>
+            if list.items.is_empty() {
+                <p class="ms-card ms-center ms-muted">{ lang.t("暂无报备。", "No report yet.") }</p>
+            } else {
+                <ul id="ms-board-report-list" class="ms-cases">
+                    { for list.items[start..end].iter().map(|r| report_item(r, v)) }
+                </ul>
+            }
+        </section>
+    }
+}
+
+fn report_item(r: &PublicReport, v: &View) -> Html {
+    let lang = v.lang;
+    let who = match &r.department_name {
+        Some(d) => format!("{} · {d}", r.user_name),
+        None => r.user_name.clone(),
+    };
+    let tone = match r.status {
+        minsheng_model::reports::ReportStatus::OnTime => "ms-status-done",
+        minsheng_model::reports::ReportStatus::Late => "ms-status-warn",
+        minsheng_model::reports::ReportStatus::Missing => "ms-status-late",
+        minsheng_model::reports::ReportStatus::Pending => "ms-status-off",
+    };
+    let figures = format!(
+        "{} {} · {} {} · {} {}",
+        lang.t("办件", "cases"),
+        r.cases,
+        lang.t("处理", "steps"),
+        r.events,
+        lang.t("走访", "visits"),
+        r.visits
+    );
+    html! {
+        <li class="ms-card ms-report" data-status={r.status.as_str()}>
+            <div class="ms-case-head">
+                <span class="ms-case-no">{ who }</span>
+                <span class={classes!("ms-status", tone)}>{ logic::report_status(r.status, lang) }</span>
+            </div>
+            if let Some(s) = r.summary.as_ref().filter(|s| !s.is_empty()) {
+                <p class="ms-case-desc ms-summary">{ s }</p>
+            }
+            if let Some(p) = r.plan.as_ref().filter(|p| !p.is_empty() && !v.screen) {
+                <p class="ms-case-meta">{ format!("{}：{p}", lang.t("下一步", "Next")) }</p>
+            }
+            <p class="ms-case-meta">
+                { figures }
+                if let Some(t) = &r.filed_at { { format!(" · {} {}", lang.t("报备于", "filed"), util::short_time(t)) } }
+            </p>
+        </li>
+    }
+}
+
+fn points_panel(state: &UseReducerHandle<State>, v: &View) -> Html {
+    let lang = v.lang;
+    let title = lang.t("本月积分", "Points this month");
+    let Some(p) = state.points.ready() else {
+        return html! {
+            <section id="ms-board-points" class="ms-board-panel">
+                { panel_head(title, None) }
+                { loading_or_error(&state.points, lang).unwrap_or_default() }
+            </section>
+        };
+    };
+    let list = |id: &'static str,
+                heading: &'static str,
+                rows: &[PublicPointTotal],
+                people: bool| {
+        let (start, end, page) = v.window(rows.len(), SCREEN_POINTS);
+        html! {
+            <div class="ms-card ms-points">
+                <div class="ms-panel-head">
+                    <h3>{ heading }</h3>
+                    if let Some(pg) = page { <span class="ms-page" aria-hidden="true">{ pg }</span> }
+                </div>
+                if rows.is_empty() {
+                    <p class="ms-muted">{ lang.t("暂无积分。", "No points yet.") }</p>
+                } else {
+                    <ol id={id} class="ms-point-list">
+                        { for rows[start..end].iter().map(|t| html! {
+                            <li data-name={t.name.clone()}>
+                                <span class="ms-point-rank">{ t.rank }</span>
+                                <span class="ms-point-name">
+                                    { &t.name }
+                                    if people && let Some(d) = &t.department_name { <small>{ format!(" {d}") }</small> }
+                                </span>
+                                <b class={classes!("ms-point-value", (t.points < 0).then_some("ms-over"))}>{ logic::signed(t.points) }</b>
+                            </li>
+                        }) }
+                    </ol>
+                }
+            </div>
+        }
+    };
+    html! {
+        <section id="ms-board-points" class="ms-board-panel" data-month={p.month.clone()}>
+            { panel_head(&format!("{title}（{}）", p.month), None) }
+            <div class="ms-points-pair">
+                { list("ms-board-points-departments", lang.t("部门", "Departments"), &p.departments, false) }
+                { list("ms-board-points-people", lang.t("个人", "People"), &p.people, true) }
+            </div>
         </section>
     }
 }

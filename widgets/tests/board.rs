@@ -133,6 +133,10 @@ fn a_change_fetches_what_it_touches() {
     assert!(case.cases && case.circulars && !case.projects && !case.rankings);
     let project = Dirty::from_change(&change("project"));
     assert!(project.projects && !project.cases && !project.circulars);
+    assert!(
+        !case.reports && !case.points,
+        "the safety net fetches those"
+    );
     assert_eq!(
         Dirty::from_change(&change("")),
         Dirty::ALL,
@@ -144,7 +148,9 @@ fn a_change_fetches_what_it_touches() {
             cases: true,
             circulars: true,
             rankings: false,
-            projects: true
+            projects: true,
+            reports: false,
+            points: false,
         }
     );
     assert!(!Dirty::default().any());
@@ -164,6 +170,24 @@ fn a_burst_of_changes_is_fetched_once_and_the_next_burst_starts_again() {
     assert!(d.cases && d.circulars && d.projects && !d.rankings);
     assert_eq!(b.take(), Dirty::default(), "taken once");
     assert!(b.add(Dirty::from_change(&change("project"))), "a new burst");
+}
+
+#[wasm_bindgen_test]
+fn a_days_reports_are_counted_by_status_and_points_carry_their_sign() {
+    use minsheng_model::reports::ReportStatus::*;
+    assert_eq!(
+        logic::report_counts([OnTime, OnTime, Late, Missing, Pending, OnTime]),
+        (3, 1, 1, 1)
+    );
+    assert_eq!(logic::report_counts([]), (0, 0, 0, 0));
+    assert_eq!(logic::report_status(Late, Lang::Zh), "迟报");
+    assert_eq!(logic::report_status(Pending, Lang::En), "Not yet due");
+    assert!(logic::report_rank(Late) == logic::report_rank(OnTime));
+    assert!(logic::report_rank(OnTime) < logic::report_rank(Missing));
+    assert!(logic::report_rank(Missing) < logic::report_rank(Pending));
+    assert_eq!(logic::signed(12), "+12");
+    assert_eq!(logic::signed(-3), "-3");
+    assert_eq!(logic::signed(0), "0");
 }
 
 fn case(no: &str, minutes_ago: i64) -> PublicCase {

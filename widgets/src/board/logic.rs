@@ -4,6 +4,7 @@
 //! slice of a list the big screen shows now.
 
 use minsheng_model::public::{ProjectView, PublicCase, PublicChange, StageView};
+use minsheng_model::reports::ReportStatus;
 
 use crate::i18n::Lang;
 
@@ -169,6 +170,10 @@ pub struct Dirty {
     pub circulars: bool,
     pub rankings: bool,
     pub projects: bool,
+    /// The day's work reports.
+    pub reports: bool,
+    /// The month's points.
+    pub points: bool,
 }
 
 impl Dirty {
@@ -177,12 +182,14 @@ impl Dirty {
         circulars: true,
         rankings: true,
         projects: true,
+        reports: true,
+        points: true,
     };
 
     /// What a change on the public stream touches: a public case changes the cases and may
     /// change the circulars (it may have been escalated); a project, the projects. Anything
-    /// the board does not know fetches everything. Rankings move slowly: the safety net
-    /// fetches them.
+    /// the board does not know fetches everything. Rankings, reports and points are not on
+    /// the stream (points are written by a worker, later): the safety net fetches them.
     pub fn from_change(c: &PublicChange) -> Dirty {
         match c.what.as_str() {
             "case" => Dirty {
@@ -204,11 +211,18 @@ impl Dirty {
             circulars: self.circulars || o.circulars,
             rankings: self.rankings || o.rankings,
             projects: self.projects || o.projects,
+            reports: self.reports || o.reports,
+            points: self.points || o.points,
         }
     }
 
     pub fn any(self) -> bool {
-        self.cases || self.circulars || self.rankings || self.projects
+        self.cases
+            || self.circulars
+            || self.rankings
+            || self.projects
+            || self.reports
+            || self.points
     }
 }
 
@@ -265,6 +279,50 @@ pub fn merge_first_page(fresh: Vec<PublicCase>, old: &[PublicCase], more: bool) 
         .collect();
     all.extend(rest);
     all
+}
+
+/// How a day's reports stand: (on time, late, missing, not yet due).
+pub fn report_counts(
+    statuses: impl IntoIterator<Item = ReportStatus>,
+) -> (usize, usize, usize, usize) {
+    statuses
+        .into_iter()
+        .fold((0, 0, 0, 0), |(a, b, c, d), s| match s {
+            ReportStatus::OnTime => (a + 1, b, c, d),
+            ReportStatus::Late => (a, b + 1, c, d),
+            ReportStatus::Missing => (a, b, c + 1, d),
+            ReportStatus::Pending => (a, b, c, d + 1),
+        })
+}
+
+/// The board lists filed reports first, then the missing ones, then those not yet due.
+pub fn report_rank(s: ReportStatus) -> u8 {
+    match s {
+        ReportStatus::OnTime | ReportStatus::Late => 0,
+        ReportStatus::Missing => 1,
+        ReportStatus::Pending => 2,
+    }
+}
+
+pub fn report_status(s: ReportStatus, lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => s.label_zh(),
+        Lang::En => match s {
+            ReportStatus::OnTime => "On time",
+            ReportStatus::Late => "Late",
+            ReportStatus::Missing => "Missing",
+            ReportStatus::Pending => "Not yet due",
+        },
+    }
+}
+
+/// Points with their sign: "+12", "-3", "0".
+pub fn signed(points: i64) -> String {
+    if points > 0 {
+        format!("+{points}")
+    } else {
+        points.to_string()
+    }
 }
 
 /// The slice of a list the big screen shows at rotation `tick`: `(start, end, page, pages)`,
