@@ -42,6 +42,9 @@ use crate::{beijing_day_start, to_time};
 const EVENTS_CURSOR: &str = "points_events";
 const DAYS_CURSOR: &str = "points_missing_days";
 const BATCH: i64 = 200;
+/// Batches of events read in one run at most: a first start on a large ledger catches up
+/// over several runs instead of holding the CPU (and memory) while requests wait.
+const BATCHES_PER_RUN: usize = 25;
 /// Visits and reports recorded this long ago are no longer matched against the ledger.
 const LOOKBACK_MS: i64 = 31 * DAY_MS;
 /// Days settled in one run at most.
@@ -222,7 +225,7 @@ async fn entries_for(
 /// Advances the event cursor over everything new.
 async fn events(state: &AppState, rules: &Rules, now: i64) -> anyhow::Result<u64> {
     let mut written = 0;
-    loop {
+    for _ in 0..BATCHES_PER_RUN {
         let from = state.db.cursor_at(EVENTS_CURSOR, 0).await?;
         let rows = state.db.events_after(from, BATCH).await?;
         let Some(last) = rows.last().map(|r| r.event.id) else {
@@ -243,7 +246,9 @@ async fn events(state: &AppState, rules: &Rules, now: i64) -> anyhow::Result<u64
         if (rows.len() as i64) < BATCH {
             return Ok(written);
         }
+        tokio::task::yield_now().await;
     }
+    Ok(written)
 }
 
 /// The last day that can no longer be reported for at `now` (yesterday may still be filed).
