@@ -318,33 +318,6 @@ fn other_lang_href(lang: Lang) -> String {
     }
 }
 
-/// A `window` event listener, removed when dropped.
-struct WindowListener {
-    event: &'static str,
-    closure: wasm_bindgen::closure::Closure<dyn FnMut()>,
-}
-
-impl WindowListener {
-    fn new(event: &'static str, f: impl FnMut() + 'static) -> Option<WindowListener> {
-        let closure = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(f);
-        util::window()
-            .add_event_listener_with_callback(event, closure.as_ref().unchecked_ref())
-            .ok()?;
-        Some(WindowListener { event, closure })
-    }
-}
-
-impl Drop for WindowListener {
-    fn drop(&mut self) {
-        if let Some(w) = web_sys::window() {
-            let _ = w.remove_event_listener_with_callback(
-                self.event,
-                self.closure.as_ref().unchecked_ref(),
-            );
-        }
-    }
-}
-
 async fn get<T: serde::de::DeserializeOwned>(
     api: &Api,
     path: &str,
@@ -489,7 +462,7 @@ pub fn Board(props: &BoardProps) -> Html {
             // A fixed `?layout=` stays; otherwise the layout follows the window's width.
             let resize = util::query_param("layout").is_none().then(|| {
                 let dispatch = dispatch.clone();
-                WindowListener::new("resize", move || {
+                util::WindowListener::new("resize", move || {
                     dispatch.dispatch(Msg::Layout(logic::choose_layout(None, viewport_width())))
                 })
             });

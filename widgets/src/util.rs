@@ -137,3 +137,33 @@ impl Drop for Listener {
         }
     }
 }
+
+/// A `window` event listener, removed when dropped.
+pub struct WindowListener {
+    event: &'static str,
+    closure: wasm_bindgen::closure::Closure<dyn FnMut()>,
+}
+
+impl WindowListener {
+    /// Listens for `event` on the window until the returned value is dropped.
+    pub fn new(event: &'static str, f: impl FnMut() + 'static) -> Option<WindowListener> {
+        use wasm_bindgen::JsCast;
+        let closure = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(f);
+        window()
+            .add_event_listener_with_callback(event, closure.as_ref().unchecked_ref())
+            .ok()?;
+        Some(WindowListener { event, closure })
+    }
+}
+
+impl Drop for WindowListener {
+    fn drop(&mut self) {
+        use wasm_bindgen::JsCast;
+        if let Some(w) = web_sys::window() {
+            let _ = w.remove_event_listener_with_callback(
+                self.event,
+                self.closure.as_ref().unchecked_ref(),
+            );
+        }
+    }
+}

@@ -472,33 +472,6 @@ async fn upload_photos(s: &Syncer) -> usize {
     left
 }
 
-/// A `window` event listener, removed when dropped.
-struct WindowListener {
-    event: &'static str,
-    closure: wasm_bindgen::closure::Closure<dyn FnMut()>,
-}
-
-impl WindowListener {
-    fn new(event: &'static str, f: impl FnMut() + 'static) -> Option<WindowListener> {
-        let closure = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(f);
-        util::window()
-            .add_event_listener_with_callback(event, closure.as_ref().unchecked_ref())
-            .ok()?;
-        Some(WindowListener { event, closure })
-    }
-}
-
-impl Drop for WindowListener {
-    fn drop(&mut self) {
-        if let Some(w) = web_sys::window() {
-            let _ = w.remove_event_listener_with_callback(
-                self.event,
-                self.closure.as_ref().unchecked_ref(),
-            );
-        }
-    }
-}
-
 /// The supervisor's visits.
 #[function_component]
 pub fn Visit(props: &WidgetProps) -> Html {
@@ -555,7 +528,7 @@ pub fn Visit(props: &WidgetProps) -> Html {
         );
         use_effect_with(uid, move |uid| {
             type Keep = (
-                Vec<WindowListener>,
+                Vec<util::WindowListener>,
                 Option<util::Listener>,
                 Option<util::Interval>,
             );
@@ -614,8 +587,8 @@ pub fn Visit(props: &WidgetProps) -> Html {
                     move || s.run()
                 };
                 let listeners = [
-                    WindowListener::new("online", on_online),
-                    WindowListener::new("offline", on_offline),
+                    util::WindowListener::new("online", on_online),
+                    util::WindowListener::new("offline", on_offline),
                 ]
                 .into_iter()
                 .flatten()
