@@ -38,7 +38,7 @@ pub fn to_time(ms: i64) -> chrono::DateTime<chrono::Utc> {
 
 /// Today's date in Beijing time, where every period and due day is counted.
 pub fn today_beijing() -> chrono::NaiveDate {
-    to_time(now_ms() + storage::BEIJING_MS).date_naive()
+    reports::day_of(now_ms())
 }
 
 /// The first millisecond of a Beijing-time day.

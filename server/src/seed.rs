@@ -838,8 +838,7 @@ async fn seed_visits(state: &AppState, s: &Seeded) -> anyhow::Result<usize> {
             ),
         };
         let (flags, distance) = check_in_flags(h.lat.zip(h.lng), lat, lng, accuracy);
-        let follow_up = (i % 4 == 0)
-            .then(|| crate::to_time(at + 7 * day + crate::storage::BEIJING_MS).date_naive());
+        let follow_up = (i % 4 == 0).then(|| crate::reports::day_of(at + 7 * day));
         let purpose = VisitPurpose::ALL[i % VisitPurpose::ALL.len()];
         db.insert_visit(
             &VisitRecord {

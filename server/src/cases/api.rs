@@ -151,17 +151,19 @@ impl ListQuery {
     }
 }
 
-fn parse_limit(limit: Option<i64>) -> Result<i64, ApiError> {
-    match limit.unwrap_or(20) {
-        n @ 1..=100 => Ok(n),
+/// A page size: `default` when absent, 400 `invalid_limit` outside 1..=`max`.
+pub(crate) fn parse_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
+    match limit.unwrap_or(default) {
+        n if (1..=max).contains(&n) => Ok(n),
         _ => Err(ApiError::bad_request(
             "invalid_limit",
-            "limit 应在 1 到 100 之间",
+            format!("limit 应在 1 到 {max} 之间"),
         )),
     }
 }
 
-fn parse_cursor(cursor: Option<String>) -> Result<Option<i64>, ApiError> {
+/// An id cursor (400 `invalid_cursor` when it is not one).
+pub(crate) fn parse_cursor(cursor: Option<String>) -> Result<Option<i64>, ApiError> {
     cursor
         .filter(|c| !c.is_empty())
         .map(|c| {
@@ -248,7 +250,7 @@ impl CasesApi {
     ) -> Result<Json<CaseList>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let scope = self.state.scope(&p).await?;
-        let limit = parse_limit(limit.0)?;
+        let limit = parse_limit(limit.0, 20, 100)?;
         let filter = ListQuery {
             status: status.0,
             category_id: category_id.0,
@@ -280,7 +282,7 @@ impl CasesApi {
         limit: Query<Option<i64>>,
     ) -> Result<Json<CaseList>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
-        let limit = parse_limit(limit.0)?;
+        let limit = parse_limit(limit.0, 20, 100)?;
         let filter = CaseFilter {
             before_id: parse_cursor(cursor.0)?,
             limit,

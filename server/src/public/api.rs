@@ -17,9 +17,10 @@ use poem_openapi::payload::{EventStream, Json, Response};
 use super::anonymise;
 use crate::app::{AppState, Tag};
 use crate::auth::BearerAuth;
-use crate::cases::api::parse_statuses;
+use crate::cases::api::{parse_cursor, parse_limit, parse_statuses};
 use crate::cases::view::status_of;
 use crate::error::ApiError;
+use crate::reference::{ancestor_at, area_path};
 use crate::storage::{AreaRow, CaseFilter, CaseRow, Scope};
 use crate::to_time;
 
@@ -29,20 +30,13 @@ pub struct PublicApi {
 
 const HOUR_MS: f64 = 3_600_000.0;
 
-fn ancestor<'a>(areas: &'a [AreaRow], path: &str, level: &str) -> Option<&'a AreaRow> {
-    areas
-        .iter()
-        .filter(|a| a.level == level && path.starts_with(a.path.as_str()))
-        .max_by_key(|a| a.path.len())
-}
-
 /// The place a public case may show: its community and street (never the grid or address).
 fn place(areas: &[AreaRow], c: &CaseRow) -> (Option<String>, Option<String>) {
     let Some(path) = c.area_path.as_deref() else {
         return (None, None);
     };
-    let street = ancestor(areas, path, "street").map(|a| a.name.clone());
-    let community = ancestor(areas, path, "community")
+    let street = ancestor_at(areas, path, "street").map(|a| a.name.clone());
+    let community = ancestor_at(areas, path, "community")
         .map(|a| a.name.clone())
         .or_else(|| street.clone());
     (community, street)
@@ -135,33 +129,10 @@ impl PublicApi {
         /// 1..=50, default 20.
         limit: Query<Option<i64>>,
     ) -> Result<Json<PublicCaseList>, ApiError> {
-        let limit = match limit.0.unwrap_or(20) {
-            n @ 1..=50 => n,
-            _ => {
-                return Err(ApiError::bad_request(
-                    "invalid_limit",
-                    "limit 应在 1 到 50 之间",
-                ));
-            }
-        };
-        let before_id = match cursor.0.filter(|c| !c.is_empty()) {
-            Some(c) => Some(
-                c.parse::<i64>()
-                    .map_err(|_| ApiError::bad_request("invalid_cursor", "cursor 无效"))?,
-            ),
-            None => None,
-        };
+        let limit = parse_limit(limit.0, 20, 50)?;
+        let before_id = parse_cursor(cursor.0)?;
         let areas = self.state.areas().await?;
-        let area_path = match area_id.0 {
-            Some(id) => Some(
-                areas
-                    .iter()
-                    .find(|a| a.id == id)
-                    .map(|a| a.path.clone())
-                    .ok_or_else(|| ApiError::unprocessable("unknown_area", "区域不存在"))?,
-            ),
-            None => None,
-        };
+        let area_path = area_path(&areas, area_id.0)?;
         let mut statuses = parse_statuses(status.0)?;
         statuses.retain(|s| !matches!(s, Status::Rejected | Status::Merged));
         if statuses.is_empty() {

@@ -2,3 +2,27 @@
 
 pub mod api;
 pub mod locate;
+
+use crate::error::ApiError;
+use crate::storage::AreaRow;
+
+/// The deepest area of `level` at or above the area with materialized `path`.
+pub fn ancestor_at<'a>(areas: &'a [AreaRow], path: &str, level: &str) -> Option<&'a AreaRow> {
+    areas
+        .iter()
+        .filter(|a| a.level == level && path.starts_with(a.path.as_str()))
+        .max_by_key(|a| a.path.len())
+}
+
+/// The materialized path of area `id` (422 `unknown_area` when there is none), for filters
+/// on an area and everything under it.
+pub fn area_path(areas: &[AreaRow], id: Option<i64>) -> Result<Option<String>, ApiError> {
+    match id {
+        None => Ok(None),
+        Some(id) => areas
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| Some(a.path.clone()))
+            .ok_or_else(|| ApiError::unprocessable("unknown_area", "区域不存在")),
+    }
+}

@@ -513,14 +513,8 @@ impl Db {
             return Ok(Vec::new());
         }
         let mut sql = Sql::new(PHOTO_COLS);
-        sql.push(" WHERE case_id IN (");
-        for (i, id) in case_ids.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind(Bind::I64(*id));
-        }
-        sql.push(") ORDER BY id");
+        sql.push(" WHERE 1 = 1").push_in_i64("case_id", case_ids);
+        sql.push(" ORDER BY id");
         let q = sql.sql();
         Ok(
             with_db!(self, p => bind_all!(sqlx::query_as::<_, PhotoRow>(q), sql.binds.clone()).fetch_all(p).await)?,

@@ -1,7 +1,7 @@
 //! The public board's queries and 民生实事 projects with their stages, photos and timeline.
 
 use super::cases::{CASE_SELECT, INSERT_EVENT};
-use super::{Bind, CaseRow, Db, EventLogLock, Sql, StoreError, StoreResult, bind_all, with_db};
+use super::{CaseRow, Db, EventLogLock, Sql, StoreError, StoreResult, bind_all, with_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProjectRow {
@@ -85,14 +85,8 @@ impl Db {
         if case_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new("SELECT id, case_id FROM photos WHERE public AND case_id IN (");
-        for (i, id) in case_ids.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind(Bind::I64(*id));
-        }
-        sql.push(") ORDER BY id");
+        let mut sql = Sql::new("SELECT id, case_id FROM photos WHERE public");
+        sql.push_in_i64("case_id", case_ids).push(" ORDER BY id");
         let q = sql.sql();
         Ok(
             with_db!(self, p => bind_all!(sqlx::query_as::<_, (i64, i64)>(q), sql.binds.clone()).fetch_all(p).await)?,

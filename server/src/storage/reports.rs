@@ -42,21 +42,6 @@ impl ReportScope {
 const USER_JOINS: &str = " LEFT JOIN departments d ON d.id = u.department_id
      LEFT JOIN areas ua ON ua.id = u.area_id LEFT JOIN areas da ON da.id = d.area_id";
 
-/// Appends ` AND <column> IN (...)` for integer ids (nothing when the list is empty).
-fn push_ids(sql: &mut Sql, column: &str, ids: &[i64]) {
-    if ids.is_empty() {
-        return;
-    }
-    sql.push(" AND ").push(column).push(" IN (");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(Bind::I64(*id));
-    }
-    sql.push(")");
-}
-
 /// A report to store.
 #[derive(Debug, Clone)]
 pub struct ReportRecord<'a> {
@@ -347,7 +332,7 @@ impl Db {
         sql.bind(Bind::I64(from))
             .push(" AND e.at < ")
             .bind(Bind::I64(to));
-        push_ids(&mut sql, "e.actor_id", users);
+        sql.push_in_i64("e.actor_id", users);
         sql.push(" GROUP BY e.actor_id, e.kind ORDER BY e.actor_id, e.kind");
         let q = sql.sql();
         Ok(
@@ -370,7 +355,7 @@ impl Db {
         sql.bind(Bind::I64(from))
             .push(" AND e.at < ")
             .bind(Bind::I64(to));
-        push_ids(&mut sql, "e.actor_id", users);
+        sql.push_in_i64("e.actor_id", users);
         sql.push(" ORDER BY e.actor_id, c.id");
         let q = sql.sql();
         Ok(
@@ -390,7 +375,7 @@ impl Db {
         sql.bind(Bind::I64(from))
             .push(" AND v.visited_at < ")
             .bind(Bind::I64(to));
-        push_ids(&mut sql, "v.visitor_id", users);
+        sql.push_in_i64("v.visitor_id", users);
         sql.push(" GROUP BY v.visitor_id");
         let q = sql.sql();
         Ok(

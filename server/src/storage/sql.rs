@@ -57,6 +57,21 @@ impl Sql {
         self.push(")")
     }
 
+    /// Appends ` AND <column> IN ($a, $b, ...)` for a non-empty list of ids.
+    pub fn push_in_i64(&mut self, column: &str, ids: &[i64]) -> &mut Self {
+        if ids.is_empty() {
+            return self;
+        }
+        self.push(" AND ").push(column).push(" IN (");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(Bind::I64(*id));
+        }
+        self.push(")")
+    }
+
     /// The text, asserted safe: only static fragments and placeholders went into it.
     pub fn sql(&self) -> sqlx::AssertSqlSafe<String> {
         sqlx::AssertSqlSafe(self.text.clone())

@@ -418,6 +418,19 @@ impl Db {
         })?)
     }
 
+    /// The (area, address) of the households already in these areas, for a dry-run import.
+    pub async fn household_keys(&self, area_ids: &[i64]) -> StoreResult<Vec<(i64, String)>> {
+        if area_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new("SELECT area_id, address FROM households WHERE 1 = 1");
+        sql.push_in_i64("area_id", area_ids);
+        let q = sql.sql();
+        Ok(
+            with_db!(self, p => bind_all!(sqlx::query_as::<_, (i64, String)>(q), sql.binds.clone()).fetch_all(p).await)?,
+        )
+    }
+
     /// Makes `user_id` responsible for the households (all of them exist, or nothing changes).
     pub async fn assign_households(
         &self,

@@ -20,8 +20,10 @@ use super::{
 };
 use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, Principal};
+use crate::cases::api::parse_limit;
 use crate::cases::view::case_view;
 use crate::error::ApiError;
+use crate::reference::area_path;
 use crate::storage::{
     HouseholdFilter, MeetingRecord, MeetingRow, NewRoundRecord, NewVisitPhoto, RoundRow,
     StoreError, VisitFilter, VisitRow,
@@ -113,30 +115,6 @@ pub enum VisitPhotoCreated {
     /// This `photo_id` was uploaded before.
     #[oai(status = 200)]
     Existing(Json<PhotoView>),
-}
-
-fn parse_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
-    match limit.unwrap_or(default) {
-        n if (1..=max).contains(&n) => Ok(n),
-        _ => Err(ApiError::bad_request(
-            "invalid_limit",
-            format!("limit 应在 1 到 {max} 之间"),
-        )),
-    }
-}
-
-fn area_path(
-    areas: &[crate::storage::AreaRow],
-    id: Option<i64>,
-) -> Result<Option<String>, ApiError> {
-    match id {
-        None => Ok(None),
-        Some(id) => areas
-            .iter()
-            .find(|a| a.id == id)
-            .map(|a| Some(a.path.clone()))
-            .ok_or_else(|| ApiError::unprocessable("unknown_area", "区域不存在")),
-    }
 }
 
 fn meeting_view(m: &MeetingRow) -> MeetingView {
@@ -277,28 +255,20 @@ impl VisitsApi {
         };
         let rows = records.len() as i64;
         let (created, updated) = if dry_run {
-            let mut created = 0;
-            for r in &records {
-                let (existing, _) = self
-                    .state
-                    .db
-                    .households(
-                        &crate::storage::HouseholdScope::All,
-                        &HouseholdFilter {
-                            area_path: area_path(&self.state.areas().await?, Some(r.area_id))?,
-                            text: Some(r.address.clone()),
-                            limit: 1000,
-                            ..Default::default()
-                        },
-                    )
-                    .await?;
-                if !existing
-                    .iter()
-                    .any(|h| h.area_id == r.area_id && h.address == r.address)
-                {
-                    created += 1;
-                }
-            }
+            let mut areas: Vec<i64> = records.iter().map(|r| r.area_id).collect();
+            areas.sort_unstable();
+            areas.dedup();
+            let existing: std::collections::HashSet<(i64, String)> = self
+                .state
+                .db
+                .household_keys(&areas)
+                .await?
+                .into_iter()
+                .collect();
+            let created = records
+                .iter()
+                .filter(|r| !existing.contains(&(r.area_id, r.address.clone())))
+                .count() as i64;
             (created, rows - created)
         } else {
             self.state

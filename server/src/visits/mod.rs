@@ -82,10 +82,7 @@ impl AppState {
 
 /// The community a path lies in (the area of level `community` above or at it).
 pub fn community_of<'a>(areas: &'a [AreaRow], path: &str) -> Option<&'a AreaRow> {
-    areas
-        .iter()
-        .filter(|a| a.level == "community" && path.starts_with(a.path.as_str()))
-        .max_by_key(|a| a.path.len())
+    crate::reference::ancestor_at(areas, path, "community")
 }
 
 pub fn household_view(
