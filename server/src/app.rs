@@ -58,6 +58,10 @@ pub struct AppState {
     pub limits: crate::system::guard::Limits,
     /// Tells public subscribers which projects changed.
     pub projects_live: crate::public::live::ProjectWatch,
+    /// Submissions share transactions through this writer.
+    pub submissions: crate::cases::group_commit::GroupCommit,
+    /// Sessions resolved lately (see `auth::sessions`).
+    pub sessions: crate::auth::sessions::SessionCache,
     areas: RwLock<Option<Arc<Vec<AreaRow>>>>,
 }
 
@@ -73,11 +77,19 @@ impl AppState {
             .context("building the HTTP client")?;
         let feed = crate::feed::Feed::new(cfg.redis_url.as_deref())?;
         let limits = crate::system::guard::Limits::new(&cfg.guard);
+        let metrics = Metrics::new()?;
+        let submissions = crate::cases::group_commit::GroupCommit::start(
+            db.clone(),
+            metrics.submit_batch.clone(),
+        );
+        let sessions = crate::auth::sessions::SessionCache::new(cfg.session_cache_ms);
         Ok(AppState {
             db,
             cfg,
             http,
-            metrics: Metrics::new()?,
+            metrics,
+            submissions,
+            sessions,
             feed,
             projects_live: Default::default(),
             limits,

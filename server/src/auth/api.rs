@@ -161,6 +161,7 @@ impl AuthApi {
                 "该微信已绑定其他账号",
             ));
         }
+        self.state.sessions_changed(None);
         let user = self
             .state
             .db
@@ -178,6 +179,7 @@ impl AuthApi {
             .db
             .revoke_session(&p.token_hash, crate::now_ms())
             .await?;
+        self.state.sessions_changed(Some(&p.token_hash));
         Ok(NoContent::Done)
     }
 

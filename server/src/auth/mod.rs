@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod password;
+pub mod sessions;
 pub mod wechat;
 
 use minsheng_model::Role;
@@ -60,10 +61,19 @@ impl AppState {
     pub async fn authenticate(&self, auth: &BearerAuth) -> Result<Principal, ApiError> {
         let hash = secret_hash(&auth.0.token);
         let now = crate::now_ms();
+        if let Some(hit) = self.sessions.get(&hash, now) {
+            return Ok(Principal {
+                user: hit.user.clone(),
+                role: hit.role,
+                token_hash: hash,
+            });
+        }
         match self.db.session_user(&hash, now).await? {
-            Some((user, _)) => {
+            Some((user, expires_at)) => {
                 let role = Role::parse(&user.role)
                     .ok_or_else(|| ApiError::internal("unknown role in database"))?;
+                self.sessions
+                    .put(&hash, user.clone(), role, expires_at, now);
                 Ok(Principal {
                     user,
                     role,
@@ -76,6 +86,17 @@ impl AppState {
             )),
             None => Err(ApiError::unauthorized("invalid_token", "登录凭证无效")),
         }
+    }
+
+    /// Says that sessions or the users behind them changed: `Some(hash)` for one session
+    /// revoked, `None` for anything else (a user deactivated, rebound, …). Forgets the cached
+    /// sessions here at once and tells the other instances to forget theirs.
+    pub fn sessions_changed(&self, token_hash: Option<&str>) {
+        match token_hash {
+            Some(h) => self.sessions.remove(h),
+            None => self.sessions.clear(),
+        }
+        self.feed.sessions_changed();
     }
 
     /// Uses up a single-use web-view ticket and returns the user it was issued to

@@ -88,7 +88,7 @@ impl AppState {
             accept_due_at: now + category.accept_hours * HOUR_MS,
             origin,
         };
-        let (case, created) = self.db.create_case(&record, now).await?;
+        let (case, created) = self.submissions.submit(record, now).await?;
         if created {
             self.feed.committed();
             self.metrics.cases_submitted.inc();

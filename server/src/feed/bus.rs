@@ -10,6 +10,8 @@ use tokio::sync::Mutex;
 use crate::app::AppState;
 
 const CHANNEL: &str = "minsheng:events";
+/// "Sessions or users changed: forget the sessions you cached."
+const SESSIONS: &str = "minsheng:sessions";
 
 #[derive(Clone)]
 pub struct RedisBus {
@@ -28,6 +30,16 @@ impl RedisBus {
     /// Publishes a wake-up without waiting for it; a failure is logged and forgotten
     /// (the other instances' periodic read of the log covers it).
     pub fn publish(&self) {
+        self.publish_on(CHANNEL);
+    }
+
+    /// Tells the other instances to forget their cached sessions (best effort, like
+    /// [`Self::publish`]; their cache's time limit covers a lost message).
+    pub fn publish_sessions_changed(&self) {
+        self.publish_on(SESSIONS);
+    }
+
+    fn publish_on(&self, channel: &'static str) {
         let bus = self.clone();
         tokio::spawn(async move {
             let mut guard = bus.conn.lock().await;
@@ -42,7 +54,7 @@ impl RedisBus {
             }
             if let Some(c) = guard.as_mut() {
                 let r: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-                    .arg(CHANNEL)
+                    .arg(channel)
                     .arg("1")
                     .query_async(c)
                     .await;
@@ -60,14 +72,20 @@ impl RedisBus {
         loop {
             match self.client.get_async_pubsub().await {
                 Ok(mut pubsub) => {
-                    if let Err(e) = pubsub.subscribe(CHANNEL).await {
+                    if let Err(e) = pubsub.subscribe(&[CHANNEL, SESSIONS]).await {
                         tracing::warn!(error = %e, "redis subscribe failed");
                     } else {
                         tracing::info!("listening for events from other instances on redis");
                         state.feed.wake.notify_one();
+                        // Whatever was revoked while we were not listening.
+                        state.sessions.clear();
                         let mut messages = pubsub.on_message();
-                        while messages.next().await.is_some() {
-                            state.feed.wake.notify_one();
+                        while let Some(m) = messages.next().await {
+                            if m.get_channel_name() == SESSIONS {
+                                state.sessions.clear();
+                            } else {
+                                state.feed.wake.notify_one();
+                            }
                         }
                         tracing::warn!("redis connection lost; reconnecting");
                     }

@@ -128,6 +128,13 @@ impl Feed {
         }
     }
 
+    /// Tells the other instances, through Redis, that sessions changed.
+    pub fn sessions_changed(&self) {
+        if let Some(bus) = &self.bus {
+            bus.publish_sessions_changed();
+        }
+    }
+
     /// The newest event id this instance has broadcast.
     pub fn last_id(&self) -> i64 {
         self.last.load(Ordering::Acquire)

@@ -376,6 +376,7 @@ impl ReferenceApi {
         {
             return Err(ApiError::not_found("user_not_found", "用户不存在"));
         }
+        self.state.sessions_changed(None);
         let u = self
             .state
             .db

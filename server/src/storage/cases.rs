@@ -193,41 +193,74 @@ impl Db {
     /// Inserts a case with its `submit` event; a repeated `(created_by, client_request_id)`
     /// returns the case already stored, with `false`.
     pub async fn create_case(&self, r: &NewCaseRecord, now: i64) -> StoreResult<(CaseRow, bool)> {
-        let created = with_db!(self, p => {
+        let mut out = self.create_cases(&[(r, now)]).await?;
+        out.pop().ok_or(StoreError::NotFound)
+    }
+
+    /// Inserts several cases, each with its `submit` event, in one transaction (group commit:
+    /// one commit for the lot). Answers in the order given; a repeated
+    /// `(created_by, client_request_id)` answers the case already stored, with `false`. If
+    /// any insert fails, nothing is stored.
+    pub async fn create_cases(
+        &self,
+        batch: &[(&NewCaseRecord, i64)],
+    ) -> StoreResult<Vec<(CaseRow, bool)>> {
+        let ids = with_db!(self, p => {
             let mut tx = p.begin().await?;
-            let id = sqlx::query_scalar::<_, i64>(
-                "INSERT INTO cases (client_request_id, created_by, channel, category_id, description, lat, lng, address,
-                    area_id, anonymous, public, contact_name, contact_phone, status, version, escalation_level,
-                    accept_due_at, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'submitted', 1, 0, $14, $15, $15)
-                 ON CONFLICT (created_by, client_request_id) DO NOTHING RETURNING id",
-            )
-            .bind(&r.client_request_id).bind(r.created_by).bind(&r.channel).bind(r.category_id)
-            .bind(&r.description).bind(r.lat).bind(r.lng).bind(&r.address).bind(r.area_id)
-            .bind(r.anonymous).bind(r.public).bind(&r.contact_name).bind(&r.contact_phone)
-            .bind(r.accept_due_at).bind(now)
-            .fetch_optional(&mut *tx).await?;
-            if let Some(id) = id {
-                sqlx::query("UPDATE cases SET tracking_no = $1 WHERE id = $2")
-                    .bind(tracking_no(id, now)).bind(id).execute(&mut *tx).await?;
-                (*tx).lock_event_log().await?;
-                sqlx::query(INSERT_EVENT)
-                    .bind(id).bind(now).bind(Some(r.created_by)).bind(&r.actor_role).bind("submit")
-                    .bind(None::<String>).bind("submitted").bind(None::<String>)
-                    .bind(Some(submit_data(r).to_string()))
-                    .execute(&mut *tx).await?;
+            (*tx).lock_event_log().await?;
+            let mut ids = Vec::with_capacity(batch.len());
+            for (r, now) in batch {
+                let now = *now;
+                let id = sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO cases (client_request_id, created_by, channel, category_id, description, lat, lng, address,
+                        area_id, anonymous, public, contact_name, contact_phone, status, version, escalation_level,
+                        accept_due_at, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'submitted', 1, 0, $14, $15, $15)
+                     ON CONFLICT (created_by, client_request_id) DO NOTHING RETURNING id",
+                )
+                .bind(&r.client_request_id).bind(r.created_by).bind(&r.channel).bind(r.category_id)
+                .bind(&r.description).bind(r.lat).bind(r.lng).bind(&r.address).bind(r.area_id)
+                .bind(r.anonymous).bind(r.public).bind(&r.contact_name).bind(&r.contact_phone)
+                .bind(r.accept_due_at).bind(now)
+                .fetch_optional(&mut *tx).await?;
+                if let Some(id) = id {
+                    sqlx::query("UPDATE cases SET tracking_no = $1 WHERE id = $2")
+                        .bind(tracking_no(id, now)).bind(id).execute(&mut *tx).await?;
+                    sqlx::query(INSERT_EVENT)
+                        .bind(id).bind(now).bind(Some(r.created_by)).bind(&r.actor_role).bind("submit")
+                        .bind(None::<String>).bind("submitted").bind(None::<String>)
+                        .bind(Some(submit_data(r).to_string()))
+                        .execute(&mut *tx).await?;
+                }
+                ids.push(id);
             }
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(id)
+            Ok::<_, sqlx::Error>(ids)
         })?;
-        let case = match created {
-            Some(id) => self.case(id).await?,
-            None => {
-                self.case_by_request(r.created_by, &r.client_request_id)
-                    .await?
-            }
+        let created: Vec<i64> = ids.iter().flatten().copied().collect();
+        let mut rows: std::collections::HashMap<i64, CaseRow> = if created.is_empty() {
+            Default::default()
+        } else {
+            let mut sql = Sql::new(CASE_SELECT);
+            sql.push(" WHERE 1 = 1").push_in_i64("c.id", &created);
+            let q = sql.sql();
+            with_db!(self, p => bind_all!(sqlx::query_as::<_, CaseRow>(q), sql.binds.clone()).fetch_all(p).await)?
+                .into_iter()
+                .map(|c| (c.id, c))
+                .collect()
         };
-        Ok((case.ok_or(StoreError::NotFound)?, created.is_some()))
+        let mut out = Vec::with_capacity(batch.len());
+        for ((r, _), id) in batch.iter().zip(ids) {
+            let case = match id {
+                Some(id) => rows.remove(&id),
+                None => {
+                    self.case_by_request(r.created_by, &r.client_request_id)
+                        .await?
+                }
+            };
+            out.push((case.ok_or(StoreError::NotFound)?, id.is_some()));
+        }
+        Ok(out)
     }
 
     pub async fn case(&self, id: i64) -> StoreResult<Option<CaseRow>> {

@@ -22,6 +22,8 @@ pub struct Metrics {
     pub latency: HistogramVec,
     pub cases_by_status: IntGaugeVec,
     pub cases_submitted: IntCounter,
+    /// Submissions per group commit.
+    pub submit_batch: prometheus::Histogram,
 }
 
 impl Metrics {
@@ -52,6 +54,14 @@ impl Metrics {
             "minsheng_cases_submitted_total",
             "Cases submitted since start",
         )?;
+        let submit_batch = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "minsheng_submit_batch_size",
+                "Submissions stored per group commit",
+            )
+            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+        )?;
+        registry.register(Box::new(submit_batch.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(cases_by_status.clone()))?;
@@ -62,6 +72,7 @@ impl Metrics {
             latency,
             cases_by_status,
             cases_submitted,
+            submit_batch,
         })
     }
 }
