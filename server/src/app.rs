@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::feed::api::FeedApi;
 use crate::map::MapApi;
 use crate::reference::api::ReferenceApi;
-use crate::storage::{AreaRow, Db};
+use crate::storage::{AreaRow, CategoryRow, Db};
 use crate::supervision::api::SupervisionApi;
 use crate::system::{Metrics, SystemApi};
 
@@ -62,7 +62,40 @@ pub struct AppState {
     pub submissions: crate::cases::group_commit::GroupCommit,
     /// Sessions resolved lately (see `auth::sessions`).
     pub sessions: crate::auth::sessions::SessionCache,
-    areas: RwLock<Option<Arc<Vec<AreaRow>>>>,
+    areas: Reloaded<Vec<AreaRow>>,
+    categories: Reloaded<Vec<CategoryRow>>,
+}
+
+/// How long reference data read once is trusted: an admin's change shows at once on the
+/// instance that made it, and on the others within this time.
+const REFERENCE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reference data read from the database at most every [`REFERENCE_TTL`].
+struct Reloaded<T>(RwLock<Option<(Arc<T>, std::time::Instant)>>);
+
+impl<T> Reloaded<T> {
+    fn new() -> Self {
+        Reloaded(RwLock::new(None))
+    }
+
+    async fn get<F, Fut>(&self, load: F) -> Result<Arc<T>, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = crate::storage::StoreResult<T>>,
+    {
+        if let Some((v, at)) = self.0.read().await.as_ref()
+            && at.elapsed() < REFERENCE_TTL
+        {
+            return Ok(v.clone());
+        }
+        let fresh = Arc::new(load().await?);
+        *self.0.write().await = Some((fresh.clone(), std::time::Instant::now()));
+        Ok(fresh)
+    }
+
+    async fn forget(&self) {
+        *self.0.write().await = None;
+    }
 }
 
 impl AppState {
@@ -93,7 +126,8 @@ impl AppState {
             feed,
             projects_live: Default::default(),
             limits,
-            areas: RwLock::new(None),
+            areas: Reloaded::new(),
+            categories: Reloaded::new(),
         })
     }
 
@@ -101,18 +135,23 @@ impl AppState {
         self.cfg.data_dir.join("uploads")
     }
 
-    /// The area tree, cached until an admin changes it.
+    /// The area tree (see [`REFERENCE_TTL`]).
     pub async fn areas(&self) -> Result<Arc<Vec<AreaRow>>, ApiError> {
-        if let Some(a) = self.areas.read().await.as_ref() {
-            return Ok(a.clone());
-        }
-        let fresh = Arc::new(self.db.areas().await?);
-        *self.areas.write().await = Some(fresh.clone());
-        Ok(fresh)
+        self.areas.get(|| self.db.areas()).await
     }
 
     pub async fn forget_areas(&self) {
-        *self.areas.write().await = None;
+        self.areas.forget().await;
+    }
+
+    /// A category by id (see [`REFERENCE_TTL`]).
+    pub async fn category(&self, id: i64) -> Result<Option<CategoryRow>, ApiError> {
+        let all = self.categories.get(|| self.db.categories()).await?;
+        Ok(all.iter().find(|c| c.id == id).cloned())
+    }
+
+    pub async fn forget_categories(&self) {
+        self.categories.forget().await;
     }
 
     /// The area a submission without one belongs to, from its coordinates.

@@ -236,3 +236,74 @@ async fn wechat_login_keeps_one_resident_per_openid_and_maps_wechat_errors() {
     .await
     .expect_error(503, "wechat_unavailable");
 }
+
+/// Sessions are cached for a moment on each instance (`session_cache_ms`); a logout on one
+/// instance reaches the other's cache through Redis, and without Redis the cache's time
+/// limit bounds how long a revoked token still works elsewhere.
+#[tokio::test]
+async fn a_logout_on_one_instance_is_honoured_by_the_others() {
+    let Some(redis) = minsheng_tests::RedisServer::start() else {
+        eprintln!("redis-server is not installed; skipping (CI installs it)");
+        return;
+    };
+    for backend in minsheng_tests::backends() {
+        // Through Redis: a cache that would otherwise trust the token for a minute.
+        let u = redis.url();
+        let a = spawn_app_on(&backend, move |c| {
+            c.redis_url = Some(u);
+            c.session_cache_ms = 60_000;
+        })
+        .await;
+        let u = redis.url();
+        let b = minsheng_tests::spawn_instance_sharing(&a, move |c| {
+            c.redis_url = Some(u);
+            c.session_cache_ms = 60_000;
+        })
+        .await;
+        let w = World::build(&a).await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await; // listeners subscribed
+        b.get("/api/v1/auth/me", &w.resident_a).await.expect(200); // now cached on B
+        a.call(
+            Method::POST,
+            "/api/v1/auth/logout",
+            Some(&w.resident_a),
+            Value::Null,
+        )
+        .await
+        .expect(204);
+        let mut refused = false;
+        for _ in 0..40 {
+            if b.get("/api/v1/auth/me", &w.resident_a).await.status == 401 {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(
+            refused,
+            "B forgot the revoked session within 2 s ({})",
+            a.backend
+        );
+
+        // Without Redis: the time limit.
+        let a = spawn_app_on(&backend, |c| c.session_cache_ms = 300).await;
+        let b = minsheng_tests::spawn_instance_sharing(&a, |c| c.session_cache_ms = 300).await;
+        let w = World::build(&a).await;
+        b.get("/api/v1/auth/me", &w.resident_a).await.expect(200);
+        a.call(
+            Method::POST,
+            "/api/v1/auth/logout",
+            Some(&w.resident_a),
+            Value::Null,
+        )
+        .await
+        .expect(204);
+        a.get("/api/v1/auth/me", &w.resident_a)
+            .await
+            .expect_error(401, "session_expired"); // at once where it was revoked
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        b.get("/api/v1/auth/me", &w.resident_a)
+            .await
+            .expect_error(401, "session_expired");
+    }
+}

@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 
 struct Opts {
     quick: bool,
+    /// Overrides the number of SSE subscribers (1,000 with --quick, 10,000 otherwise).
+    subscribers: Option<usize>,
     pg: Option<String>,
     root: PathBuf,
 }
@@ -22,6 +24,7 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut opts = Opts {
         quick: false,
+        subscribers: None,
         pg: None,
         root: PathBuf::from("."),
     };
@@ -29,6 +32,9 @@ fn main() -> Result<()> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => opts.quick = true,
+            "--subscribers" => {
+                opts.subscribers = Some(it.next().context("--subscribers needs a number")?.parse()?)
+            }
             "--pg" => opts.pg = Some(it.next().context("--pg needs a URL")?.clone()),
             "--root" => opts.root = PathBuf::from(it.next().context("--root needs a path")?),
             other => bail!("unknown argument {other}"),
@@ -414,7 +420,9 @@ async fn run(o: Opts) -> Result<()> {
     report.insert("aggregate_p99_ms".into(), json!(agg.pct(0.99)));
 
     // Fan-out: N subscribers, changes at a fixed rate, latency from the request being sent.
-    let subs = if o.quick { 1_000 } else { 10_000 };
+    let subs = o
+        .subscribers
+        .unwrap_or(if o.quick { 1_000 } else { 10_000 });
     let rate = if o.quick { 20 } else { 100 };
     let (p99, p50, lost) = fanout(
         &base,

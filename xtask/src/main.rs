@@ -93,7 +93,7 @@ fn main() -> Result<()> {
                  size [--compare]    gzip size per widget (html+js+wasm+css), budget check\n\
                  demo [serve args]   build widgets, seed demo data, serve on SQLite\n\
                  test [test args]    widget tests in headless Chromium (if installed), then cargo test\n\
-                 bench [--quick] [--pg URL]  baselines and the server measured in one run (target/bench/)"
+                 bench [--quick] [--pg URL] [--subscribers N]  baselines and the server measured in one run (target/bench/)"
             );
             if cmd == "help" {
                 Ok(())

@@ -329,7 +329,7 @@ impl CasesApi {
         // Reclassifying (with accept or assign) moves the case to the new category's deadlines.
         let category = match req.category_id.filter(|id| *id != c.category_id) {
             Some(id) => {
-                let cat = match self.state.db.category(id).await? {
+                let cat = match self.state.category(id).await? {
                     Some(cat) if cat.active => cat,
                     _ => {
                         return Err(ApiError::unprocessable(

@@ -83,3 +83,167 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Job>, batches: prometheus::Histog
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{CategoryRecord, NewUserRecord};
+
+    async fn db() -> (Db, i64, i64, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let db = Db::connect(&url, 4).await.unwrap();
+        db.migrate().await.unwrap();
+        let user = db
+            .create_user(
+                &NewUserRecord {
+                    username: Some("r"),
+                    password_hash: None,
+                    openid: None,
+                    display_name: "居民",
+                    role: "resident",
+                    department_id: None,
+                    area_id: None,
+                },
+                0,
+            )
+            .await
+            .unwrap();
+        let category = db
+            .create_category(&CategoryRecord {
+                code: "lamp",
+                name: "路灯",
+                name_en: None,
+                tier: "normal",
+                resolve_hours: 72,
+                accept_hours: 2,
+                sign_hours: 4,
+                default_department_id: None,
+                active: true,
+            })
+            .await
+            .unwrap();
+        (db, user, category, dir)
+    }
+
+    fn record(key: &str, user: i64, category: i64) -> NewCaseRecord {
+        NewCaseRecord {
+            client_request_id: key.into(),
+            created_by: user,
+            actor_role: "resident".into(),
+            channel: "wechat".into(),
+            category_id: category,
+            description: format!("路灯坏了 {key}"),
+            lat: Some(25.45),
+            lng: Some(103.76),
+            address: None,
+            area_id: None,
+            anonymous: false,
+            public: false,
+            contact_name: None,
+            contact_phone: None,
+            accept_due_at: 1_000,
+            origin: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_stores_each_case_once_with_its_event_and_number() {
+        let (db, user, cat, _dir) = db().await;
+        let a = record("a", user, cat);
+        let b = record("b", user, cat);
+        let stored = db
+            .create_cases(&[(&a, 10), (&b, 11), (&a, 12)])
+            .await
+            .unwrap();
+        assert!(stored[0].1 && stored[1].1, "a and b are new");
+        assert!(!stored[2].1, "the repeat of a is not");
+        assert_eq!(stored[2].0.id, stored[0].0.id, "the repeat answers a");
+        assert_ne!(stored[0].0.id, stored[1].0.id);
+        for (c, _) in &stored[..2] {
+            assert_eq!(
+                c.tracking_no.as_deref(),
+                Some(&*format!("MS19700101{:06}", c.id))
+            );
+            let events = db.events(c.id).await.unwrap();
+            assert_eq!(events.len(), 1, "one submit event");
+            assert_eq!(events[0].kind, "submit");
+        }
+        // Later, the same key again: the stored case.
+        let again = db.create_cases(&[(&b, 20)]).await.unwrap();
+        assert_eq!((again[0].0.id, again[0].1), (stored[1].0.id, false));
+    }
+
+    #[tokio::test]
+    async fn a_failing_batch_stores_nothing_and_the_writer_retries_one_by_one() {
+        let (db, user, cat, _dir) = db().await;
+        let good = record("good", user, cat);
+        let bad = record("bad", user, cat + 100); // no such category: the foreign key refuses it
+        assert!(db.create_cases(&[(&good, 1), (&bad, 1)]).await.is_err());
+        assert_eq!(db.last_event_id().await.unwrap(), 0, "nothing stored");
+
+        let batches =
+            prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("b", "b")).unwrap();
+        let gc = std::sync::Arc::new(GroupCommit::start(db.clone(), batches.clone()));
+        let mut tasks = Vec::new();
+        for r in [
+            record("g1", user, cat),
+            bad.clone(),
+            record("g2", user, cat),
+        ] {
+            let gc = gc.clone();
+            tasks.push(tokio::spawn(async move { gc.submit(r, 5).await }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok((c, true)) => {
+                    ok += 1;
+                    assert!(c.client_request_id.starts_with('g'));
+                }
+                Ok(other) => panic!("unexpected {other:?}"),
+                Err(_) => {}
+            }
+        }
+        assert_eq!(
+            ok, 2,
+            "both good submissions stored, whatever batch they shared with the bad one"
+        );
+        assert_eq!(db.last_event_id().await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn concurrent_submissions_share_commits() {
+        let (db, user, cat, _dir) = db().await;
+        let batches =
+            prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("b", "b")).unwrap();
+        let gc = std::sync::Arc::new(GroupCommit::start(db.clone(), batches.clone()));
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let gc = gc.clone();
+                let r = record(&format!("k{}", i % 150), user, cat);
+                tokio::spawn(async move {
+                    gc.submit(r, 5)
+                        .await
+                        .map(|(c, _)| (c.client_request_id, c.id))
+                })
+            })
+            .collect();
+        let mut ids = std::collections::HashMap::new();
+        for t in tasks {
+            let (key, id) = t.await.unwrap().unwrap();
+            assert_eq!(*ids.entry(key).or_insert(id), id, "one case per key");
+        }
+        assert_eq!(ids.len(), 150);
+        assert_eq!(
+            db.last_event_id().await.unwrap(),
+            150,
+            "one submit event per case"
+        );
+        assert!(
+            batches.get_sample_count() < 200,
+            "200 submissions queued at once took {} commits",
+            batches.get_sample_count()
+        );
+    }
+}

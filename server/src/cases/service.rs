@@ -52,7 +52,7 @@ impl AppState {
     ) -> Result<(CaseRow, bool), ApiError> {
         let channel = channel_for(p, n.channel)?;
         validate::new_case(&n).map_err(ApiError::field)?;
-        let category = match self.db.category(n.category_id).await? {
+        let category = match self.category(n.category_id).await? {
             Some(c) if c.active => c,
             _ => {
                 return Err(ApiError::unprocessable(

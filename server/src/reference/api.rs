@@ -295,6 +295,7 @@ impl ReferenceApi {
         self.admin(&auth).await?;
         let rec = self.category_record(&body.0).await?;
         let id = self.state.db.create_category(&rec).await?;
+        self.state.forget_categories().await;
         let c = self
             .state
             .db
@@ -324,6 +325,7 @@ impl ReferenceApi {
                 }
                 e => e.into(),
             })?;
+        self.state.forget_categories().await;
         let c = self
             .state
             .db

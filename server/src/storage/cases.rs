@@ -205,34 +205,99 @@ impl Db {
         &self,
         batch: &[(&NewCaseRecord, i64)],
     ) -> StoreResult<Vec<(CaseRow, bool)>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Three statements for the whole batch: the cases, their tracking numbers, their events.
+        let mut insert = Sql::new(
+            "INSERT INTO cases (client_request_id, created_by, channel, category_id, description, lat, lng, address,
+                area_id, anonymous, public, contact_name, contact_phone, status, version, escalation_level,
+                accept_due_at, created_at, updated_at) VALUES ",
+        );
+        for (i, (r, now)) in batch.iter().enumerate() {
+            insert.push(if i == 0 { "(" } else { ", (" });
+            for (j, b) in [
+                Bind::Str(r.client_request_id.clone()),
+                Bind::I64(r.created_by),
+                Bind::Str(r.channel.clone()),
+                Bind::I64(r.category_id),
+                Bind::Str(r.description.clone()),
+                Bind::OptF64(r.lat),
+                Bind::OptF64(r.lng),
+                Bind::OptStr(r.address.clone()),
+                Bind::OptI64(r.area_id),
+                Bind::Bool(r.anonymous),
+                Bind::Bool(r.public),
+                Bind::OptStr(r.contact_name.clone()),
+                Bind::OptStr(r.contact_phone.clone()),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if j > 0 {
+                    insert.push(", ");
+                }
+                insert.bind(b);
+            }
+            insert
+                .push(", 'submitted', 1, 0, ")
+                .bind(Bind::I64(r.accept_due_at));
+            insert.push(", ").bind(Bind::I64(*now));
+            insert.push(", ").bind(Bind::I64(*now)).push(")");
+        }
+        insert.push(
+            " ON CONFLICT (created_by, client_request_id) DO NOTHING RETURNING id, created_by, client_request_id",
+        );
+        let insert_sql = insert.sql();
         let ids = with_db!(self, p => {
             let mut tx = p.begin().await?;
             (*tx).lock_event_log().await?;
-            let mut ids = Vec::with_capacity(batch.len());
-            for (r, now) in batch {
-                let now = *now;
-                let id = sqlx::query_scalar::<_, i64>(
-                    "INSERT INTO cases (client_request_id, created_by, channel, category_id, description, lat, lng, address,
-                        area_id, anonymous, public, contact_name, contact_phone, status, version, escalation_level,
-                        accept_due_at, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'submitted', 1, 0, $14, $15, $15)
-                     ON CONFLICT (created_by, client_request_id) DO NOTHING RETURNING id",
-                )
-                .bind(&r.client_request_id).bind(r.created_by).bind(&r.channel).bind(r.category_id)
-                .bind(&r.description).bind(r.lat).bind(r.lng).bind(&r.address).bind(r.area_id)
-                .bind(r.anonymous).bind(r.public).bind(&r.contact_name).bind(&r.contact_phone)
-                .bind(r.accept_due_at).bind(now)
-                .fetch_optional(&mut *tx).await?;
-                if let Some(id) = id {
-                    sqlx::query("UPDATE cases SET tracking_no = $1 WHERE id = $2")
-                        .bind(tracking_no(id, now)).bind(id).execute(&mut *tx).await?;
-                    sqlx::query(INSERT_EVENT)
-                        .bind(id).bind(now).bind(Some(r.created_by)).bind(&r.actor_role).bind("submit")
-                        .bind(None::<String>).bind("submitted").bind(None::<String>)
-                        .bind(Some(submit_data(r).to_string()))
-                        .execute(&mut *tx).await?;
+            let stored: Vec<(i64, i64, String)> =
+                bind_all!(sqlx::query_as::<_, (i64, i64, String)>(insert_sql), insert.binds.clone())
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let ids: Vec<Option<i64>> = batch
+                .iter()
+                .enumerate()
+                .map(|(i, (r, _))| {
+                    // The first of the batch with this key got the row; a repeat within the
+                    // batch answers that same case.
+                    let first = batch[..i].iter().all(|(o, _)| {
+                        (o.created_by, &o.client_request_id) != (r.created_by, &r.client_request_id)
+                    });
+                    stored
+                        .iter()
+                        .find(|(_, by, key)| first && *by == r.created_by && *key == r.client_request_id)
+                        .map(|(id, _, _)| *id)
+                })
+                .collect();
+            let new: Vec<(i64, &NewCaseRecord, i64)> = ids
+                .iter()
+                .zip(batch)
+                .filter_map(|(id, (r, now))| id.map(|id| (id, *r, *now)))
+                .collect();
+            if !new.is_empty() {
+                let mut numbers = Sql::new("UPDATE cases SET tracking_no = CASE id");
+                let mut events = Sql::new(
+                    "INSERT INTO case_events (case_id, at, actor_id, actor_role, kind, from_status, to_status, note, data) VALUES ",
+                );
+                for (i, (id, r, now)) in new.iter().enumerate() {
+                    numbers.push(" WHEN ").bind(Bind::I64(*id));
+                    numbers.push(" THEN ").bind(Bind::Str(tracking_no(*id, *now)));
+                    events.push(if i == 0 { "(" } else { ", (" }).bind(Bind::I64(*id));
+                    events.push(", ").bind(Bind::I64(*now));
+                    events.push(", ").bind(Bind::I64(r.created_by));
+                    events.push(", ").bind(Bind::Str(r.actor_role.clone()));
+                    events.push(", 'submit', NULL, 'submitted', NULL, ")
+                        .bind(Bind::Str(submit_data(r).to_string()))
+                        .push(")");
                 }
-                ids.push(id);
+                let new_ids: Vec<i64> = new.iter().map(|(id, _, _)| *id).collect();
+                numbers.push(" END WHERE 1 = 1").push_in_i64("id", &new_ids);
+                let q = numbers.sql();
+                bind_all!(sqlx::query(q), numbers.binds.clone()).execute(&mut *tx).await?;
+                let q = events.sql();
+                bind_all!(sqlx::query(q), events.binds.clone()).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(ids)

@@ -262,7 +262,7 @@ impl AppState {
         }
         for f in v.findings.iter().flatten() {
             if let Some(c) = f.category_id
-                && !self.db.category(c).await?.is_some_and(|c| c.active)
+                && !self.category(c).await?.is_some_and(|c| c.active)
             {
                 return Ok(rejected(&v.id, "unknown_category", "诉求类别不存在"));
             }
