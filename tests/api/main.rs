@@ -10,6 +10,7 @@ mod map;
 mod notify;
 mod open311;
 mod openapi_auth;
+mod openapi_roles;
 mod photos;
 mod public;
 mod reports;
