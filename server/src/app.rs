@@ -62,6 +62,8 @@ pub struct AppState {
     pub submissions: crate::cases::group_commit::GroupCommit,
     /// Sessions resolved lately (see `auth::sessions`).
     pub sessions: crate::auth::sessions::SessionCache,
+    /// Cases read lately (see `cases::cache`).
+    pub case_cache: crate::cases::cache::CaseCache,
     areas: Reloaded<Vec<AreaRow>>,
     categories: Reloaded<Vec<CategoryRow>>,
 }
@@ -123,6 +125,7 @@ impl AppState {
             metrics,
             submissions,
             sessions,
+            case_cache: Default::default(),
             feed,
             projects_live: Default::default(),
             limits,

@@ -58,6 +58,9 @@ pub struct Config {
     /// How often the feed reads the event log even when nothing woke it (the safety net
     /// for a lost Redis message or several instances without Redis).
     pub feed_poll_secs: f64,
+    /// The least time between two reads of the log by the feed: events committed within it
+    /// reach subscribers together (fewer, larger writes with many subscribers).
+    pub feed_batch_ms: u64,
     /// How long a resolved session is trusted without asking the database (0: always ask).
     pub session_cache_ms: i64,
     /// The official account's server-configuration token (`/wechat/callback` signatures).
@@ -174,6 +177,7 @@ impl Config {
             scheduler_interval_secs: src.parsed("MINSHENG_SCHEDULER_INTERVAL_SECS", 10.0)?,
             db_max_connections: src.parsed("MINSHENG_DB_MAX_CONNECTIONS", 8)?,
             feed_poll_secs: src.parsed("MINSHENG_FEED_POLL_SECS", 2.0)?,
+            feed_batch_ms: src.parsed("MINSHENG_FEED_BATCH_MS", 20)?,
             session_cache_ms: src.parsed("MINSHENG_SESSION_CACHE_MS", 2000)?,
             wechat_token: var("MINSHENG_WECHAT_TOKEN").map(Secret::new),
             wechat_aes_key: var("MINSHENG_WECHAT_AES_KEY").map(Secret::new),
@@ -228,6 +232,7 @@ impl Config {
             scheduler_interval_secs: 60.0,
             db_max_connections: 8,
             feed_poll_secs: 2.0,
+            feed_batch_ms: 20,
             session_cache_ms: 2000,
             wechat_token: None,
             wechat_aes_key: None,

@@ -240,3 +240,71 @@ async fn app_accept(app: &minsheng_tests::TestApp, w: &World, id: i64) {
         .await
         .expect(200);
 }
+
+/// Reading a case is served from a short-lived cache (`cases::cache`); the cache never shows
+/// a client less than it wrote, and a change made on another instance shows as soon as its
+/// Redis wake-up arrives.
+#[tokio::test]
+async fn a_cached_case_shows_every_change_at_once_here_and_soon_on_other_instances() {
+    let Some(redis) = RedisServer::start() else {
+        eprintln!("redis-server is not installed; skipping (CI installs it)");
+        return;
+    };
+    for backend in minsheng_tests::backends() {
+        let u = redis.url();
+        let a = minsheng_tests::spawn_app_on(&backend, move |c| {
+            c.redis_url = Some(u);
+            c.feed_poll_secs = 600.0;
+        })
+        .await;
+        let u = redis.url();
+        let b = spawn_instance_sharing(&a, move |c| {
+            c.redis_url = Some(u);
+            c.feed_poll_secs = 600.0;
+        })
+        .await;
+        let w = World::build(&a).await;
+        tokio::time::sleep(Duration::from_millis(300)).await; // both listeners subscribed
+        let id = w.submit(&a, &w.resident_a, "缓存一致性测试").await["id"]
+            .as_i64()
+            .unwrap();
+        let path = format!("/api/v1/cases/{id}");
+        for round in 0..4 {
+            // Read on both (filling both caches), then change it on A.
+            let v = a.get(&path, &w.dispatcher).await.expect(200)["version"]
+                .as_i64()
+                .unwrap();
+            b.get(&path, &w.dispatcher).await.expect(200);
+            let note = format!("第{round}次进展");
+            let action = if round == 0 { "accept" } else { "escalate" };
+            let changed = a
+                .post(
+                    &format!("{path}/actions"),
+                    &w.dispatcher,
+                    json!({ "action": action, "version": v, "note": note }),
+                )
+                .await
+                .expect(200);
+            let want = changed["version"].as_i64().unwrap();
+            assert!(want > v);
+            // Here: at once.
+            let here = a.get(&path, &w.dispatcher).await.expect(200);
+            assert_eq!(
+                here["version"], want,
+                "A reads its own write ({})",
+                a.backend
+            );
+            // There: once the wake-up arrives (well before the cache's own time limit).
+            let mut seen = false;
+            for _ in 0..30 {
+                let there = b.get(&path, &w.dispatcher).await.expect(200);
+                if there["version"] == want {
+                    seen = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            assert!(seen, "B shows A's change within 600 ms ({})", a.backend);
+        }
+    }
+}

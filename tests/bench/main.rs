@@ -2,7 +2,6 @@
 //! run on this machine, with a load generator in this process (fixed concurrency, keep-alive).
 //! Writes `target/bench/report.json` and `target/bench/report.md`.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -563,50 +562,23 @@ async fn fanout(
     if targets.is_empty() {
         bail!("no in-progress case to change");
     }
-    let sent_at: Arc<std::sync::Mutex<HashMap<u64, Instant>>> = Arc::default();
     let total = (rate as f64 * secs) as u64;
+    let sent_at = Arc::new(SentAt::new(total));
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(subs);
     let mut readers = Vec::new();
+    let addr: std::net::SocketAddr = base
+        .trim_start_matches("http://")
+        .parse()
+        .context("the server's address")?;
     for _ in 0..subs {
-        let url = format!("{base}/api/v1/events");
-        let tk = dispatcher.to_string();
+        let request = format!(
+            "GET /api/v1/events HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {dispatcher}\r\nAccept: text/event-stream\r\n\r\n"
+        );
         let sent_at = sent_at.clone();
         let ready = ready_tx.clone();
-        let c = reqwest::Client::new();
         readers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
-            let Ok(mut resp) = c.get(url).bearer_auth(tk).send().await else {
-                return (lat, 0u64);
-            };
-            let _ = ready.send(()).await;
-            let mut seen = 0u64;
-            let mut buf = String::new();
-            let end = Instant::now() + Duration::from_secs_f64(secs + 60.0);
-            while seen < total && Instant::now() < end {
-                let chunk = match tokio::time::timeout(Duration::from_secs(10), resp.chunk()).await
-                {
-                    Ok(Ok(Some(c))) => c,
-                    _ => break,
-                };
-                buf.push_str(&String::from_utf8_lossy(&chunk));
-                while let Some(i) = buf.find("bench-seq-") {
-                    let rest = &buf[i + 10..];
-                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                    if digits.len() == rest.len() {
-                        break; // the number continues in the next chunk
-                    }
-                    if let Ok(n) = digits.parse::<u64>()
-                        && let Some(t) = sent_at.lock().map(|m| m.get(&n).copied()).ok().flatten()
-                    {
-                        lat.push(t.elapsed().as_secs_f64() * 1000.0);
-                        seen += 1;
-                    }
-                    buf.drain(..i + 10 + digits.len());
-                }
-                if buf.len() > 4096 && !buf.contains("bench-seq-") {
-                    buf.clear();
-                }
-            }
+            let seen = subscribe(addr, &request, &ready, &sent_at, total, secs, &mut lat).await;
             (lat, seen)
         }));
     }
@@ -643,9 +615,7 @@ async fn fanout(
                 Err(_) => return,
             };
             let body = json!({ "action": "progress", "version": v["version"], "note": format!("bench-seq-{n}") });
-            if let Ok(mut m) = sent_at.lock() {
-                m.insert(n, Instant::now());
-            }
+            sent_at.mark(n);
             let _ = w
                 .post(format!("{b}/api/v1/cases/{case}/actions"))
                 .bearer_auth(&tk)
@@ -669,6 +639,115 @@ async fn fanout(
         percentile(&all, 0.5),
         expected.saturating_sub(received),
     ))
+}
+
+/// When each change request was sent, readable by every subscriber without a lock.
+struct SentAt {
+    base: Instant,
+    /// Nanoseconds after `base`, plus one (0: not sent yet).
+    at: Vec<AtomicU64>,
+}
+
+impl SentAt {
+    fn new(n: u64) -> SentAt {
+        SentAt {
+            base: Instant::now(),
+            at: (0..n).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    fn mark(&self, n: u64) {
+        if let Some(a) = self.at.get(n as usize) {
+            a.store(self.base.elapsed().as_nanos() as u64 + 1, Ordering::Release);
+        }
+    }
+
+    /// Milliseconds since change `n` was sent, if it was.
+    fn ms_since(&self, n: u64) -> Option<f64> {
+        let at = self.at.get(n as usize)?.load(Ordering::Acquire);
+        (at > 0)
+            .then(|| (self.base.elapsed().as_nanos() as u64).saturating_sub(at - 1) as f64 / 1e6)
+    }
+}
+
+/// One subscriber on a bare connection (a lean load generator: one small buffer, no HTTP
+/// client per connection). Records the latency of each `bench-seq-N` marker it reads and
+/// returns how many it saw.
+async fn subscribe(
+    addr: std::net::SocketAddr,
+    request: &str,
+    ready: &tokio::sync::mpsc::Sender<()>,
+    sent_at: &SentAt,
+    total: u64,
+    secs: f64,
+    lat: &mut Vec<f64>,
+) -> u64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const MARK: &[u8] = b"bench-seq-";
+    let Ok(mut sock) = tokio::net::TcpStream::connect(addr).await else {
+        return 0;
+    };
+    if sock.write_all(request.as_bytes()).await.is_err() {
+        return 0;
+    }
+    let mut buf = vec![0u8; 2048];
+    let mut len = 0;
+    // The response head, then the stream.
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), sock.read(&mut buf[len..])).await {
+            Ok(Ok(n)) if n > 0 => len += n,
+            _ => return 0,
+        }
+        if let Some(i) = buf[..len].windows(4).position(|w| w == b"\r\n\r\n") {
+            if !buf.starts_with(b"HTTP/1.1 200") {
+                return 0;
+            }
+            buf.copy_within(i + 4..len, 0);
+            len -= i + 4;
+            break;
+        }
+        if len == buf.len() {
+            return 0;
+        }
+    }
+    let _ = ready.send(()).await;
+    let mut seen = 0u64;
+    let end = Instant::now() + Duration::from_secs_f64(secs + 60.0);
+    while seen < total && Instant::now() < end {
+        // Take every complete marker in the buffer; keep a possibly cut one for the next read.
+        let mut keep_from = len.saturating_sub(MARK.len() + 20);
+        let mut i = 0;
+        while let Some(p) = buf[i..len].windows(MARK.len()).position(|w| w == MARK) {
+            let start = i + p + MARK.len();
+            let digits = buf[start..len]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if start + digits == len {
+                keep_from = i + p; // the number may go on in the next read
+                break;
+            }
+            let n: Option<u64> = std::str::from_utf8(&buf[start..start + digits])
+                .ok()
+                .and_then(|d| d.parse().ok());
+            if let Some(ms) = n.and_then(|n| sent_at.ms_since(n)) {
+                lat.push(ms);
+                seen += 1;
+            }
+            i = start + digits;
+            keep_from = keep_from.max(i);
+        }
+        buf.copy_within(keep_from..len, 0);
+        len -= keep_from;
+        if len == buf.len() {
+            len = 0;
+        }
+        match tokio::time::timeout(Duration::from_secs(10), sock.read(&mut buf[len..])).await {
+            Ok(Ok(n)) if n > 0 => len += n,
+            _ => break,
+        }
+    }
+    seen
 }
 
 /// How many `bench-seq` progress notes were committed on the target cases.

@@ -150,8 +150,8 @@ impl AppState {
                 .map_or(Scope::Nothing, Scope::Department),
             Role::Dispatcher | Role::Supervisor | Role::Leader => match p.user.area_id {
                 None => Scope::All,
-                Some(a) => match self.db.area(a).await? {
-                    Some(area) => Scope::Subtree(area.path),
+                Some(a) => match self.areas().await?.iter().find(|area| area.id == a) {
+                    Some(area) => Scope::Subtree(area.path.clone()),
                     None => Scope::Nothing,
                 },
             },

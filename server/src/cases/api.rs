@@ -300,8 +300,34 @@ impl CasesApi {
     #[oai(path = "/:id", method = "get")]
     async fn get(&self, auth: BearerAuth, id: Path<i64>) -> Result<Json<CaseView>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
+        let feed = &self.state.feed;
+        if feed.caught_up()
+            && let Some(hit) = self.state.case_cache.get(id.0)
+        {
+            let scope = self.state.scope(&p).await?;
+            if !scope.contains(&hit.row) {
+                return Err(ApiError::not_found("case_not_found", "案件不存在"));
+            }
+            let view = case_view(
+                &hit.row,
+                &p,
+                &hit.photos,
+                Some(&hit.events),
+                crate::now_ms(),
+            );
+            return Ok(Json(view));
+        }
+        let generation = feed.generation();
         let (c, _) = self.visible_case(&p, id.0).await?;
-        Ok(Json(self.full_view(&c, &p).await?))
+        let photos = self.state.db.photos(c.id).await?;
+        let events = self.state.db.events(c.id).await?;
+        let view = case_view(&c, &p, &photos, Some(&events), crate::now_ms());
+        self.state.case_cache.put(c, photos, events);
+        if feed.generation() != generation {
+            // Something was committed or read from the log meanwhile: what we read may be stale.
+            self.state.case_cache.forget(id.0);
+        }
+        Ok(Json(view))
     }
 
     /// Change a case: accept, reject, assign, sign, return, progress, resolve, rate, reopen,

@@ -125,6 +125,7 @@ impl ChannelsApi {
             .db
             .settle_content_check(case_id.0, verdict, None, publish, crate::now_ms())
             .await?;
+        self.state.case_cache.forget(case_id.0); // see content_check::run
         Ok(Done::Done)
     }
 

@@ -231,6 +231,9 @@ pub async fn retry_due(state: &AppState, now: i64) -> Result<usize, ApiError> {
                 crate::now_ms(),
             )
             .await?;
+        // No timeline event for this (the board learns of it by reading), so forget the
+        // cached case here; other instances' copies age out (cases::cache::TTL).
+        state.case_cache.forget(c.case_id);
         settled += 1;
     }
     Ok(settled)

@@ -11,7 +11,7 @@ pub mod api;
 mod bus;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use minsheng_model::{CaseSummary, EventView, FeedEvent, Role, Status, is_overdue, mask};
@@ -100,6 +100,11 @@ pub struct Feed {
     wake: Notify,
     /// The newest event id broadcast so far.
     last: AtomicI64,
+    /// Commits announced here ([`Feed::committed`]) and how many of them the hub has read.
+    announced: AtomicU64,
+    pumped: AtomicU64,
+    /// Moves on with every announcement and every batch read from the log (see `cases::cache`).
+    generation: AtomicU64,
     bus: Option<bus::RedisBus>,
 }
 
@@ -111,6 +116,9 @@ impl Feed {
             tx,
             wake: Notify::new(),
             last: AtomicI64::new(0),
+            announced: AtomicU64::new(0),
+            pumped: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
             bus,
         })
     }
@@ -122,6 +130,8 @@ impl Feed {
 
     /// Says that events were committed: wakes this instance's hub and, through Redis, every other one.
     pub fn committed(&self) {
+        self.announced.fetch_add(1, Ordering::AcqRel);
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.wake.notify_one();
         if let Some(bus) = &self.bus {
             bus.publish();
@@ -140,11 +150,29 @@ impl Feed {
         self.last.load(Ordering::Acquire)
     }
 
+    /// Whether the hub has read every commit announced on this instance.
+    pub fn caught_up(&self) -> bool {
+        self.pumped.load(Ordering::Acquire) == self.announced.load(Ordering::Acquire)
+    }
+
+    /// See `cases::cache`: unchanged between two reads means nothing was committed here or
+    /// read from the log in between.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     /// Reads and broadcasts everything after the last broadcast id.
     async fn pump(&self, state: &AppState) -> anyhow::Result<()> {
+        let announced = self.announced.load(Ordering::Acquire);
         loop {
             let rows = state.db.feed_after(self.last_id(), PAGE).await?;
             let now = crate::now_ms();
+            for r in &rows {
+                state.case_cache.forget(r.event.case_id);
+            }
+            if !rows.is_empty() {
+                self.generation.fetch_add(1, Ordering::AcqRel);
+            }
             for r in &rows {
                 let item = Arc::new(FeedItem::from_row(r, now));
                 let id = item.id;
@@ -154,6 +182,7 @@ impl Feed {
                 self.last.store(id, Ordering::Release);
             }
             if (rows.len() as i64) < PAGE {
+                self.pumped.fetch_max(announced, Ordering::AcqRel);
                 return Ok(());
             }
         }
@@ -172,11 +201,18 @@ pub async fn run(state: Arc<AppState>) {
         .as_ref()
         .map(|b| AbortOnDrop(tokio::spawn(b.clone().listen(state.clone()))));
     let poll = Duration::from_secs_f64(state.cfg.feed_poll_secs.max(0.05));
+    let gap = Duration::from_millis(state.cfg.feed_batch_ms);
+    let mut last_pump = tokio::time::Instant::now() - gap;
     loop {
         tokio::select! {
             _ = state.feed.wake.notified() => {}
             _ = tokio::time::sleep(poll) => {}
         }
+        // Reads at most once per `gap`: under load, what was committed meanwhile goes out as
+        // one round, so each subscriber is woken (and written to) once for several events.
+        // A lone change goes out at once.
+        tokio::time::sleep_until(last_pump + gap).await;
+        last_pump = tokio::time::Instant::now();
         if let Err(e) = state.feed.pump(&state).await {
             tracing::warn!(error = %e, "reading the event log for the feed");
             tokio::time::sleep(Duration::from_millis(500)).await;
