@@ -13,6 +13,7 @@ mod openapi_auth;
 mod photos;
 mod public;
 mod reports;
+mod resilience;
 mod roles;
 mod supervision;
 mod system;
