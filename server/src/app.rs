@@ -102,7 +102,9 @@ impl<T> Reloaded<T> {
 
 impl AppState {
     pub async fn new(cfg: Config) -> anyhow::Result<AppState> {
-        let db = Db::connect(&cfg.database_url, cfg.db_max_connections).await?;
+        let acquire_timeout =
+            std::time::Duration::from_secs_f64(cfg.db_acquire_timeout_secs.max(0.1));
+        let db = Db::connect(&cfg.database_url, cfg.db_max_connections, acquire_timeout).await?;
         db.migrate().await?;
         std::fs::create_dir_all(cfg.data_dir.join("uploads"))
             .context("creating the uploads folder")?;

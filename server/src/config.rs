@@ -55,6 +55,9 @@ pub struct Config {
     /// How often the scheduler looks for due work.
     pub scheduler_interval_secs: f64,
     pub db_max_connections: u32,
+    /// How long a request waits for a PostgreSQL connection (the whole outage, when the
+    /// server is down) before it is answered 503 `database_unavailable`.
+    pub db_acquire_timeout_secs: f64,
     /// How often the feed reads the event log even when nothing woke it (the safety net
     /// for a lost Redis message or several instances without Redis).
     pub feed_poll_secs: f64,
@@ -176,6 +179,7 @@ impl Config {
             auto_close_days: src.parsed("MINSHENG_AUTO_CLOSE_DAYS", 7.0)?,
             scheduler_interval_secs: src.parsed("MINSHENG_SCHEDULER_INTERVAL_SECS", 10.0)?,
             db_max_connections: src.parsed("MINSHENG_DB_MAX_CONNECTIONS", 8)?,
+            db_acquire_timeout_secs: src.parsed("MINSHENG_DB_ACQUIRE_TIMEOUT_SECS", 5.0)?,
             feed_poll_secs: src.parsed("MINSHENG_FEED_POLL_SECS", 2.0)?,
             feed_batch_ms: src.parsed("MINSHENG_FEED_BATCH_MS", 20)?,
             session_cache_ms: src.parsed("MINSHENG_SESSION_CACHE_MS", 2000)?,
@@ -231,6 +235,7 @@ impl Config {
             auto_close_days: 7.0,
             scheduler_interval_secs: 60.0,
             db_max_connections: 8,
+            db_acquire_timeout_secs: 5.0,
             feed_poll_secs: 2.0,
             feed_batch_ms: 20,
             session_cache_ms: 2000,

@@ -40,10 +40,18 @@ pub enum ApiError {
     /// Something failed on our side; the log has the details.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
-    /// A service we depend on is unavailable; retry later.
+    /// A service we depend on is unavailable: retry later (after the seconds in
+    /// `Retry-After`, when given).
     #[oai(status = 503)]
-    Unavailable(Json<ErrorBody>),
+    Unavailable(
+        Json<ErrorBody>,
+        #[oai(header = "Retry-After")] Option<String>,
+    ),
 }
+
+/// What a client is told to wait before retrying when the database is unavailable: about
+/// what a PostgreSQL restart or fail-over takes.
+const DATABASE_RETRY_AFTER_SECS: u64 = 5;
 
 fn body(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
     Json(ErrorBody {
@@ -77,7 +85,17 @@ impl ApiError {
         ApiError::TooManyRequests(body(code, msg), Some(retry_after_secs.max(1).to_string()))
     }
     pub fn unavailable(code: &str, msg: impl Into<String>) -> Self {
-        ApiError::Unavailable(body(code, msg))
+        ApiError::Unavailable(body(code, msg), None)
+    }
+
+    /// Logs the cause and answers 503 `database_unavailable` with `Retry-After`: the database
+    /// cannot be reached just now (stopped, restarting, or no connection free in time).
+    pub fn database_unavailable(err: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %err, "database unavailable");
+        ApiError::Unavailable(
+            body("database_unavailable", "服务暂时不可用,请稍后重试"),
+            Some(DATABASE_RETRY_AFTER_SECS.to_string()),
+        )
     }
 
     /// A field that failed validation: 422 `validation_failed`, naming the field.
@@ -108,7 +126,7 @@ impl ApiError {
             | ApiError::Unprocessable(b)
             | ApiError::TooManyRequests(b, _)
             | ApiError::Internal(b)
-            | ApiError::Unavailable(b) => &b.0,
+            | ApiError::Unavailable(b, _) => &b.0,
         }
     }
 
@@ -129,6 +147,7 @@ impl From<crate::storage::StoreError> for ApiError {
             StoreError::Duplicate(what) => {
                 ApiError::conflict("duplicate", format!("{what} 已存在"))
             }
+            e @ StoreError::Database(_) if e.is_unavailable() => ApiError::database_unavailable(e),
             StoreError::Database(e) => ApiError::internal(format!("database: {e}")),
         }
     }

@@ -14,6 +14,7 @@ mod openapi_roles;
 mod photos;
 mod public;
 mod reports;
+mod resilience;
 mod roles;
 mod supervision;
 mod system;

@@ -665,6 +665,7 @@ pub struct Sse {
 pub struct SseClient {
     resp: reqwest::Response,
     buf: String,
+    ended: bool,
 }
 
 impl SseClient {
@@ -687,6 +688,7 @@ impl SseClient {
         SseClient {
             resp,
             buf: String::new(),
+            ended: false,
         }
     }
 
@@ -702,6 +704,7 @@ impl SseClient {
         SseClient {
             resp,
             buf: String::new(),
+            ended: false,
         }
     }
 
@@ -731,9 +734,18 @@ impl SseClient {
             }
             match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
                 Ok(Ok(Some(chunk))) => self.buf.push_str(&String::from_utf8_lossy(&chunk)),
-                _ => return None,
+                Ok(_) => {
+                    self.ended = true;
+                    return None;
+                }
+                Err(_) => return None,
             }
         }
+    }
+
+    /// Whether the server ended the stream (a browser's `EventSource` would reconnect).
+    pub fn ended(&self) -> bool {
+        self.ended
     }
 
     /// The next event within 5 seconds, or a panic.
@@ -823,4 +835,124 @@ pub async fn serve_stand_in(route: impl poem::Endpoint + 'static) -> String {
         let _ = poem::Server::new_with_acceptor(acceptor).run(route).await;
     });
     format!("http://{addr}")
+}
+
+/// A throwaway PostgreSQL cluster of its own (initdb in a temporary folder, a free loopback
+/// port), for tests that stop and start the database under a running server; never the
+/// shared server of `MINSHENG_TEST_POSTGRES_URL`. Stopped and removed on drop; `None` when
+/// the PostgreSQL binaries are not installed (CI installs them).
+pub struct PostgresServer {
+    pub port: u16,
+    bin: std::path::PathBuf,
+    data: tempfile::TempDir,
+    sock: tempfile::TempDir,
+    /// Run the binaries as `postgres`: initdb refuses root.
+    as_postgres: bool,
+    running: bool,
+}
+
+impl PostgresServer {
+    pub fn start() -> Option<PostgresServer> {
+        use std::os::unix::fs::MetadataExt;
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let major: u32 = e.file_name().to_str()?.parse().ok()?;
+                let bin = e.path().join("bin");
+                bin.join("initdb").exists().then_some((major, bin))
+            })
+            .max()?
+            .1;
+        let as_postgres = std::fs::metadata("/proc/self").ok()?.uid() == 0;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let mut pg = PostgresServer {
+            port,
+            bin,
+            data: tempfile::tempdir().ok()?,
+            sock: tempfile::tempdir().ok()?,
+            as_postgres,
+            running: false,
+        };
+        if as_postgres {
+            let chown = std::process::Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(pg.data.path())
+                .arg(pg.sock.path())
+                .status()
+                .ok()?;
+            if !chown.success() {
+                return None;
+            }
+        }
+        let initdb = format!(
+            "{}/initdb -D {} -U postgres -A trust -E UTF8 --no-sync",
+            pg.bin.display(),
+            pg.data.path().display()
+        );
+        if !pg.sh(&initdb) {
+            return None;
+        }
+        pg.restart().then_some(pg)
+    }
+
+    /// The admin URL (database `postgres`), as [`Backend::Postgres`] takes it.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Starts (or starts again) the cluster on the same port and waits until it accepts connections.
+    pub fn restart(&mut self) -> bool {
+        let start = format!(
+            "{bin}/pg_ctl -D {data} -l {data}/server.log -w -o \"-p {port} -k {sock} \
+             -c listen_addresses=127.0.0.1 -c fsync=off\" start",
+            bin = self.bin.display(),
+            data = self.data.path().display(),
+            port = self.port,
+            sock = self.sock.path().display(),
+        );
+        self.running = self.sh(&start);
+        self.running
+    }
+
+    /// A fast shutdown (what an operator's restart does): open sessions are terminated and
+    /// running transactions rolled back; returns once the server is down.
+    pub fn stop(&mut self) {
+        if !std::mem::take(&mut self.running) {
+            return;
+        }
+        let stop = format!(
+            "{}/pg_ctl -D {} -m fast -w stop",
+            self.bin.display(),
+            self.data.path().display()
+        );
+        self.sh(&stop);
+    }
+
+    /// Runs a shell command line, as `postgres` when we are root; true when it succeeded.
+    fn sh(&self, line: &str) -> bool {
+        let mut c = if self.as_postgres {
+            let mut c = std::process::Command::new("su");
+            c.args(["postgres", "-c", line]);
+            c
+        } else {
+            let mut c = std::process::Command::new("sh");
+            c.args(["-c", line]);
+            c
+        };
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        self.stop(); // the temporary folders go with the fields
+    }
 }

@@ -193,7 +193,7 @@ impl From<ApiError> for Open311Error {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
         let (code, message) = (e.body().code.clone(), e.body().message.clone());
@@ -205,6 +205,7 @@ impl From<ApiError> for Open311Error {
             "content_risky" => "content_risky",
             "forbidden" => "forbidden",
             "internal" => "internal",
+            "database_unavailable" => "database_unavailable",
             _ => "error",
         };
         Open311Error::new(status, code, message)

@@ -109,6 +109,29 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl StoreError {
+    /// The database could not be reached (stopped, restarting, the connection cut, or no
+    /// connection free in time), as opposed to refusing this statement: a retry may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(e) => connection_failure(e),
+            _ => false,
+        }
+    }
+}
+
+/// PostgreSQL's SQLSTATE class 08 is "connection exception"; 57P01..57P03 are the server
+/// shutting down (admin or crash) and not yet accepting connections.
+fn connection_failure(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
 /// Turns a unique-key violation into [`StoreError::Duplicate`].
 pub(crate) fn unique_as(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |e| match &e {
@@ -118,10 +141,16 @@ pub(crate) fn unique_as(what: &'static str) -> impl FnOnce(sqlx::Error) -> Store
 }
 
 impl Db {
-    /// Connects to the database named by the URL (creating a SQLite file if needed).
-    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+    /// Connects to the database named by the URL (creating a SQLite file if needed). A
+    /// request waits at most `acquire_timeout` for a PostgreSQL connection before failing
+    /// as unavailable.
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: std::time::Duration,
+    ) -> anyhow::Result<Db> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            postgres::connect(url, max_connections)
+            postgres::connect(url, max_connections, acquire_timeout)
                 .await
                 .map(Db::Postgres)
         } else if url.starts_with("sqlite:") {
@@ -172,5 +201,80 @@ impl Db {
 
     pub async fn close(&self) {
         with_db!(self, p => p.close().await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::StoreError;
+
+    /// A database error with just a SQLSTATE, as a driver would report it.
+    #[derive(Debug)]
+    struct Sqlstate(&'static str);
+
+    impl std::fmt::Display for Sqlstate {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "SQLSTATE {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Sqlstate {}
+
+    impl sqlx::error::DatabaseError for Sqlstate {
+        fn message(&self) -> &str {
+            "test"
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn db(code: &'static str) -> StoreError {
+        StoreError::Database(sqlx::Error::Database(Box::new(Sqlstate(code))))
+    }
+
+    #[test]
+    fn connection_failures_are_unavailable_and_statement_errors_are_not() {
+        let io = |k| StoreError::Database(sqlx::Error::Io(std::io::Error::from(k)));
+        for e in [
+            io(std::io::ErrorKind::ConnectionRefused),
+            io(std::io::ErrorKind::UnexpectedEof),
+            StoreError::Database(sqlx::Error::PoolTimedOut),
+            StoreError::Database(sqlx::Error::PoolClosed),
+            db("08006"), // connection_failure
+            db("08001"), // sqlclient_unable_to_establish_sqlconnection
+            db("57P01"), // admin_shutdown (a fast shutdown)
+            db("57P02"), // crash_shutdown
+            db("57P03"), // cannot_connect_now (starting up)
+        ] {
+            assert!(e.is_unavailable(), "{e:?}");
+        }
+        for e in [
+            db("23505"), // unique_violation
+            db("40001"), // serialization_failure
+            db("42P01"), // undefined_table
+            db("57014"), // query_canceled
+            StoreError::Database(sqlx::Error::RowNotFound),
+            StoreError::Database(sqlx::Error::Protocol("unexpected message".into())),
+            StoreError::NotFound,
+            StoreError::Conflict,
+            StoreError::Duplicate("username"),
+        ] {
+            assert!(!e.is_unavailable(), "{e:?}");
+        }
     }
 }

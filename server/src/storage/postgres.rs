@@ -1,5 +1,7 @@
 //! PostgreSQL: its own migrations and dialect.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
@@ -11,10 +13,19 @@ pub const ILIKE: &str = "ILIKE";
 /// A cast to an integer rounds in PostgreSQL, so floor first.
 pub const FLOOR_INT: (&str, &str) = ("CAST(FLOOR(", ") AS BIGINT)");
 
-pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+/// While the server is down every request waits `acquire_timeout` (sqlx retries refused
+/// connections until then) before it fails as unavailable. Connections that died with a
+/// restart are found by the ping before each acquire (sqlx's default, kept explicit here)
+/// and replaced, so the pool recovers on its own once the server is back.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(max_connections.max(1))
-        .acquire_timeout(std::time::Duration::from_secs(10))
+        .acquire_timeout(acquire_timeout)
+        .test_before_acquire(true)
         .connect(url)
         .await
         .context("connecting to PostgreSQL")

@@ -239,7 +239,7 @@ fn field_rejected(id: &str, e: FieldError) -> SyncResult {
 /// An API error inside a batch becomes that record's rejection; internal errors stay errors.
 fn as_rejection(id: &str, e: ApiError) -> Result<SyncResult, ApiError> {
     match e {
-        ApiError::Internal(_) | ApiError::Unavailable(_) => Err(e),
+        ApiError::Internal(_) | ApiError::Unavailable(..) => Err(e),
         other => {
             let b = other.body();
             Ok(rejected(id, &b.code, b.message.clone()))
