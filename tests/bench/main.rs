@@ -374,6 +374,10 @@ async fn run(o: Opts) -> Result<()> {
     report.insert("submit_rps".into(), json!(submit.rps()));
     report.insert("submit_p50_ms".into(), json!(submit.pct(0.5)));
     report.insert("submit_p99_ms".into(), json!(submit.pct(0.99)));
+    eprintln!(
+        "  server peak RSS so far: {:.1} MB (after submit)",
+        rss_peak(server.child.id()) as f64 / 1e6
+    );
 
     // Read one case.
     let read = get_load(&client, &base, &dispatcher, conc, secs, |n| {
@@ -386,6 +390,10 @@ async fn run(o: Opts) -> Result<()> {
         read.pct(0.99)
     );
     report.insert("read_rps".into(), json!(read.rps()));
+    eprintln!(
+        "  server peak RSS so far: {:.1} MB (after read)",
+        rss_peak(server.child.id()) as f64 / 1e6
+    );
 
     // A filtered list: an area and a status.
     let list = get_load(&client, &base, &dispatcher, 8, secs, |n| {
@@ -400,6 +408,10 @@ async fn run(o: Opts) -> Result<()> {
         list.pct(0.99)
     );
     report.insert("list_p99_ms".into(), json!(list.pct(0.99)));
+    eprintln!(
+        "  server peak RSS so far: {:.1} MB (after list)",
+        rss_peak(server.child.id()) as f64 / 1e6
+    );
 
     // The map's aggregates.
     let agg = get_load(&client, &base, &dispatcher, 4, secs, |n| {
@@ -417,6 +429,10 @@ async fn run(o: Opts) -> Result<()> {
         agg.pct(0.99)
     );
     report.insert("aggregate_p99_ms".into(), json!(agg.pct(0.99)));
+    eprintln!(
+        "  server peak RSS so far: {:.1} MB (after aggregate)",
+        rss_peak(server.child.id()) as f64 / 1e6
+    );
 
     // Fan-out: N subscribers, changes at a fixed rate, latency from the request being sent.
     let subs = o
@@ -439,6 +455,10 @@ async fn run(o: Opts) -> Result<()> {
     report.insert("fanout_p50_ms".into(), json!(p50));
     report.insert("fanout_p99_ms".into(), json!(p99));
     report.insert("fanout_lost".into(), json!(lost));
+    eprintln!(
+        "  server peak RSS so far: {:.1} MB (after fanout)",
+        rss_peak(server.child.id()) as f64 / 1e6
+    );
 
     report.insert("peak_rss_bytes".into(), json!(rss_peak(server.child.id())));
     drop(server);

@@ -147,7 +147,14 @@ impl Cursor {
                 continue;
             }
             if self.read_log {
-                match self.state.db.feed_after(self.last, PAGE).await {
+                if let Some(items) = self.state.feed.recent_after(self.last, PAGE as usize) {
+                    self.read_log = items.len() == PAGE as usize;
+                    self.backlog.extend(items);
+                    continue;
+                }
+                // Boxed: this future is large, and an idle subscriber's stream would
+                // otherwise keep room for it while it waits on the hub.
+                match Box::pin(self.state.db.feed_after(self.last, PAGE)).await {
                     Ok(rows) => {
                         self.read_log = rows.len() as i64 == PAGE;
                         let now = crate::now_ms();

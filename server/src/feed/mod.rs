@@ -22,6 +22,9 @@ use crate::storage::{FeedRow, Scope};
 
 /// Rows read from the log per query.
 const PAGE: i64 = 500;
+/// Items the hub keeps after broadcasting them, for subscribers that fall behind or just
+/// connected: they catch up from these shared items instead of each reading the log.
+const RECENT: usize = 4096;
 
 /// One event ready to send: its visibility keys and its JSON, pre-rendered once for
 /// viewers entitled to residents' names and once for everyone else.
@@ -94,12 +97,21 @@ impl FeedItem {
     }
 }
 
+/// What the hub broadcast lately: complete from the log position `after` on.
+#[derive(Default)]
+struct Recent {
+    after: i64,
+    items: std::collections::VecDeque<Arc<FeedItem>>,
+}
+
 /// The per-instance hub.
 pub struct Feed {
     tx: broadcast::Sender<Arc<FeedItem>>,
     wake: Notify,
     /// The newest event id broadcast so far.
     last: AtomicI64,
+    /// The newest items broadcast, in id order, and the log position they start after.
+    recent: std::sync::RwLock<Recent>,
     /// Commits announced here ([`Feed::committed`]) and how many of them the hub has read.
     announced: AtomicU64,
     pumped: AtomicU64,
@@ -116,6 +128,7 @@ impl Feed {
             tx,
             wake: Notify::new(),
             last: AtomicI64::new(0),
+            recent: Default::default(),
             announced: AtomicU64::new(0),
             pumped: AtomicU64::new(0),
             generation: AtomicU64::new(0),
@@ -150,6 +163,17 @@ impl Feed {
         self.last.load(Ordering::Acquire)
     }
 
+    /// Up to `limit` broadcast items after `last`, shared with every other subscriber; `None`
+    /// when `last` is older than what the hub still keeps (read the log then).
+    pub fn recent_after(&self, last: i64, limit: usize) -> Option<Vec<Arc<FeedItem>>> {
+        let r = self.recent.read().unwrap_or_else(|e| e.into_inner());
+        if last < r.after {
+            return None;
+        }
+        let start = r.items.partition_point(|i| i.id <= last);
+        Some(r.items.range(start..).take(limit).cloned().collect())
+    }
+
     /// Whether the hub has read every commit announced on this instance.
     pub fn caught_up(&self) -> bool {
         self.pumped.load(Ordering::Acquire) == self.announced.load(Ordering::Acquire)
@@ -176,6 +200,18 @@ impl Feed {
             for r in &rows {
                 let item = Arc::new(FeedItem::from_row(r, now));
                 let id = item.id;
+                {
+                    let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());
+                    if recent.items.is_empty() && recent.after == 0 {
+                        recent.after = self.last_id();
+                    }
+                    if recent.items.len() == RECENT
+                        && let Some(old) = recent.items.pop_front()
+                    {
+                        recent.after = old.id;
+                    }
+                    recent.items.push_back(item.clone());
+                }
                 // Send before recording the id: a subscriber that reads `last_id` after
                 // subscribing then never skips an item it has not been sent.
                 let _ = self.tx.send(item); // no subscribers is not an error
@@ -192,7 +228,15 @@ impl Feed {
 /// Runs the hub (and the Redis listener, when configured) until the task is dropped.
 pub async fn run(state: Arc<AppState>) {
     match state.db.last_event_id().await {
-        Ok(id) => state.feed.last.store(id, Ordering::Release),
+        Ok(id) => {
+            state.feed.last.store(id, Ordering::Release);
+            state
+                .feed
+                .recent
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .after = id;
+        }
         Err(e) => tracing::warn!(error = %e, "reading the newest event id"),
     }
     let _listener = state
