@@ -9,6 +9,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/pos
 pub const ILIKE: &str = "ILIKE";
 
 /// A cast to an integer rounds in PostgreSQL, so floor first.
+#[cfg(test)]
 pub const FLOOR_INT: (&str, &str) = ("CAST(FLOOR(", ") AS BIGINT)");
 
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
