@@ -64,6 +64,8 @@ pub struct AppState {
     pub sessions: crate::auth::sessions::SessionCache,
     /// Cases read lately (see `cases::cache`).
     pub case_cache: crate::cases::cache::CaseCache,
+    /// The progress map's view of the case ledger, caught up with the event log on every read.
+    pub map_index: crate::map::index::MapIndex,
     areas: Reloaded<Vec<AreaRow>>,
     categories: Reloaded<Vec<CategoryRow>>,
 }
@@ -131,6 +133,7 @@ impl AppState {
             feed,
             projects_live: Default::default(),
             limits,
+            map_index: Default::default(),
             areas: Reloaded::new(),
             categories: Reloaded::new(),
         })
@@ -312,6 +315,13 @@ impl Application {
         let feed = tokio::spawn(crate::feed::run(self.state.clone()));
         let checks = tokio::spawn(crate::channels::content_check::run(self.state.clone()));
         let projects = tokio::spawn(crate::public::live::run(self.state.clone()));
+        // Build the map's index now rather than on the first map request.
+        let state = self.state.clone();
+        let map_index = tokio::spawn(async move {
+            if let Err(e) = state.map_index.catch_up(&state.db).await {
+                tracing::warn!(error = %e, "building the map index");
+            }
+        });
         let result = Server::new_with_acceptor(self.acceptor)
             .run(routes(self.state))
             .await;
@@ -319,6 +329,7 @@ impl Application {
         feed.abort();
         checks.abort();
         projects.abort();
+        map_index.abort();
         result
     }
 }

@@ -1,6 +1,6 @@
 //! The progress map's aggregates: counts rolled up the area tree, figures, points and clusters.
 
-use minsheng_tests::{World, on_each_backend};
+use minsheng_tests::{TestApp, World, on_each_backend, spawn_instance_sharing};
 use serde_json::json;
 
 #[tokio::test]
@@ -171,6 +171,133 @@ async fn points_become_clusters_when_there_are_many() {
             );
             let sum: i64 = clusters.iter().map(|c| c["count"].as_i64().unwrap()).sum();
             assert_eq!(sum, 2103, "every case is in exactly one cluster");
+        },
+    )
+    .await;
+}
+
+fn count_of(areas: &serde_json::Value, area_id: i64, status: &str) -> i64 {
+    let area = areas
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["area_id"] == area_id)
+        .unwrap();
+    area["by_status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["status"] == status)
+        .map_or(0, |s| s["count"].as_i64().unwrap())
+}
+
+async fn box_total(app: &TestApp, token: &str) -> i64 {
+    app.get("/api/v1/map/points?bbox=103.0,25.0,104.0,26.0", token)
+        .await
+        .expect(200)["total"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_change_made_right_after_a_read_shows_in_the_next_read() {
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let id = w.submit(&app, &w.resident_a, "刚提交的诉求").await["id"]
+                .as_i64()
+                .unwrap();
+            let before = app
+                .get("/api/v1/map/areas", &w.dispatcher)
+                .await
+                .expect(200);
+            assert_eq!(count_of(&before, w.street_a, "submitted"), 1);
+            let figures = app.get("/api/v1/map/figures", &w.leader).await.expect(200);
+            assert_eq!(figures["new_today"], 1);
+            assert_eq!(box_total(&app, &w.dispatcher).await, 1);
+            // Each read sees the write made just before it.
+            app.act(&w.dispatcher, id, json!({ "action": "accept" }))
+                .await
+                .expect(200);
+            let after = app
+                .get("/api/v1/map/areas", &w.dispatcher)
+                .await
+                .expect(200);
+            assert_eq!(count_of(&after, w.street_a, "submitted"), 0);
+            assert_eq!(count_of(&after, w.street_a, "accepted"), 1);
+            w.submit(&app, &w.resident_b, "又一件路灯诉求").await;
+            assert_eq!(box_total(&app, &w.dispatcher).await, 2);
+            let figures = app.get("/api/v1/map/figures", &w.leader).await.expect(200);
+            assert_eq!(
+                (figures["new_today"].as_i64(), figures["open"].as_i64()),
+                (Some(2), Some(2))
+            );
+            // A change written below the API (a location attached later) is in the log too.
+            let unplaced = app
+            .post("/api/v1/cases", &w.dispatcher, json!({
+                "client_request_id": "map-unplaced-1", "category_id": w.cat_light,
+                "description": "电话反映,位置待补充", "channel": "phone", "area_id": w.grid_a
+            }))
+            .await
+            .expect(201)["id"]
+            .as_i64()
+            .unwrap();
+            assert_eq!(box_total(&app, &w.dispatcher).await, 2);
+            let user = app.get("/api/v1/auth/me", &w.dispatcher).await.expect(200)["id"]
+                .as_i64()
+                .unwrap();
+            let attach = minsheng_tests::minsheng_server::storage::Attachment {
+                lat: Some(25.5),
+                lng: Some(103.5),
+                address: None,
+                area_id: None,
+                data: json!({}),
+                note: "补充位置".into(),
+            };
+            app.state
+                .db
+                .attach_to_case(
+                    unplaced,
+                    user,
+                    &attach,
+                    minsheng_tests::minsheng_server::now_ms(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(box_total(&app, &w.dispatcher).await, 3);
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_write_through_one_instance_appears_in_the_other_instances_map() {
+    on_each_backend(
+        |_| {},
+        |a| async move {
+            let b = spawn_instance_sharing(&a, |_| {}).await;
+            let w = World::build(&a).await;
+            // Both instances build their index before the writes.
+            assert_eq!(box_total(&a, &w.dispatcher).await, 0);
+            assert_eq!(box_total(&b, &w.dispatcher).await, 0);
+            let id = w.submit(&a, &w.resident_a, "在A实例提交").await["id"]
+                .as_i64()
+                .unwrap();
+            assert_eq!(box_total(&b, &w.dispatcher).await, 1, "on {}", a.backend);
+            let areas = b.get("/api/v1/map/areas", &w.dispatcher).await.expect(200);
+            assert_eq!(count_of(&areas, w.street_a, "submitted"), 1);
+            w.accept_and_assign(&a, id).await;
+            let areas = b.get("/api/v1/map/areas", &w.dispatcher).await.expect(200);
+            assert_eq!(count_of(&areas, w.street_a, "assigned"), 1);
+            // And back: signed on B, counted on A.
+            b.act(&w.handler, id, json!({ "action": "sign" }))
+                .await
+                .expect(200);
+            let f = a.get("/api/v1/map/figures", &w.leader).await.expect(200);
+            assert_eq!(f["response_rate"], 1.0);
+            let areas = a.get("/api/v1/map/areas", &w.dispatcher).await.expect(200);
+            assert_eq!(count_of(&areas, w.street_a, "in_progress"), 1);
         },
     )
     .await;

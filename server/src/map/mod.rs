@@ -1,6 +1,10 @@
 //! `/api/v1/map/...`: what the progress map (民生实事进度图) draws — counts per area at any
 //! level of the tree, the day's figures with a 30-day trend, and case points in a box.
+//! Answered from [`index::MapIndex`], caught up with the event log before every read.
 
+pub mod index;
+
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use minsheng_model::{
@@ -13,7 +17,8 @@ use poem_openapi::{OpenApi, payload::Json};
 use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, Principal};
 use crate::error::ApiError;
-use crate::storage::{BEIJING_MS, MapFilter, Scope};
+use crate::storage::{BEIJING_MS, Scope};
+use index::MapFilter;
 
 pub struct MapApi {
     pub state: Arc<AppState>,
@@ -97,47 +102,59 @@ impl MapApi {
                     .collect()
             }
         };
-        let rows = self
-            .state
-            .db
-            .counts_by_area(&scope, &f, crate::now_ms())
-            .await?;
-        let out = targets
-            .into_iter()
-            .map(|a| {
-                let mine: Vec<_> = rows
-                    .iter()
-                    .filter(|r| {
-                        r.area_path
-                            .as_deref()
-                            .is_some_and(|p| p.starts_with(&a.path))
-                    })
-                    .collect();
-                let mut by_status: Vec<StatusCount> = Vec::new();
-                for r in &mine {
-                    if let Some(s) = Status::parse(&r.status) {
-                        match by_status.iter_mut().find(|c| c.status == s) {
-                            Some(c) => c.count += r.count,
-                            None => by_status.push(StatusCount {
-                                status: s,
-                                count: r.count,
-                            }),
-                        }
+        let now = crate::now_ms();
+        let rows = {
+            let view = self.state.map_index.fresh(&self.state.db).await?;
+            view.counts_by_area(&scope, &f, now)
+        };
+        // Every path ends with '/', so an area's subtree is the rows whose path has the
+        // area's path as one of its '/'-delimited prefixes.
+        let by_path: HashMap<&str, usize> = targets
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.path.as_str(), i))
+            .collect();
+        let mut sums: Vec<(Vec<StatusCount>, i64, i64, i64)> =
+            vec![(Vec::new(), 0, 0, 0); targets.len()];
+        for r in &rows {
+            let Some(path) = r.area_path.as_deref() else {
+                continue;
+            };
+            let status = Status::parse(&r.status);
+            for (end, _) in path.match_indices('/') {
+                let Some(&i) = by_path.get(&path[..=end]) else {
+                    continue;
+                };
+                let (by_status, total, open, overdue) = &mut sums[i];
+                *total += r.count;
+                *overdue += r.overdue;
+                if let Some(s) = status {
+                    if !s.is_terminal() {
+                        *open += r.count;
+                    }
+                    match by_status.iter_mut().find(|c| c.status == s) {
+                        Some(c) => c.count += r.count,
+                        None => by_status.push(StatusCount {
+                            status: s,
+                            count: r.count,
+                        }),
                     }
                 }
+            }
+        }
+        let out = targets
+            .into_iter()
+            .zip(sums)
+            .map(|(a, (mut by_status, total, open, overdue))| {
                 by_status.sort_by_key(|c| Status::ALL.iter().position(|s| *s == c.status));
                 AreaCounts {
                     area_id: a.id,
                     name: a.name.clone(),
                     level: AreaLevel::parse(&a.level).unwrap_or(AreaLevel::Grid),
                     parent_id: a.parent_id,
-                    total: mine.iter().map(|r| r.count).sum(),
-                    open: mine
-                        .iter()
-                        .filter(|r| Status::parse(&r.status).is_some_and(|s| !s.is_terminal()))
-                        .map(|r| r.count)
-                        .sum(),
-                    overdue: mine.iter().map(|r| r.overdue).sum(),
+                    total,
+                    open,
+                    overdue,
                     by_status,
                 }
             })
@@ -174,7 +191,10 @@ impl MapApi {
         let now = crate::now_ms();
         let today = (now + BEIJING_MS) / DAY_MS * DAY_MS - BEIJING_MS;
         let since = today - (days - 1) * DAY_MS;
-        let fig = self.state.db.figures(&scope, &f, since, today, now).await?;
+        let fig = {
+            let view = self.state.map_index.fresh(&self.state.db).await?;
+            view.figures(&scope, &f, since, today, now)
+        };
         let trend = fig
             .trend
             .iter()
@@ -231,14 +251,22 @@ impl MapApi {
         }
         let b = (nums[0], nums[1], nums[2], nums[3]);
         let now = crate::now_ms();
-        let total = self.state.db.count_in_box(&scope, &f, b).await?;
+        let (total, points, clusters) = {
+            let view = self.state.map_index.fresh(&self.state.db).await?;
+            let total = view.count_in_box(&scope, &f, b);
+            if total <= MAX_POINTS {
+                (
+                    total,
+                    view.points_in_box(&scope, &f, b, MAX_POINTS),
+                    Vec::new(),
+                )
+            } else {
+                let clusters = view.clusters_in_box(&scope, &f, b, CLUSTER_CELLS, now);
+                (total, Vec::new(), clusters)
+            }
+        };
         if total <= MAX_POINTS {
-            let rows = self
-                .state
-                .db
-                .points_in_box(&scope, &f, b, MAX_POINTS)
-                .await?;
-            let points = rows
+            let points = points
                 .into_iter()
                 .map(|r| {
                     let status = Status::parse(&r.status).unwrap_or(Status::Submitted);
@@ -258,11 +286,7 @@ impl MapApi {
                 total,
             }));
         }
-        let clusters = self
-            .state
-            .db
-            .clusters_in_box(&scope, &f, b, CLUSTER_CELLS, now)
-            .await?
+        let clusters = clusters
             .into_iter()
             .map(|c| MapCluster {
                 lat: c.lat,

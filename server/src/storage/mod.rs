@@ -8,6 +8,8 @@
 mod cases;
 mod channels;
 mod map;
+#[cfg(test)]
+mod map_reference;
 mod notifications;
 mod postgres;
 mod public;
@@ -24,7 +26,7 @@ pub use cases::{CaseChange, CaseFilter, NewCaseRecord, NewEvent, NewPhoto, Scope
 pub use channels::{
     Attachment, CLOSED_STATUSES, ContentCheckRow, Open311Filter, Open311Row, Open311UpdateRow,
 };
-pub use map::{AreaStatusCount, BEIJING_MS, ClusterRow, Figures, MapFilter, PointRow};
+pub use map::{BEIJING_MS, MapCaseRow, MapChangeRow};
 pub use notifications::{NewNotification, NotificationRow, Recipient};
 pub use public::{EscalatedAt, NewProjectRecord, ProjectPhotoRow, ProjectRow, StageRow};
 pub use reference::{CategoryRecord, NewAreaRecord};
@@ -186,6 +188,7 @@ impl Db {
     }
 
     /// The integer floor of a non-negative expression: `(open, close)` around it.
+    #[cfg(test)]
     pub(crate) fn floor_int(&self) -> (&'static str, &'static str) {
         match self {
             Db::Sqlite(_) => sqlite::FLOOR_INT,

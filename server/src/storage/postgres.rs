@@ -11,6 +11,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/pos
 pub const ILIKE: &str = "ILIKE";
 
 /// A cast to an integer rounds in PostgreSQL, so floor first.
+#[cfg(test)]
 pub const FLOOR_INT: (&str, &str) = ("CAST(FLOOR(", ") AS BIGINT)");
 
 /// While the server is down every request waits `acquire_timeout` (sqlx retries refused

@@ -13,6 +13,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sql
 pub const ILIKE: &str = "LIKE";
 
 /// Truncation is the floor for the non-negative values it is used on (SQLite may lack FLOOR).
+#[cfg(test)]
 pub const FLOOR_INT: (&str, &str) = ("CAST((", ") AS INTEGER)");
 
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<SqlitePool> {
