@@ -6,7 +6,7 @@
 //! timer: a submission waits at most for the commit in flight and then its own. The answer
 //! comes after the commit, so a 201 still means stored. When a batch fails as a whole, each
 //! of its submissions is retried in a transaction of its own, so one bad record never
-//! fails the others.
+//! fails the others — unless the database is unreachable, which every one of them is told.
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -69,6 +69,16 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Job>, batches: prometheus::Histog
             }
             Err(e) if jobs.len() == 1 => {
                 let _ = jobs.pop().map(|j| j.answer.send(Err(e)));
+            }
+            Err(e) if e.is_unavailable() => {
+                // The database is away: one by one would only wait for it N times over.
+                let cause = e.to_string();
+                for job in jobs.drain(..) {
+                    let gone = std::io::Error::new(std::io::ErrorKind::NotConnected, cause.clone());
+                    let _ = job
+                        .answer
+                        .send(Err(StoreError::Database(sqlx::Error::Io(gone))));
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, size = jobs.len(), "a group commit failed; storing its submissions one by one");

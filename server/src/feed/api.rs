@@ -123,6 +123,11 @@ struct Cursor {
     last: i64,
     backlog: VecDeque<Arc<FeedItem>>,
     read_log: bool,
+    /// Resuming from a position the client gave: read the log itself until caught up, so a
+    /// replay shows each event as the log says now (who may see it follows the case's
+    /// current department and area). Catching up on what was just broadcast uses the hub's
+    /// shared items, which are exactly what the subscriber would have been sent live.
+    resuming: bool,
 }
 
 impl Cursor {
@@ -147,7 +152,9 @@ impl Cursor {
                 continue;
             }
             if self.read_log {
-                if let Some(items) = self.state.feed.recent_after(self.last, PAGE as usize) {
+                if !self.resuming
+                    && let Some(items) = self.state.feed.recent_after(self.last, PAGE as usize)
+                {
                     self.read_log = items.len() == PAGE as usize;
                     self.backlog.extend(items);
                     continue;
@@ -157,6 +164,7 @@ impl Cursor {
                 match Box::pin(self.state.db.feed_after(self.last, PAGE)).await {
                     Ok(rows) => {
                         self.read_log = rows.len() as i64 == PAGE;
+                        self.resuming = self.read_log;
                         let now = crate::now_ms();
                         self.backlog
                             .extend(rows.iter().map(|r| Arc::new(FeedItem::from_row(r, now))));
@@ -240,6 +248,7 @@ impl FeedApi {
             last,
             backlog: VecDeque::new(),
             read_log: true,
+            resuming: resume.is_some(),
         };
         let stream = stream::unfold(
             cursor,
