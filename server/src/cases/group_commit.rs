@@ -102,7 +102,9 @@ mod tests {
     async fn db() -> (Db, i64, i64, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/t.db", dir.path().display());
-        let db = Db::connect(&url, 4).await.unwrap();
+        let db = Db::connect(&url, 4, std::time::Duration::from_secs(5))
+            .await
+            .unwrap();
         db.migrate().await.unwrap();
         let user = db
             .create_user(

@@ -612,7 +612,9 @@ mod tests {
     }
 
     async fn ledger(url: &str) -> Ledger {
-        let db = Db::connect(url, 2).await.expect("connect");
+        let db = Db::connect(url, 2, std::time::Duration::from_secs(5))
+            .await
+            .expect("connect");
         db.migrate().await.expect("migrate");
         let mut areas = Vec::new();
         for (i, parent) in [None, Some(0), Some(0), Some(1), Some(1), Some(2), Some(3)]
