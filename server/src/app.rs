@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{EndpointExt, Route, Server};
+use poem::{EndpointExt, Route};
 use poem_openapi::{OpenApiService, Tags};
 use tokio::sync::RwLock;
 
@@ -282,26 +281,21 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
 pub struct Application {
     pub state: Arc<AppState>,
     addr: SocketAddr,
-    acceptor: poem::listener::TcpAcceptor,
+    listener: tokio::net::TcpListener,
 }
 
 impl Application {
     /// Connects storage, runs migrations and binds `bind` (use port 0 in tests).
     pub async fn build(cfg: Config, bind: &str) -> anyhow::Result<Application> {
         let state = Arc::new(AppState::new(cfg).await?);
-        let acceptor = TcpListener::bind(bind.to_string())
-            .into_acceptor()
+        let listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("binding {bind}"))?;
-        let addr = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .context("listener has no address")?;
+        let addr = listener.local_addr().context("listener has no address")?;
         Ok(Application {
             state,
             addr,
-            acceptor,
+            listener,
         })
     }
 
@@ -322,9 +316,7 @@ impl Application {
                 tracing::warn!(error = %e, "building the map index");
             }
         });
-        let result = Server::new_with_acceptor(self.acceptor)
-            .run(routes(self.state))
-            .await;
+        let result = crate::system::serve::serve(self.listener, routes(self.state)).await;
         scheduler.abort();
         feed.abort();
         checks.abort();

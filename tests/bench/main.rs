@@ -159,7 +159,8 @@ async fn wait_ready(client: &reqwest::Client, url: &str) -> Result<()> {
     bail!("{url} did not become ready")
 }
 
-/// The bare poem baseline: one handler returning a small JSON, nothing else.
+/// The bare poem baseline: one handler returning a small JSON, nothing else, served by the
+/// same accept loop as the server (`system::serve`), so the ratio measures our handlers.
 async fn hello_server(port: u16) -> Result<()> {
     use poem::{Route, get, handler, web::Json};
     #[handler]
@@ -167,11 +168,8 @@ async fn hello_server(port: u16) -> Result<()> {
         Json(json!({ "hello": "民生", "ok": true }))
     }
     let app = Route::new().at("/hello", get(hello));
-    poem::Server::new(poem::listener::TcpListener::bind(format!(
-        "127.0.0.1:{port}"
-    )))
-    .run(app)
-    .await?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    minsheng_server::system::serve::serve(listener, app).await?;
     Ok(())
 }
 

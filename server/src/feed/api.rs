@@ -1,19 +1,20 @@
 //! `GET /api/v1/events`: the live feed as server-sent events, resumable with `Last-Event-ID`.
 
-use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use minsheng_model::{FeedEvent, Role};
-use poem::web::sse::Event;
+use poem::{Body, IntoResponse, Response};
 use poem_openapi::auth::ApiKey;
 use poem_openapi::param::{Header, Query};
-use poem_openapi::payload::EventStream;
-use poem_openapi::registry::{MetaSchemaRef, Registry};
-use poem_openapi::types::{ToJSON, Type};
-use poem_openapi::{OpenApi, SecurityScheme};
+use poem_openapi::payload::Payload;
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::types::Type;
+use poem_openapi::{ApiResponse, OpenApi, SecurityScheme};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use super::{FeedItem, PAGE, render_for};
@@ -39,37 +40,68 @@ pub enum FeedAuth {
     Ticket(TicketAuth),
 }
 
-/// A feed message already rendered as JSON once for all subscribers; its schema is `FeedEvent`.
-pub struct Rendered {
-    id: i64,
-    json: String,
-}
+/// The feed as `text/event-stream`: frames rendered once by the hub and shared by every
+/// subscriber, sent as they are (no copy per subscriber), with a comment every
+/// [`KEEP_ALIVE`] so proxies keep an idle connection open. Documented as a stream of
+/// `FeedEvent`s, like poem-openapi's `EventStream`.
+pub struct FeedStream(BoxStream<'static, Bytes>);
 
-impl Type for Rendered {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
+/// How long a quiet stream waits before sending a keep-alive comment.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-    fn name() -> Cow<'static, str> {
-        FeedEvent::name()
-    }
+impl Payload for FeedStream {
+    const CONTENT_TYPE: &'static str = "text/event-stream";
+
     fn schema_ref() -> MetaSchemaRef {
-        FeedEvent::schema_ref()
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            items: Some(Box::new(FeedEvent::schema_ref())),
+            ..MetaSchema::new_with_format("array", "event-stream")
+        }))
     }
+
     fn register(registry: &mut Registry) {
-        FeedEvent::register(registry)
-    }
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(std::iter::once(self))
+        FeedEvent::register(registry);
     }
 }
 
-impl ToJSON for Rendered {
-    fn to_json(&self) -> Option<serde_json::Value> {
-        serde_json::from_str(&self.json).ok()
+impl ApiResponse for FeedStream {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "",
+                status: Some(200),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: Self::CONTENT_TYPE,
+                    schema: Self::schema_ref(),
+                }],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        FeedEvent::register(registry);
+    }
+}
+
+impl IntoResponse for FeedStream {
+    fn into_response(self) -> Response {
+        let mut frames = self.0;
+        let comment = Bytes::from_static(b":\n\n");
+        let mut quiet = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+        let body = stream::poll_fn(move |cx| {
+            if let Poll::Ready(frame) = frames.poll_next_unpin(cx) {
+                quiet.reset();
+                return Poll::Ready(frame.map(Ok::<_, std::io::Error>));
+            }
+            quiet.poll_tick(cx).map(|_| Some(Ok(comment.clone())))
+        });
+        Response::builder()
+            .content_type(Self::CONTENT_TYPE)
+            .header("X-Accel-Buffering", "no")
+            .header("Cache-Control", "no-cache")
+            .body(Body::from_bytes_stream(body))
     }
 }
 
@@ -131,18 +163,15 @@ struct Cursor {
 }
 
 impl Cursor {
-    fn render(&self, item: &FeedItem) -> Option<Rendered> {
+    fn render(&self, item: &FeedItem) -> Option<Bytes> {
         if !self.topics.wants(item) {
             return None;
         }
-        render_for(item, &self.scope, self.viewer, self.role).map(|j| Rendered {
-            id: item.id,
-            json: j.to_string(),
-        })
+        render_for(item, &self.scope, self.viewer, self.role).cloned()
     }
 
     /// The next message for this subscriber; `None` ends the stream.
-    async fn next(&mut self) -> Option<Rendered> {
+    async fn next(&mut self) -> Option<Bytes> {
         loop {
             if let Some(item) = self.backlog.pop_front() {
                 self.last = item.id;
@@ -220,7 +249,7 @@ impl FeedApi {
         after: Query<Option<i64>>,
         /// Comma-separated: `all`, `status`, `case:<id>`.
         topics: Query<Option<String>>,
-    ) -> Result<EventStream<BoxStream<'static, Rendered>>, ApiError> {
+    ) -> Result<FeedStream, ApiError> {
         let p = self.principal(auth).await?;
         let topics = Topics::parse(topics.0.as_deref())?;
         let resume = match last_event_id
@@ -255,13 +284,7 @@ impl FeedApi {
             |mut c| async move { c.next().await.map(|r| (r, c)) },
         )
         .boxed();
-        Ok(EventStream::new(stream)
-            .keep_alive(Duration::from_secs(15))
-            .to_event(|r| {
-                Event::message(r.json)
-                    .id(r.id.to_string())
-                    .event_type("case")
-            }))
+        Ok(FeedStream(stream))
     }
 }
 

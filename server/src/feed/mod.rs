@@ -14,6 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use minsheng_model::{CaseSummary, EventView, FeedEvent, Role, Status, is_overdue, mask};
 use tokio::sync::{Notify, broadcast};
 
@@ -26,8 +28,9 @@ const PAGE: i64 = 500;
 /// connected: they catch up from these shared items instead of each reading the log.
 const RECENT: usize = 4096;
 
-/// One event ready to send: its visibility keys and its JSON, pre-rendered once for
-/// viewers entitled to residents' names and once for everyone else.
+/// One event ready to send: its visibility keys and its SSE frame (`id:`, `event: case`,
+/// `data:` the `FeedEvent` JSON), rendered once for viewers entitled to residents' names and
+/// once for everyone else, and shared by every subscriber (a send is a reference count).
 #[derive(Debug)]
 pub struct FeedItem {
     pub id: i64,
@@ -38,8 +41,13 @@ pub struct FeedItem {
     pub changes_status: bool,
     /// The case is on the public board (and not rejected or merged): the public stream tells of it.
     pub public_tracking_no: Option<String>,
-    pub json_full: String,
-    pub json_masked: String,
+    pub frame_full: Bytes,
+    pub frame_masked: Bytes,
+}
+
+/// One server-sent event of the feed. The JSON is on one line (serde escapes line breaks).
+fn frame(id: i64, json: &str) -> Bytes {
+    Bytes::from(format!("id: {id}\nevent: case\ndata: {json}\n\n"))
 }
 
 impl FeedItem {
@@ -91,8 +99,8 @@ impl FeedItem {
             public_tracking_no: (r.public && !matches!(status, Status::Rejected | Status::Merged))
                 .then(|| r.tracking_no.clone())
                 .flatten(),
-            json_full,
-            json_masked,
+            frame_full: frame(e.id, &json_full),
+            frame_masked: frame(e.id, &json_masked),
         }
     }
 }
@@ -279,7 +287,7 @@ pub fn render_for<'a>(
     scope: &Scope,
     viewer: i64,
     role: Role,
-) -> Option<&'a str> {
+) -> Option<&'a Bytes> {
     if !scope.admits(
         item.created_by,
         item.department_id,
@@ -288,8 +296,8 @@ pub fn render_for<'a>(
         return None;
     }
     Some(if role.dispatches() || item.created_by == viewer {
-        &item.json_full
+        &item.frame_full
     } else {
-        &item.json_masked
+        &item.frame_masked
     })
 }

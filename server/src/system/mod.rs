@@ -1,6 +1,7 @@
 //! Operations: `/healthz`, `/readyz`, `/metrics`, and the request log and metrics middleware.
 
 pub mod guard;
+pub mod serve;
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -1,0 +1,73 @@
+//! The accept loop: poem's endpoint served by hyper with bounded per-connection buffers.
+//!
+//! poem's own `Server` hands hyper its connections through a boxed reader/writer pair that
+//! does not offer vectored writes, so hyper falls back to copying every response body into
+//! one flat buffer per connection, allowed to grow to about 400 KB, and does not expose the
+//! limit. A live-feed subscriber that reads slower than events arrive (a phone on a weak
+//! signal, or a thousand of them during a burst) then holds up to that much in the server,
+//! each: 1,000 subscribers took the process to 500 MB. Served here, hyper writes straight
+//! from the tokio socket (vectored, no copy) and buffers at most [`WRITE_BUFFER`] per
+//! connection; past that it stops polling the response stream, and a feed subscriber that
+//! stays behind catches up from the hub's shared recent items or the log (see `feed`).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use poem::http::uri::Scheme;
+use poem::web::{LocalAddr, RemoteAddr};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Response};
+use tokio::net::TcpListener;
+
+/// What hyper may hold unsent for one connection (its read buffer is bounded by the same
+/// figure, which also caps a request head; hyper's floor is 8 KiB).
+pub const WRITE_BUFFER: usize = 16 * 1024;
+
+/// Serves `ep` on `listener` until the listener fails.
+pub async fn serve<E>(listener: TcpListener, ep: E) -> std::io::Result<()>
+where
+    E: IntoEndpoint,
+    E::Endpoint: 'static,
+{
+    let ep: Arc<dyn poem::endpoint::DynEndpoint<Output = Response>> =
+        Arc::new(poem::endpoint::ToDynEndpoint(ep.into_endpoint().map_to_response()));
+    let local: SocketAddr = listener.local_addr()?;
+    let local = LocalAddr(local.into());
+    loop {
+        let (socket, remote) = match listener.accept().await {
+            Ok(c) => c,
+            // Out of file descriptors and the like: wait rather than spin or stop serving.
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = socket.set_nodelay(true);
+        let (ep, local) = (ep.clone(), local.clone());
+        let remote = RemoteAddr(remote.into());
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                let (ep, local, remote) = (ep.clone(), local.clone(), remote.clone());
+                async move {
+                    let req = poem::Request::from((req, local, remote, Scheme::HTTP));
+                    let resp: hyper::Response<BoxBody<Bytes, std::io::Error>> =
+                        ep.get_response(req).await.into();
+                    Ok::<_, Infallible>(resp)
+                }
+            });
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder.http1().max_buf_size(WRITE_BUFFER);
+            // A client gone mid-request is its own business; nothing to log.
+            let _ = builder
+                .serve_connection_with_upgrades(TokioIo::new(socket), service)
+                .await;
+        });
+    }
+}
