@@ -308,3 +308,74 @@ async fn a_cached_case_shows_every_change_at_once_here_and_soon_on_other_instanc
         }
     }
 }
+
+/// A subscriber that stops reading while a burst is committed (its small socket buffer
+/// fills, then the server's bounded buffer for the connection, and the server stops writing
+/// to it) gets every event of the burst once and in order when it reads again, then goes on
+/// live on the same connection.
+#[tokio::test]
+async fn a_subscriber_that_stops_reading_during_a_burst_gets_every_event_once_in_order() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let addr: std::net::SocketAddr =
+                app.base.trim_start_matches("http://").parse().unwrap();
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.set_recv_buffer_size(4096).unwrap();
+            let mut sock = socket.connect(addr).await.unwrap();
+            let request = format!(
+                "GET /api/v1/events HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nAccept: text/event-stream\r\n\r\n",
+                w.dispatcher
+            );
+            sock.write_all(request.as_bytes()).await.unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !got.windows(4).any(|x| x == b"\r\n\r\n") {
+                let n = sock.read(&mut buf).await.unwrap();
+                assert!(n > 0, "the response head");
+                got.extend_from_slice(&buf[..n]);
+            }
+            assert!(got.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&got));
+
+            // The burst, while the subscriber reads nothing.
+            const BURST: usize = 300;
+            let mut submitted = Vec::new();
+            for i in 0..BURST {
+                let c = w.submit(&app, &w.resident_a, &format!("第{i}盏路灯不亮了,请尽快修")).await;
+                submitted.push(c["id"].as_i64().unwrap());
+            }
+            let last = w.submit(&app, &w.resident_a, "最后一盏路灯也不亮了").await["id"]
+                .as_i64()
+                .unwrap();
+
+            // Now read until the last case's event arrives.
+            let (mut ids, mut cases) = (Vec::new(), Vec::new());
+            let mut text = String::from_utf8_lossy(&got).into_owned();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            while !cases.contains(&last) {
+                let n = tokio::time::timeout_at(deadline, sock.read(&mut buf))
+                    .await
+                    .expect("the whole burst within 30 s")
+                    .unwrap();
+                assert!(n > 0, "the stream stays open");
+                text.push_str(&String::from_utf8_lossy(&buf[..n]));
+                while let Some(start) = text.find("\nid: ") {
+                    let Some(end) = text[start..].find("\n\n") else { break };
+                    let frame = text[start + 1..start + end].to_string();
+                    text.drain(..start + end);
+                    let id: i64 = frame.lines().next().unwrap()[4..].parse().unwrap();
+                    let data = frame.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+                    let v: serde_json::Value = serde_json::from_str(data).unwrap();
+                    ids.push(id);
+                    cases.push(v["case"]["id"].as_i64().unwrap());
+                }
+            }
+            assert!(ids.windows(2).all(|p| p[0] < p[1]), "in order, no repeats: {ids:?}");
+            submitted.push(last);
+            assert_eq!(cases, submitted, "every case's event once, in order");
+        },
+    )
+    .await;
+}
