@@ -16,7 +16,7 @@ fn fast_ladder(c: &mut minsheng_tests::minsheng_server::Config) {
 #[tokio::test]
 async fn a_case_climbs_the_ladder_once_per_step_with_two_instances_running() {
     on_each_backend(fast_ladder, |a| async move {
-        let _b = spawn_instance_sharing(&a, fast_ladder).await;
+        let b = spawn_instance_sharing(&a, fast_ladder).await;
         let w = World::build(&a).await;
         let id = w.submit(&a, &w.resident_a, "路灯不亮,一直没人修").await["id"].as_i64().unwrap();
         a.act(&w.dispatcher, id, json!({ "action": "accept" })).await.expect(200);
@@ -24,21 +24,31 @@ async fn a_case_climbs_the_ladder_once_per_step_with_two_instances_running() {
         a.act(&w.dispatcher, id, json!({ "action": "assign", "department_id": w.dept_roads, "due_at": due.to_rfc3339() }))
             .await
             .expect(200);
-        let mut levels_seen = Vec::new();
+        // Either instance's scheduler may take a step, and a read on the other one may be
+        // served from its case cache until its feed reads the log (up to 2 s without Redis;
+        // the reminder lasts about 0.4 s here): watch both, each sees its own steps at once.
+        let mut levels_seen = std::collections::BTreeSet::new();
         let mut last = json!(null);
-        for _ in 0..150 {
-            last = a.get(&format!("/api/v1/cases/{id}"), &w.dispatcher).await.expect(200);
-            let level = last["escalation_level"].as_i64().unwrap();
-            if levels_seen.last() != Some(&level) {
-                levels_seen.push(level);
+        for _ in 0..300 {
+            for app in [&a, &b] {
+                last = app.get(&format!("/api/v1/cases/{id}"), &w.dispatcher).await.expect(200);
+                levels_seen.insert(last["escalation_level"].as_i64().unwrap());
             }
-            if level == 3 {
+            if levels_seen.contains(&3) {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert_eq!(levels_seen.last(), Some(&3), "reached the circular: {levels_seen:?}");
+        assert!(levels_seen.contains(&3), "reached the circular: {levels_seen:?}");
         assert!(levels_seen.contains(&1) && levels_seen.contains(&2), "climbed step by step: {levels_seen:?}");
+        // Then `a` catches up (its feed reads the log), and the rest goes through it.
+        for _ in 0..100 {
+            last = a.get(&format!("/api/v1/cases/{id}"), &w.dispatcher).await.expect(200);
+            if last["escalation_level"] == 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let steps: Vec<(i64, String)> = last["timeline"]
             .as_array()
             .unwrap()
