@@ -15,6 +15,8 @@ struct Opts {
     quick: bool,
     /// Overrides the number of SSE subscribers (1,000 with --quick, 10,000 otherwise).
     subscribers: Option<usize>,
+    /// Overrides the fan-out's changes per second (20 with --quick, 100 otherwise).
+    rate: Option<u64>,
     pg: Option<String>,
     root: PathBuf,
 }
@@ -24,6 +26,7 @@ fn main() -> Result<()> {
     let mut opts = Opts {
         quick: false,
         subscribers: None,
+        rate: None,
         pg: None,
         root: PathBuf::from("."),
     };
@@ -34,6 +37,7 @@ fn main() -> Result<()> {
             "--subscribers" => {
                 opts.subscribers = Some(it.next().context("--subscribers needs a number")?.parse()?)
             }
+            "--rate" => opts.rate = Some(it.next().context("--rate needs a number")?.parse()?),
             "--pg" => opts.pg = Some(it.next().context("--pg needs a URL")?.clone()),
             "--root" => opts.root = PathBuf::from(it.next().context("--root needs a path")?),
             other => bail!("unknown argument {other}"),
@@ -436,7 +440,7 @@ async fn run(o: Opts) -> Result<()> {
     let subs = o
         .subscribers
         .unwrap_or(if o.quick { 1_000 } else { 10_000 });
-    let rate = if o.quick { 20 } else { 100 };
+    let rate = o.rate.unwrap_or(if o.quick { 20 } else { 100 });
     let (p99, p50, lost) = fanout(
         &base,
         &dispatcher,
