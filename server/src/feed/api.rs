@@ -17,7 +17,7 @@ use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, OpenApi, SecurityScheme};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
-use super::{FeedItem, PAGE, render_for};
+use super::{Batch, FeedItem, PAGE, render_for};
 use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, Principal};
 use crate::error::ApiError;
@@ -90,12 +90,20 @@ impl IntoResponse for FeedStream {
         let mut frames = self.0;
         let comment = Bytes::from_static(b":\n\n");
         let mut quiet = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+        // Whether a frame went out since the last tick (cheaper than resetting the timer
+        // on every frame): a comment goes only on a tick that found the stream quiet.
+        let mut sent = false;
         let body = stream::poll_fn(move |cx| {
             if let Poll::Ready(frame) = frames.poll_next_unpin(cx) {
-                quiet.reset();
+                sent = true;
                 return Poll::Ready(frame.map(Ok::<_, std::io::Error>));
             }
-            quiet.poll_tick(cx).map(|_| Some(Ok(comment.clone())))
+            while quiet.poll_tick(cx).is_ready() {
+                if !std::mem::take(&mut sent) {
+                    return Poll::Ready(Some(Ok(comment.clone())));
+                }
+            }
+            Poll::Pending
         });
         Response::builder()
             .content_type(Self::CONTENT_TYPE)
@@ -147,7 +155,7 @@ impl Topics {
 /// One subscriber's position: what it has been sent up to, and what it still has to read.
 struct Cursor {
     state: Arc<AppState>,
-    rx: Receiver<Arc<FeedItem>>,
+    rx: Receiver<Batch>,
     scope: Scope,
     viewer: i64,
     role: Role,
@@ -206,17 +214,15 @@ impl Cursor {
                 continue;
             }
             match self.rx.recv().await {
-                Ok(item) if item.id <= self.last => continue,
-                Ok(item) => {
-                    if item.id > self.last + 1 {
-                        // Something between is missing here (a gap in ids, or a hub that
-                        // ran ahead of us): read the log to be sure, then carry on.
-                        self.read_log = true;
-                        continue;
-                    }
-                    self.last = item.id;
-                    if let Some(r) = self.render(&item) {
-                        return Some(r);
+                Ok(batch) => {
+                    let start = batch.partition_point(|i| i.id <= self.last);
+                    match batch.get(start) {
+                        None => {}
+                        // Something between is missing here (a gap in ids, or a hub that ran
+                        // ahead of us): catch up from the hub's items or the log to be sure.
+                        Some(first) if first.id > self.last + 1 => self.read_log = true,
+                        // One log read is complete for its range: take it whole.
+                        Some(_) => self.backlog.extend(batch[start..].iter().cloned()),
                     }
                 }
                 Err(RecvError::Lagged(_)) => self.read_log = true,

@@ -105,6 +105,10 @@ impl FeedItem {
     }
 }
 
+/// The items one read of the log found, in id order, broadcast together: each subscriber is
+/// woken once for them and writes them to its connection at once.
+pub type Batch = Arc<[Arc<FeedItem>]>;
+
 /// What the hub broadcast lately: complete from the log position `after` on.
 #[derive(Default)]
 struct Recent {
@@ -114,7 +118,7 @@ struct Recent {
 
 /// The per-instance hub.
 pub struct Feed {
-    tx: broadcast::Sender<Arc<FeedItem>>,
+    tx: broadcast::Sender<Batch>,
     wake: Notify,
     /// The newest event id broadcast so far.
     last: AtomicI64,
@@ -145,7 +149,7 @@ impl Feed {
     }
 
     /// Subscribes to events broadcast from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<FeedItem>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Batch> {
         self.tx.subscribe()
     }
 
@@ -205,25 +209,29 @@ impl Feed {
             if !rows.is_empty() {
                 self.generation.fetch_add(1, Ordering::AcqRel);
             }
-            for r in &rows {
-                let item = Arc::new(FeedItem::from_row(r, now));
-                let id = item.id;
+            let batch: Batch = rows
+                .iter()
+                .map(|r| Arc::new(FeedItem::from_row(r, now)))
+                .collect();
+            if let Some(newest) = batch.last().map(|i| i.id) {
                 {
                     let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());
                     if recent.items.is_empty() && recent.after == 0 {
                         recent.after = self.last_id();
                     }
-                    if recent.items.len() == RECENT
-                        && let Some(old) = recent.items.pop_front()
-                    {
-                        recent.after = old.id;
+                    for item in batch.iter() {
+                        if recent.items.len() == RECENT
+                            && let Some(old) = recent.items.pop_front()
+                        {
+                            recent.after = old.id;
+                        }
+                        recent.items.push_back(item.clone());
                     }
-                    recent.items.push_back(item.clone());
                 }
                 // Send before recording the id: a subscriber that reads `last_id` after
                 // subscribing then never skips an item it has not been sent.
-                let _ = self.tx.send(item); // no subscribers is not an error
-                self.last.store(id, Ordering::Release);
+                let _ = self.tx.send(batch); // no subscribers is not an error
+                self.last.store(newest, Ordering::Release);
             }
             if (rows.len() as i64) < PAGE {
                 self.pumped.fetch_max(announced, Ordering::AcqRel);

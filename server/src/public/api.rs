@@ -284,10 +284,11 @@ impl PublicApi {
     async fn events(&self) -> EventStream<BoxStream<'static, PublicChange>> {
         let cases = self.state.feed.subscribe();
         let projects = self.state.projects_live.subscribe();
-        let stream = futures_util::stream::unfold((cases, projects), |(mut c, mut p)| async move {
-            super::live::next_change(&mut c, &mut p)
+        let pending = std::collections::VecDeque::new();
+        let stream = futures_util::stream::unfold((cases, projects, pending), |(mut c, mut p, mut q)| async move {
+            super::live::next_change(&mut c, &mut p, &mut q)
                 .await
-                .map(|change| (change, (c, p)))
+                .map(|change| (change, (c, p, q)))
         })
         .boxed();
         EventStream::new(stream)

@@ -70,17 +70,26 @@ pub async fn run(state: Arc<AppState>) {
     }
 }
 
-/// The next change for a public subscriber: a public case's event or a project's.
+/// The next change for a public subscriber: a public case's event or a project's. `pending`
+/// keeps the public cases of a batch not yet told.
 pub async fn next_change(
-    cases: &mut broadcast::Receiver<Arc<crate::feed::FeedItem>>,
+    cases: &mut broadcast::Receiver<crate::feed::Batch>,
     projects: &mut broadcast::Receiver<i64>,
+    pending: &mut std::collections::VecDeque<PublicChange>,
 ) -> Option<PublicChange> {
     loop {
+        if let Some(change) = pending.pop_front() {
+            return Some(change);
+        }
         tokio::select! {
-            item = cases.recv() => match item {
-                Ok(item) => if let Some(t) = &item.public_tracking_no {
-                    return Some(PublicChange { what: "case".into(), tracking_no: Some(t.clone()), project_id: None });
-                },
+            batch = cases.recv() => match batch {
+                Ok(batch) => pending.extend(batch.iter().filter_map(|item| {
+                    item.public_tracking_no.as_ref().map(|t| PublicChange {
+                        what: "case".into(),
+                        tracking_no: Some(t.clone()),
+                        project_id: None,
+                    })
+                })),
                 // Fell behind: the board refetches everything.
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     return Some(PublicChange { what: "case".into(), tracking_no: None, project_id: None });
