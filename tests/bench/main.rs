@@ -65,6 +65,18 @@ struct Phase {
 }
 
 impl Phase {
+    /// Rounds of the same measure taken apart, as one.
+    fn merge(rounds: Vec<Phase>) -> Phase {
+        let mut all = Phase { requests: 0, errors: 0, secs: 0.0, lat_ms: Vec::new() };
+        for r in rounds {
+            all.requests += r.requests;
+            all.errors += r.errors;
+            all.secs += r.secs;
+            all.lat_ms.extend(r.lat_ms);
+        }
+        all
+    }
+
     fn rps(&self) -> f64 {
         self.requests as f64 / self.secs
     }
@@ -184,7 +196,7 @@ async fn hello_server(port: u16) -> Result<()> {
     Ok(())
 }
 
-/// Raw sqlx single-row inserts, one transaction each, on the same disk.
+/// Raw sqlx single-row inserts, one transaction each, on the same disk: rows per second.
 async fn raw_inserts(dir: &Path, secs: f64) -> Result<f64> {
     use sqlx::sqlite::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
@@ -198,7 +210,7 @@ async fn raw_inserts(dir: &Path, secs: f64) -> Result<f64> {
         .max_connections(1)
         .connect_with(opts)
         .await?;
-    sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL, at INTEGER NOT NULL)")
+    sqlx::query("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, body TEXT NOT NULL, at INTEGER NOT NULL)")
         .execute(&pool)
         .await?;
     let body = "路灯坏了一个多月,晚上很黑,老人出门不方便,请尽快派人维修。".repeat(3);
@@ -315,24 +327,22 @@ async fn run(o: Opts) -> Result<()> {
     };
     let hello_url = format!("http://127.0.0.1:{hello_port}/hello");
     wait_ready(&client, &hello_url).await?;
-    let c = client.clone();
-    let hello = load(conc, secs, move |_| {
-        let c = c.clone();
-        let u = hello_url.clone();
-        async move {
-            c.get(&u)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        }
-    })
-    .await;
-    drop(hello_server);
-    eprintln!("baseline hello: {:.0} req/s", hello.rps());
-    report.insert("baseline_hello_rps".into(), json!(hello.rps()));
-    let insert_rps = raw_inserts(work.path(), secs).await?;
-    eprintln!("baseline raw insert: {insert_rps:.0} rows/s");
-    report.insert("baseline_insert_rps".into(), json!(insert_rps));
+    let hello_round = |secs: f64| {
+        let (c, u) = (client.clone(), hello_url.clone());
+        load(conc, secs, move |_| {
+            let (c, u) = (c.clone(), u.clone());
+            async move {
+                c.get(&u)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        })
+    };
+    // Each target is measured in ROUNDS rounds alternating with its baseline, so a slow
+    // or fast second of this shared machine weighs on both alike.
+    const ROUNDS: usize = 4;
+    let round_secs = secs / ROUNDS as f64;
 
     // The server on a fresh database with the seeded cases.
     let db = match &o.pg {
@@ -360,27 +370,37 @@ async fn run(o: Opts) -> Result<()> {
     let resident = login(&client, &base, "resident").await?;
     let dispatcher = login(&client, &base, "dispatcher").await?;
 
-    // Submit: ~300-byte bodies, each a new case.
-    let (c, b, tk) = (client.clone(), base.clone(), resident.clone());
+    // Submit: ~300-byte bodies, each a new case, in rounds alternating with raw inserts.
     let run_id = std::process::id();
-    let submit = load(conc, secs, move |n| {
-        let (c, b, tk) = (c.clone(), b.clone(), tk.clone());
-        async move {
-            let body = json!({
-                "client_request_id": format!("bench-{run_id}-{n:08}"),
-                "category_id": 3,
-                "description": "麻黄社区南宁西路附近的路灯坏了一个多月,晚上很黑,老人出门不方便。",
-                "lat": 25.45, "lng": 103.76, "address": "麒麟区南宁西路12号",
-            });
-            c.post(format!("{b}/api/v1/cases"))
-                .bearer_auth(&tk)
-                .json(&body)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().as_u16() == 201)
-        }
-    })
-    .await;
+    let (mut submits, mut insert_rates) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        insert_rates.push(raw_inserts(work.path(), round_secs).await?);
+        let (c, b, tk) = (client.clone(), base.clone(), resident.clone());
+        submits.push(
+            load(conc, round_secs, move |n| {
+                let (c, b, tk) = (c.clone(), b.clone(), tk.clone());
+                async move {
+                    let body = json!({
+                        "client_request_id": format!("bench-{run_id}-{round}-{n:08}"),
+                        "category_id": 3,
+                        "description": "麻黄社区南宁西路附近的路灯坏了一个多月,晚上很黑,老人出门不方便。",
+                        "lat": 25.45, "lng": 103.76, "address": "麒麟区南宁西路12号",
+                    });
+                    c.post(format!("{b}/api/v1/cases"))
+                        .bearer_auth(&tk)
+                        .json(&body)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().as_u16() == 201)
+                }
+            })
+            .await,
+        );
+    }
+    let submit = Phase::merge(submits);
+    let insert_rps = insert_rates.iter().sum::<f64>() / ROUNDS as f64;
+    eprintln!("baseline raw insert (interleaved with submit): {insert_rps:.0} rows/s");
+    report.insert("baseline_insert_rps".into(), json!(insert_rps));
     eprintln!(
         "submit: {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, errors {}",
         submit.rps(),
@@ -396,11 +416,22 @@ async fn run(o: Opts) -> Result<()> {
         rss_peak(server.child.id()) as f64 / 1e6
     );
 
-    // Read one case.
-    let read = get_load(&client, &base, &dispatcher, conc, secs, |n| {
-        format!("/api/v1/cases/{}", 1 + (n * 7919) % 1000)
-    })
-    .await;
+    // Read one case, in rounds alternating with the bare handler.
+    let (mut reads, mut hellos) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        hellos.push(hello_round(round_secs).await);
+        reads.push(
+            get_load(&client, &base, &dispatcher, conc, round_secs, |n| {
+                format!("/api/v1/cases/{}", 1 + (n * 7919) % 1000)
+            })
+            .await,
+        );
+    }
+    drop(hello_server);
+    let hello = Phase::merge(hellos);
+    eprintln!("baseline hello (interleaved with read): {:.0} req/s", hello.rps());
+    report.insert("baseline_hello_rps".into(), json!(hello.rps()));
+    let read = Phase::merge(reads);
     eprintln!(
         "read: {:.0} req/s, p99 {:.1} ms",
         read.rps(),
