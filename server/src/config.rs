@@ -108,6 +108,10 @@ pub struct GuardConfig {
     pub cors_origins: Vec<String>,
     /// Take the client's address from `X-Forwarded-For` (behind a trusted load balancer).
     pub trust_proxy: bool,
+    /// How long a connection may take to send a request head, idle keep-alive included:
+    /// past it the connection is closed (a client trickling a head byte by byte, or never
+    /// sending one, cannot hold connections open).
+    pub header_read_timeout_secs: f64,
 }
 
 /// Where settings come from: the environment first, then the optional config file.
@@ -213,6 +217,7 @@ impl Config {
                     })
                     .unwrap_or_default(),
                 trust_proxy: src.parsed("MINSHENG_TRUST_PROXY", false)?,
+                header_read_timeout_secs: src.parsed("MINSHENG_HEADER_READ_TIMEOUT_SECS", 30.0)?,
             },
         })
     }
@@ -259,6 +264,7 @@ impl Config {
                 submit_ip_per_min: 0,
                 cors_origins: Vec::new(),
                 trust_proxy: false,
+                header_read_timeout_secs: 30.0,
             },
         }
     }

@@ -176,3 +176,73 @@ async fn only_configured_origins_may_call_the_api_from_a_browser() {
         .unwrap();
     assert!(get.headers().get("access-control-allow-origin").is_none());
 }
+
+/// A client that opens a connection and trickles a request head without ever finishing it
+/// (slowloris), or sends nothing at all, does not hold the connection: the server closes it
+/// after the header timeout, and goes on answering everyone else.
+#[tokio::test]
+async fn connections_that_never_finish_a_request_head_are_closed() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_on(&minsheng_tests::Backend::Sqlite, |c| {
+        c.guard.header_read_timeout_secs = 0.5
+    })
+    .await;
+    let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    // A live stream whose request head came long ago is not a slow head: it stays open.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /api/v1/public/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = [0u8; 512];
+    let n = stream.read(&mut head).await.unwrap();
+    assert!(head[..n].starts_with(b"HTTP/1.1 200"));
+    let mut trickling = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let started = Instant::now();
+    trickling
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // Keep trickling header lines: each is progress, but the head never ends.
+    let mut closed_at = None;
+    for i in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if trickling
+            .write_all(format!("X-Slow-{i}: 1\r\n").as_bytes())
+            .await
+            .is_err()
+        {
+            closed_at = Some(started.elapsed());
+            break;
+        }
+        let mut buf = [0u8; 256];
+        match tokio::time::timeout(Duration::from_millis(1), trickling.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                closed_at = Some(started.elapsed());
+                break;
+            }
+            _ => {}
+        }
+    }
+    let closed_at = closed_at.expect("the trickling connection was closed");
+    assert!(closed_at < Duration::from_secs(3), "closed after {closed_at:?}");
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(3), silent.read(&mut buf))
+        .await
+        .expect("the silent connection was closed in time")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed without an answer");
+    let mut buf = [0u8; 64];
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), stream.read(&mut buf))
+            .await
+            .is_err(),
+        "the event stream is still open, {:?} after it began",
+        started.elapsed()
+    );
+    // Everyone else is still served.
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}

@@ -192,7 +192,8 @@ async fn hello_server(port: u16) -> Result<()> {
     }
     let app = Route::new().at("/hello", get(hello));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    minsheng_server::system::serve::serve(listener, app).await?;
+    let header_timeout = Duration::from_secs(30); // the server's default
+    minsheng_server::system::serve::serve(listener, app, header_timeout).await?;
     Ok(())
 }
 

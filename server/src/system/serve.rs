@@ -18,7 +18,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use poem::http::uri::Scheme;
 use poem::web::{LocalAddr, RemoteAddr};
@@ -29,8 +29,9 @@ use tokio::net::TcpListener;
 /// figure, which also caps a request head; hyper's floor is 8 KiB).
 pub const WRITE_BUFFER: usize = 16 * 1024;
 
-/// Serves `ep` on `listener` until the listener fails.
-pub async fn serve<E>(listener: TcpListener, ep: E) -> std::io::Result<()>
+/// Serves `ep` on `listener` until the listener fails. A connection that does not finish a
+/// request head within `header_timeout` (an idle keep-alive one included) is closed.
+pub async fn serve<E>(listener: TcpListener, ep: E, header_timeout: Duration) -> std::io::Result<()>
 where
     E: IntoEndpoint,
     E::Endpoint: 'static,
@@ -53,6 +54,16 @@ where
         let (ep, local) = (ep.clone(), local.clone());
         let remote = RemoteAddr(remote.into());
         tokio::spawn(async move {
+            // hyper-util reads the first bytes to tell HTTP/1 from HTTP/2 with no time limit
+            // of its own: a connection that sends nothing is closed here, one that stalls
+            // later by hyper's header-read timeout.
+            let mut first = [0u8; 1];
+            if tokio::time::timeout(header_timeout, socket.peek(&mut first))
+                .await
+                .is_err()
+            {
+                return;
+            }
             let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                 let (ep, local, remote) = (ep.clone(), local.clone(), remote.clone());
                 async move {
@@ -63,7 +74,11 @@ where
                 }
             });
             let mut builder = auto::Builder::new(TokioExecutor::new());
-            builder.http1().max_buf_size(WRITE_BUFFER);
+            builder
+                .http1()
+                .max_buf_size(WRITE_BUFFER)
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
             // A client gone mid-request is its own business; nothing to log.
             let _ = builder
                 .serve_connection_with_upgrades(TokioIo::new(socket), service)
