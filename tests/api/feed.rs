@@ -20,6 +20,10 @@ async fn a_resumed_subscriber_gets_every_missed_event_once_and_in_order() {
             assert_eq!(first.data["event"]["kind"], "submit");
             assert_eq!(first.data["case"]["id"], id);
             assert_eq!(first.data["case"]["status"], "submitted");
+            // Written like every other response: an absent value is left out, not null
+            // (the documented FeedEvent schema allows no null).
+            assert!(first.data["event"].get("note").is_none(), "{}", first.data);
+            assert!(!first.data.to_string().contains("null"), "{}", first.data);
             let last_seen = first.id.unwrap();
             drop(feed); // the connection drops
 

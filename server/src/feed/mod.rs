@@ -17,6 +17,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use minsheng_model::{CaseSummary, EventView, FeedEvent, Role, Status, is_overdue, mask};
+use poem_openapi::types::ToJSON;
 use tokio::sync::{Notify, broadcast};
 
 use crate::app::AppState;
@@ -80,15 +81,17 @@ impl FeedItem {
             note: e.note.clone(),
             data: e.data.as_deref().and_then(|d| serde_json::from_str(d).ok()),
         };
-        let json_full = serde_json::to_string(&FeedEvent {
+        // Written as every other response is (poem-openapi: absent values left out, its date
+        // format), so each frame matches the `FeedEvent` schema in the OpenAPI document.
+        let json_full = FeedEvent {
             event: event.clone(),
             case: case.clone(),
-        })
-        .unwrap_or_default();
+        }
+        .to_json_string();
         if e.actor_role == Role::Resident.as_str() {
             event.actor_name = event.actor_name.as_deref().map(mask::name);
         }
-        let json_masked = serde_json::to_string(&FeedEvent { event, case }).unwrap_or_default();
+        let json_masked = FeedEvent { event, case }.to_json_string();
         FeedItem {
             id: e.id,
             case_id: e.case_id,
