@@ -316,8 +316,9 @@ impl Application {
                 tracing::warn!(error = %e, "building the map index");
             }
         });
-        let header_timeout =
-            std::time::Duration::from_secs_f64(self.state.cfg.guard.header_read_timeout_secs.max(0.1));
+        let header_timeout = std::time::Duration::from_secs_f64(
+            self.state.cfg.guard.header_read_timeout_secs.max(0.1),
+        );
         let result =
             crate::system::serve::serve(self.listener, routes(self.state), header_timeout).await;
         scheduler.abort();

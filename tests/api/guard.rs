@@ -227,7 +227,10 @@ async fn connections_that_never_finish_a_request_head_are_closed() {
         }
     }
     let closed_at = closed_at.expect("the trickling connection was closed");
-    assert!(closed_at < Duration::from_secs(3), "closed after {closed_at:?}");
+    assert!(
+        closed_at < Duration::from_secs(3),
+        "closed after {closed_at:?}"
+    );
     let mut buf = [0u8; 16];
     let n = tokio::time::timeout(Duration::from_secs(3), silent.read(&mut buf))
         .await

@@ -67,7 +67,12 @@ struct Phase {
 impl Phase {
     /// Rounds of the same measure taken apart, as one.
     fn merge(rounds: Vec<Phase>) -> Phase {
-        let mut all = Phase { requests: 0, errors: 0, secs: 0.0, lat_ms: Vec::new() };
+        let mut all = Phase {
+            requests: 0,
+            errors: 0,
+            secs: 0.0,
+            lat_ms: Vec::new(),
+        };
         for r in rounds {
             all.requests += r.requests;
             all.errors += r.errors;
@@ -315,8 +320,8 @@ async fn run(o: Opts) -> Result<()> {
     let mut report = serde_json::Map::new();
 
     // Baselines.
-    // In a process of its own, as the server is: sharing the generator's runtime made it
-    // run between 32,000 and 64,000 req/s from one run to the next.
+    // In a process of its own, as the server is, so both pay for the same process boundary
+    // (it used to share the generator's runtime).
     let hello_port = free_port()?;
     let hello_server = Server {
         child: Command::new(std::env::current_exe()?)
@@ -430,7 +435,10 @@ async fn run(o: Opts) -> Result<()> {
     }
     drop(hello_server);
     let hello = Phase::merge(hellos);
-    eprintln!("baseline hello (interleaved with read): {:.0} req/s", hello.rps());
+    eprintln!(
+        "baseline hello (interleaved with read): {:.0} req/s",
+        hello.rps()
+    );
     report.insert("baseline_hello_rps".into(), json!(hello.rps()));
     let read = Phase::merge(reads);
     eprintln!(

@@ -12,7 +12,9 @@ use poem::{Body, IntoResponse, Response};
 use poem_openapi::auth::ApiKey;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::Payload;
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::registry::{
+    MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
+};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, OpenApi, SecurityScheme};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
@@ -89,7 +91,8 @@ impl IntoResponse for FeedStream {
     fn into_response(self) -> Response {
         let mut frames = self.0;
         let comment = Bytes::from_static(b":\n\n");
-        let mut quiet = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+        let mut quiet =
+            tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
         // Whether a frame went out since the last tick (cheaper than resetting the timer
         // on every frame): a comment goes only on a tick that found the stream quiet.
         let mut sent = false;

@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-
 use minsheng_model::{CaseSummary, EventView, FeedEvent, Role, Status, is_overdue, mask};
 use poem_openapi::types::ToJSON;
 use tokio::sync::{Notify, broadcast};
@@ -46,7 +45,7 @@ pub struct FeedItem {
     pub frame_masked: Bytes,
 }
 
-/// One server-sent event of the feed. The JSON is on one line (serde escapes line breaks).
+/// One server-sent event of the feed. The JSON is on one line (JSON escapes line breaks).
 fn frame(id: i64, json: &str) -> Bytes {
     Bytes::from(format!("id: {id}\nevent: case\ndata: {json}\n\n"))
 }

@@ -285,11 +285,14 @@ impl PublicApi {
         let cases = self.state.feed.subscribe();
         let projects = self.state.projects_live.subscribe();
         let pending = std::collections::VecDeque::new();
-        let stream = futures_util::stream::unfold((cases, projects, pending), |(mut c, mut p, mut q)| async move {
-            super::live::next_change(&mut c, &mut p, &mut q)
-                .await
-                .map(|change| (change, (c, p, q)))
-        })
+        let stream = futures_util::stream::unfold(
+            (cases, projects, pending),
+            |(mut c, mut p, mut q)| async move {
+                super::live::next_change(&mut c, &mut p, &mut q)
+                    .await
+                    .map(|change| (change, (c, p, q)))
+            },
+        )
         .boxed();
         EventStream::new(stream)
             .keep_alive(std::time::Duration::from_secs(15))

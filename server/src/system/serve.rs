@@ -36,8 +36,9 @@ where
     E: IntoEndpoint,
     E::Endpoint: 'static,
 {
-    let ep: Arc<dyn poem::endpoint::DynEndpoint<Output = Response>> =
-        Arc::new(poem::endpoint::ToDynEndpoint(ep.into_endpoint().map_to_response()));
+    let ep: Arc<dyn poem::endpoint::DynEndpoint<Output = Response>> = Arc::new(
+        poem::endpoint::ToDynEndpoint(ep.into_endpoint().map_to_response()),
+    );
     let local: SocketAddr = listener.local_addr()?;
     let local = LocalAddr(local.into());
     loop {
