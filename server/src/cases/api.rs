@@ -10,7 +10,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
 use serde_json::json;
 
-use super::view::{case_view, relation, status_of};
+use super::view::{CaseJson, case_view, relation, status_of};
 use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, Principal};
 use crate::error::ApiError;
@@ -298,7 +298,7 @@ impl CasesApi {
 
     /// One case with its photos and timeline.
     #[oai(path = "/:id", method = "get")]
-    async fn get(&self, auth: BearerAuth, id: Path<i64>) -> Result<Json<CaseView>, ApiError> {
+    async fn get(&self, auth: BearerAuth, id: Path<i64>) -> Result<CaseJson, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let feed = &self.state.feed;
         if feed.caught_up()
@@ -308,14 +308,18 @@ impl CasesApi {
             if !scope.contains(&hit.row) {
                 return Err(ApiError::not_found("case_not_found", "案件不存在"));
             }
-            let view = case_view(
-                &hit.row,
-                &p,
-                &hit.photos,
-                Some(&hit.events),
-                crate::now_ms(),
-            );
-            return Ok(Json(view));
+            let now = crate::now_ms();
+            let json = hit.json(relation(&hit.row, &p), now, || {
+                CaseJson::of(&case_view(
+                    &hit.row,
+                    &p,
+                    &hit.photos,
+                    Some(&hit.events),
+                    now,
+                ))
+                .0
+            });
+            return Ok(CaseJson(json));
         }
         let generation = feed.generation();
         let (c, _) = self.visible_case(&p, id.0).await?;
@@ -327,7 +331,7 @@ impl CasesApi {
             // Something was committed or read from the log meanwhile: what we read may be stale.
             self.state.case_cache.forget(id.0);
         }
-        Ok(Json(view))
+        Ok(CaseJson::of(&view))
     }
 
     /// Change a case: accept, reject, assign, sign, return, progress, resolve, rate, reopen,

@@ -10,8 +10,11 @@
 //! are seen as soon as that instance's Redis wake-up arrives, and in any case after
 //! [`TTL`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use minsheng_model::CaseRelation;
 
 use crate::storage::{CaseRow, EventRow, PhotoRow};
 
@@ -25,6 +28,50 @@ pub struct CachedCase {
     pub photos: Vec<PhotoRow>,
     pub events: Vec<EventRow>,
     at: Instant,
+    /// The case's JSON for each way of standing to it met so far (a handful: the desk, the
+    /// department, the complainant, …), reused until a deadline of the case passes.
+    rendered: Mutex<Vec<Rendered>>,
+}
+
+/// One rendering of a cached case: what a viewer in `rel` gets from `from` to `until`
+/// (milliseconds, inclusive), the span in which no deadline of the case passes.
+struct Rendered {
+    rel: CaseRelation,
+    from: i64,
+    until: i64,
+    json: Bytes,
+}
+
+impl CachedCase {
+    /// The JSON a viewer in `rel` gets at `now`: rendered by `render` once per relation, then
+    /// shared. The view is a function of the rows, the relation and whether a deadline has
+    /// passed (`overdue`), so a rendering holds until the next deadline of the case; the
+    /// entry itself is dropped by any change to the case (see the module's doc).
+    pub fn json(&self, rel: CaseRelation, now: i64, render: impl FnOnce() -> Bytes) -> Bytes {
+        let mut rendered = self.rendered.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = rendered
+            .iter()
+            .find(|r| r.rel == rel && r.from <= now && now <= r.until)
+        {
+            return r.json.clone();
+        }
+        let json = render();
+        let c = &self.row;
+        let until = [c.accept_due_at, c.sign_due_at, c.due_at]
+            .into_iter()
+            .flatten()
+            .filter(|&t| t >= now)
+            .min()
+            .unwrap_or(i64::MAX);
+        rendered.retain(|r| r.rel != rel);
+        rendered.push(Rendered {
+            rel,
+            from: now,
+            until,
+            json: json.clone(),
+        });
+        json
+    }
 }
 
 pub struct CaseCache {
@@ -57,6 +104,7 @@ impl CaseCache {
             photos,
             events,
             at: Instant::now(),
+            rendered: Mutex::default(),
         });
         self.entries.insert(id, entry);
     }
