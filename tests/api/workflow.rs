@@ -156,6 +156,10 @@ async fn a_retried_submission_makes_one_case() {
         let again = app.post("/api/v1/cases", &w.resident_a, body.clone()).await.expect(200);
         assert_eq!(first["id"], again["id"]);
         assert_eq!(first["tracking_no"], again["tracking_no"]);
+        // The 201 is built from what the submission stored; the replay reads the ledger: the same case.
+        assert_eq!(first, again, "the new case as answered is the case as stored");
+        assert_eq!(first["timeline"][0]["kind"], "submit");
+        assert_eq!(first["timeline"][0]["actor_name"], again["timeline"][0]["actor_name"]);
         // Concurrent retries too.
         let body2 = json!({ "client_request_id": "phone-retry-0002", "category_id": w.cat_light, "description": "路灯不亮很久了" });
         let rs = futures_join(&app, &w.resident_a, body2, 6).await;

@@ -212,10 +212,20 @@ impl CasesApi {
         let limits = &self.state.limits;
         limits.submit_user.check(&p.id().to_string())?;
         limits.submit_ip.check(&limits.client_ip(req))?;
-        let (case, created, _) =
+        let (case, submitted, _) =
             crate::channels::content_check::submit_screened(&self.state, &p, body.0).await?;
-        let view = self.full_view(&case, &p).await?;
-        if created {
+        let view = match &submitted {
+            // Stored just now: the timeline is its submit event, and there are no photos yet.
+            Some(event) => case_view(
+                &case,
+                &p,
+                &[],
+                Some(std::slice::from_ref(event)),
+                crate::now_ms(),
+            ),
+            None => self.full_view(&case, &p).await?,
+        };
+        if submitted.is_some() {
             Ok(CreateCaseResponse::Created(Json(view)))
         } else {
             Ok(CreateCaseResponse::Existing(Json(view)))

@@ -10,12 +10,12 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::storage::{CaseRow, Db, NewCaseRecord, StoreError, StoreResult};
+use crate::storage::{Db, NewCaseRecord, StoreError, StoreResult, Submitted};
 
 /// The most submissions stored in one transaction (bounds how long a commit takes).
 pub const MAX_BATCH: usize = 64;
 
-type Answer = oneshot::Sender<StoreResult<(CaseRow, bool)>>;
+type Answer = oneshot::Sender<StoreResult<Submitted>>;
 
 struct Job {
     record: NewCaseRecord,
@@ -39,7 +39,7 @@ impl GroupCommit {
 
     /// Stores `record` (created at `now`) with its submission event, sharing the commit
     /// with whatever else is being submitted. See [`Db::create_case`] for the answer.
-    pub async fn submit(&self, record: NewCaseRecord, now: i64) -> StoreResult<(CaseRow, bool)> {
+    pub async fn submit(&self, record: NewCaseRecord, now: i64) -> StoreResult<Submitted> {
         let (answer, rx) = oneshot::channel();
         let job = Job {
             record,
@@ -58,14 +58,15 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Job>, batches: prometheus::Histog
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let batch: Vec<(&NewCaseRecord, i64)> = jobs.iter().map(|j| (&j.record, j.now)).collect();
-        let stored = db.create_cases(&batch).await;
+        let stored = db.store_cases(&batch).await;
         drop(batch);
         match stored {
-            Ok(answers) => {
+            Ok(ids) => {
                 batches.observe(jobs.len() as f64);
-                for (job, answer) in jobs.drain(..).zip(answers) {
-                    let _ = job.answer.send(Ok(answer)); // the submitter may have gone
-                }
+                // Committed. Reading the cases back and answering runs beside the next
+                // batch's transaction, which need not wait for it.
+                let done = std::mem::replace(&mut jobs, Vec::with_capacity(MAX_BATCH));
+                tokio::spawn(answer(db.clone(), done, ids));
             }
             Err(e) if jobs.len() == 1 => {
                 let _ = jobs.pop().map(|j| j.answer.send(Err(e)));
@@ -89,6 +90,32 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Job>, batches: prometheus::Histog
                     }
                     let _ = job.answer.send(one);
                 }
+            }
+        }
+    }
+}
+
+/// Answers a committed batch: each job gets its case (and submit event when it was new).
+async fn answer(db: Db, jobs: Vec<Job>, ids: Vec<Option<i64>>) {
+    let records: Vec<&NewCaseRecord> = jobs.iter().map(|j| &j.record).collect();
+    let read = db.read_submitted(&records, &ids).await;
+    drop(records);
+    match read {
+        Ok(answers) => {
+            for (job, answer) in jobs.into_iter().zip(answers) {
+                let _ = job.answer.send(Ok(answer)); // the submitter may have gone
+            }
+        }
+        Err(e) => {
+            // Stored, but not read back: each is told the database failed, and a retry with
+            // the same `client_request_id` answers the stored case.
+            tracing::warn!(error = %e, size = jobs.len(), "reading back a group commit");
+            let cause = e.to_string();
+            for job in jobs {
+                let gone = std::io::Error::other(cause.clone());
+                let _ = job
+                    .answer
+                    .send(Err(StoreError::Database(sqlx::Error::Io(gone))));
             }
         }
     }
@@ -168,8 +195,11 @@ mod tests {
             .create_cases(&[(&a, 10), (&b, 11), (&a, 12)])
             .await
             .unwrap();
-        assert!(stored[0].1 && stored[1].1, "a and b are new");
-        assert!(!stored[2].1, "the repeat of a is not");
+        assert!(
+            stored[0].1.is_some() && stored[1].1.is_some(),
+            "a and b are new"
+        );
+        assert!(stored[2].1.is_none(), "the repeat of a is not");
         assert_eq!(stored[2].0.id, stored[0].0.id, "the repeat answers a");
         assert_ne!(stored[0].0.id, stored[1].0.id);
         for (c, _) in &stored[..2] {
@@ -181,9 +211,27 @@ mod tests {
             assert_eq!(events.len(), 1, "one submit event");
             assert_eq!(events[0].kind, "submit");
         }
+        for (c, event) in &stored[..2] {
+            let event = event.as_ref().unwrap();
+            let stored = &db.events(c.id).await.unwrap()[0];
+            assert_eq!(
+                (
+                    event.id,
+                    event.case_id,
+                    event.at,
+                    &event.actor_name,
+                    &event.data
+                ),
+                (stored.id, c.id, stored.at, &stored.actor_name, &stored.data),
+                "the answer carries the submit event as the timeline reads it"
+            );
+        }
         // Later, the same key again: the stored case.
         let again = db.create_cases(&[(&b, 20)]).await.unwrap();
-        assert_eq!((again[0].0.id, again[0].1), (stored[1].0.id, false));
+        assert_eq!(
+            (again[0].0.id, again[0].1.is_none()),
+            (stored[1].0.id, true)
+        );
     }
 
     #[tokio::test]
@@ -209,7 +257,7 @@ mod tests {
         let mut ok = 0;
         for t in tasks {
             match t.await.unwrap() {
-                Ok((c, true)) => {
+                Ok((c, Some(_))) => {
                     ok += 1;
                     assert!(c.client_request_id.starts_with('g'));
                 }

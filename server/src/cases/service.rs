@@ -5,7 +5,7 @@ use minsheng_model::{Channel, NewCase, Role, validate};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::storage::{CaseRow, NewCaseRecord};
+use crate::storage::{NewCaseRecord, Submitted};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -33,12 +33,9 @@ pub fn channel_for(p: &Principal, asked: Option<Channel>) -> Result<Channel, Api
 
 impl AppState {
     /// Validates and stores a complaint with its `submit` event, and tells the feed.
-    /// Returns the case and whether it is new (`false`: this `client_request_id` was seen before).
-    pub async fn submit_case(
-        &self,
-        p: &Principal,
-        n: NewCase,
-    ) -> Result<(CaseRow, bool), ApiError> {
+    /// Returns the case and, when it is new, its `submit` event (`None`: this
+    /// `client_request_id` was seen before).
+    pub async fn submit_case(&self, p: &Principal, n: NewCase) -> Result<Submitted, ApiError> {
         self.submit_case_from(p, n, None).await
     }
 
@@ -49,7 +46,7 @@ impl AppState {
         p: &Principal,
         n: NewCase,
         origin: Option<serde_json::Value>,
-    ) -> Result<(CaseRow, bool), ApiError> {
+    ) -> Result<Submitted, ApiError> {
         let channel = channel_for(p, n.channel)?;
         validate::new_case(&n).map_err(ApiError::field)?;
         let category = match self.category(n.category_id).await? {
@@ -88,11 +85,11 @@ impl AppState {
             accept_due_at: now + category.accept_hours * HOUR_MS,
             origin,
         };
-        let (case, created) = self.submissions.submit(record, now).await?;
-        if created {
+        let submitted = self.submissions.submit(record, now).await?;
+        if submitted.1.is_some() {
             self.feed.committed();
             self.metrics.cases_submitted.inc();
         }
-        Ok((case, created))
+        Ok(submitted)
     }
 }

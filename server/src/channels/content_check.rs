@@ -13,7 +13,7 @@ use minsheng_model::NewCase;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::storage::{CaseRow, ContentCheckRow};
+use crate::storage::{CaseRow, ContentCheckRow, EventRow};
 
 /// What WeChat said about a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,7 +187,7 @@ pub async fn submit_screened(
     state: &AppState,
     p: &Principal,
     mut n: NewCase,
-) -> Result<(CaseRow, bool, Screen), ApiError> {
+) -> Result<(CaseRow, Option<EventRow>, Screen), ApiError> {
     let openid = p.user.openid.as_deref().map(|o| {
         o.strip_prefix(super::wechat_mp::OPENID_PREFIX)
             .unwrap_or(o)
@@ -196,11 +196,11 @@ pub async fn submit_screened(
     let asked = n.public.unwrap_or(false);
     let screen = screen(state, &n.description, openid.as_deref()).await?;
     n.public = Some(screen.public(asked));
-    let (case, created) = state.submit_case(p, n).await?;
-    if created {
+    let (case, submitted) = state.submit_case(p, n).await?;
+    if submitted.is_some() {
         hold(state, &case, &screen, asked, openid.as_deref()).await?;
     }
-    Ok((case, created, screen))
+    Ok((case, submitted, screen))
 }
 
 /// Checks again every pending case whose time has come; returns how many were settled.

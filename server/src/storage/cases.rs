@@ -189,10 +189,19 @@ fn submit_data(r: &NewCaseRecord) -> serde_json::Value {
     data
 }
 
+/// Timeline events with their actors' names, as every reader of the timeline sees them.
+const EVENT_SELECT: &str =
+    "SELECT e.id, e.case_id, e.at, e.actor_id, e.actor_role, u.display_name AS actor_name, e.kind,
+        e.from_status, e.to_status, e.note, e.data
+    FROM case_events e LEFT JOIN users u ON u.id = e.actor_id";
+
+/// A stored submission: the case, and its `submit` event when this call stored it (`None`
+/// for a repeated `client_request_id`, which answers the case stored before).
+pub type Submitted = (CaseRow, Option<EventRow>);
+
 impl Db {
-    /// Inserts a case with its `submit` event; a repeated `(created_by, client_request_id)`
-    /// returns the case already stored, with `false`.
-    pub async fn create_case(&self, r: &NewCaseRecord, now: i64) -> StoreResult<(CaseRow, bool)> {
+    /// Inserts a case with its `submit` event; see [`Submitted`].
+    pub async fn create_case(&self, r: &NewCaseRecord, now: i64) -> StoreResult<Submitted> {
         let mut out = self.create_cases(&[(r, now)]).await?;
         out.pop().ok_or(StoreError::NotFound)
     }
@@ -204,7 +213,19 @@ impl Db {
     pub async fn create_cases(
         &self,
         batch: &[(&NewCaseRecord, i64)],
-    ) -> StoreResult<Vec<(CaseRow, bool)>> {
+    ) -> StoreResult<Vec<Submitted>> {
+        let ids = self.store_cases(batch).await?;
+        let records: Vec<&NewCaseRecord> = batch.iter().map(|(r, _)| *r).collect();
+        self.read_submitted(&records, &ids).await
+    }
+
+    /// The transaction of [`Db::create_cases`]: for each record in order, the id of the case
+    /// it stored, or `None` when its `(created_by, client_request_id)` was stored before (or
+    /// earlier in the batch).
+    pub async fn store_cases(
+        &self,
+        batch: &[(&NewCaseRecord, i64)],
+    ) -> StoreResult<Vec<Option<i64>>> {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
@@ -302,28 +323,52 @@ impl Db {
             tx.commit().await?;
             Ok::<_, sqlx::Error>(ids)
         })?;
+        Ok(ids)
+    }
+
+    /// The answers of [`Db::create_cases`] for `records` and what [`Db::store_cases`] gave them.
+    pub async fn read_submitted(
+        &self,
+        records: &[&NewCaseRecord],
+        ids: &[Option<i64>],
+    ) -> StoreResult<Vec<Submitted>> {
         let created: Vec<i64> = ids.iter().flatten().copied().collect();
-        let mut rows: std::collections::HashMap<i64, CaseRow> = if created.is_empty() {
+        // The new cases and their submit events, read back as every reader sees them: the
+        // caller answers with them, without a query of its own per case.
+        let (mut rows, mut events) = if created.is_empty() {
             Default::default()
         } else {
             let mut sql = Sql::new(CASE_SELECT);
             sql.push(" WHERE 1 = 1").push_in_i64("c.id", &created);
             let q = sql.sql();
-            with_db!(self, p => bind_all!(sqlx::query_as::<_, CaseRow>(q), sql.binds.clone()).fetch_all(p).await)?
+            let rows: std::collections::HashMap<i64, CaseRow> = with_db!(self, p => bind_all!(sqlx::query_as::<_, CaseRow>(q), sql.binds.clone()).fetch_all(p).await)?
                 .into_iter()
                 .map(|c| (c.id, c))
-                .collect()
+                .collect();
+            let mut sql = Sql::new(EVENT_SELECT);
+            sql.push(" WHERE e.kind = 'submit'")
+                .push_in_i64("e.case_id", &created);
+            let q = sql.sql();
+            let events: std::collections::HashMap<i64, EventRow> = with_db!(self, p => bind_all!(sqlx::query_as::<_, EventRow>(q), sql.binds.clone()).fetch_all(p).await)?
+                .into_iter()
+                .map(|e| (e.case_id, e))
+                .collect();
+            (rows, events)
         };
-        let mut out = Vec::with_capacity(batch.len());
-        for ((r, _), id) in batch.iter().zip(ids) {
-            let case = match id {
-                Some(id) => rows.remove(&id),
-                None => {
+        let mut out = Vec::with_capacity(records.len());
+        for (r, id) in records.iter().zip(ids) {
+            out.push(match *id {
+                Some(id) => (
+                    rows.remove(&id).ok_or(StoreError::NotFound)?,
+                    Some(events.remove(&id).ok_or(StoreError::NotFound)?),
+                ),
+                None => (
                     self.case_by_request(r.created_by, &r.client_request_id)
                         .await?
-                }
-            };
-            out.push((case.ok_or(StoreError::NotFound)?, id.is_some()));
+                        .ok_or(StoreError::NotFound)?,
+                    None,
+                ),
+            });
         }
         Ok(out)
     }
@@ -435,12 +480,7 @@ impl Db {
     /// The case's timeline, oldest first.
     pub async fn events(&self, case_id: i64) -> StoreResult<Vec<EventRow>> {
         Ok(with_db!(self, p => {
-            sqlx::query_as::<_, EventRow>(
-                "SELECT e.id, e.case_id, e.at, e.actor_id, e.actor_role, u.display_name AS actor_name, e.kind,
-                        e.from_status, e.to_status, e.note, e.data
-                 FROM case_events e LEFT JOIN users u ON u.id = e.actor_id
-                 WHERE e.case_id = $1 ORDER BY e.id",
-            )
+            sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(format!("{EVENT_SELECT} WHERE e.case_id = $1 ORDER BY e.id")))
             .bind(case_id).fetch_all(p).await
         })?)
     }

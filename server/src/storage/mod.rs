@@ -22,7 +22,7 @@ mod supervision;
 mod users;
 mod visits;
 
-pub use cases::{CaseChange, CaseFilter, NewCaseRecord, NewEvent, NewPhoto, Scope};
+pub use cases::{CaseChange, CaseFilter, NewCaseRecord, NewEvent, NewPhoto, Scope, Submitted};
 pub use channels::{
     Attachment, CLOSED_STATUSES, ContentCheckRow, Open311Filter, Open311Row, Open311UpdateRow,
 };

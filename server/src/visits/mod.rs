@@ -510,10 +510,10 @@ impl AppState {
             contact_phone: None,
         };
         let origin = serde_json::json!({ "visit_id": visit.id, "finding_id": finding.id, "household_id": h.id });
-        let (case, created) = self.submit_case_from(p, n, Some(origin)).await?;
+        let (case, submitted) = self.submit_case_from(p, n, Some(origin)).await?;
         self.db
             .link_finding(&visit.id, &finding.id, case.id)
             .await?;
-        Ok((case, created))
+        Ok((case, submitted.is_some()))
     }
 }
