@@ -69,7 +69,9 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Job>, batches: prometheus::Histog
                 tokio::spawn(answer(db.clone(), done, ids));
             }
             Err(e) if jobs.len() == 1 => {
-                let _ = jobs.pop().map(|j| j.answer.send(Err(e)));
+                if let Some(j) = jobs.pop() {
+                    let _ = j.answer.send(Err(e));
+                }
             }
             Err(e) if e.is_unavailable() => {
                 // The database is away: one by one would only wait for it N times over.
