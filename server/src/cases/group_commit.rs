@@ -10,7 +10,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::storage::{Db, NewCaseRecord, StoreError, StoreResult, Submitted};
+use crate::storage::{CaseRow, Db, EventRow, NewCaseRecord, StoreError, StoreResult, Submitted};
 
 /// The most submissions stored in one transaction (bounds how long a commit takes).
 pub const MAX_BATCH: usize = 64;
@@ -61,12 +61,19 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Job>, batches: prometheus::Histog
         let stored = db.store_cases(&batch).await;
         drop(batch);
         match stored {
-            Ok(ids) => {
+            Ok(stored) if stored.iter().all(Option::is_some) => {
                 batches.observe(jobs.len() as f64);
-                // Committed. Reading the cases back and answering runs beside the next
-                // batch's transaction, which need not wait for it.
+                for (job, s) in jobs.drain(..).zip(stored) {
+                    let answer = s.map(|(case, event)| (case, Some(event)));
+                    let _ = job.answer.send(answer.ok_or(StoreError::NotFound)); // the submitter may have gone
+                }
+            }
+            Ok(stored) => {
+                batches.observe(jobs.len() as f64);
+                // Committed, with repeats among them: reading the cases they repeat runs
+                // beside the next batch's transaction, which need not wait for it.
                 let done = std::mem::replace(&mut jobs, Vec::with_capacity(MAX_BATCH));
-                tokio::spawn(answer(db.clone(), done, ids));
+                tokio::spawn(answer(db.clone(), done, stored));
             }
             Err(e) if jobs.len() == 1 => {
                 if let Some(j) = jobs.pop() {
@@ -98,9 +105,9 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Job>, batches: prometheus::Histog
 }
 
 /// Answers a committed batch: each job gets its case (and submit event when it was new).
-async fn answer(db: Db, jobs: Vec<Job>, ids: Vec<Option<i64>>) {
+async fn answer(db: Db, jobs: Vec<Job>, stored: Vec<Option<(CaseRow, EventRow)>>) {
     let records: Vec<&NewCaseRecord> = jobs.iter().map(|j| &j.record).collect();
-    let read = db.read_submitted(&records, &ids).await;
+    let read = db.answer_stored(&records, stored).await;
     drop(records);
     match read {
         Ok(answers) => {
@@ -214,6 +221,11 @@ mod tests {
             assert_eq!(events[0].kind, "submit");
         }
         for (c, event) in &stored[..2] {
+            assert_eq!(
+                format!("{:?}", Some(c)),
+                format!("{:?}", db.case(c.id).await.unwrap().as_ref()),
+                "the answer is the case as it reads from the ledger"
+            );
             let event = event.as_ref().unwrap();
             let stored = &db.events(c.id).await.unwrap()[0];
             assert_eq!(

@@ -189,6 +189,21 @@ fn submit_data(r: &NewCaseRecord) -> serde_json::Value {
     data
 }
 
+/// A case row as [`CASE_SELECT`] reads it, from `INSERT … RETURNING` (the names joined
+/// there are looked up here).
+const CASE_RETURNING: &str = "id, tracking_no, client_request_id, created_by, channel, category_id,
+    (SELECT name FROM categories WHERE categories.id = cases.category_id) AS category_name,
+    description, lat, lng, address, area_id,
+    (SELECT path FROM areas WHERE areas.id = cases.area_id) AS area_path,
+    department_id, anonymous, public, contact_name, contact_phone, status, version,
+    escalation_level, merged_into, satisfaction, stars, accept_due_at, sign_due_at, due_at,
+    resolved_at, closed_at, created_at, updated_at";
+
+/// An event row as [`EVENT_SELECT`] reads it, from `INSERT … RETURNING`.
+const EVENT_RETURNING: &str = "id, case_id, at, actor_id, actor_role,
+    (SELECT display_name FROM users WHERE users.id = case_events.actor_id) AS actor_name,
+    kind, from_status, to_status, note, data";
+
 /// Timeline events with their actors' names, as every reader of the timeline sees them.
 const EVENT_SELECT: &str =
     "SELECT e.id, e.case_id, e.at, e.actor_id, e.actor_role, u.display_name AS actor_name, e.kind,
@@ -214,18 +229,19 @@ impl Db {
         &self,
         batch: &[(&NewCaseRecord, i64)],
     ) -> StoreResult<Vec<Submitted>> {
-        let ids = self.store_cases(batch).await?;
+        let stored = self.store_cases(batch).await?;
         let records: Vec<&NewCaseRecord> = batch.iter().map(|(r, _)| *r).collect();
-        self.read_submitted(&records, &ids).await
+        self.answer_stored(&records, stored).await
     }
 
-    /// The transaction of [`Db::create_cases`]: for each record in order, the id of the case
-    /// it stored, or `None` when its `(created_by, client_request_id)` was stored before (or
-    /// earlier in the batch).
+    /// The transaction of [`Db::create_cases`]: for each record in order, its new case and
+    /// submit event, as every reader will see them (returned by the statements that stored
+    /// them, no read afterwards), or `None` when its `(created_by, client_request_id)` was
+    /// stored before (or earlier in the batch).
     pub async fn store_cases(
         &self,
         batch: &[(&NewCaseRecord, i64)],
-    ) -> StoreResult<Vec<Option<i64>>> {
+    ) -> StoreResult<Vec<Option<(CaseRow, EventRow)>>> {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
@@ -266,18 +282,21 @@ impl Db {
             insert.push(", ").bind(Bind::I64(*now));
             insert.push(", ").bind(Bind::I64(*now)).push(")");
         }
-        insert.push(
-            " ON CONFLICT (created_by, client_request_id) DO NOTHING RETURNING id, created_by, client_request_id",
-        );
+        insert
+            .push(" ON CONFLICT (created_by, client_request_id) DO NOTHING RETURNING ")
+            .push(CASE_RETURNING);
         let insert_sql = insert.sql();
-        let ids = with_db!(self, p => {
+        let (cases, events) = with_db!(self, p => {
             let mut tx = p.begin().await?;
             (*tx).lock_event_log().await?;
-            let stored: Vec<(i64, i64, String)> =
-                bind_all!(sqlx::query_as::<_, (i64, i64, String)>(insert_sql), insert.binds.clone())
+            let mut stored: Vec<Option<CaseRow>> =
+                bind_all!(sqlx::query_as::<_, CaseRow>(insert_sql), insert.binds.clone())
                     .fetch_all(&mut *tx)
-                    .await?;
-            let ids: Vec<Option<i64>> = batch
+                    .await?
+                    .into_iter()
+                    .map(Some)
+                    .collect();
+            let cases: Vec<Option<CaseRow>> = batch
                 .iter()
                 .enumerate()
                 .map(|(i, (r, _))| {
@@ -286,82 +305,75 @@ impl Db {
                     let first = batch[..i].iter().all(|(o, _)| {
                         (o.created_by, &o.client_request_id) != (r.created_by, &r.client_request_id)
                     });
-                    stored
-                        .iter()
-                        .find(|(_, by, key)| first && *by == r.created_by && *key == r.client_request_id)
-                        .map(|(id, _, _)| *id)
+                    let row = stored.iter_mut().find(|c| {
+                        c.as_ref().is_some_and(|c| c.created_by == r.created_by && c.client_request_id == r.client_request_id)
+                    })?;
+                    if first { row.take() } else { None }
                 })
                 .collect();
-            let new: Vec<(i64, &NewCaseRecord, i64)> = ids
+            let mut events: Vec<EventRow> = Vec::new();
+            let new: Vec<(i64, &NewCaseRecord, i64)> = cases
                 .iter()
                 .zip(batch)
-                .filter_map(|(id, (r, now))| id.map(|id| (id, *r, *now)))
+                .filter_map(|(c, (r, now))| c.as_ref().map(|c| (c.id, *r, *now)))
                 .collect();
             if !new.is_empty() {
                 let mut numbers = Sql::new("UPDATE cases SET tracking_no = CASE id");
-                let mut events = Sql::new(
+                let mut insert_events = Sql::new(
                     "INSERT INTO case_events (case_id, at, actor_id, actor_role, kind, from_status, to_status, note, data) VALUES ",
                 );
                 for (i, (id, r, now)) in new.iter().enumerate() {
                     numbers.push(" WHEN ").bind(Bind::I64(*id));
                     numbers.push(" THEN ").bind(Bind::Str(tracking_no(*id, *now)));
-                    events.push(if i == 0 { "(" } else { ", (" }).bind(Bind::I64(*id));
-                    events.push(", ").bind(Bind::I64(*now));
-                    events.push(", ").bind(Bind::I64(r.created_by));
-                    events.push(", ").bind(Bind::Str(r.actor_role.clone()));
-                    events.push(", 'submit', NULL, 'submitted', NULL, ")
+                    insert_events.push(if i == 0 { "(" } else { ", (" }).bind(Bind::I64(*id));
+                    insert_events.push(", ").bind(Bind::I64(*now));
+                    insert_events.push(", ").bind(Bind::I64(r.created_by));
+                    insert_events.push(", ").bind(Bind::Str(r.actor_role.clone()));
+                    insert_events.push(", 'submit', NULL, 'submitted', NULL, ")
                         .bind(Bind::Str(submit_data(r).to_string()))
                         .push(")");
                 }
+                insert_events.push(" RETURNING ").push(EVENT_RETURNING);
                 let new_ids: Vec<i64> = new.iter().map(|(id, _, _)| *id).collect();
                 numbers.push(" END WHERE 1 = 1").push_in_i64("id", &new_ids);
                 let q = numbers.sql();
                 bind_all!(sqlx::query(q), numbers.binds.clone()).execute(&mut *tx).await?;
-                let q = events.sql();
-                bind_all!(sqlx::query(q), events.binds.clone()).execute(&mut *tx).await?;
+                let q = insert_events.sql();
+                events = bind_all!(sqlx::query_as::<_, EventRow>(q), insert_events.binds.clone())
+                    .fetch_all(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(ids)
+            Ok::<_, sqlx::Error>((cases, events))
         })?;
-        Ok(ids)
+        let mut events: std::collections::HashMap<i64, EventRow> =
+            events.into_iter().map(|e| (e.case_id, e)).collect();
+        cases
+            .into_iter()
+            .map(|c| {
+                c.map(|mut c| {
+                    // Set by the second statement, after the insert had returned the row.
+                    c.tracking_no = Some(tracking_no(c.id, c.created_at));
+                    let event = events.remove(&c.id).ok_or(StoreError::NotFound)?;
+                    Ok((c, event))
+                })
+                .transpose()
+            })
+            .collect()
     }
 
-    /// The answers of [`Db::create_cases`] for `records` and what [`Db::store_cases`] gave them.
-    pub async fn read_submitted(
+    /// The answers of [`Db::create_cases`] for `records`, given what [`Db::store_cases`]
+    /// stored for them: a record it did not store (a repeated `client_request_id`) answers
+    /// the case stored before.
+    pub async fn answer_stored(
         &self,
         records: &[&NewCaseRecord],
-        ids: &[Option<i64>],
+        stored: Vec<Option<(CaseRow, EventRow)>>,
     ) -> StoreResult<Vec<Submitted>> {
-        let created: Vec<i64> = ids.iter().flatten().copied().collect();
-        // The new cases and their submit events, read back as every reader sees them: the
-        // caller answers with them, without a query of its own per case.
-        let (mut rows, mut events) = if created.is_empty() {
-            Default::default()
-        } else {
-            let mut sql = Sql::new(CASE_SELECT);
-            sql.push(" WHERE 1 = 1").push_in_i64("c.id", &created);
-            let q = sql.sql();
-            let rows: std::collections::HashMap<i64, CaseRow> = with_db!(self, p => bind_all!(sqlx::query_as::<_, CaseRow>(q), sql.binds.clone()).fetch_all(p).await)?
-                .into_iter()
-                .map(|c| (c.id, c))
-                .collect();
-            let mut sql = Sql::new(EVENT_SELECT);
-            sql.push(" WHERE e.kind = 'submit'")
-                .push_in_i64("e.case_id", &created);
-            let q = sql.sql();
-            let events: std::collections::HashMap<i64, EventRow> = with_db!(self, p => bind_all!(sqlx::query_as::<_, EventRow>(q), sql.binds.clone()).fetch_all(p).await)?
-                .into_iter()
-                .map(|e| (e.case_id, e))
-                .collect();
-            (rows, events)
-        };
         let mut out = Vec::with_capacity(records.len());
-        for (r, id) in records.iter().zip(ids) {
-            out.push(match *id {
-                Some(id) => (
-                    rows.remove(&id).ok_or(StoreError::NotFound)?,
-                    Some(events.remove(&id).ok_or(StoreError::NotFound)?),
-                ),
+        for (r, s) in records.iter().zip(stored) {
+            out.push(match s {
+                Some((case, event)) => (case, Some(event)),
                 None => (
                     self.case_by_request(r.created_by, &r.client_request_id)
                         .await?
