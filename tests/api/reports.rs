@@ -352,25 +352,13 @@ async fn the_deadline_makes_a_report_on_time_at_1659_late_at_1701_and_none_missi
 /// Resolves a case whose deadline passes first: assigned due in a second, signed, then
 /// resolved once the case shows as overdue.
 async fn late_resolved_case(app: &TestApp, w: &World) -> i64 {
-    let id = w
-        .submit(app, &w.resident_a, "井盖松动,车辆经过响声很大")
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    app.act(&w.dispatcher, id, json!({ "action": "accept" }))
-        .await
-        .expect(200);
-    let due = chrono::Utc::now() + chrono::Duration::milliseconds(1000);
-    app.act(
-        &w.dispatcher,
-        id,
-        json!({ "action": "assign", "department_id": w.dept_roads, "due_at": due.to_rfc3339() }),
-    )
-    .await
-    .expect(200);
-    app.act(&w.handler, id, json!({ "action": "sign" }))
-        .await
-        .expect(200);
+    let (id, _) = w
+        .signed_case_due_in(
+            app,
+            "井盖松动,车辆经过响声很大",
+            chrono::Duration::milliseconds(1000),
+        )
+        .await;
     let mut overdue = false;
     for _ in 0..100 {
         overdue = app

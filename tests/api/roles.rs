@@ -151,49 +151,52 @@ async fn contact_details_are_masked_for_those_not_entitled() {
 /// as the deadline passes, not when the cached entry runs out.
 #[tokio::test]
 async fn a_cached_case_reads_as_each_viewer_own_and_turns_overdue_on_time() {
-    on_each_backend(|_| {}, |app| async move {
-        let w = World::build(&app).await;
-        let id = w.submit(&app, &w.resident_a, "小区门口路灯不亮").await["id"].as_i64().unwrap();
-        app.act(&w.dispatcher, id, json!({ "action": "accept" })).await.expect(200);
-        let due = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
-        app.act(
-            &w.dispatcher,
-            id,
-            json!({ "action": "assign", "department_id": w.dept_roads, "due_at": due.to_rfc3339() }),
-        )
-        .await
-        .expect(200);
-        app.act(&w.handler, id, json!({ "action": "sign" })).await.expect(200);
-        let path = format!("/api/v1/cases/{id}");
-        let viewers = [
-            (&w.leader, "138****5678", false),
-            (&w.handler, "13812345678", true),
-            (&w.supervisor, "138****5678", false),
-            (&w.dispatcher, "13812345678", false),
-            (&w.resident_a, "13812345678", false),
-        ];
-        let (mut before, mut after) = (0, 0);
-        loop {
-            for (token, phone, may_resolve) in viewers {
-                let c = app.get(&path, token).await.expect(200);
-                let now = chrono::Utc::now();
-                assert_eq!(c["contact_phone"], phone, "{c}");
-                let actions = c["allowed_actions"].as_array().unwrap();
-                assert_eq!(actions.contains(&json!("resolve")), may_resolve, "{actions:?}");
-                if now < due - chrono::Duration::milliseconds(100) {
-                    assert_eq!(c["overdue"], false, "before the deadline");
-                    before += 1;
-                } else if now > due + chrono::Duration::milliseconds(100) {
-                    assert_eq!(c["overdue"], true, "after the deadline");
-                    after += 1;
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let (id, due) = w
+                .signed_case_due_in(
+                    &app,
+                    "小区门口路灯不亮",
+                    chrono::Duration::milliseconds(1500),
+                )
+                .await;
+            let path = format!("/api/v1/cases/{id}");
+            let viewers = [
+                (&w.leader, "138****5678", false),
+                (&w.handler, "13812345678", true),
+                (&w.supervisor, "138****5678", false),
+                (&w.dispatcher, "13812345678", false),
+                (&w.resident_a, "13812345678", false),
+            ];
+            let (mut before, mut after) = (0, 0);
+            loop {
+                for (token, phone, may_resolve) in viewers {
+                    let c = app.get(&path, token).await.expect(200);
+                    let now = chrono::Utc::now();
+                    assert_eq!(c["contact_phone"], phone, "{c}");
+                    let actions = c["allowed_actions"].as_array().unwrap();
+                    assert_eq!(
+                        actions.contains(&json!("resolve")),
+                        may_resolve,
+                        "{actions:?}"
+                    );
+                    if now < due - chrono::Duration::milliseconds(100) {
+                        assert_eq!(c["overdue"], false, "before the deadline");
+                        before += 1;
+                    } else if now > due + chrono::Duration::milliseconds(100) {
+                        assert_eq!(c["overdue"], true, "after the deadline");
+                        after += 1;
+                    }
                 }
+                if after >= 2 * viewers.len() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
-            if after >= 2 * viewers.len() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        assert!(before > 0, "read before the deadline too");
-    })
+            assert!(before > 0, "read before the deadline too");
+        },
+    )
     .await;
 }

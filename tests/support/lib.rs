@@ -645,6 +645,35 @@ impl World {
         id
     }
 
+    /// Submits `description` as resident A, accepts it, assigns it to the roads department
+    /// due `due_in` from now, and signs it: an `in_progress` case whose deadline is near.
+    /// Returns the case and its deadline.
+    pub async fn signed_case_due_in(
+        &self,
+        app: &TestApp,
+        description: &str,
+        due_in: chrono::Duration,
+    ) -> (i64, chrono::DateTime<chrono::Utc>) {
+        let id = self.submit(app, &self.resident_a, description).await["id"]
+            .as_i64()
+            .unwrap();
+        app.act(&self.dispatcher, id, json!({ "action": "accept" }))
+            .await
+            .expect(200);
+        let due = chrono::Utc::now() + due_in;
+        app.act(
+            &self.dispatcher,
+            id,
+            json!({ "action": "assign", "department_id": self.dept_roads, "due_at": due.to_rfc3339() }),
+        )
+        .await
+        .expect(200);
+        app.act(&self.handler, id, json!({ "action": "sign" }))
+            .await
+            .expect(200);
+        (id, due)
+    }
+
     /// Drives a case to `resolved`.
     pub async fn resolved_case(&self, app: &TestApp) -> i64 {
         let id = self.assigned_case(app).await;
