@@ -61,19 +61,18 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Job>, batches: prometheus::Histog
         let stored = db.store_cases(&batch).await;
         drop(batch);
         match stored {
-            Ok(stored) if stored.iter().all(Option::is_some) => {
-                batches.observe(jobs.len() as f64);
-                for (job, s) in jobs.drain(..).zip(stored) {
-                    let answer = s.map(|(case, event)| (case, Some(event)));
-                    let _ = job.answer.send(answer.ok_or(StoreError::NotFound)); // the submitter may have gone
-                }
-            }
             Ok(stored) => {
                 batches.observe(jobs.len() as f64);
-                // Committed, with repeats among them: reading the cases they repeat runs
-                // beside the next batch's transaction, which need not wait for it.
+                let repeats = stored.iter().any(Option::is_none);
                 let done = std::mem::replace(&mut jobs, Vec::with_capacity(MAX_BATCH));
-                tokio::spawn(answer(db.clone(), done, stored));
+                let answering = answer(db.clone(), done, stored);
+                if repeats {
+                    // Reading the cases they repeat runs beside the next batch's
+                    // transaction, which need not wait for it.
+                    tokio::spawn(answering);
+                } else {
+                    answering.await; // nothing to read: each answer is already in hand
+                }
             }
             Err(e) if jobs.len() == 1 => {
                 if let Some(j) = jobs.pop() {
