@@ -203,37 +203,120 @@ async fn hello_server(port: u16) -> Result<()> {
 }
 
 /// Raw sqlx single-row inserts, one transaction each, on the same disk: rows per second.
-async fn raw_inserts(dir: &Path, secs: f64) -> Result<f64> {
-    use sqlx::sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-    };
-    let opts = SqliteConnectOptions::new()
-        .filename(dir.join("raw.db"))
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(opts)
-        .await?;
-    sqlx::query("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, body TEXT NOT NULL, at INTEGER NOT NULL)")
-        .execute(&pool)
-        .await?;
+/// Raw single-row inserts, one transaction each, on one connection: the rate a plain
+/// "insert and commit" loop reaches on the database the server runs on (a SQLite file beside
+/// the server's, or a table in the benchmark's own PostgreSQL database).
+async fn raw_inserts(db: &Baseline, secs: f64) -> Result<f64> {
     let body = "路灯坏了一个多月,晚上很黑,老人出门不方便,请尽快派人维修。".repeat(3);
-    let deadline = Instant::now() + Duration::from_secs_f64(secs);
-    let started = Instant::now();
-    let mut n = 0u64;
-    while Instant::now() < deadline {
-        let mut tx = pool.begin().await?;
-        sqlx::query("INSERT INTO t (body, at) VALUES ($1, $2)")
-            .bind(&body)
-            .bind(n as i64)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        n += 1;
+    macro_rules! insert_loop {
+        ($pool:expr) => {{
+            let pool = $pool;
+            let deadline = Instant::now() + Duration::from_secs_f64(secs);
+            let started = Instant::now();
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let mut tx = pool.begin().await?;
+                sqlx::query("INSERT INTO t (body, at) VALUES ($1, $2)")
+                    .bind(&body)
+                    .bind(n as i64)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                n += 1;
+            }
+            Ok(n as f64 / started.elapsed().as_secs_f64())
+        }};
     }
-    Ok(n as f64 / started.elapsed().as_secs_f64())
+    match db {
+        Baseline::Sqlite(dir) => {
+            use sqlx::sqlite::{
+                SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+            };
+            let opts = SqliteConnectOptions::new()
+                .filename(dir.join("raw.db"))
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(opts)
+                .await?;
+            sqlx::query("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, body TEXT NOT NULL, at INTEGER NOT NULL)")
+                .execute(&pool)
+                .await?;
+            insert_loop!(pool)
+        }
+        Baseline::Postgres(url) => {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect(url)
+                .await?;
+            // A table of its own beside the server's, in the benchmark's fresh database.
+            sqlx::query("CREATE TABLE IF NOT EXISTS t (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL, at BIGINT NOT NULL)")
+                .execute(&pool)
+                .await?;
+            insert_loop!(pool)
+        }
+    }
+}
+
+/// Where the raw-insert baseline writes.
+enum Baseline {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+/// A database of the benchmark's own on the PostgreSQL server named by `--pg`, so each run
+/// starts empty; dropped at the end of the run.
+struct FreshPg {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl FreshPg {
+    async fn create(url: &str) -> Result<FreshPg> {
+        use sqlx::Connection;
+        let name = format!("minsheng_bench_{}", std::process::id());
+        let mut c = sqlx::PgConnection::connect(url)
+            .await
+            .context("connecting to the --pg server")?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{name}\""
+        )))
+        .execute(&mut c)
+        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut c)
+            .await?;
+        // postgres://user@host:port/db?params → the same with this database.
+        let (head, query) = url.split_once('?').unwrap_or((url, ""));
+        let authority_end = head
+            .find("://")
+            .and_then(|i| head[i + 3..].find('/').map(|j| i + 3 + j))
+            .unwrap_or(head.len());
+        let mut fresh = format!("{}/{name}", &head[..authority_end]);
+        if !query.is_empty() {
+            fresh = format!("{fresh}?{query}");
+        }
+        Ok(FreshPg {
+            admin: url.to_string(),
+            name,
+            url: fresh,
+        })
+    }
+
+    async fn drop_database(self) -> Result<()> {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&self.admin).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        )))
+        .execute(&mut c)
+        .await?;
+        Ok(())
+    }
 }
 
 fn rss_peak(pid: u32) -> u64 {
@@ -351,9 +434,16 @@ async fn run(o: Opts) -> Result<()> {
     let round_secs = secs / ROUNDS as f64;
 
     // The server on a fresh database with the seeded cases.
-    let db = match &o.pg {
-        Some(url) => url.clone(),
-        None => format!("sqlite://{}/bench.db", work.path().display()),
+    let fresh_pg = match &o.pg {
+        Some(url) => Some(FreshPg::create(url).await?),
+        None => None,
+    };
+    let (db, baseline) = match &fresh_pg {
+        Some(pg) => (pg.url.clone(), Baseline::Postgres(pg.url.clone())),
+        None => (
+            format!("sqlite://{}/bench.db", work.path().display()),
+            Baseline::Sqlite(work.path().to_path_buf()),
+        ),
     };
     let data = work.path().join("data");
     let t = Instant::now();
@@ -380,7 +470,7 @@ async fn run(o: Opts) -> Result<()> {
     let run_id = std::process::id();
     let (mut submits, mut insert_rates) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS {
-        insert_rates.push(raw_inserts(work.path(), round_secs).await?);
+        insert_rates.push(raw_inserts(&baseline, round_secs).await?);
         let (c, b, tk) = (client.clone(), base.clone(), resident.clone());
         submits.push(
             load(conc, round_secs, move |n| {
@@ -519,6 +609,9 @@ async fn run(o: Opts) -> Result<()> {
 
     report.insert("peak_rss_bytes".into(), json!(rss_peak(server.child.id())));
     drop(server);
+    if let Some(pg) = fresh_pg {
+        pg.drop_database().await?;
+    }
 
     // Widget sizes from the build manifest, when the widgets were built.
     let manifest = o.root.join("widgets/dist/manifest.json");
@@ -564,7 +657,8 @@ fn markdown(r: &Value) -> String {
         f("baseline_hello_rps")
     );
     s += &format!(
-        "| raw sqlx insert, 1 tx each (baseline) | {:.0} rows/s | | 1.00× |\n",
+        "| raw sqlx insert, 1 tx each, {} (baseline) | {:.0} rows/s | | 1.00× |\n",
+        r["database"].as_str().unwrap_or("sqlite"),
         f("baseline_insert_rps")
     );
     s += &format!(
