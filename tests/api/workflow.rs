@@ -464,6 +464,70 @@ async fn staff_filter_the_ledger_and_page_through_it_with_a_cursor() {
 }
 
 #[tokio::test]
+async fn an_area_filter_pages_through_every_area_under_it_newest_first() {
+    on_each_backend(|_| {}, |app| async move {
+        let w = World::build(&app).await;
+        // Cases spread over the district's areas in turn, some accepted, so the newest ones
+        // of each area and status interleave.
+        let areas = [w.grid_a, w.grid_b, w.street_a, w.community_a, w.street_b, w.district];
+        let mut made: Vec<(i64, i64, bool)> = Vec::new();
+        for i in 0..18 {
+            let area = areas[i % areas.len()];
+            let c = app
+                .post("/api/v1/cases", &w.dispatcher, json!({
+                    "client_request_id": format!("hotline-{i:06}"), "category_id": w.cat_light,
+                    "description": format!("热线来电:第{i}处路灯不亮"), "channel": "phone", "area_id": area
+                }))
+                .await
+                .expect(201);
+            let id = c["id"].as_i64().unwrap();
+            let accepted = i % 3 == 0;
+            if accepted {
+                app.act(&w.dispatcher, id, json!({ "action": "accept" })).await.expect(200);
+            }
+            made.push((id, area, accepted));
+        }
+        let pages = |q: String, limit: usize| {
+            let (app, t) = (&app, w.dispatcher.clone());
+            async move {
+                let (mut ids, mut cursor) = (Vec::new(), String::new());
+                loop {
+                    let p = app.get(&format!("/api/v1/cases?{q}&limit={limit}&cursor={cursor}"), &t).await.expect(200);
+                    let items = p["items"].as_array().unwrap();
+                    assert!(items.len() <= limit);
+                    ids.extend(items.iter().map(|c| c["id"].as_i64().unwrap()));
+                    match p["next_cursor"].as_str() {
+                        Some(c) => cursor = c.to_string(),
+                        None => break,
+                    }
+                }
+                ids
+            }
+        };
+        let expect = |keep: &dyn Fn(i64, bool) -> bool| {
+            let mut ids: Vec<i64> = made.iter().filter(|(_, a, acc)| keep(*a, *acc)).map(|(id, ..)| *id).collect();
+            ids.reverse();
+            ids
+        };
+        let under_a = [w.street_a, w.community_a, w.grid_a];
+        assert_eq!(pages(format!("area_id={}", w.district), 4).await, expect(&|_, _| true), "the whole district, newest first, each once");
+        assert_eq!(pages(format!("area_id={}", w.street_a), 2).await, expect(&|a, _| under_a.contains(&a)), "street A and the areas under it");
+        assert_eq!(
+            pages(format!("area_id={}&status=accepted", w.district), 2).await,
+            expect(&|_, acc| acc),
+            "area and status together"
+        );
+        assert_eq!(
+            pages(format!("area_id={}&status=submitted", w.street_a), 3).await,
+            expect(&|a, acc| under_a.contains(&a) && !acc)
+        );
+        assert_eq!(pages(format!("area_id={}", w.grid_b), 5).await, expect(&|a, _| a == w.grid_b), "one area alone");
+        app.get("/api/v1/cases?area_id=999999", &w.dispatcher).await.expect_error(422, "unknown_area");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_desk_reclassifies_on_accept_or_assign_and_filters_the_supervision_list() {
     on_each_backend(
         |_| {},

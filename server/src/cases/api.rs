@@ -119,21 +119,11 @@ impl ListQuery {
         before_id: Option<i64>,
         limit: i64,
     ) -> Result<CaseFilter, ApiError> {
-        let area_path = match self.area_id {
-            Some(a) => Some(
-                state
-                    .db
-                    .area(a)
-                    .await?
-                    .ok_or_else(|| ApiError::unprocessable("unknown_area", "区域不存在"))?
-                    .path,
-            ),
-            None => None,
-        };
+        let area_ids = crate::reference::subtree_ids(&state.areas().await?, self.area_id)?;
         Ok(CaseFilter {
             statuses: parse_statuses(self.status)?,
             category_id: self.category_id,
-            area_path,
+            area_ids,
             department_id: self.department_id,
             overdue: self.overdue,
             escalated: self.escalated,

@@ -20,7 +20,7 @@ use crate::auth::BearerAuth;
 use crate::cases::api::{parse_cursor, parse_limit, parse_statuses};
 use crate::cases::view::status_of;
 use crate::error::ApiError;
-use crate::reference::{ancestor_at, area_path};
+use crate::reference::{ancestor_at, subtree_ids};
 use crate::storage::{AreaRow, CaseFilter, CaseRow, Scope};
 use crate::to_time;
 
@@ -132,7 +132,7 @@ impl PublicApi {
         let limit = parse_limit(limit.0, 20, 50)?;
         let before_id = parse_cursor(cursor.0)?;
         let areas = self.state.areas().await?;
-        let area_path = area_path(&areas, area_id.0)?;
+        let area_ids = subtree_ids(&areas, area_id.0)?;
         let mut statuses = parse_statuses(status.0)?;
         statuses.retain(|s| !matches!(s, Status::Rejected | Status::Merged));
         if statuses.is_empty() {
@@ -145,7 +145,7 @@ impl PublicApi {
         let now = crate::now_ms();
         let filter = CaseFilter {
             statuses,
-            area_path,
+            area_ids,
             public: Some(true),
             before_id,
             limit,

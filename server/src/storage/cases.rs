@@ -5,8 +5,8 @@
 use minsheng_model::Status;
 
 use super::{
-    Bind, CaseRow, Db, EventLogLock, EventRow, FeedRow, PhotoRow, Sql, StoreError, StoreResult,
-    bind_all, with_db,
+    AreaPages, Bind, CaseRow, Db, EventLogLock, EventRow, FeedRow, PhotoRow, Sql, StoreError,
+    StoreResult, bind_all, with_db,
 };
 
 pub(super) const CASE_SELECT: &str = "SELECT c.id, c.tracking_no, c.client_request_id, c.created_by, c.channel, c.category_id,
@@ -15,6 +15,10 @@ pub(super) const CASE_SELECT: &str = "SELECT c.id, c.tracking_no, c.client_reque
     c.escalation_level, c.merged_into, c.satisfaction, c.stars, c.accept_due_at, c.sign_due_at, c.due_at,
     c.resolved_at, c.closed_at, c.created_at, c.updated_at
     FROM cases c JOIN categories cat ON cat.id = c.category_id LEFT JOIN areas a ON a.id = c.area_id";
+
+/// The ids of [`CASE_SELECT`]'s rows, for filters that pick ids before the rows are read
+/// (the areas join is there for the scope's path filter).
+const CASE_ID_SELECT: &str = "SELECT c.id FROM cases c LEFT JOIN areas a ON a.id = c.area_id";
 
 pub(super) const INSERT_EVENT: &str = "INSERT INTO case_events (case_id, at, actor_id, actor_role, kind, from_status, to_status, note, data)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
@@ -81,8 +85,9 @@ impl Scope {
 pub struct CaseFilter {
     pub statuses: Vec<Status>,
     pub category_id: Option<i64>,
-    /// Area path prefix: the area and everything under it.
-    pub area_path: Option<String>,
+    /// An area and everything under it, as the ids of those areas
+    /// ([`crate::reference::subtree_ids`]).
+    pub area_ids: Option<Vec<i64>>,
     pub department_id: Option<i64>,
     pub overdue: Option<bool>,
     /// Only cases under supervision (督办 level ≥ 1), or only those not.
@@ -158,6 +163,92 @@ pub struct NewPhoto {
     pub size: i64,
     pub storage_key: String,
     pub sha256: String,
+}
+
+/// `select` (the full rows or their ids) `WHERE …` for one newest-first page of
+/// [`Db::cases`], in `area_id` alone when given (the caller splits an area filter into its
+/// areas).
+fn push_case_page(
+    sql: &mut Sql,
+    select: &str,
+    ilike: &str,
+    scope: &Scope,
+    f: &CaseFilter,
+    area_id: Option<i64>,
+    now: i64,
+) {
+    sql.push(select);
+    sql.push(" WHERE 1 = 1");
+    scope.push(sql);
+    sql.push_in(
+        "c.status",
+        f.statuses.iter().map(|s| s.as_str().to_string()),
+    );
+    if let Some(v) = f.category_id {
+        sql.push(" AND c.category_id = ").bind(Bind::I64(v));
+    }
+    if let Some(id) = area_id {
+        sql.push(" AND c.area_id = ").bind(Bind::I64(id));
+    }
+    if let Some(v) = f.department_id {
+        sql.push(" AND c.department_id = ").bind(Bind::I64(v));
+    }
+    if let Some(v) = &f.channel {
+        sql.push(" AND c.channel = ").bind(Bind::Str(v.clone()));
+    }
+    if let Some(t) = &f.text {
+        let pattern = format!(
+            "%{}%",
+            t.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        sql.push(" AND (c.tracking_no = ")
+            .bind(Bind::Str(t.clone()));
+        sql.push(" OR c.description ")
+            .push(ilike)
+            .push(" ")
+            .bind(Bind::Str(pattern.clone()));
+        sql.push(" ESCAPE '\\' OR c.address ")
+            .push(ilike)
+            .push(" ")
+            .bind(Bind::Str(pattern));
+        sql.push(" ESCAPE '\\')");
+    }
+    if let Some(v) = f.created_from {
+        sql.push(" AND c.created_at >= ").bind(Bind::I64(v));
+    }
+    if let Some(v) = f.created_to {
+        sql.push(" AND c.created_at < ").bind(Bind::I64(v));
+    }
+    match f.escalated {
+        Some(true) => {
+            sql.push(" AND c.escalation_level > 0");
+        }
+        Some(false) => {
+            sql.push(" AND c.escalation_level = 0");
+        }
+        None => {}
+    }
+    match f.overdue {
+        Some(true) => {
+            sql.push(" AND ");
+            push_overdue(sql, now);
+        }
+        Some(false) => {
+            sql.push(" AND NOT ");
+            push_overdue(sql, now);
+        }
+        None => {}
+    }
+    if let Some(v) = f.public {
+        sql.push(" AND c.public = ").bind(Bind::Bool(v));
+    }
+    if let Some(v) = f.before_id {
+        sql.push(" AND c.id < ").bind(Bind::I64(v));
+    }
+    sql.push(" ORDER BY c.id DESC LIMIT ")
+        .bind(Bind::I64(f.limit));
 }
 
 /// The overdue condition as a boolean SQL expression, with `now` bound; mirrors
@@ -404,85 +495,60 @@ impl Db {
     }
 
     /// A page of cases within `scope` matching `f`, newest first.
+    ///
+    /// With an area filter that spans several areas, each area is its own newest-first
+    /// page, and the pages are merged ([`AreaPages`]): each is one range of the
+    /// (area_id, status, id) index, so a page costs the same however the newest cases are
+    /// spread (a burst of new submissions in one street made PostgreSQL walk all of them to
+    /// find a district's in-progress cases).
     pub async fn cases(
         &self,
         scope: &Scope,
         f: &CaseFilter,
         now: i64,
     ) -> StoreResult<Vec<CaseRow>> {
-        let mut sql = Sql::new(CASE_SELECT);
-        sql.push(" WHERE 1 = 1");
-        scope.push(&mut sql);
-        sql.push_in(
-            "c.status",
-            f.statuses.iter().map(|s| s.as_str().to_string()),
-        );
-        if let Some(v) = f.category_id {
-            sql.push(" AND c.category_id = ").bind(Bind::I64(v));
-        }
-        if let Some(p) = &f.area_path {
-            sql.push(" AND a.path LIKE ")
-                .bind(Bind::Str(format!("{p}%")));
-        }
-        if let Some(v) = f.department_id {
-            sql.push(" AND c.department_id = ").bind(Bind::I64(v));
-        }
-        if let Some(v) = &f.channel {
-            sql.push(" AND c.channel = ").bind(Bind::Str(v.clone()));
-        }
-        if let Some(t) = &f.text {
-            let pattern = format!(
-                "%{}%",
-                t.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
-            sql.push(" AND (c.tracking_no = ")
-                .bind(Bind::Str(t.clone()));
-            sql.push(" OR c.description ")
-                .push(self.ilike())
-                .push(" ")
-                .bind(Bind::Str(pattern.clone()));
-            sql.push(" ESCAPE '\\' OR c.address ")
-                .push(self.ilike())
-                .push(" ")
-                .bind(Bind::Str(pattern));
-            sql.push(" ESCAPE '\\')");
-        }
-        if let Some(v) = f.created_from {
-            sql.push(" AND c.created_at >= ").bind(Bind::I64(v));
-        }
-        if let Some(v) = f.created_to {
-            sql.push(" AND c.created_at < ").bind(Bind::I64(v));
-        }
-        match f.escalated {
-            Some(true) => {
-                sql.push(" AND c.escalation_level > 0");
+        let mut sql = Sql::new("");
+        match f.area_ids.as_deref() {
+            None => push_case_page(&mut sql, CASE_SELECT, self.ilike(), scope, f, None, now),
+            Some([]) => return Ok(Vec::new()),
+            Some([id]) => push_case_page(
+                &mut sql,
+                CASE_SELECT,
+                self.ilike(),
+                scope,
+                f,
+                Some(*id),
+                now,
+            ),
+            Some(ids) => {
+                let ids_first = self.area_pages() == AreaPages::IdsFirst;
+                if ids_first {
+                    sql.push(CASE_SELECT)
+                        .push(" WHERE c.id IN (SELECT id FROM (");
+                }
+                let page = if ids_first {
+                    CASE_ID_SELECT
+                } else {
+                    CASE_SELECT
+                };
+                for (i, id) in ids.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(" UNION ALL ");
+                    }
+                    sql.push("SELECT * FROM (");
+                    push_case_page(&mut sql, page, self.ilike(), scope, f, Some(*id), now);
+                    sql.push(") AS page");
+                }
+                if ids_first {
+                    sql.push(") AS pages");
+                }
+                sql.push(" ORDER BY id DESC LIMIT ")
+                    .bind(Bind::I64(f.limit));
+                if ids_first {
+                    sql.push(") ORDER BY c.id DESC");
+                }
             }
-            Some(false) => {
-                sql.push(" AND c.escalation_level = 0");
-            }
-            None => {}
         }
-        match f.overdue {
-            Some(true) => {
-                sql.push(" AND ");
-                push_overdue(&mut sql, now);
-            }
-            Some(false) => {
-                sql.push(" AND NOT ");
-                push_overdue(&mut sql, now);
-            }
-            None => {}
-        }
-        if let Some(v) = f.public {
-            sql.push(" AND c.public = ").bind(Bind::Bool(v));
-        }
-        if let Some(v) = f.before_id {
-            sql.push(" AND c.id < ").bind(Bind::I64(v));
-        }
-        sql.push(" ORDER BY c.id DESC LIMIT ")
-            .bind(Bind::I64(f.limit));
         let q = sql.sql();
         Ok(
             with_db!(self, p => bind_all!(sqlx::query_as::<_, CaseRow>(q), sql.binds.clone()).fetch_all(p).await)?,

@@ -55,6 +55,17 @@ pub enum Db {
     Postgres(PgPool),
 }
 
+/// How [`Db::cases`] merges the newest-first pages of the areas under an area filter (each
+/// page is one range of the (area_id, status, id) index; which merge is cheaper depends on
+/// the database's planner).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AreaPages {
+    /// Each area's page reads whole rows; the pages are merged and cut to the limit.
+    Rows,
+    /// Each area's page picks ids; the rows of the merged page's ids are read after.
+    IdsFirst,
+}
+
 /// Runs `$body` with `$pool` bound to the concrete pool, whichever database runs.
 macro_rules! with_db {
     ($db:expr, $pool:ident => $body:expr) => {
@@ -180,6 +191,14 @@ impl Db {
     }
 
     /// `LIKE` that ignores case, in this database's words.
+    /// How a list filtered by several areas merges their pages ([`AreaPages`]).
+    pub(crate) fn area_pages(&self) -> AreaPages {
+        match self {
+            Db::Sqlite(_) => sqlite::AREA_PAGES,
+            Db::Postgres(_) => postgres::AREA_PAGES,
+        }
+    }
+
     pub(crate) fn ilike(&self) -> &'static str {
         match self {
             Db::Sqlite(_) => sqlite::ILIKE,
