@@ -487,8 +487,8 @@ async fn an_area_filter_pages_through_every_area_under_it_newest_first() {
             }
             made.push((id, area, accepted));
         }
-        let pages = |q: String, limit: usize| {
-            let (app, t) = (&app, w.dispatcher.clone());
+        let pages_as = |t: String, q: String, limit: usize| {
+            let app = &app;
             async move {
                 let (mut ids, mut cursor) = (Vec::new(), String::new());
                 loop {
@@ -504,6 +504,7 @@ async fn an_area_filter_pages_through_every_area_under_it_newest_first() {
                 ids
             }
         };
+        let pages = |q: String, limit: usize| pages_as(w.dispatcher.clone(), q, limit);
         let expect = |keep: &dyn Fn(i64, bool) -> bool| {
             let mut ids: Vec<i64> = made.iter().filter(|(_, a, acc)| keep(*a, *acc)).map(|(id, ..)| *id).collect();
             ids.reverse();
@@ -522,6 +523,11 @@ async fn an_area_filter_pages_through_every_area_under_it_newest_first() {
             expect(&|a, acc| under_a.contains(&a) && !acc)
         );
         assert_eq!(pages(format!("area_id={}", w.grid_b), 5).await, expect(&|a, _| a == w.grid_b), "one area alone");
+        // A dispatcher bound to street B reads their own subtree the same way, asked or not.
+        let under_b = [w.street_b, w.grid_b];
+        assert_eq!(pages_as(w.dispatcher_b.clone(), "status=submitted".into(), 2).await, expect(&|a, acc| under_b.contains(&a) && !acc));
+        assert_eq!(pages_as(w.dispatcher_b.clone(), format!("area_id={}", w.district), 3).await, expect(&|a, _| under_b.contains(&a)));
+        assert_eq!(pages_as(w.dispatcher_b.clone(), format!("area_id={}", w.street_a), 3).await, Vec::<i64>::new(), "outside their scope");
         app.get("/api/v1/cases?area_id=999999", &w.dispatcher).await.expect_error(422, "unknown_area");
     })
     .await;

@@ -113,13 +113,24 @@ pub(crate) struct ListQuery {
 }
 
 impl ListQuery {
+    /// The filter for a reader with `scope`. Without an area asked for, an area-bound
+    /// reader's own subtree is the area filter (the scope still applies as well), so their
+    /// list is read by area like any other.
     pub(crate) async fn filter(
         self,
         state: &AppState,
+        scope: &Scope,
         before_id: Option<i64>,
         limit: i64,
     ) -> Result<CaseFilter, ApiError> {
-        let area_ids = crate::reference::subtree_ids(&state.areas().await?, self.area_id)?;
+        let areas = state.areas().await?;
+        let area_ids = match (self.area_id, scope) {
+            // (An area too new for the cached tree: the scope alone.)
+            (None, Scope::Subtree(path)) => {
+                Some(crate::reference::ids_under(&areas, path)).filter(|ids| !ids.is_empty())
+            }
+            (id, _) => crate::reference::subtree_ids(&areas, id)?,
+        };
         Ok(CaseFilter {
             statuses: parse_statuses(self.status)?,
             category_id: self.category_id,
@@ -263,7 +274,7 @@ impl CasesApi {
             from: from.0,
             to: to.0,
         }
-        .filter(&self.state, parse_cursor(cursor.0)?, limit)
+        .filter(&self.state, &scope, parse_cursor(cursor.0)?, limit)
         .await?;
         let rows = self
             .state

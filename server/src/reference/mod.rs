@@ -31,11 +31,14 @@ pub fn area_path(areas: &[AreaRow], id: Option<i64>) -> Result<Option<String>, A
 /// for case filters: an id list lets each database use its (area, status, id) index, where
 /// a prefix match on the joined path made PostgreSQL walk every case newest first.
 pub fn subtree_ids(areas: &[AreaRow], id: Option<i64>) -> Result<Option<Vec<i64>>, ApiError> {
-    Ok(area_path(areas, id)?.map(|path| {
-        areas
-            .iter()
-            .filter(|a| a.path.starts_with(path.as_str()))
-            .map(|a| a.id)
-            .collect()
-    }))
+    Ok(area_path(areas, id)?.map(|path| ids_under(areas, &path)))
+}
+
+/// The ids of the areas whose materialized path starts with `path`.
+pub fn ids_under(areas: &[AreaRow], path: &str) -> Vec<i64> {
+    areas
+        .iter()
+        .filter(|a| a.path.starts_with(path))
+        .map(|a| a.id)
+        .collect()
 }

@@ -11,8 +11,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/pos
 pub const ILIKE: &str = "ILIKE";
 
 /// PostgreSQL merges the areas' pages lazily (Merge Append), reading 20 rows in all; a
-/// first pass for ids costs it a second join and plan: 2,200–2,350 lists/s with whole rows,
-/// 1,550–1,630 with ids first, at 100,000 cases.
+/// first pass for ids costs it a second join and plan: 2,200–2,450 lists/s with whole rows,
+/// 1,520–1,750 with ids first (the benchmark's list mix, 100,000 cases).
 pub const AREA_PAGES: super::AreaPages = super::AreaPages::Rows;
 
 /// A cast to an integer rounds in PostgreSQL, so floor first.

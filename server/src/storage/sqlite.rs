@@ -13,8 +13,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sql
 pub const ILIKE: &str = "LIKE";
 
 /// SQLite materializes each area's page before merging, so the pages pick ids (from the
-/// (area_id, status, id) index alone) and only the merged page's rows are read: 2,100–2,200
-/// against 1,100–1,600 lists/s at 100,000 cases when the pages read whole rows.
+/// (area_id, status, id) index alone) and only the merged page's rows are read: 1,380–2,300
+/// against 960–1,600 lists/s (the benchmark's list mix, 100,000 cases) when the pages read
+/// whole rows.
 pub const AREA_PAGES: super::AreaPages = super::AreaPages::IdsFirst;
 
 /// Truncation is the floor for the non-negative values it is used on (SQLite may lack FLOOR).

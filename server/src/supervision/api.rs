@@ -310,7 +310,7 @@ impl SupervisionApi {
             from: from.0,
             to: to.0,
         };
-        let filter = query.filter(&self.state, None, EXPORT_MAX).await?;
+        let filter = query.filter(&self.state, &scope, None, EXPORT_MAX).await?;
         let now = crate::now_ms();
         let rows = self.state.db.cases(&scope, &filter, now).await?;
         let areas = self.state.areas().await?;
