@@ -202,10 +202,10 @@ async fn hello_server(port: u16) -> Result<()> {
     Ok(())
 }
 
-/// Raw sqlx single-row inserts, one transaction each, on the same disk: rows per second.
-/// Raw single-row inserts, one transaction each, on one connection: the rate a plain
-/// "insert and commit" loop reaches on the database the server runs on (a SQLite file beside
-/// the server's, or a table in the benchmark's own PostgreSQL database).
+/// Raw sqlx single-row inserts, one transaction each, on one connection: rows per second that
+/// a plain "insert and commit" loop reaches on the database the server runs on (a SQLite
+/// file beside the server's, on the same disk, or a table in the benchmark's own PostgreSQL
+/// database).
 async fn raw_inserts(db: &Baseline, secs: f64) -> Result<f64> {
     let body = "路灯坏了一个多月,晚上很黑,老人出门不方便,请尽快派人维修。".repeat(3);
     macro_rules! insert_loop {

@@ -509,17 +509,12 @@ impl Db {
     ) -> StoreResult<Vec<CaseRow>> {
         let mut sql = Sql::new("");
         match f.area_ids.as_deref() {
-            None => push_case_page(&mut sql, CASE_SELECT, self.ilike(), scope, f, None, now),
             Some([]) => return Ok(Vec::new()),
-            Some([id]) => push_case_page(
-                &mut sql,
-                CASE_SELECT,
-                self.ilike(),
-                scope,
-                f,
-                Some(*id),
-                now,
-            ),
+            // No area, or one: a single page.
+            one @ (None | Some([_])) => {
+                let area = one.and_then(|ids| ids.first().copied());
+                push_case_page(&mut sql, CASE_SELECT, self.ilike(), scope, f, area, now)
+            }
             Some(ids) => {
                 let ids_first = self.area_pages() == AreaPages::IdsFirst;
                 if ids_first {

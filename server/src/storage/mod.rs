@@ -190,7 +190,6 @@ impl Db {
         }
     }
 
-    /// `LIKE` that ignores case, in this database's words.
     /// How a list filtered by several areas merges their pages ([`AreaPages`]).
     pub(crate) fn area_pages(&self) -> AreaPages {
         match self {
@@ -199,6 +198,7 @@ impl Db {
         }
     }
 
+    /// `LIKE` that ignores case, in this database's words.
     pub(crate) fn ilike(&self) -> &'static str {
         match self {
             Db::Sqlite(_) => sqlite::ILIKE,
