@@ -243,7 +243,10 @@ async fn wechat_login_keeps_one_resident_per_openid_and_maps_wechat_errors() {
 #[tokio::test]
 async fn a_logout_on_one_instance_is_honoured_by_the_others() {
     let Some(redis) = minsheng_tests::RedisServer::start() else {
-        eprintln!("redis-server is not installed; skipping (CI installs it)");
+        minsheng_tests::skip(
+            "redis tests",
+            "no redis-server could be started (apt-get install redis-server)",
+        );
         return;
     };
     for backend in minsheng_tests::backends() {

@@ -212,8 +212,9 @@ async fn crash_story(bin: PathBuf, db: String) {
 #[tokio::test]
 async fn a_sigkill_during_submissions_loses_no_acknowledged_case() {
     let Some(bin) = binary() else {
-        eprintln!(
-            "the minsheng binary is not built beside the tests; skipping (cargo test --workspace builds it)"
+        minsheng_tests::skip(
+            "sigkill",
+            "the minsheng binary is not built beside the tests (cargo build -p minsheng-server --bin minsheng)",
         );
         return;
     };

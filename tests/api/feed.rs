@@ -184,7 +184,10 @@ async fn a_browser_subscribes_with_a_single_use_ticket() {
 #[tokio::test]
 async fn two_instances_pass_events_through_redis_and_survive_a_redis_restart() {
     let Some(mut redis) = RedisServer::start() else {
-        eprintln!("redis-server is not installed; skipping (CI installs it)");
+        minsheng_tests::skip(
+            "redis tests",
+            "no redis-server could be started (apt-get install redis-server)",
+        );
         return;
     };
     let url = redis.url();
@@ -251,7 +254,10 @@ async fn app_accept(app: &minsheng_tests::TestApp, w: &World, id: i64) {
 #[tokio::test]
 async fn a_cached_case_shows_every_change_at_once_here_and_soon_on_other_instances() {
     let Some(redis) = RedisServer::start() else {
-        eprintln!("redis-server is not installed; skipping (CI installs it)");
+        minsheng_tests::skip(
+            "redis tests",
+            "no redis-server could be started (apt-get install redis-server)",
+        );
         return;
     };
     for backend in minsheng_tests::backends() {

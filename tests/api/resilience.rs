@@ -88,7 +88,10 @@ async fn wait_for(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submissions_get_503s_while_postgres_restarts_then_recover_with_nothing_lost_or_doubled() {
     let Some(mut pg) = PostgresServer::start() else {
-        eprintln!("PostgreSQL binaries are not installed; skipping (CI installs them)");
+        minsheng_tests::skip(
+            "postgres restart",
+            "no PostgreSQL cluster of its own could be started (apt-get install postgresql)",
+        );
         return;
     };
     let app = spawn_app_on(&Backend::Postgres(pg.url()), |c| {

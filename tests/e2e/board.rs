@@ -60,8 +60,9 @@ fn assert_no_secret(html: &str, when: &str) {
 /// The usual site, with the scheduler (which writes the points ledger) every half second.
 async fn setup(test: &str) -> Option<(Site, World, Browser)> {
     let Some(dist) = widgets_dir() else {
-        eprintln!(
-            "SKIPPED {test}: no built widgets (run `cargo xtask widgets` or set MINSHENG_WIDGETS_DIR)"
+        minsheng_tests::skip(
+            test,
+            "no built widgets (run `cargo xtask widgets` or set MINSHENG_WIDGETS_DIR)",
         );
         return None;
     };

@@ -85,8 +85,9 @@ impl Browser {
     /// `device`: `{deviceMetrics}` for chromedriver's phone emulation, or `{window: [w, h]}`.
     async fn start_as(test: &str, device: serde_json::Value) -> Option<Browser> {
         let Some(chromedriver) = which("chromedriver") else {
-            eprintln!(
-                "SKIPPED {test}: chromedriver not found (apt-get install chromium chromium-driver)"
+            minsheng_tests::skip(
+                test,
+                "chromedriver not found (apt-get install chromium chromium-driver)",
             );
             return None;
         };

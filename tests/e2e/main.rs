@@ -70,8 +70,9 @@ async fn my_cases(app: &TestApp, token: &str) -> Vec<Value> {
 /// Everything a test needs, or `None` when the environment cannot run browser tests.
 async fn setup(test: &str) -> Option<(Site, World, Browser)> {
     let Some(dist) = widgets_dir() else {
-        eprintln!(
-            "SKIPPED {test}: no built widgets (run `cargo xtask widgets` or set MINSHENG_WIDGETS_DIR)"
+        minsheng_tests::skip(
+            test,
+            "no built widgets (run `cargo xtask widgets` or set MINSHENG_WIDGETS_DIR)",
         );
         return None;
     };
@@ -322,7 +323,10 @@ async fn english_pages_take_coordinates_from_the_mini_program_and_ask_strangers_
 #[tokio::test]
 async fn widget_pages_and_assets_are_served_with_types_caching_compression_and_csp() {
     let Some(dist) = widgets_dir() else {
-        eprintln!("SKIPPED widget assets: no built widgets (run `cargo xtask widgets`)");
+        minsheng_tests::skip(
+            "widget assets",
+            "no built widgets (run `cargo xtask widgets`)",
+        );
         return;
     };
     let site = start(&dist).await;

@@ -309,7 +309,10 @@ async fn a_dispatcher_accepts_after_a_version_conflict_assigns_and_rejects_anoth
 #[tokio::test]
 async fn the_demo_district_is_drawn_street_by_street_and_each_queue_puts_overdue_cases_first() {
     let Some(dist) = super::browser::widgets_dir() else {
-        eprintln!("SKIPPED demo district: no built widgets (run `cargo xtask widgets`)");
+        minsheng_tests::skip(
+            "demo district",
+            "no built widgets (run `cargo xtask widgets`)",
+        );
         return;
     };
     let Some(b) = Browser::start("demo_district").await else {

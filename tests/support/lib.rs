@@ -19,13 +19,36 @@ pub enum Backend {
     Postgres(String),
 }
 
-/// SQLite always; PostgreSQL as well when `MINSHENG_TEST_POSTGRES_URL` is set.
+/// True under `MINSHENG_TEST_REQUIRE_ALL=1` (`.ci/run` sets it): a test that cannot run
+/// here fails instead of skipping.
+pub fn require_all() -> bool {
+    std::env::var("MINSHENG_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1")
+}
+
+/// Says that `test` cannot run here because of `cause` (what is missing, and how to get it):
+/// a notice normally, a failure under `MINSHENG_TEST_REQUIRE_ALL=1`.
+#[track_caller]
+pub fn skip(test: &str, cause: &str) {
+    if require_all() {
+        panic!("{test} cannot run: {cause} (MINSHENG_TEST_REQUIRE_ALL=1 makes a skip a failure)");
+    }
+    eprintln!("SKIPPED {test}: {cause}");
+}
+
+/// SQLite always; PostgreSQL as well when `MINSHENG_TEST_POSTGRES_URL` is set (required under
+/// `MINSHENG_TEST_REQUIRE_ALL=1`).
 pub fn backends() -> Vec<Backend> {
     let mut v = vec![Backend::Sqlite];
-    if let Ok(url) = std::env::var("MINSHENG_TEST_POSTGRES_URL")
-        && !url.is_empty()
-    {
-        v.push(Backend::Postgres(url));
+    match std::env::var("MINSHENG_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => v.push(Backend::Postgres(url)),
+        _ => {
+            if require_all() {
+                panic!(
+                    "MINSHENG_TEST_POSTGRES_URL is not set, so this test would run on SQLite only \
+                     (MINSHENG_TEST_REQUIRE_ALL=1 makes that a failure)"
+                );
+            }
+        }
     }
     v
 }
@@ -134,8 +157,11 @@ async fn start(
     TestApp {
         base,
         database_url,
+        // A server that stops answering fails the test instead of holding the run.
         client: reqwest::Client::builder()
             .no_proxy()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(120))
             .build()
             .expect("client"),
         state,
@@ -823,14 +849,23 @@ impl RedisServer {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn();
-        let Ok(child) = child else { return false };
+        let Ok(child) = child else {
+            eprintln!(
+                "redis-server could not be started (is it installed? apt-get install redis-server)"
+            );
+            return false;
+        };
         self.child = Some(child);
-        for _ in 0..100 {
+        for _ in 0..250 {
             if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 return true;
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+        eprintln!(
+            "redis-server started but did not answer on port {} within 5 s",
+            self.port
+        );
         false
     }
 
@@ -883,16 +918,21 @@ pub struct PostgresServer {
 impl PostgresServer {
     pub fn start() -> Option<PostgresServer> {
         use std::os::unix::fs::MetadataExt;
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()?
+        let Some(bin) = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
             .filter_map(|e| e.ok())
             .filter_map(|e| {
                 let major: u32 = e.file_name().to_str()?.parse().ok()?;
                 let bin = e.path().join("bin");
                 bin.join("initdb").exists().then_some((major, bin))
             })
-            .max()?
-            .1;
+            .max()
+            .map(|(_, bin)| bin)
+        else {
+            eprintln!("no /usr/lib/postgresql/*/bin/initdb (apt-get install postgresql)");
+            return None;
+        };
         let as_postgres = std::fs::metadata("/proc/self").ok()?.uid() == 0;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .ok()?
@@ -924,9 +964,17 @@ impl PostgresServer {
             pg.data.path().display()
         );
         if !pg.sh(&initdb) {
+            eprintln!("initdb failed in {}", pg.data.path().display());
             return None;
         }
-        pg.restart().then_some(pg)
+        if !pg.restart() {
+            eprintln!(
+                "pg_ctl start failed (see the server log in {})",
+                pg.data.path().display()
+            );
+            return None;
+        }
+        Some(pg)
     }
 
     /// The admin URL (database `postgres`), as [`Backend::Postgres`] takes it.
