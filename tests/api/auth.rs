@@ -416,17 +416,20 @@ async fn a_web_view_session_never_outlives_the_session_that_asked_for_it() {
             let grandchild = grandchild["token"].as_str().unwrap().to_string();
             let unused = ticket(parent.into()).await;
             // The parent logs out: everything made from it ends with it.
-            app.call(Method::POST, "/api/v1/auth/logout", Some(parent), Value::Null)
-                .await
-                .expect(204);
+            app.call(
+                Method::POST,
+                "/api/v1/auth/logout",
+                Some(parent),
+                Value::Null,
+            )
+            .await
+            .expect(204);
             for t in [&child, &grandchild] {
                 app.get("/api/v1/auth/me", t)
                     .await
                     .expect_error(401, "session_expired");
             }
-            exchange(unused)
-                .await
-                .expect_error(401, "invalid_ticket");
+            exchange(unused).await.expect_error(401, "invalid_ticket");
             // The user's other sessions are not touched.
             app.get("/api/v1/auth/me", &w.resident_a).await.expect(200);
         },
@@ -453,7 +456,9 @@ async fn changing_ones_password_ends_every_other_session_and_an_admin_reset_ends
             change(t1.clone(), PASSWORD, "short")
                 .await
                 .expect_error(422, "weak_password");
-            change(t1.clone(), PASSWORD, "a-new-password").await.expect(204);
+            change(t1.clone(), PASSWORD, "a-new-password")
+                .await
+                .expect(204);
             app.get("/api/v1/auth/me", &t1).await.expect(200);
             for t in [&t2, &w.dispatcher] {
                 app.get("/api/v1/auth/me", t)
@@ -495,7 +500,11 @@ async fn changing_ones_password_ends_every_other_session_and_an_admin_reset_ends
             .await
             .expect_error(404, "user_not_found");
             let u = app
-                .post(&reset, &w.admin, json!({ "new_password": "set-by-the-admin" }))
+                .post(
+                    &reset,
+                    &w.admin,
+                    json!({ "new_password": "set-by-the-admin" }),
+                )
                 .await
                 .expect(200);
             assert_eq!(u["username"], "disp");

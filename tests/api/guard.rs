@@ -275,7 +275,11 @@ async fn forged_forwarded_for_headers_do_not_escape_the_login_rate_limit() {
         if i < 3 {
             assert_eq!(status, 401, "try {i}: {body}");
         } else {
-            assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")), "try {i}");
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (429, Some("rate_limited")),
+                "try {i}"
+            );
         }
     }
     // Another client behind the same balancer has its own allowance.

@@ -16,8 +16,7 @@ use minsheng_server::Config;
 use minsheng_server::channels::open311::create_api_key;
 use minsheng_server::channels::wechat_mp::{MpCrypto, signature};
 use minsheng_tests::{
-    TestApp, World, backends, on_each_backend, serve_stand_in, spawn_app_on,
-    spawn_instance_sharing,
+    TestApp, World, backends, on_each_backend, serve_stand_in, spawn_app_on, spawn_instance_sharing,
 };
 use poem::{EndpointExt, Route, handler, post, web::Data, web::Json};
 use serde_json::{Value, json};
@@ -67,7 +66,9 @@ fn safe_request(ts: i64, nonce: &str, enc: &str) -> (String, String) {
             "timestamp={ts}&nonce={nonce}&encrypt_type=aes&msg_signature={}",
             sign(&[TOKEN, &ts, nonce, enc])
         ),
-        format!("<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"),
+        format!(
+            "<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"
+        ),
     )
 }
 
@@ -157,7 +158,12 @@ fn element(xml: &str, name: &str) -> Option<String> {
 /// Posts a plain-mode message, correctly signed, now and with a fresh nonce; returns the
 /// status and body.
 async fn send_plain(app: &TestApp, body: &str) -> (u16, String) {
-    send_raw(app, &plain_query(now_ts(), &fresh_nonce()), body.to_string()).await
+    send_raw(
+        app,
+        &plain_query(now_ts(), &fresh_nonce()),
+        body.to_string(),
+    )
+    .await
 }
 
 async fn send_raw(app: &TestApp, query: &str, body: String) -> (u16, String) {
@@ -439,7 +445,9 @@ async fn oversized_and_malformed_bodies_are_4xx() {
         assert_eq!(send_safe(&app, "<xml><Content>unclosed</xml>").await.0, 400);
         assert_eq!(send_safe(&app, "not xml at all").await.0, 400);
         assert_eq!(
-            send_safe(&app, "<xml><MsgType>text</MsgType></xml>").await.0,
+            send_safe(&app, "<xml><MsgType>text</MsgType></xml>")
+                .await
+                .0,
             400
         );
         let ts = now_ts().to_string();
@@ -522,7 +530,8 @@ async fn a_replayed_callback_is_refused_on_every_instance_but_wechats_retry_gets
 async fn one_senders_msg_id_never_gets_anothers_stored_reply() {
     on_each_backend(configure, |app| async move {
         World::build(&app).await;
-        let (_, mine) = send_plain(&app, &text_msg("o-alice", "42", "我家楼下的路灯坏了很久了")).await;
+        let (_, mine) =
+            send_plain(&app, &text_msg("o-alice", "42", "我家楼下的路灯坏了很久了")).await;
         let mine = reply_text(&mine);
         assert!(mine.contains("编号 MS"), "{mine}");
         // Another follower whose message has the same MsgId gets an answer of their own.
@@ -531,7 +540,8 @@ async fn one_senders_msg_id_never_gets_anothers_stored_reply() {
         let theirs = reply_text(&theirs);
         assert_ne!(theirs, mine);
         assert!(theirs.contains("未找到"), "{theirs}");
-        let (_, theirs) = send_plain(&app, &text_msg("o-bob", "42", "小区门口的垃圾三天没人清运")).await;
+        let (_, theirs) =
+            send_plain(&app, &text_msg("o-bob", "42", "小区门口的垃圾三天没人清运")).await;
         assert_ne!(reply_text(&theirs), mine);
         assert_eq!(case_count(&app).await, 2);
     })
@@ -549,14 +559,20 @@ async fn with_an_aes_key_only_messages_sealed_for_our_appid_are_accepted() {
         // Safe mode without the msg_signature.
         let (q, body) = safe_request(now_ts(), &fresh_nonce(), &seal(&msg));
         let q = q.split("&msg_signature").next().unwrap().to_string();
-        assert_eq!(send_raw(&app, &q, body).await, (401, "safe_mode_required".into()));
+        assert_eq!(
+            send_raw(&app, &q, body).await,
+            (401, "safe_mode_required".into())
+        );
         // Sealed for another official account.
         let (q, body) = safe_request(now_ts(), &fresh_nonce(), &seal_for(&msg, "wx-another-app"));
         assert_eq!(send_raw(&app, &q, body).await, (401, "wrong_appid".into()));
         // A msg_signature over another Encrypt.
         let (q, _) = safe_request(now_ts(), "7", &seal("<xml></xml>"));
         let (_, body) = safe_request(now_ts(), "7", &seal(&msg));
-        assert_eq!(send_raw(&app, &q, body).await, (401, "invalid_signature".into()));
+        assert_eq!(
+            send_raw(&app, &q, body).await,
+            (401, "invalid_signature".into())
+        );
         assert_eq!(case_count(&app).await, 0);
         let (s, _) = send_safe(&app, &msg).await;
         assert_eq!(s, 200);
@@ -590,7 +606,11 @@ async fn an_aes_key_without_the_official_accounts_appid_is_a_configuration_error
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("MINSHENG_WECHAT_MP_APPID"), "{err}");
     let out = run(Some(APPID));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A stand-in for WeChat's API host: tokens, and a content check that calls text with 赌博

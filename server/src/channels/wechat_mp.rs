@@ -183,27 +183,22 @@ pub const REPLAY_WINDOW_SECS: i64 = 300;
 /// The longest `nonce` accepted (WeChat's are ten digits).
 const NONCE_MAX: usize = 64;
 
-/// The safe-mode cipher, when an EncodingAESKey is configured; `Err` is the response.
-fn safe_mode(state: &AppState) -> Result<Option<MpCrypto>, Response> {
+/// The safe-mode cipher, when an EncodingAESKey is configured; `Err` when the key or the
+/// appid it needs is unusable (logged here).
+fn safe_mode(state: &AppState) -> Result<Option<MpCrypto>, ()> {
     let Some(key) = state.cfg.wechat_aes_key.as_ref() else {
         return Ok(None);
     };
     // The configuration refuses an AES key without the appid; this guards hand-built ones.
     let Some(appid) = state.cfg.wechat_mp_appid.as_deref() else {
         tracing::error!("MINSHENG_WECHAT_AES_KEY is set without MINSHENG_WECHAT_MP_APPID");
-        return Err(text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "wechat_not_configured",
-        ));
+        return Err(());
     };
     match MpCrypto::new(key.expose(), appid) {
         Ok(c) => Ok(Some(c)),
         Err(e) => {
             tracing::error!(error = %e, "MINSHENG_WECHAT_AES_KEY is unusable");
-            Err(text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "wechat_not_configured",
-            ))
+            Err(())
         }
     }
 }
@@ -242,9 +237,8 @@ async fn callback(state: &AppState, mut req: Request) -> Response {
             let Ok(body) = std::str::from_utf8(&body) else {
                 return text(StatusCode::BAD_REQUEST, "invalid_xml");
             };
-            let crypto = match safe_mode(state) {
-                Ok(c) => c,
-                Err(resp) => return resp,
+            let Ok(crypto) = safe_mode(state) else {
+                return text(StatusCode::SERVICE_UNAVAILABLE, "wechat_not_configured");
             };
             let safe = q("encrypt_type") == "aes";
             if safe && crypto.is_none() {
