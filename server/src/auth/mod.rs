@@ -173,11 +173,8 @@ impl AppState {
     /// through [`AppState::sessions_changed`], in the other instances' caches.
     pub async fn end_session(&self, token_hash: &str) -> Result<(), ApiError> {
         let descendants = self.db.revoke_session(token_hash, crate::now_ms()).await?;
-        self.sessions_changed(Some(token_hash));
-        if descendants > 0 {
-            // Their hashes are not at hand: forget every cached session.
-            self.sessions_changed(None);
-        }
+        // The descendants' hashes are not at hand: then forget every cached session.
+        self.sessions_changed((descendants == 0).then_some(token_hash));
         Ok(())
     }
 
