@@ -106,8 +106,9 @@ pub struct GuardConfig {
     pub submit_ip_per_min: u32,
     /// Origins allowed to call the API from a browser (CORS); none by default.
     pub cors_origins: Vec<String>,
-    /// Take the client's address from `X-Forwarded-For` (behind a trusted load balancer).
-    pub trust_proxy: bool,
+    /// The proxies whose `X-Forwarded-For` hop is believed (`MINSHENG_TRUSTED_PROXIES`,
+    /// addresses or CIDRs): the client is the right-most hop not added by one of them.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long a connection may take to send a request head, idle keep-alive included:
     /// past it the connection is closed (a client trickling a head byte by byte, or never
     /// sending one, cannot hold connections open).
@@ -161,6 +162,18 @@ impl Config {
         }
         let src = Source { file };
         let var = |n: &str| src.var(n);
+        if var("MINSHENG_TRUST_PROXY").is_some() {
+            tracing::warn!(
+                "MINSHENG_TRUST_PROXY is ignored: name the proxies in MINSHENG_TRUSTED_PROXIES (addresses or CIDRs) instead"
+            );
+        }
+        if let Some(key) = var("MINSHENG_WECHAT_AES_KEY") {
+            let appid = var("MINSHENG_WECHAT_MP_APPID").context(
+                "MINSHENG_WECHAT_MP_APPID is required when MINSHENG_WECHAT_AES_KEY is set (safe mode checks it)",
+            )?;
+            crate::channels::wechat_mp::MpCrypto::new(&key, &appid)
+                .map_err(|e| anyhow::anyhow!("MINSHENG_WECHAT_AES_KEY is not valid: {e}"))?;
+        }
         let data_dir = PathBuf::from(var("MINSHENG_DATA_DIR").unwrap_or_else(|| "./data".into()));
         let database_url = var("DATABASE_URL")
             .unwrap_or_else(|| format!("sqlite://{}/minsheng.db", data_dir.display()));
@@ -216,7 +229,12 @@ impl Config {
                             .collect()
                     })
                     .unwrap_or_default(),
-                trust_proxy: src.parsed("MINSHENG_TRUST_PROXY", false)?,
+                trusted_proxies: match var("MINSHENG_TRUSTED_PROXIES") {
+                    Some(v) => parse_proxies(&v).context(
+                        "MINSHENG_TRUSTED_PROXIES is not valid: expected addresses or CIDRs, comma-separated",
+                    )?,
+                    None => Vec::new(),
+                },
                 header_read_timeout_secs: src.parsed("MINSHENG_HEADER_READ_TIMEOUT_SECS", 30.0)?,
             },
         })
@@ -263,11 +281,24 @@ impl Config {
                 submit_user_per_min: 0,
                 submit_ip_per_min: 0,
                 cors_origins: Vec::new(),
-                trust_proxy: false,
+                trusted_proxies: Vec::new(),
                 header_read_timeout_secs: 30.0,
             },
         }
     }
+}
+
+/// `MINSHENG_TRUSTED_PROXIES`: addresses (a /32 or /128) and CIDRs, comma-separated.
+fn parse_proxies(v: &str) -> Option<Vec<ipnet::IpNet>> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .ok()
+                .or_else(|| p.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+        })
+        .collect()
 }
 
 /// 17:00, when daily work reports are due unless configured otherwise.
@@ -286,7 +317,18 @@ fn parse_hh_mm(v: &str) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_hh_mm;
+    use super::{parse_hh_mm, parse_proxies};
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_cidrs() {
+        let p = parse_proxies("10.0.0.0/8, 192.168.1.7,::1 ,fd00::/8").unwrap();
+        assert_eq!(p.len(), 4);
+        assert!(p[0].contains(&"10.2.3.4".parse::<std::net::IpAddr>().unwrap()));
+        assert!(p[1].contains(&"192.168.1.7".parse::<std::net::IpAddr>().unwrap()));
+        assert!(!p[1].contains(&"192.168.1.8".parse::<std::net::IpAddr>().unwrap()));
+        assert!(parse_proxies("10.0.0.0/33").is_none());
+        assert!(parse_proxies("proxy.local").is_none());
+    }
 
     #[test]
     fn a_deadline_is_hours_and_minutes() {

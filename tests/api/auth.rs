@@ -310,3 +310,217 @@ async fn a_logout_on_one_instance_is_honoured_by_the_others() {
             .expect_error(401, "session_expired");
     }
 }
+
+#[tokio::test]
+async fn a_staff_member_who_bound_wechat_cannot_sign_in_as_staff_through_it() {
+    let base = fake_wechat().await;
+    for backend in minsheng_tests::backends() {
+        let base = base.clone();
+        let app = spawn_app_on(&backend, move |cfg| {
+            cfg.wechat.api_base = base;
+            cfg.wechat.appid = Some("wx-test-app".into());
+            cfg.wechat.secret = Some(minsheng_server::config::Secret::new("s3cret"));
+        })
+        .await;
+        let w = World::build(&app).await;
+        // The dispatcher binds WeChat to receive messages there.
+        app.post(
+            "/api/v1/auth/wechat/bind",
+            &w.dispatcher,
+            json!({ "code": "code-alice" }),
+        )
+        .await
+        .expect(200);
+        app.call(
+            Method::POST,
+            "/api/v1/auth/wechat",
+            None,
+            json!({ "code": "code-alice-again" }),
+        )
+        .await
+        .expect_error(403, "staff_password_login");
+        // Residents still sign in with WeChat; the dispatcher with the password.
+        let bob = app
+            .call(
+                Method::POST,
+                "/api/v1/auth/wechat",
+                None,
+                json!({ "code": "code-bob" }),
+            )
+            .await
+            .expect(200);
+        assert_eq!(bob["user"]["role"], "resident");
+        app.login("disp", PASSWORD).await;
+    }
+}
+
+fn expiry_ms(v: &Value) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(v["expires_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp_millis()
+}
+
+#[tokio::test]
+async fn a_web_view_session_never_outlives_the_session_that_asked_for_it() {
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let me = app.get("/api/v1/auth/me", &w.resident_a).await.expect(200);
+            // A session with a minute left asks for tickets.
+            let parent = "ms_a-session-with-a-minute-left";
+            let now = minsheng_server::now_ms();
+            let until = now + 60_000;
+            app.state
+                .db
+                .insert_session(
+                    &minsheng_server::auth::secret_hash(parent),
+                    me["id"].as_i64().unwrap(),
+                    "session",
+                    now,
+                    until,
+                    None,
+                )
+                .await
+                .unwrap();
+            let ticket = |token: String| {
+                let app = &app;
+                async move {
+                    app.post("/api/v1/auth/ticket", &token, Value::Null)
+                        .await
+                        .expect(200)
+                }
+            };
+            let exchange = |ticket: Value| {
+                let app = &app;
+                async move {
+                    app.call(
+                        Method::POST,
+                        "/api/v1/auth/ticket/exchange",
+                        None,
+                        json!({ "ticket": ticket["ticket"] }),
+                    )
+                    .await
+                }
+            };
+            let t = ticket(parent.into()).await;
+            assert!(expiry_ms(&t) <= until);
+            let child = exchange(t).await.expect(200);
+            assert!(
+                expiry_ms(&child) <= until,
+                "the web-view session ends with its parent, not {} hours later",
+                app.state.cfg.resident_session_hours
+            );
+            let child = child["token"].as_str().unwrap().to_string();
+            app.get("/api/v1/auth/me", &child).await.expect(200);
+            // A ticket from the web-view session, and one from the parent not used yet.
+            let grandchild = exchange(ticket(child.clone()).await).await.expect(200);
+            assert!(expiry_ms(&grandchild) <= until);
+            let grandchild = grandchild["token"].as_str().unwrap().to_string();
+            let unused = ticket(parent.into()).await;
+            // The parent logs out: everything made from it ends with it.
+            app.call(
+                Method::POST,
+                "/api/v1/auth/logout",
+                Some(parent),
+                Value::Null,
+            )
+            .await
+            .expect(204);
+            for t in [&child, &grandchild] {
+                app.get("/api/v1/auth/me", t)
+                    .await
+                    .expect_error(401, "session_expired");
+            }
+            exchange(unused).await.expect_error(401, "invalid_ticket");
+            // The user's other sessions are not touched.
+            app.get("/api/v1/auth/me", &w.resident_a).await.expect(200);
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn changing_ones_password_ends_every_other_session_and_an_admin_reset_ends_them_all() {
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let t1 = app.login("disp", PASSWORD).await;
+            let t2 = app.login("disp", PASSWORD).await;
+            let change = |token: String, old: &str, new: &str| {
+                let body = json!({ "old_password": old, "new_password": new });
+                let app = &app;
+                async move { app.post("/api/v1/auth/password", &token, body).await }
+            };
+            change(t1.clone(), "wrong-password", "a-new-password")
+                .await
+                .expect_error(403, "wrong_password");
+            change(t1.clone(), PASSWORD, "short")
+                .await
+                .expect_error(422, "weak_password");
+            change(t1.clone(), PASSWORD, "a-new-password")
+                .await
+                .expect(204);
+            app.get("/api/v1/auth/me", &t1).await.expect(200);
+            for t in [&t2, &w.dispatcher] {
+                app.get("/api/v1/auth/me", t)
+                    .await
+                    .expect_error(401, "session_expired");
+            }
+            app.call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                json!({ "username": "disp", "password": PASSWORD }),
+            )
+            .await
+            .expect_error(401, "invalid_credentials");
+            let t3 = app.login("disp", "a-new-password").await;
+
+            // The admin resets it: every session ends.
+            let users = app.get("/api/v1/admin/users", &w.admin).await.expect(200);
+            let id = users
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["username"] == "disp")
+                .unwrap()["id"]
+                .as_i64()
+                .unwrap();
+            let reset = format!("/api/v1/admin/users/{id}/password");
+            app.post(&reset, &t1, json!({ "new_password": "set-by-the-admin" }))
+                .await
+                .expect_error(403, "forbidden");
+            app.post(&reset, &w.admin, json!({ "new_password": "short" }))
+                .await
+                .expect_error(422, "weak_password");
+            app.post(
+                "/api/v1/admin/users/999999/password",
+                &w.admin,
+                json!({ "new_password": "set-by-the-admin" }),
+            )
+            .await
+            .expect_error(404, "user_not_found");
+            let u = app
+                .post(
+                    &reset,
+                    &w.admin,
+                    json!({ "new_password": "set-by-the-admin" }),
+                )
+                .await
+                .expect(200);
+            assert_eq!(u["username"], "disp");
+            for t in [&t1, &t3] {
+                app.get("/api/v1/auth/me", t)
+                    .await
+                    .expect_error(401, "session_expired");
+            }
+            app.login("disp", "set-by-the-admin").await;
+            // Nobody else was signed out.
+            app.get("/api/v1/auth/me", &w.handler).await.expect(200);
+            app.get("/api/v1/auth/me", &w.admin).await.expect(200);
+        },
+    )
+    .await;
+}

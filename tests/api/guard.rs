@@ -249,3 +249,130 @@ async fn connections_that_never_finish_a_request_head_are_closed() {
     let r = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
 }
+
+/// Behind a trusted proxy the client is the hop the proxy appended: rotating whatever the
+/// client writes to the left of it does not buy more logins.
+#[tokio::test]
+async fn forged_forwarded_for_headers_do_not_escape_the_login_rate_limit() {
+    // This test's requests come from 127.0.0.1, which plays the load balancer.
+    let app = spawn_app_on(&minsheng_tests::Backend::Sqlite, |c| {
+        c.guard.login_ip_per_min = 3;
+        c.guard.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let send = |i: u32, xff: String| {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", xff)
+            .json(&json!({ "username": format!("nobody{i}"), "password": "wrong-password" }))
+            .send()
+    };
+    for i in 0..8 {
+        let forged = format!("10.9.{i}.1, 198.51.100.{i}");
+        let r = send(i, format!("{forged}, 203.0.113.7")).await.unwrap();
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().await.unwrap();
+        if i < 3 {
+            assert_eq!(status, 401, "try {i}: {body}");
+        } else {
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (429, Some("rate_limited")),
+                "try {i}"
+            );
+        }
+    }
+    // Another client behind the same balancer has its own allowance.
+    assert_eq!(send(9, "203.0.113.8".into()).await.unwrap().status(), 401);
+
+    // With no trusted proxy the header is not read at all: every try is the peer's.
+    let app = spawn_app_on(&minsheng_tests::Backend::Sqlite, |c| {
+        c.guard.login_ip_per_min = 3;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let r = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", format!("203.0.113.{i}"))
+            .json(&json!({ "username": format!("nobody{i}"), "password": "wrong-password" }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
+}
+
+/// The old switch is gone; a deployment that still sets it is told so, and which setting
+/// replaced it.
+#[tokio::test]
+async fn the_old_trust_proxy_setting_is_ignored_with_a_warning() {
+    let Some(bin) = crate::crash::binary() else {
+        eprintln!("the minsheng binary is not built; skipping (cargo build -p minsheng-server)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/t.db", dir.path().display());
+    let out = crate::crash::minsheng(&bin, &db, dir.path(), &["migrate"])
+        .env("MINSHENG_TRUST_PROXY", "true")
+        .env("MINSHENG_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        log.contains("MINSHENG_TRUST_PROXY is ignored") && log.contains("MINSHENG_TRUSTED_PROXIES"),
+        "{log}"
+    );
+}
+
+/// The lockout counts each try before the password is checked, one at a time per username:
+/// fifty wrong passwords at once get no more tries than the limit.
+#[tokio::test]
+async fn a_burst_of_parallel_wrong_passwords_gets_no_more_tries_than_the_limit() {
+    on_each_backend(
+        |c| {
+            c.guard.login_max_failures = 5;
+            c.guard.login_lock_secs = 600;
+        },
+        |app| async move {
+            World::build(&app).await;
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..50 {
+                let (client, url) = (app.client.clone(), app.url("/api/v1/auth/login"));
+                set.spawn(async move {
+                    client
+                        .post(url)
+                        .json(&json!({ "username": "disp", "password": "wrong-password" }))
+                        .send()
+                        .await
+                        .unwrap()
+                        .status()
+                        .as_u16()
+                });
+            }
+            let tries = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+                let mut tries = 0;
+                while let Some(s) = set.join_next().await {
+                    match s.unwrap() {
+                        429 => {}
+                        401 => tries += 1,
+                        other => panic!("unexpected status {other}"),
+                    }
+                }
+                tries
+            })
+            .await
+            .expect("the burst is answered within two minutes");
+            assert!((1..=5).contains(&tries), "{tries} tries got through");
+            assert_eq!(login(&app, "disp", PASSWORD).await.status(), 429);
+        },
+    )
+    .await;
+}

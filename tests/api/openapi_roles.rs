@@ -400,6 +400,10 @@ async fn recipe(
             c
         }
         "GET /api/v1/auth/me" | "POST /api/v1/auth/ticket" => none(),
+        // Too short a new password: refused before anything changes.
+        "POST /api/v1/auth/password" => Call::new(json_body(
+            json!({ "old_password": PASSWORD, "new_password": "short" }),
+        )),
         "POST /api/v1/auth/ticket/exchange" => {
             let t = app
                 .post("/api/v1/auth/ticket", &w.resident_b, Value::Null)
@@ -452,6 +456,9 @@ async fn recipe(
             "username": format!("mx_user_{n}"), "password": PASSWORD, "role": "resident",
         }))),
         "POST /api/v1/admin/users/{id}/deactivate" => none().param("id", fx.doomed_user),
+        "POST /api/v1/admin/users/{id}/password" => {
+            Call::new(json_body(json!({ "new_password": "short" }))).param("id", fx.doomed_user)
+        }
         // The supervisor's own community again: changing nothing.
         "PUT /api/v1/admin/users/{id}/areas" => {
             Call::new(json_body(json!({ "area_ids": [w.community_a] })))

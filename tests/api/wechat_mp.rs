@@ -15,7 +15,9 @@ use base64::engine::general_purpose::STANDARD;
 use minsheng_server::Config;
 use minsheng_server::channels::open311::create_api_key;
 use minsheng_server::channels::wechat_mp::{MpCrypto, signature};
-use minsheng_tests::{TestApp, World, backends, on_each_backend, serve_stand_in, spawn_app_on};
+use minsheng_tests::{
+    TestApp, World, backends, on_each_backend, serve_stand_in, spawn_app_on, spawn_instance_sharing,
+};
 use poem::{EndpointExt, Route, handler, post, web::Data, web::Json};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
@@ -24,11 +26,56 @@ const TOKEN: &str = "spamtest";
 const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 const APPID: &str = "wx2c2769f8efd9abc2";
 
+/// Plain mode: a token, no EncodingAESKey.
 fn configure(c: &mut Config) {
     c.wechat_token = Some(minsheng_server::config::Secret::new(TOKEN));
+    c.public_url = Some("https://ms.example.cn".into());
+}
+
+/// Safe mode: with the EncodingAESKey, only sealed messages are accepted.
+fn configure_safe(c: &mut Config) {
+    configure(c);
     c.wechat_aes_key = Some(minsheng_server::config::Secret::new(AES_KEY));
     c.wechat_mp_appid = Some(APPID.into());
-    c.public_url = Some("https://ms.example.cn".into());
+}
+
+/// Now, as WeChat's `timestamp` (seconds).
+fn now_ts() -> i64 {
+    minsheng_server::now_ms() / 1000
+}
+
+/// A nonce not used before.
+fn fresh_nonce() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A plain-mode query, signed, for this timestamp and nonce.
+fn plain_query(ts: i64, nonce: &str) -> String {
+    let ts = ts.to_string();
+    format!(
+        "signature={}&timestamp={ts}&nonce={nonce}&openid=x",
+        sign(&[TOKEN, &ts, nonce])
+    )
+}
+
+/// A safe-mode query and body for a sealed `Encrypt`, signed.
+fn safe_request(ts: i64, nonce: &str, enc: &str) -> (String, String) {
+    let ts = ts.to_string();
+    (
+        format!(
+            "timestamp={ts}&nonce={nonce}&encrypt_type=aes&msg_signature={}",
+            sign(&[TOKEN, &ts, nonce, enc])
+        ),
+        format!(
+            "<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"
+        ),
+    )
+}
+
+/// Seals `inner` and posts it in safe mode, now, with a fresh nonce.
+async fn send_safe(app: &TestApp, inner: &str) -> (u16, String) {
+    let (q, body) = safe_request(now_ts(), &fresh_nonce(), &seal(inner));
+    send_raw(app, &q, body).await
 }
 
 /// SHA-1 over the sorted parts, as the documentation describes it.
@@ -56,11 +103,16 @@ fn key() -> [u8; 32] {
 /// random(16) + length (4, big-endian) + message + appid, PKCS#7 to a multiple of 32,
 /// AES-256-CBC with IV = key[0..16], base64.
 fn seal(msg: &str) -> String {
+    seal_for(msg, APPID)
+}
+
+/// Sealed for `appid`.
+fn seal_for(msg: &str, appid: &str) -> String {
     let k = key();
     let mut p = b"0123456789abcdef".to_vec();
     p.extend_from_slice(&(msg.len() as u32).to_be_bytes());
     p.extend_from_slice(msg.as_bytes());
-    p.extend_from_slice(APPID.as_bytes());
+    p.extend_from_slice(appid.as_bytes());
     let pad = 32 - p.len() % 32;
     p.extend(std::iter::repeat_n(pad as u8, pad));
     let iv: [u8; 16] = k[..16].try_into().unwrap();
@@ -103,13 +155,12 @@ fn element(xml: &str, name: &str) -> Option<String> {
     )
 }
 
-/// Posts a plain-mode message, correctly signed; returns the status and body.
+/// Posts a plain-mode message, correctly signed, now and with a fresh nonce; returns the
+/// status and body.
 async fn send_plain(app: &TestApp, body: &str) -> (u16, String) {
-    let (ts, nonce) = ("1700000000", "42");
-    let sig = sign(&[TOKEN, ts, nonce]);
     send_raw(
         app,
-        &format!("signature={sig}&timestamp={ts}&nonce={nonce}&openid=x"),
+        &plain_query(now_ts(), &fresh_nonce()),
         body.to_string(),
     )
     .await
@@ -230,16 +281,23 @@ const SAMPLE_MSG_SIGNATURE: &str = "5d197aaffba7e9b25a30732f161a50dee96bd5fa";
 const SAMPLE_ENCRYPT: &str = "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIbgU6ux5VTjg3yt+WGzjlpKn6NPhRjpA912xMezR4kw6KWwMrCVKSVCZciVGCgavjIQ6X8tCOp3yZbGpy0VxpAe+77TszTfRd5RJSVO/HTnifJpXgCSUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM669WuMyVWQLCzpu9GhglF2PE=";
 
 #[tokio::test]
-async fn the_published_sample_message_is_accepted_in_safe_mode() {
-    on_each_backend(configure, |app| async move {
+async fn the_published_sample_message_is_opened_when_fresh_and_refused_with_its_old_timestamp() {
+    on_each_backend(configure_safe, |app| async move {
         World::build(&app).await;
         let body = format!("<xml><ToUserName><![CDATA[gh_10f6c3c3ac5a]]></ToUserName><Encrypt><![CDATA[{SAMPLE_ENCRYPT}]]></Encrypt></xml>");
+        // As published (2014): outside the replay window.
         let q = format!("timestamp=1409735669&nonce=1320562132&encrypt_type=aes&msg_signature={SAMPLE_MSG_SIGNATURE}");
+        let (status, reply) = send_raw(&app, &q, body.clone()).await;
+        assert_eq!((status, reply.as_str()), (401, "stale_timestamp"));
+        // The same Encrypt signed now is opened and answered sealed.
+        let (q, _) = safe_request(now_ts(), "1320562132", SAMPLE_ENCRYPT);
         let (status, reply) = send_raw(&app, &q, body.clone()).await;
         assert_eq!(status, 200, "{reply}");
         assert!(reply.contains("<Encrypt>"), "{reply}");
-        // The same Encrypt with one byte of the signature changed is refused.
-        let bad = q.replace("5d197", "5d198");
+        // With one character of the signature changed it is refused.
+        let sig = q.rsplit('=').next().unwrap().to_string();
+        let flipped = if sig.starts_with('0') { "1" } else { "0" };
+        let bad = q.replace(&sig, &format!("{flipped}{}", &sig[1..]));
         assert_eq!(send_raw(&app, &bad, body).await.0, 401);
     })
     .await;
@@ -250,7 +308,8 @@ async fn a_text_message_makes_one_draft_however_often_wechat_retries_it() {
     on_each_backend(configure, |app| async move {
         let w = World::build(&app).await;
         let msg = text_msg("o-follower", "6054768590064713728", "南宁西路路灯坏了一个月了,晚上很黑");
-        let (status, body) = send_plain(&app, &msg).await;
+        let first = plain_query(now_ts(), &fresh_nonce());
+        let (status, body) = send_raw(&app, &first, msg.clone()).await;
         assert_eq!(status, 200, "{body}");
         let reply = reply_text(&body);
         assert!(reply.contains("https://ms.example.cn/w/track"), "{reply}");
@@ -258,9 +317,10 @@ async fn a_text_message_makes_one_draft_however_often_wechat_retries_it() {
         let no: String = reply.split("编号 ").nth(1).unwrap().chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
         assert!(no.starts_with("MS"), "{reply}");
 
-        // WeChat's retries of the same MsgId: the same reply, still one case.
+        // WeChat's retries of the same MsgId (the same request again): the same reply,
+        // still one case.
         for _ in 0..3 {
-            let (s, again) = send_plain(&app, &msg).await;
+            let (s, again) = send_raw(&app, &first, msg.clone()).await;
             assert_eq!(s, 200);
             assert_eq!(reply_text(&again), reply);
         }
@@ -313,19 +373,12 @@ async fn a_text_message_makes_one_draft_however_often_wechat_retries_it() {
 
 #[tokio::test]
 async fn safe_mode_messages_are_opened_and_answered_sealed() {
-    on_each_backend(configure, |app| async move {
+    on_each_backend(configure_safe, |app| async move {
         World::build(&app).await;
         let inner = text_msg("o-safe", "7000000000000000001", "小区门口下水道堵了三天");
-        let enc = seal(&inner);
-        let (ts, nonce) = ("1700000000", "99");
-        let q = format!(
-            "signature={}&timestamp={ts}&nonce={nonce}&encrypt_type=aes&msg_signature={}",
-            sign(&[TOKEN, ts, nonce]),
-            sign(&[TOKEN, ts, nonce, &enc])
-        );
-        let body = format!(
-            "<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"
-        );
+        let (ts, nonce) = (now_ts(), fresh_nonce());
+        let (q, body) = safe_request(ts, &nonce, &seal(&inner));
+        let q = format!("signature={}&{q}", sign(&[TOKEN, &ts.to_string(), &nonce]));
         let (status, reply) = send_raw(&app, &q, body.clone()).await;
         assert_eq!(status, 200, "{reply}");
         let sealed = element(&reply, "Encrypt").unwrap();
@@ -360,11 +413,11 @@ async fn bad_signatures_are_401_and_change_nothing() {
             "8000000000000000001",
             "伪造的消息内容不应该被保存",
         );
-        let (ts, nonce) = ("1700000000", "1");
+        let (ts, nonce) = (now_ts().to_string(), "1");
         for sig in [
             "",
             "0000000000000000000000000000000000000000",
-            &sign(&["other-token", ts, nonce]),
+            &sign(&["other-token", &ts, nonce]),
         ] {
             let (s, _) = send_raw(
                 &app,
@@ -374,18 +427,6 @@ async fn bad_signatures_are_401_and_change_nothing() {
             .await;
             assert_eq!(s, 401);
         }
-        // Safe mode: the msg_signature must cover this Encrypt.
-        let enc = seal(&msg);
-        let body =
-            format!("<xml><ToUserName>gh</ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>");
-        let wrong = sign(&[TOKEN, ts, nonce, &seal("<xml></xml>")]);
-        let (s, _) = send_raw(
-            &app,
-            &format!("timestamp={ts}&nonce={nonce}&encrypt_type=aes&msg_signature={wrong}"),
-            body,
-        )
-        .await;
-        assert_eq!(s, 401);
         assert_eq!(case_count(&app).await, 0);
         // The MsgId was not used up: the genuine message still makes its case.
         let (s, _) = send_plain(&app, &msg).await;
@@ -397,33 +438,30 @@ async fn bad_signatures_are_401_and_change_nothing() {
 
 #[tokio::test]
 async fn oversized_and_malformed_bodies_are_4xx() {
-    on_each_backend(configure, |app| async move {
+    on_each_backend(configure_safe, |app| async move {
         World::build(&app).await;
         let huge = text_msg("o-big", "9000000000000000001", &"长".repeat(40_000));
-        assert_eq!(send_plain(&app, &huge).await.0, 413);
+        assert_eq!(send_safe(&app, &huge).await.0, 413);
+        assert_eq!(send_safe(&app, "<xml><Content>unclosed</xml>").await.0, 400);
+        assert_eq!(send_safe(&app, "not xml at all").await.0, 400);
         assert_eq!(
-            send_plain(&app, "<xml><Content>unclosed</xml>").await.0,
-            400
-        );
-        assert_eq!(send_plain(&app, "not xml at all").await.0, 400);
-        assert_eq!(
-            send_plain(&app, "<xml><MsgType>text</MsgType></xml>")
+            send_safe(&app, "<xml><MsgType>text</MsgType></xml>")
                 .await
                 .0,
             400
         );
-        let ts = "1700000000";
+        let ts = now_ts().to_string();
         for enc in ["!!!not base64!!!", "AAAA", &STANDARD.encode([0u8; 32])] {
             let body = format!("<xml><Encrypt><![CDATA[{enc}]]></Encrypt></xml>");
             let q = format!(
                 "timestamp={ts}&nonce=1&encrypt_type=aes&msg_signature={}",
-                sign(&[TOKEN, ts, "1", enc])
+                sign(&[TOKEN, &ts, "1", enc])
             );
             assert_eq!(send_raw(&app, &q, body).await.0, 400, "{enc}");
         }
         let q = format!(
             "timestamp={ts}&nonce=1&encrypt_type=aes&msg_signature={}",
-            sign(&[TOKEN, ts, "1"])
+            sign(&[TOKEN, &ts, "1"])
         );
         assert_eq!(send_raw(&app, &q, "<xml></xml>".into()).await.0, 400);
         let r = app
@@ -436,6 +474,143 @@ async fn oversized_and_malformed_bodies_are_4xx() {
         assert_eq!(case_count(&app).await, 0);
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_replayed_callback_is_refused_on_every_instance_but_wechats_retry_gets_its_reply() {
+    on_each_backend(configure, |a| async move {
+        let b = spawn_instance_sharing(&a, configure).await;
+        World::build(&a).await;
+        let (ts, nonce) = (now_ts(), fresh_nonce());
+        let q = plain_query(ts, &nonce);
+        let first = text_msg("o-r", "5100000000000000001", "桥下的排水口堵住了,一下雨就积水");
+        let (s, body) = send_raw(&a, &q, first.clone()).await;
+        assert_eq!(s, 200, "{body}");
+        let reply = reply_text(&body);
+        // WeChat's retry of it, reaching the other instance: the stored reply.
+        let (s, again) = send_raw(&b, &q, first.clone()).await;
+        assert_eq!(s, 200, "{again}");
+        assert_eq!(reply_text(&again), reply);
+        // Another message under the same (timestamp, nonce), signed alike: a replay, on
+        // either instance, and nothing is made of it.
+        let forged = text_msg("o-r", "5100000000000000002", "有人伪造的另一条消息内容");
+        for app in [&b, &a] {
+            let (s, body) = send_raw(app, &q, forged.clone()).await;
+            assert_eq!((s, body.as_str()), (401, "replayed"));
+        }
+        let forged_other = text_msg("o-someone", "5100000000000000001", "冒用他人的消息编号");
+        assert_eq!(send_raw(&a, &q, forged_other).await, (401, "replayed".into()));
+        assert_eq!(case_count(&a).await, 1);
+        // Events, which are not stored, are refused the second time too.
+        let sub = "<xml><ToUserName>gh</ToUserName><FromUserName>o-r</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>";
+        let q2 = plain_query(ts, &fresh_nonce());
+        assert_eq!(send_raw(&a, &q2, sub.into()).await.0, 200);
+        assert_eq!(send_raw(&b, &q2, sub.into()).await, (401, "replayed".into()));
+        // The window: five minutes either way.
+        let late = text_msg("o-r", "5100000000000000003", "五分钟以前发出的一条消息");
+        for off in [-301, 301] {
+            let (s, body) = send_raw(&a, &plain_query(now_ts() + off, &fresh_nonce()), late.clone()).await;
+            assert_eq!((s, body.as_str()), (401, "stale_timestamp"), "{off}");
+        }
+        let (s, _) = send_raw(&a, &plain_query(now_ts() - 200, &fresh_nonce()), late).await;
+        assert_eq!(s, 200);
+        assert_eq!(case_count(&a).await, 2);
+        // Pairs older than the window are pruned when a new one is recorded.
+        let db = &a.state.db;
+        let old = now_ts() - 1_000;
+        assert!(db.wechat_nonce_fresh(old, "n", old - 1).await.unwrap());
+        assert!(!db.wechat_nonce_fresh(old, "n", old - 1).await.unwrap());
+        assert!(db.wechat_nonce_fresh(now_ts(), &fresh_nonce(), now_ts() - 300).await.unwrap());
+        assert!(db.wechat_nonce_fresh(old, "n", old - 1).await.unwrap(), "pruned");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_senders_msg_id_never_gets_anothers_stored_reply() {
+    on_each_backend(configure, |app| async move {
+        World::build(&app).await;
+        let (_, mine) =
+            send_plain(&app, &text_msg("o-alice", "42", "我家楼下的路灯坏了很久了")).await;
+        let mine = reply_text(&mine);
+        assert!(mine.contains("编号 MS"), "{mine}");
+        // Another follower whose message has the same MsgId gets an answer of their own.
+        let (s, theirs) = send_plain(&app, &text_msg("o-mallory", "42", "查询 MS1")).await;
+        assert_eq!(s, 200);
+        let theirs = reply_text(&theirs);
+        assert_ne!(theirs, mine);
+        assert!(theirs.contains("未找到"), "{theirs}");
+        let (_, theirs) =
+            send_plain(&app, &text_msg("o-bob", "42", "小区门口的垃圾三天没人清运")).await;
+        assert_ne!(reply_text(&theirs), mine);
+        assert_eq!(case_count(&app).await, 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_an_aes_key_only_messages_sealed_for_our_appid_are_accepted() {
+    on_each_backend(configure_safe, |app| async move {
+        World::build(&app).await;
+        let msg = text_msg("o-plain", "5200000000000000001", "不加密的消息不应再被接受");
+        // Plain mode, correctly signed: its signature does not cover the body.
+        let (s, body) = send_plain(&app, &msg).await;
+        assert_eq!((s, body.as_str()), (401, "safe_mode_required"));
+        // Safe mode without the msg_signature.
+        let (q, body) = safe_request(now_ts(), &fresh_nonce(), &seal(&msg));
+        let q = q.split("&msg_signature").next().unwrap().to_string();
+        assert_eq!(
+            send_raw(&app, &q, body).await,
+            (401, "safe_mode_required".into())
+        );
+        // Sealed for another official account.
+        let (q, body) = safe_request(now_ts(), &fresh_nonce(), &seal_for(&msg, "wx-another-app"));
+        assert_eq!(send_raw(&app, &q, body).await, (401, "wrong_appid".into()));
+        // A msg_signature over another Encrypt.
+        let (q, _) = safe_request(now_ts(), "7", &seal("<xml></xml>"));
+        let (_, body) = safe_request(now_ts(), "7", &seal(&msg));
+        assert_eq!(
+            send_raw(&app, &q, body).await,
+            (401, "invalid_signature".into())
+        );
+        assert_eq!(case_count(&app).await, 0);
+        let (s, _) = send_safe(&app, &msg).await;
+        assert_eq!(s, 200);
+        assert_eq!(case_count(&app).await, 1);
+    })
+    .await;
+}
+
+/// The server refuses to start with an EncodingAESKey but no official-account appid to
+/// check messages against.
+#[tokio::test]
+async fn an_aes_key_without_the_official_accounts_appid_is_a_configuration_error() {
+    let Some(bin) = crate::crash::binary() else {
+        eprintln!("the minsheng binary is not built; skipping (cargo build -p minsheng-server)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/t.db", dir.path().display());
+    let run = |appid: Option<&str>| {
+        let mut c = crate::crash::minsheng(&bin, &db, dir.path(), &["migrate"]);
+        c.env("MINSHENG_WECHAT_TOKEN", TOKEN)
+            .env("MINSHENG_WECHAT_AES_KEY", AES_KEY)
+            .env_remove("MINSHENG_WECHAT_MP_APPID");
+        if let Some(a) = appid {
+            c.env("MINSHENG_WECHAT_MP_APPID", a);
+        }
+        c.output().unwrap()
+    };
+    let out = run(None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("MINSHENG_WECHAT_MP_APPID"), "{err}");
+    let out = run(Some(APPID));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A stand-in for WeChat's API host: tokens, and a content check that calls text with 赌博

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use minsheng_model::{LoginRequest, LoginResponse, Role, UserView, WechatLoginRequest};
+use minsheng_model::{
+    ErrorBody, LoginRequest, LoginResponse, Role, UserView, WechatLoginRequest, limits,
+};
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::{BearerAuth, password, secret_hash, wechat};
@@ -26,6 +28,22 @@ pub struct TicketResponse {
 #[derive(Object)]
 pub struct TicketExchange {
     pub ticket: String,
+}
+
+/// Changing one's own password.
+#[derive(Object)]
+pub struct PasswordChange {
+    /// The password in use now.
+    pub old_password: String,
+    /// The new password, 8 to 128 characters.
+    pub new_password: String,
+}
+
+/// A password an admin sets for a user.
+#[derive(Object)]
+pub struct PasswordReset {
+    /// The new password, 8 to 128 characters.
+    pub new_password: String,
 }
 
 #[derive(ApiResponse)]
@@ -53,9 +71,70 @@ pub fn user_view(u: &UserRow) -> UserView {
     }
 }
 
+/// 422 `weak_password` unless the password's length is within the rules.
+pub fn check_password_rules(password: &str) -> Result<(), ApiError> {
+    let n = password.chars().count();
+    if (limits::PASSWORD_MIN..=limits::PASSWORD_MAX).contains(&n) {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(
+            "weak_password",
+            format!(
+                "密码长度应为{}到{}位",
+                limits::PASSWORD_MIN,
+                limits::PASSWORD_MAX
+            ),
+        ))
+    }
+}
+
+/// 403 with a code of its own.
+fn refused(code: &str, message: &str) -> ApiError {
+    ApiError::Forbidden(Json(ErrorBody {
+        code: code.into(),
+        message: message.into(),
+        field: None,
+    }))
+}
+
+impl AppState {
+    /// Takes one try out of a username's allowance of wrong passwords (429 `account_locked`,
+    /// with `Retry-After`, once it is used up). The try counts as a failure until
+    /// [`crate::storage::Db::clear_login_failures`] says it was right.
+    pub async fn password_try(&self, username: &str) -> Result<(), ApiError> {
+        let g = &self.cfg.guard;
+        if g.login_max_failures <= 0 {
+            return Ok(());
+        }
+        let now = crate::now_ms();
+        let window = g.login_lock_secs * 1000;
+        if let Err(oldest) = self
+            .db
+            .reserve_login_attempt(username, now, now - window, g.login_max_failures)
+            .await?
+        {
+            let until = oldest + window;
+            return Err(ApiError::too_many(
+                "account_locked",
+                "密码错误次数过多,账号已暂时锁定,请稍后再试",
+                ((until - now).max(0) as u64).div_ceil(1000),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl AuthApi {
     async fn session_for(&self, user: UserRow) -> Result<LoginOk, ApiError> {
-        let (token, expires) = self.state.start_session(&user).await?;
+        self.session_under(user, None).await
+    }
+
+    async fn session_under(
+        &self,
+        user: UserRow,
+        parent: Option<(&str, i64)>,
+    ) -> Result<LoginOk, ApiError> {
+        let (token, expires) = self.state.start_session_under(&user, parent).await?;
         Ok(LoginOk::Ok(Json(LoginResponse {
             token,
             expires_at: crate::to_time(expires),
@@ -83,22 +162,9 @@ impl AuthApi {
         if username.is_empty() || username.chars().count() > minsheng_model::limits::USERNAME_MAX {
             return Err(bad());
         }
-        let g = &self.state.cfg.guard;
-        let now = crate::now_ms();
-        let window = g.login_lock_secs * 1000;
-        let (failures, oldest) = self
-            .state
-            .db
-            .login_failures(&username, now - window)
-            .await?;
-        if g.login_max_failures > 0 && failures >= g.login_max_failures {
-            let until = oldest.unwrap_or(now) + window;
-            return Err(ApiError::too_many(
-                "account_locked",
-                "密码错误次数过多,账号已暂时锁定,请稍后再试",
-                ((until - now).max(0) as u64).div_ceil(1000),
-            ));
-        }
+        // The try is counted before the password is checked, atomically, so a burst of
+        // parallel guesses gets no more tries than the limit.
+        self.state.password_try(&username).await?;
         let user = self.state.db.user_by_username(&username).await?;
         let stored = match user.as_ref().and_then(|u| u.password_hash.clone()) {
             Some(h) => h,
@@ -107,22 +173,16 @@ impl AuthApi {
         let ok = password::verify(body.0.password, stored).await;
         match user {
             Some(u) if ok && u.active => {
-                if failures > 0 {
-                    self.state.db.clear_login_failures(&username).await?;
-                }
+                self.state.db.clear_login_failures(&username).await?;
                 self.session_for(u).await
             }
-            _ => {
-                self.state
-                    .db
-                    .record_login_failure(&username, now, now - window)
-                    .await?;
-                Err(bad())
-            }
+            _ => Err(bad()),
         }
     }
 
     /// Log in from the mini-program with the code from `wx.login()`; one resident per openid.
+    /// Residents only: a staff member whose account is bound to this WeChat (to receive
+    /// messages) gets 403 `staff_password_login` and signs in with the password.
     #[oai(path = "/wechat", method = "post")]
     async fn wechat(&self, body: Json<WechatLoginRequest>) -> Result<LoginOk, ApiError> {
         let code = body.code.trim();
@@ -135,6 +195,12 @@ impl AuthApi {
             .db
             .wechat_resident(&openid, crate::now_ms())
             .await?;
+        if user.role != Role::Resident.as_str() {
+            return Err(refused(
+                "staff_password_login",
+                "工作人员请使用账号和密码登录",
+            ));
+        }
         if !user.active {
             return Err(ApiError::forbidden("账号已停用"));
         }
@@ -175,11 +241,35 @@ impl AuthApi {
     #[oai(path = "/logout", method = "post")]
     async fn logout(&self, auth: BearerAuth) -> Result<NoContent, ApiError> {
         let p = self.state.authenticate(&auth).await?;
+        self.state.end_session(&p.token_hash).await?;
+        Ok(NoContent::Done)
+    }
+
+    /// Change one's own password: every other session of this user ends (this one stays).
+    /// A wrong `old_password` is 403 `wrong_password` and counts towards the login lockout;
+    /// a new password outside the length rules is 422 `weak_password`; an account without a
+    /// password (WeChat residents) is 409 `no_password`.
+    #[oai(path = "/password", method = "post")]
+    async fn change_password(
+        &self,
+        auth: BearerAuth,
+        body: Json<PasswordChange>,
+    ) -> Result<NoContent, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        let (Some(username), Some(stored)) =
+            (p.user.username.clone(), p.user.password_hash.clone())
+        else {
+            return Err(ApiError::conflict("no_password", "此账号未设置密码"));
+        };
+        check_password_rules(&body.new_password)?;
+        self.state.password_try(&username).await?;
+        if !password::verify(body.0.old_password, stored).await {
+            return Err(refused("wrong_password", "原密码错误"));
+        }
+        self.state.db.clear_login_failures(&username).await?;
         self.state
-            .db
-            .revoke_session(&p.token_hash, crate::now_ms())
+            .set_password(p.id(), body.0.new_password, Some(&p.token_hash))
             .await?;
-        self.state.sessions_changed(Some(&p.token_hash));
         Ok(NoContent::Done)
     }
 
@@ -196,10 +286,25 @@ impl AuthApi {
         let p = self.state.authenticate(&auth).await?;
         let now = crate::now_ms();
         let expires = now + self.state.cfg.ticket_seconds * 1000;
+        // A ticket cannot outlive the session that asks for it.
+        let expires = expires.min(
+            self.state
+                .db
+                .session_expiry(&p.token_hash)
+                .await?
+                .unwrap_or(now),
+        );
         let ticket = super::new_secret("mt_");
         self.state
             .db
-            .insert_session(&secret_hash(&ticket), p.id(), "ticket", now, expires)
+            .insert_session(
+                &secret_hash(&ticket),
+                p.id(),
+                "ticket",
+                now,
+                expires,
+                Some(&p.token_hash),
+            )
             .await?;
         Ok(Json(TicketResponse {
             ticket,
@@ -207,10 +312,12 @@ impl AuthApi {
         }))
     }
 
-    /// Exchange a ticket for a session; a ticket works once, and only while fresh.
+    /// Exchange a ticket for a session; a ticket works once, and only while fresh. The
+    /// session ends no later than the one that asked for the ticket, and with it.
     #[oai(path = "/ticket/exchange", method = "post")]
     async fn exchange(&self, body: Json<TicketExchange>) -> Result<LoginOk, ApiError> {
-        let user = self.state.redeem_ticket(&body.ticket).await?.user;
-        self.session_for(user).await
+        let (p, until) = self.state.redeem_ticket_until(&body.ticket).await?;
+        self.session_under(p.user, Some((&p.token_hash, until)))
+            .await
     }
 }

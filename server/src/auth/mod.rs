@@ -99,11 +99,18 @@ impl AppState {
         self.feed.sessions_changed();
     }
 
-    /// Uses up a single-use web-view ticket and returns the user it was issued to
-    /// (401 `invalid_ticket` when unknown, used, expired, or the user is disabled).
+    /// Uses up a single-use web-view ticket and returns the user it was issued to, with the
+    /// hash of the session that asked for it (401 `invalid_ticket` when unknown, used,
+    /// expired, the asking session has ended, or the user is disabled).
     pub async fn redeem_ticket(&self, ticket: &str) -> Result<Principal, ApiError> {
+        Ok(self.redeem_ticket_until(ticket).await?.0)
+    }
+
+    /// [`AppState::redeem_ticket`], with the asking session's expiry: nothing made from the
+    /// ticket may outlive it.
+    pub async fn redeem_ticket_until(&self, ticket: &str) -> Result<(Principal, i64), ApiError> {
         let bad = || ApiError::unauthorized("invalid_ticket", "链接已失效,请重新打开");
-        let user_id = self
+        let (user_id, parent, parent_expires) = self
             .db
             .consume_ticket(&secret_hash(ticket.trim()), crate::now_ms())
             .await?
@@ -116,27 +123,80 @@ impl AppState {
             .ok_or_else(bad)?;
         let role = Role::parse(&user.role)
             .ok_or_else(|| ApiError::internal("unknown role in database"))?;
-        Ok(Principal {
-            user,
-            role,
-            token_hash: String::new(),
-        })
+        Ok((
+            Principal {
+                user,
+                role,
+                token_hash: parent,
+            },
+            parent_expires,
+        ))
     }
 
     /// Starts a session for a user and returns the token and its expiry.
     pub async fn start_session(&self, user: &UserRow) -> Result<(String, i64), ApiError> {
+        self.start_session_under(user, None).await
+    }
+
+    /// Starts a session; under a parent (the hash of the session that asked for a web-view
+    /// ticket, and its expiry) it ends no later than the parent and is revoked with it.
+    pub async fn start_session_under(
+        &self,
+        user: &UserRow,
+        parent: Option<(&str, i64)>,
+    ) -> Result<(String, i64), ApiError> {
         let hours = if user.role == Role::Resident.as_str() {
             self.cfg.resident_session_hours
         } else {
             self.cfg.staff_session_hours
         };
         let now = crate::now_ms();
-        let expires = now + hours * 3_600_000;
+        let mut expires = now + hours * 3_600_000;
+        if let Some((_, until)) = parent {
+            expires = expires.min(until);
+        }
         let token = new_secret("ms_");
         self.db
-            .insert_session(&secret_hash(&token), user.id, "session", now, expires)
+            .insert_session(
+                &secret_hash(&token),
+                user.id,
+                "session",
+                now,
+                expires,
+                parent.map(|(h, _)| h),
+            )
             .await?;
         Ok((token, expires))
+    }
+
+    /// Revokes a session and everything made from it (tickets, web-view sessions), here and,
+    /// through [`AppState::sessions_changed`], in the other instances' caches.
+    pub async fn end_session(&self, token_hash: &str) -> Result<(), ApiError> {
+        let descendants = self.db.revoke_session(token_hash, crate::now_ms()).await?;
+        // The descendants' hashes are not at hand: then forget every cached session.
+        self.sessions_changed((descendants == 0).then_some(token_hash));
+        Ok(())
+    }
+
+    /// Sets a user's password (already checked against the rules) and ends their sessions,
+    /// all but `keep`.
+    pub async fn set_password(
+        &self,
+        user_id: i64,
+        new_password: String,
+        keep: Option<&str>,
+    ) -> Result<bool, ApiError> {
+        let hash = password::hash(new_password)
+            .await
+            .map_err(ApiError::internal)?;
+        let found = self
+            .db
+            .set_password(user_id, &hash, keep, crate::now_ms())
+            .await?;
+        if found {
+            self.sessions_changed(None);
+        }
+        Ok(found)
     }
 
     /// Which cases this caller may see.

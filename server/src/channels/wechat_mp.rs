@@ -2,7 +2,11 @@
 //! handshake, and messages in plain or safe (AES) mode. A text message becomes a draft case
 //! for a dispatcher; "查询 <tracking number>" answers with the case's status; a location or
 //! image sent right after a text attaches to that draft. WeChat retries a message it thinks
-//! went unanswered, so every MsgId is handled once and a retry gets the same reply.
+//! went unanswered, so every sender's MsgId is handled once and a retry gets the same reply.
+//! A request is refused (401) when its `timestamp` is more than [`REPLAY_WINDOW_SECS`] from
+//! our clock or its (`timestamp`, `nonce`) pair was seen before (the database keeps the
+//! pairs, so this holds across instances); with an EncodingAESKey configured, only safe mode
+//! is accepted, sealed for our appid.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -173,6 +177,32 @@ pub fn endpoint(state: Arc<AppState>) -> impl Endpoint {
     })
 }
 
+/// How far a callback's `timestamp` may be from our clock, either way: older or newer
+/// requests are refused, and the (timestamp, nonce) pairs seen are kept this long.
+pub const REPLAY_WINDOW_SECS: i64 = 300;
+/// The longest `nonce` accepted (WeChat's are ten digits).
+const NONCE_MAX: usize = 64;
+
+/// The safe-mode cipher, when an EncodingAESKey is configured; `Err` when the key or the
+/// appid it needs is unusable (logged here).
+fn safe_mode(state: &AppState) -> Result<Option<MpCrypto>, ()> {
+    let Some(key) = state.cfg.wechat_aes_key.as_ref() else {
+        return Ok(None);
+    };
+    // The configuration refuses an AES key without the appid; this guards hand-built ones.
+    let Some(appid) = state.cfg.wechat_mp_appid.as_deref() else {
+        tracing::error!("MINSHENG_WECHAT_AES_KEY is set without MINSHENG_WECHAT_MP_APPID");
+        return Err(());
+    };
+    match MpCrypto::new(key.expose(), appid) {
+        Ok(c) => Ok(Some(c)),
+        Err(e) => {
+            tracing::error!(error = %e, "MINSHENG_WECHAT_AES_KEY is unusable");
+            Err(())
+        }
+    }
+}
+
 async fn callback(state: &AppState, mut req: Request) -> Response {
     let Some(token) = state
         .cfg
@@ -207,22 +237,31 @@ async fn callback(state: &AppState, mut req: Request) -> Response {
             let Ok(body) = std::str::from_utf8(&body) else {
                 return text(StatusCode::BAD_REQUEST, "invalid_xml");
             };
-            let safe = q("encrypt_type") == "aes";
-            let crypto = if safe {
-                let Some(key) = state.cfg.wechat_aes_key.as_ref() else {
-                    return text(StatusCode::BAD_REQUEST, "safe_mode_not_configured");
-                };
-                let appid = state.cfg.wechat_mp_appid.clone().unwrap_or_default();
-                match MpCrypto::new(key.expose(), &appid) {
-                    Ok(c) => Some(c),
-                    Err(e) => {
-                        tracing::error!(error = %e, "MINSHENG_WECHAT_AES_KEY is unusable");
-                        return text(StatusCode::SERVICE_UNAVAILABLE, "wechat_not_configured");
-                    }
-                }
-            } else {
-                None
+            let Ok(crypto) = safe_mode(state) else {
+                return text(StatusCode::SERVICE_UNAVAILABLE, "wechat_not_configured");
             };
+            let safe = q("encrypt_type") == "aes";
+            if safe && crypto.is_none() {
+                return text(StatusCode::BAD_REQUEST, "safe_mode_not_configured");
+            }
+            // With a key configured only safe mode is accepted: the plain signature does
+            // not cover the body, so a plain request could carry any message at all.
+            if crypto.is_some() && (!safe || q("msg_signature").is_empty()) {
+                return text(StatusCode::UNAUTHORIZED, "safe_mode_required");
+            }
+            // Replays: a timestamp outside the window is refused outright; a pair inside it
+            // is refused below once it has been seen (after the signature is checked).
+            let now_s = crate::now_ms() / 1000;
+            let Some(ts) = timestamp
+                .parse::<i64>()
+                .ok()
+                .filter(|t| (now_s - t).abs() <= REPLAY_WINDOW_SECS)
+            else {
+                return text(StatusCode::UNAUTHORIZED, "stale_timestamp");
+            };
+            if nonce.is_empty() || nonce.len() > NONCE_MAX {
+                return text(StatusCode::UNAUTHORIZED, "invalid_nonce");
+            }
             let message = match &crypto {
                 Some(c) => {
                     let Some(outer) = parse_flat(body) else {
@@ -236,12 +275,7 @@ async fn callback(state: &AppState, mut req: Request) -> Response {
                     }
                     match c.decrypt(enc) {
                         Ok((msg, appid)) => {
-                            if state
-                                .cfg
-                                .wechat_mp_appid
-                                .as_deref()
-                                .is_some_and(|a| a != appid)
-                            {
+                            if !bool::from(appid.as_bytes().ct_eq(c.appid.as_bytes())) {
                                 return text(StatusCode::UNAUTHORIZED, "wrong_appid");
                             }
                             msg
@@ -265,36 +299,39 @@ async fn callback(state: &AppState, mut req: Request) -> Response {
             ) else {
                 return text(StatusCode::BAD_REQUEST, "invalid_message");
             };
-            let reply = match handle(state, &m, from).await {
-                Ok(r) => r,
+            let answer = |reply: Option<String>| answer(&token, crypto.as_ref(), from, to, reply);
+            let key = message_key(&m);
+            // WeChat's own retry of a message already handled repeats its timestamp and
+            // nonce: it gets the stored reply, before the pair is refused as a replay.
+            if let Some(key) = &key {
+                match state.db.wechat_stored(from, key).await {
+                    Ok(Some(stored)) => return answer(stored.filter(|r| !r.is_empty())),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "official-account message lookup failed");
+                        return text(StatusCode::INTERNAL_SERVER_ERROR, "internal");
+                    }
+                }
+            }
+            match state
+                .db
+                .wechat_nonce_fresh(ts, nonce, now_s - REPLAY_WINDOW_SECS)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return text(StatusCode::UNAUTHORIZED, "replayed"),
                 Err(e) => {
-                    tracing::warn!(code = e.code(), "official-account message failed");
+                    tracing::warn!(error = %e, "official-account nonce check failed");
                     return text(StatusCode::INTERNAL_SERVER_ERROR, "internal");
                 }
-            };
-            let Some(reply) = reply else {
-                return text(StatusCode::OK, "success");
-            };
-            let now_s = (crate::now_ms() / 1000).to_string();
-            let out = format!(
-                "<xml><ToUserName>{}</ToUserName><FromUserName>{}</FromUserName><CreateTime>{now_s}</CreateTime><MsgType>{}</MsgType><Content>{}</Content></xml>",
-                cdata(from),
-                cdata(to),
-                cdata("text"),
-                cdata(&reply)
-            );
-            match &crypto {
-                None => xml(out),
-                Some(c) => {
-                    let enc = c.encrypt(&out);
-                    let nonce: String = format!("{:010}", rand::random::<u32>());
-                    let sig = signature(&[&token, &now_s, &nonce, &enc]);
-                    xml(format!(
-                        "<xml><Encrypt>{}</Encrypt><MsgSignature>{}</MsgSignature><TimeStamp>{now_s}</TimeStamp><Nonce>{}</Nonce></xml>",
-                        cdata(&enc),
-                        cdata(&sig),
-                        cdata(&nonce)
-                    ))
+            }
+            match handle(state, &m, from, key.as_deref()).await {
+                Ok(reply) => answer(reply),
+                Err(e) => {
+                    tracing::warn!(code = e.code(), "official-account message failed");
+                    // Nothing was done: WeChat's retry of it must not look like a replay.
+                    let _ = state.db.wechat_forget_nonce(ts, nonce).await;
+                    text(StatusCode::INTERNAL_SERVER_ERROR, "internal")
                 }
             }
         }
@@ -302,27 +339,69 @@ async fn callback(state: &AppState, mut req: Request) -> Response {
     }
 }
 
-/// The dedup key of a message: its MsgId, or sender + time for events (WeChat's own advice).
-fn message_key(m: &HashMap<String, String>, from: &str) -> String {
-    match m.get("MsgId").filter(|v| !v.is_empty()) {
-        Some(id) => id.clone(),
-        None => format!(
-            "{from}:{}",
-            m.get("CreateTime").map(String::as_str).unwrap_or("")
-        ),
+/// The response to a handled message: `success` for no reply, else a text reply, sealed in
+/// safe mode.
+fn answer(
+    token: &str,
+    crypto: Option<&MpCrypto>,
+    from: &str,
+    to: &str,
+    reply: Option<String>,
+) -> Response {
+    let Some(reply) = reply else {
+        return text(StatusCode::OK, "success");
+    };
+    let now_s = (crate::now_ms() / 1000).to_string();
+    let out = format!(
+        "<xml><ToUserName>{}</ToUserName><FromUserName>{}</FromUserName><CreateTime>{now_s}</CreateTime><MsgType>{}</MsgType><Content>{}</Content></xml>",
+        cdata(from),
+        cdata(to),
+        cdata("text"),
+        cdata(&reply)
+    );
+    match crypto {
+        None => xml(out),
+        Some(c) => {
+            let enc = c.encrypt(&out);
+            let nonce: String = format!("{:010}", rand::random::<u32>());
+            let sig = signature(&[token, &now_s, &nonce, &enc]);
+            xml(format!(
+                "<xml><Encrypt>{}</Encrypt><MsgSignature>{}</MsgSignature><TimeStamp>{now_s}</TimeStamp><Nonce>{}</Nonce></xml>",
+                cdata(&enc),
+                cdata(&sig),
+                cdata(&nonce)
+            ))
+        }
     }
 }
 
-/// Handles a verified message; `None` means "no reply" (`success`).
+/// The dedup key of a message within its sender's: its MsgId, or its time when it has
+/// none. Events have none (they are answered at once and not stored).
+fn message_key(m: &HashMap<String, String>) -> Option<String> {
+    if m.get("MsgType").map(|k| k.trim()) == Some("event") {
+        return None;
+    }
+    Some(match m.get("MsgId").filter(|v| !v.is_empty()) {
+        Some(id) => id.clone(),
+        None => format!(
+            "t:{}",
+            m.get("CreateTime").map(String::as_str).unwrap_or("")
+        ),
+    })
+}
+
+/// Handles a verified message; `None` means "no reply" (`success`). `key` is `None` for
+/// events only.
 async fn handle(
     state: &AppState,
     m: &HashMap<String, String>,
     from: &str,
+    key: Option<&str>,
 ) -> Result<Option<String>, ApiError> {
     let field = |k: &str| m.get(k).map(|v| v.trim()).unwrap_or("");
     let kind = field("MsgType");
     let now = crate::now_ms();
-    if kind == "event" {
+    let Some(key) = key else {
         return Ok(match field("Event") {
             "subscribe" => Some(
 
@@ -331,39 +410,40 @@ async fn handle(
             ),
             _ => None,
         });
-    }
-    if !matches!(kind, "text" | "location" | "image") {
-        return Ok(Some("暂只支持文字、位置和图片消息。".into()));
-    }
-    let key = message_key(m, from);
+    };
     let content = field("Content");
     let claim_kind = match kind {
         "text" if query_number(content).is_some() => "query",
-        k => k,
+        "text" | "location" | "image" => kind,
+        _ => "other",
     };
-    if let Some(stored) = state.db.wechat_claim(&key, from, claim_kind, now).await? {
+    if let Some(stored) = state.db.wechat_claim(key, from, claim_kind, now).await? {
         // A retry: the same answer, or nothing while the first delivery is still at work.
-        return Ok(stored);
+        return Ok(stored.filter(|r| !r.is_empty()));
     }
-    let user = state
-        .db
-        .wechat_resident(&format!("{OPENID_PREFIX}{from}"), now)
-        .await?;
-    let outcome = match kind {
-        "text" => match query_number(content) {
-            Some(no) => query(state, &user, no).await.map(|r| (None, r)),
-            None => draft(state, &user, &key, content).await,
-        },
-        "location" => attach_location(state, &user, from, m).await,
-        _ => attach_image(state, &user, from, m).await,
+    let outcome = if claim_kind == "other" {
+        Ok((None, "暂只支持文字、位置和图片消息。".to_string()))
+    } else {
+        let user = state
+            .db
+            .wechat_resident(&format!("{OPENID_PREFIX}{from}"), now)
+            .await?;
+        match kind {
+            "text" => match query_number(content) {
+                Some(no) => query(state, &user, no).await.map(|r| (None, r)),
+                None => draft(state, &user, &format!("{from}\n{key}"), content).await,
+            },
+            "location" => attach_location(state, &user, from, m).await,
+            _ => attach_image(state, &user, from, m).await,
+        }
     };
     match outcome {
         Ok((case_id, reply)) => {
-            state.db.wechat_finish(&key, case_id, &reply).await?;
+            state.db.wechat_finish(key, from, case_id, &reply).await?;
             Ok(Some(reply))
         }
         Err(e) => {
-            let _ = state.db.wechat_release(&key).await;
+            let _ = state.db.wechat_release(key, from).await;
             Err(e)
         }
     }

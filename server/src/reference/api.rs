@@ -387,6 +387,36 @@ impl ReferenceApi {
             .ok_or_else(|| ApiError::not_found("user_not_found", "用户不存在"))?;
         Ok(Json(user_view(&u)))
     }
+
+    /// Set a user's password (admin): every session they hold ends, on every instance.
+    /// 422 `weak_password` outside the length rules; 404 `user_not_found`; 409 `no_username`
+    /// for an account that cannot log in with a password (a WeChat resident).
+    #[oai(path = "/api/v1/admin/users/:id/password", method = "post")]
+    async fn reset_password(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: Json<crate::auth::api::PasswordReset>,
+    ) -> Result<Json<UserView>, ApiError> {
+        self.admin(&auth).await?;
+        crate::auth::api::check_password_rules(&body.new_password)?;
+        let u = self
+            .state
+            .db
+            .user(id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user_not_found", "用户不存在"))?;
+        if u.username.is_none() {
+            return Err(ApiError::conflict(
+                "no_username",
+                "此账号没有用户名,不能用密码登录",
+            ));
+        }
+        self.state
+            .set_password(u.id, body.0.new_password, None)
+            .await?;
+        Ok(Json(user_view(&u)))
+    }
 }
 
 impl AppState {

@@ -200,8 +200,57 @@ impl Db {
         })?)
     }
 
-    /// Claims a WeChat MsgId for processing: `None` if it is new (now claimed), otherwise
-    /// the reply stored for it (`Some(None)` while another delivery is still working on it).
+    /// The reply stored for this sender's message, if it was seen before: `Some(Some(r))`
+    /// once handled (`r` empty when it had no reply), `Some(None)` while another delivery is
+    /// still working on it, `None` when it is new.
+    pub async fn wechat_stored(
+        &self,
+        openid: &str,
+        msg_id: &str,
+    ) -> StoreResult<Option<Option<String>>> {
+        Ok(with_db!(self, p => {
+            sqlx::query_scalar::<_, Option<String>>(
+                "SELECT reply FROM wechat_messages WHERE openid = $1 AND msg_id = $2",
+            )
+            .bind(openid).bind(msg_id).fetch_optional(p).await
+        })?)
+    }
+
+    /// Records a callback's (timestamp, nonce) pair: `false` when it was seen already (a
+    /// replay). Pairs whose timestamp is before `forget_before` (seconds) are pruned first,
+    /// so the table holds one replay window's worth.
+    pub async fn wechat_nonce_fresh(
+        &self,
+        ts: i64,
+        nonce: &str,
+        forget_before: i64,
+    ) -> StoreResult<bool> {
+        let inserted = with_db!(self, p => async {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM wechat_nonces WHERE ts < $1")
+                .bind(forget_before).execute(&mut *tx).await?;
+            let n = sqlx::query(
+                "INSERT INTO wechat_nonces (ts, nonce) VALUES ($1, $2) ON CONFLICT (ts, nonce) DO NOTHING",
+            )
+            .bind(ts).bind(nonce).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(n)
+        }.await)?;
+        Ok(inserted == 1)
+    }
+
+    /// Forgets a (timestamp, nonce) pair whose message failed, so WeChat's retry is not
+    /// taken for a replay.
+    pub async fn wechat_forget_nonce(&self, ts: i64, nonce: &str) -> StoreResult<()> {
+        with_db!(self, p => {
+            sqlx::query("DELETE FROM wechat_nonces WHERE ts = $1 AND nonce = $2")
+                .bind(ts).bind(nonce).execute(p).await.map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Claims a sender's MsgId for processing: `None` if it is new (now claimed), otherwise
+    /// what [`Db::wechat_stored`] says about it.
     pub async fn wechat_claim(
         &self,
         msg_id: &str,
@@ -212,39 +261,36 @@ impl Db {
         let inserted = with_db!(self, p => {
             sqlx::query(
                 "INSERT INTO wechat_messages (msg_id, openid, kind, created_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (msg_id) DO NOTHING",
+                 ON CONFLICT (openid, msg_id) DO NOTHING",
             )
             .bind(msg_id).bind(openid).bind(kind).bind(now).execute(p).await.map(|r| r.rows_affected())
         })?;
         if inserted == 1 {
             return Ok(None);
         }
-        let reply = with_db!(self, p => {
-            sqlx::query_scalar::<_, Option<String>>("SELECT reply FROM wechat_messages WHERE msg_id = $1")
-                .bind(msg_id).fetch_optional(p).await
-        })?;
-        Ok(Some(reply.flatten()))
+        Ok(Some(self.wechat_stored(openid, msg_id).await?.flatten()))
     }
 
     /// Records the outcome of a claimed message.
     pub async fn wechat_finish(
         &self,
         msg_id: &str,
+        openid: &str,
         case_id: Option<i64>,
         reply: &str,
     ) -> StoreResult<()> {
         with_db!(self, p => {
-            sqlx::query("UPDATE wechat_messages SET case_id = $1, reply = $2 WHERE msg_id = $3")
-                .bind(case_id).bind(reply).bind(msg_id).execute(p).await.map(|r| r.rows_affected())
+            sqlx::query("UPDATE wechat_messages SET case_id = $1, reply = $2 WHERE openid = $3 AND msg_id = $4")
+                .bind(case_id).bind(reply).bind(openid).bind(msg_id).execute(p).await.map(|r| r.rows_affected())
         })?;
         Ok(())
     }
 
     /// Gives a claim back after a failure, so WeChat's retry can try again.
-    pub async fn wechat_release(&self, msg_id: &str) -> StoreResult<()> {
+    pub async fn wechat_release(&self, msg_id: &str, openid: &str) -> StoreResult<()> {
         with_db!(self, p => {
-            sqlx::query("DELETE FROM wechat_messages WHERE msg_id = $1 AND reply IS NULL")
-                .bind(msg_id).execute(p).await.map(|r| r.rows_affected())
+            sqlx::query("DELETE FROM wechat_messages WHERE openid = $1 AND msg_id = $2 AND reply IS NULL")
+                .bind(openid).bind(msg_id).execute(p).await.map(|r| r.rows_affected())
         })?;
         Ok(())
     }

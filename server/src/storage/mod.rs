@@ -105,6 +105,15 @@ pub(crate) trait EventLogLock {
     async fn lock_event_log(&mut self) -> sqlx::Result<()>;
 }
 
+/// Counting one username's login attempts one at a time: the lockout reads the count of
+/// recent failures and adds one in the same transaction, and two such transactions for one
+/// username must not both read the count before either adds (50 parallel tries would then
+/// all pass a limit of 5). SQLite has one writer at a time and the transaction writes
+/// first; PostgreSQL's writers take a transaction-scoped lock on the username (`postgres.rs`).
+pub(crate) trait UsernameLock {
+    async fn lock_username(&mut self, username: &str) -> sqlx::Result<()>;
+}
+
 /// Storage failures the HTTP layer tells apart.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -49,3 +49,17 @@ impl super::EventLogLock for sqlx::PgConnection {
         Ok(())
     }
 }
+
+/// The first key of the advisory locks on usernames (the second is the name's hash).
+const USERNAME_LOCK: i32 = 0x6d73_6c67; // "mslg"
+
+impl super::UsernameLock for sqlx::PgConnection {
+    async fn lock_username(&mut self, username: &str) -> sqlx::Result<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(USERNAME_LOCK)
+            .bind(username)
+            .execute(self)
+            .await?;
+        Ok(())
+    }
+}

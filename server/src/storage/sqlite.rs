@@ -50,3 +50,10 @@ impl super::EventLogLock for sqlx::SqliteConnection {
         Ok(())
     }
 }
+
+impl super::UsernameLock for sqlx::SqliteConnection {
+    async fn lock_username(&mut self, _username: &str) -> sqlx::Result<()> {
+        // The transaction's first statement is a write, which takes the one write lock.
+        Ok(())
+    }
+}

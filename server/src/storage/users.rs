@@ -1,6 +1,6 @@
 //! Users and sessions.
 
-use super::{Db, StoreResult, UserRow, unique_as, with_db};
+use super::{Db, StoreResult, UserRow, UsernameLock, unique_as, with_db};
 
 const USER_COLS: &str = "SELECT id, username, password_hash, openid, display_name, role, department_id, area_id, active, created_at FROM users";
 
@@ -76,6 +76,8 @@ impl Db {
         Ok(changed == 1)
     }
 
+    /// Stores a session or ticket; `parent` is the session that asked for it (a ticket, and
+    /// the session made from one), revoked with it.
     pub async fn insert_session(
         &self,
         token_hash: &str,
@@ -83,10 +85,11 @@ impl Db {
         kind: &str,
         now: i64,
         expires_at: i64,
+        parent: Option<&str>,
     ) -> StoreResult<()> {
         with_db!(self, p => {
-            sqlx::query("INSERT INTO sessions (token_hash, user_id, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(token_hash).bind(user_id).bind(kind).bind(now).bind(expires_at)
+            sqlx::query("INSERT INTO sessions (token_hash, user_id, kind, created_at, expires_at, parent_hash) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(token_hash).bind(user_id).bind(kind).bind(now).bind(expires_at).bind(parent)
                 .execute(p).await.map(|r| r.rows_affected())
         })?;
         Ok(())
@@ -118,6 +121,16 @@ impl Db {
         Ok(row.map(|r| (r.user, r.expires_at)))
     }
 
+    /// The expiry of a live session (not revoked; expired or not).
+    pub async fn session_expiry(&self, token_hash: &str) -> StoreResult<Option<i64>> {
+        Ok(with_db!(self, p => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT expires_at FROM sessions WHERE token_hash = $1 AND kind = 'session' AND revoked_at IS NULL",
+            )
+            .bind(token_hash).fetch_optional(p).await
+        })?)
+    }
+
     /// Whether a token was ever issued (to tell "expired" from "unknown").
     pub async fn session_known(&self, token_hash: &str) -> StoreResult<bool> {
         let n = with_db!(self, p => {
@@ -127,53 +140,104 @@ impl Db {
         Ok(n > 0)
     }
 
-    pub async fn revoke_session(&self, token_hash: &str, now: i64) -> StoreResult<()> {
-        with_db!(self, p => {
-            sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
-                .bind(now).bind(token_hash).execute(p).await.map(|r| r.rows_affected())
+    /// Revokes a session with every ticket and session descended from it; how many of
+    /// those descendants were still live.
+    pub async fn revoke_session(&self, token_hash: &str, now: i64) -> StoreResult<u64> {
+        let n = with_db!(self, p => {
+            sqlx::query(
+                "WITH RECURSIVE tree(h) AS (
+                     SELECT CAST($2 AS TEXT)
+                     UNION SELECT s.token_hash FROM sessions s JOIN tree ON s.parent_hash = tree.h
+                 )
+                 UPDATE sessions SET revoked_at = $1
+                 WHERE token_hash IN (SELECT h FROM tree) AND revoked_at IS NULL",
+            )
+            .bind(now).bind(token_hash).execute(p).await.map(|r| r.rows_affected())
         })?;
-        Ok(())
+        Ok(n.saturating_sub(1))
     }
 
-    /// Uses up a web-view ticket: the user it was issued to, once, while it is fresh.
-    pub async fn consume_ticket(&self, token_hash: &str, now: i64) -> StoreResult<Option<i64>> {
-        Ok(with_db!(self, p => {
-            sqlx::query_scalar::<_, i64>(
+    /// Uses up a web-view ticket, once, while it is fresh and the session that asked for it
+    /// is live: the user it was issued to, that session's hash and its expiry.
+    pub async fn consume_ticket(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<(i64, String, i64)>> {
+        let ticket = with_db!(self, p => {
+            sqlx::query_as::<_, (i64, Option<String>)>(
                 "UPDATE sessions SET revoked_at = $1
                  WHERE token_hash = $2 AND kind = 'ticket' AND revoked_at IS NULL AND expires_at > $1
-                 RETURNING user_id",
+                 RETURNING user_id, parent_hash",
             )
             .bind(now).bind(token_hash).fetch_optional(p).await
-        })?)
+        })?;
+        let Some((user_id, Some(parent))) = ticket else {
+            return Ok(None);
+        };
+        let expires = with_db!(self, p => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT expires_at FROM sessions
+                 WHERE token_hash = $1 AND kind = 'session' AND revoked_at IS NULL AND expires_at > $2",
+            )
+            .bind(&parent).bind(now).fetch_optional(p).await
+        })?;
+        Ok(expires.map(|e| (user_id, parent, e)))
     }
 
-    /// Failed logins for `username` since `since`: how many, and the oldest.
-    pub async fn login_failures(
+    /// Sets a user's password hash and revokes their sessions, all but `keep` (the caller's
+    /// own, when they change their own password). `false` when there is no such user.
+    pub async fn set_password(
         &self,
-        username: &str,
-        since: i64,
-    ) -> StoreResult<(i64, Option<i64>)> {
-        Ok(with_db!(self, p => sqlx::query_as::<_, (i64, Option<i64>)>(
-            "SELECT COUNT(*), MIN(at) FROM login_failures WHERE username = $1 AND at >= $2",
-        ).bind(username).bind(since).fetch_one(p).await)?)
+        user_id: i64,
+        hash: &str,
+        keep: Option<&str>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let n = with_db!(self, p => async {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(hash).bind(user_id).execute(&mut *tx).await?.rows_affected();
+            sqlx::query(
+                "UPDATE sessions SET revoked_at = $1
+                 WHERE user_id = $2 AND revoked_at IS NULL AND token_hash <> $3",
+            )
+            .bind(now).bind(user_id).bind(keep.unwrap_or("")).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(n)
+        }.await)?;
+        Ok(n == 1)
     }
 
-    /// Records a failed login and forgets this username's failures older than `forget_before`.
-    pub async fn record_login_failure(
+    /// Takes one login attempt for `username` out of its allowance: records it as a failure
+    /// at once (a right password clears the failures after), unless `max` failures since
+    /// `since` are recorded already; then `Err` with the oldest of them. Older failures are
+    /// forgotten. Attempts for one username are counted one at a time (see [`UsernameLock`]),
+    /// so parallel tries cannot all read the same count.
+    pub async fn reserve_login_attempt(
         &self,
         username: &str,
         now: i64,
-        forget_before: i64,
-    ) -> StoreResult<()> {
-        with_db!(self, p => async {
+        since: i64,
+        max: i64,
+    ) -> StoreResult<Result<(), i64>> {
+        Ok(with_db!(self, p => async {
             let mut tx = p.begin().await?;
+            tx.lock_username(username).await?;
             sqlx::query("DELETE FROM login_failures WHERE username = $1 AND at < $2")
-                .bind(username).bind(forget_before).execute(&mut *tx).await?;
+                .bind(username).bind(since).execute(&mut *tx).await?;
+            let (n, oldest) = sqlx::query_as::<_, (i64, Option<i64>)>(
+                "SELECT COUNT(*), MIN(at) FROM login_failures WHERE username = $1",
+            ).bind(username).fetch_one(&mut *tx).await?;
+            if n >= max {
+                tx.commit().await?;
+                return Ok::<_, sqlx::Error>(Err(oldest.unwrap_or(now)));
+            }
             sqlx::query("INSERT INTO login_failures (username, at) VALUES ($1, $2)")
                 .bind(username).bind(now).execute(&mut *tx).await?;
-            tx.commit().await
-        }.await)?;
-        Ok(())
+            tx.commit().await?;
+            Ok(Ok(()))
+        }.await)?)
     }
 
     /// Forgets a username's failed logins (after a successful one).

@@ -1,9 +1,11 @@
 //! Limits against abuse: login and submission rates per address and per account (429 with
-//! `Retry-After`), the client's address, security headers on every response, and CORS for
+//! `Retry-After`), the client's address (behind the proxies named in
+//! `MINSHENG_TRUSTED_PROXIES` only), security headers on every response, and CORS for
 //! configured origins only. The login lockout lives in the database (`auth/api.rs`), so it
 //! holds across instances; the rate limits are per instance, which only makes them looser
 //! by the number of instances.
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 use governor::clock::{Clock, DefaultClock};
@@ -48,7 +50,7 @@ pub struct Limits {
     pub login_ip: Limit,
     pub submit_user: Limit,
     pub submit_ip: Limit,
-    trust_proxy: bool,
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Limits {
@@ -57,27 +59,30 @@ impl Limits {
             login_ip: Limit::per_minute(g.login_ip_per_min),
             submit_user: Limit::per_minute(g.submit_user_per_min),
             submit_ip: Limit::per_minute(g.submit_ip_per_min),
-            trust_proxy: g.trust_proxy,
+            trusted_proxies: g.trusted_proxies.clone(),
         }
     }
 
-    /// The client's address: the first `X-Forwarded-For` hop behind a trusted proxy, else the peer.
+    /// The client's address: the peer, unless the peer is a trusted proxy; then the
+    /// right-most `X-Forwarded-For` hop that no trusted proxy added (hops left of it are
+    /// whatever the client wrote, and are never believed).
     pub fn client_ip(&self, req: &Request) -> String {
-        if self.trust_proxy
-            && let Some(first) = req
-                .headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-        {
-            return first.to_string();
-        }
-        match req.remote_addr().as_socket_addr() {
-            Some(a) => a.ip().to_string(),
-            None => "unknown".into(),
-        }
+        let Some(peer) = req
+            .remote_addr()
+            .as_socket_addr()
+            .map(|a| a.ip().to_canonical())
+        else {
+            return "unknown".into();
+        };
+        let hops = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect::<Vec<_>>();
+        client_address(peer, &hops, &self.trusted_proxies).to_string()
     }
 
     pub fn prune(&self) {
@@ -85,6 +90,31 @@ impl Limits {
         self.submit_user.prune();
         self.submit_ip.prune();
     }
+}
+
+/// Walks `X-Forwarded-For` from the right while the hop that appended it is trusted. A hop
+/// that is not an address ends the walk at the last one believed.
+fn client_address(peer: IpAddr, hops: &[&str], trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        if !is_trusted(&client) {
+            break;
+        }
+        match parse_hop(hop) {
+            Some(ip) => client = ip,
+            None => break,
+        }
+    }
+    client
+}
+
+/// An `X-Forwarded-For` entry: an address, possibly with a port (`1.2.3.4:5`, `[::1]:5`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .map(|ip| ip.to_canonical())
 }
 
 /// Headers every response carries unless the route set its own (the widget pages set a CSP
@@ -127,4 +157,52 @@ pub fn cors(g: &GuardConfig) -> Option<poem::middleware::Cors> {
             .expose_headers(["retry-after", "x-request-id"])
             .max_age(600),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nets(v: &[&str]) -> Vec<ipnet::IpNet> {
+        v.iter().map(|n| n.parse().unwrap()).collect()
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_hop_no_trusted_proxy_added() {
+        let lb = nets(&["10.0.0.0/8"]);
+        // No trusted proxy: the peer, whatever the header says.
+        assert_eq!(
+            client_address(ip("203.0.113.9"), &["1.1.1.1"], &lb),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &["1.1.1.1"], &[]),
+            ip("10.0.0.1")
+        );
+        // Behind the balancer: the hop it appended, not the ones the client forged.
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &["6.6.6.6", "7.7.7.7", "203.0.113.9"], &lb),
+            ip("203.0.113.9")
+        );
+        // Two trusted proxies in a row.
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &["6.6.6.6", "203.0.113.9", "10.0.0.2"], &lb),
+            ip("203.0.113.9")
+        );
+        // Ports, and garbage where an address should be.
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &["203.0.113.9:4444"], &lb),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &["203.0.113.9", "unknown"], &lb),
+            ip("10.0.0.1")
+        );
+        // No header at all: the proxy itself.
+        assert_eq!(client_address(ip("10.0.0.1"), &[], &lb), ip("10.0.0.1"));
+    }
 }
