@@ -1,8 +1,8 @@
 //! From stored rows to what a viewer may see: masking, overdue, allowed actions.
 
 use minsheng_model::{
-    CaseView, Channel, EventView, PhotoView, Role, Satisfaction, Status, allowed_actions,
-    is_overdue, mask,
+    CaseView, Channel, EventView, PhotoView, Satisfaction, Status, allowed_actions, is_overdue,
+    mask,
 };
 
 use bytes::Bytes;
@@ -143,7 +143,7 @@ pub fn case_view(
         photos: photos.iter().map(photo_view).collect(),
         timeline: timeline.map(|t| {
             t.iter()
-                .map(|e| event_view(e, full || p.role == Role::Resident))
+                .map(|e| event_view(e, crate::policy::timeline_names_unmasked(full, p.role)))
                 .collect()
         }),
     }

@@ -10,14 +10,22 @@
 //! and nothing at all when they have neither. An area the tree does not know also gives
 //! nothing. Handlers see their department's work, residents their own, admins everything.
 //!
-//! | role       | cases                 | households, visits              | reports, point entries               |
-//! |------------|-----------------------|---------------------------------|--------------------------------------|
-//! | admin      | all                   | all                             | all                                  |
-//! | dispatcher | jurisdiction          | jurisdiction + own 包保          | cadres of the jurisdiction           |
-//! | leader     | jurisdiction          | jurisdiction + own 包保          | cadres of the jurisdiction           |
-//! | supervisor | jurisdiction          | own communities (all with grant) | cadres of the jurisdiction           |
-//! | handler    | their department's    | own 包保 households only          | their department's                   |
-//! | resident   | their own             | none (403)                      | none (403)                           |
+//! | role       | cases              | households (and their visits)       | reports, point entries     |
+//! |------------|--------------------|-------------------------------------|----------------------------|
+//! | admin      | all                | all                                 | all                        |
+//! | dispatcher | jurisdiction       | jurisdiction, and own 包保           | cadres of the jurisdiction |
+//! | leader     | jurisdiction       | jurisdiction, and own 包保           | cadres of the jurisdiction |
+//! | supervisor | jurisdiction       | own area and communities (all with the grant), and own 包保 | cadres of the jurisdiction |
+//! | handler    | their department's | own 包保 only                        | their department's         |
+//! | resident   | their own          | none (403)                          | none (403)                 |
+//!
+//! (jurisdiction: the city with the grant, else the area's subtree, else nothing. One's own
+//! visits, meeting records and point entries are always one's own to read.)
+//!
+//! Points *totals* (`GET /api/v1/points`) are not scoped: the public board publishes them.
+//! The public surfaces (the board, Open311 reads, public reports and points) read every
+//! public record through `crate::public`, which scrubs them; the scheduled workers (the
+//! ladder, the points ledger) read everything. Neither acts for a caller, so neither asks here.
 //!
 //! Sections: jurisdiction; cases; households, visits, meetings and rounds; reports and
 //! points; projects; administration and the other role gates; and at the end the
@@ -112,6 +120,12 @@ pub fn relation(c: &CaseRow, p: &Principal) -> CaseRelation {
 /// the complainant, and the handling department unless the complaint is anonymous.
 pub fn entitled_to_contact(c: &CaseRow, rel: &CaseRelation) -> bool {
     rel.role.dispatches() || rel.is_owner || (rel.in_case_department && !c.anonymous)
+}
+
+/// Whether residents' names on a case's timeline are shown in full: to those entitled to
+/// the contact, and to a resident (who only ever reads their own case).
+pub fn timeline_names_unmasked(entitled_to_contact: bool, role: Role) -> bool {
+    entitled_to_contact || role == Role::Resident
 }
 
 /// Whether a live-feed frame goes out unmasked: to the desk and to the complainant.
@@ -526,4 +540,236 @@ impl AppState {
 /// A department's area (`None`: no such department; `Some(None)`: one without an area).
 async fn department_area(state: &AppState, id: i64) -> Result<Option<Option<i64>>, ApiError> {
     Ok(state.db.department(id).await?.map(|d| d.area_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn area(id: i64, path: &str) -> AreaRow {
+        AreaRow {
+            id,
+            parent_id: None,
+            level: "street".into(),
+            code: format!("A{id}"),
+            name: format!("区域{id}"),
+            name_en: None,
+            path: path.into(),
+            lat: None,
+            lng: None,
+            boundary: None,
+        }
+    }
+
+    fn who(
+        role: Role,
+        area_id: Option<i64>,
+        all_areas: bool,
+        department_id: Option<i64>,
+    ) -> Principal {
+        Principal {
+            user: UserRow {
+                id: 7,
+                username: Some("u".into()),
+                password_hash: None,
+                openid: None,
+                display_name: "张三".into(),
+                role: role.as_str().into(),
+                department_id,
+                area_id,
+                all_areas,
+                active: true,
+                created_at: 0,
+            },
+            role,
+            token_hash: String::new(),
+        }
+    }
+
+    fn tree() -> Vec<AreaRow> {
+        vec![area(1, "/1/"), area(2, "/1/2/"), area(3, "/1/3/")]
+    }
+
+    #[test]
+    fn area_readers_see_the_city_only_by_the_grant_and_nothing_without_area_or_grant() {
+        let areas = tree();
+        for role in [Role::Dispatcher, Role::Supervisor, Role::Leader] {
+            assert_eq!(
+                case_scope(&who(role, None, false, None), &areas),
+                Scope::Nothing
+            );
+            assert_eq!(case_scope(&who(role, None, true, None), &areas), Scope::All);
+            assert_eq!(
+                case_scope(&who(role, Some(2), true, None), &areas),
+                Scope::All,
+                "the grant wins"
+            );
+            assert_eq!(
+                case_scope(&who(role, Some(2), false, None), &areas),
+                Scope::Subtree("/1/2/".into())
+            );
+            assert_eq!(
+                case_scope(&who(role, Some(99), false, None), &areas),
+                Scope::Nothing,
+                "an unknown area"
+            );
+            assert_eq!(
+                report_scope(&who(role, None, false, None), &areas).unwrap(),
+                ReportScope::Nothing
+            );
+            assert_eq!(
+                report_scope(&who(role, None, true, None), &areas).unwrap(),
+                ReportScope::All
+            );
+        }
+        assert_eq!(
+            case_scope(&who(Role::Handler, None, false, Some(4)), &areas),
+            Scope::Department(4)
+        );
+        assert_eq!(
+            case_scope(&who(Role::Handler, None, false, None), &areas),
+            Scope::Nothing
+        );
+        assert_eq!(
+            case_scope(&who(Role::Resident, None, false, None), &areas),
+            Scope::Owner(7)
+        );
+        assert_eq!(
+            case_scope(&who(Role::Admin, None, false, None), &areas),
+            Scope::All
+        );
+        assert!(report_scope(&who(Role::Resident, None, false, None), &areas).is_err());
+    }
+
+    #[test]
+    fn households_follow_the_jurisdiction_and_a_supervisors_communities() {
+        let areas = tree();
+        let v = household_viewer(
+            &who(Role::Dispatcher, None, false, None),
+            &areas,
+            Vec::new(),
+        )
+        .unwrap();
+        assert!(!sees_household(&v, "/1/2/", None));
+        assert!(
+            sees_household(&v, "/1/2/", Some(7)),
+            "one's own 包保 household"
+        );
+        let v =
+            household_viewer(&who(Role::Leader, Some(2), false, None), &areas, Vec::new()).unwrap();
+        assert!(sees_household(&v, "/1/2/9/", None) && !sees_household(&v, "/1/3/", None));
+        let sup = household_viewer(
+            &who(Role::Supervisor, None, false, None),
+            &areas,
+            vec!["/1/3/".into()],
+        )
+        .unwrap();
+        assert!(sees_household(&sup, "/1/3/5/", None) && !sees_household(&sup, "/1/2/", None));
+        assert!(responsible_for(&sup, "/1/3/5/", None));
+        let sup = household_viewer(
+            &who(Role::Supervisor, None, true, None),
+            &areas,
+            vec!["/1/3/".into()],
+        )
+        .unwrap();
+        assert!(sees_household(&sup, "/1/2/", None), "the grant: the city");
+        assert!(
+            !responsible_for(&sup, "/1/2/", None),
+            "but names only in one's communities"
+        );
+        assert!(
+            household_viewer(&who(Role::Resident, None, false, None), &areas, Vec::new()).is_err()
+        );
+    }
+
+    #[test]
+    fn rounds_are_planned_within_the_jurisdiction() {
+        let areas = tree();
+        assert!(may_plan_round(&who(Role::Admin, None, false, None), &areas, "/1/3/").is_ok());
+        assert!(may_plan_round(&who(Role::Dispatcher, None, true, None), &areas, "/1/3/").is_ok());
+        assert!(
+            may_plan_round(
+                &who(Role::Dispatcher, Some(2), false, None),
+                &areas,
+                "/1/2/8/"
+            )
+            .is_ok()
+        );
+        assert!(
+            may_plan_round(
+                &who(Role::Dispatcher, Some(2), false, None),
+                &areas,
+                "/1/3/"
+            )
+            .is_err()
+        );
+        assert!(
+            may_plan_round(&who(Role::Dispatcher, None, false, None), &areas, "/1/3/").is_err()
+        );
+        assert!(may_plan_round(&who(Role::Leader, None, true, None), &areas, "/1/3/").is_err());
+    }
+
+    #[test]
+    fn point_entries_are_ones_own_or_within_the_report_scope() {
+        let p = who(Role::Dispatcher, Some(2), false, None);
+        let scope = ReportScope::Subtree("/1/2/".into());
+        let inside = Cadre {
+            department_id: None,
+            area_path: Some("/1/2/5/"),
+            department_area_path: None,
+        };
+        let by_department = Cadre {
+            department_id: Some(4),
+            area_path: None,
+            department_area_path: Some("/1/2/"),
+        };
+        let outside = Cadre {
+            department_id: Some(5),
+            area_path: Some("/1/3/"),
+            department_area_path: None,
+        };
+        assert!(
+            may_read_point_entries(&p, &scope, Some((7, None)), None).is_ok(),
+            "one's own"
+        );
+        assert!(may_read_point_entries(&p, &scope, Some((8, Some(inside))), None).is_ok());
+        assert!(may_read_point_entries(&p, &scope, Some((8, Some(by_department))), None).is_ok());
+        assert!(may_read_point_entries(&p, &scope, Some((8, Some(outside))), None).is_err());
+        assert!(
+            may_read_point_entries(&p, &scope, Some((8, None)), None).is_err(),
+            "unknown user"
+        );
+        assert!(may_read_point_entries(&p, &scope, None, Some((4, Some(Some("/1/2/"))))).is_ok());
+        assert!(
+            may_read_point_entries(&p, &scope, None, Some((4, Some(None)))).is_err(),
+            "a department without area"
+        );
+        assert!(
+            may_read_point_entries(&p, &scope, None, Some((4, None))).is_err(),
+            "unknown department"
+        );
+        let handler = who(Role::Handler, None, false, Some(4));
+        let own = ReportScope::Department(4);
+        assert!(may_read_point_entries(&handler, &own, None, Some((4, Some(None)))).is_ok());
+        assert!(may_read_point_entries(&handler, &own, None, Some((5, Some(None)))).is_err());
+        assert!(
+            may_read_point_entries(
+                &p,
+                &ReportScope::Nothing,
+                None,
+                Some((4, Some(Some("/1/2/"))))
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn the_grant_is_only_for_those_who_read_by_area() {
+        for role in [Role::Dispatcher, Role::Supervisor, Role::Leader] {
+            assert!(may_be_granted_city(role).is_ok());
+        }
+        for role in [Role::Admin, Role::Handler, Role::Resident] {
+            assert!(may_be_granted_city(role).is_err());
+        }
+    }
 }
