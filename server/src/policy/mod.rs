@@ -322,17 +322,25 @@ pub fn round_concerns(v: &Viewer, round_path: &str) -> bool {
     }
 }
 
-/// Planning a visit round: the admin anywhere, a dispatcher within their jurisdiction.
+/// Planning visit rounds: the admin and the desk.
+pub fn plans_rounds(p: &Principal) -> Result<(), ApiError> {
+    if p.role.dispatches() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("走访轮次由管理员或受理员安排"))
+    }
+}
+
+/// A round over the area at `round_path`: the admin anywhere, a dispatcher within their
+/// jurisdiction.
 pub fn may_plan_round(p: &Principal, areas: &[AreaRow], round_path: &str) -> Result<(), ApiError> {
-    let inside = match p.role {
-        Role::Admin => true,
-        Role::Dispatcher => match jurisdiction(&p.user, areas) {
+    plans_rounds(p)?;
+    let inside = p.role == Role::Admin
+        || match jurisdiction(&p.user, areas) {
             Jurisdiction::City => true,
             Jurisdiction::Under(path) => round_path.starts_with(&path),
             Jurisdiction::Nowhere => false,
-        },
-        _ => return Err(ApiError::forbidden("走访轮次由管理员或受理员安排")),
-    };
+        };
     if inside {
         Ok(())
     } else {

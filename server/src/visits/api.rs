@@ -466,10 +466,11 @@ impl VisitsApi {
         body: Json<NewRound>,
     ) -> Result<RoundCreated, ApiError> {
         let p = self.state.authenticate(&auth).await?;
+        crate::policy::plans_rounds(&p)?;
+        let (from, to) = minsheng_model::visits::round(&body).map_err(ApiError::field)?;
         let areas = self.state.areas().await?;
         let path = area_path(&areas, Some(body.area_id))?.unwrap_or_default();
         crate::policy::may_plan_round(&p, &areas, &path)?;
-        let (from, to) = minsheng_model::visits::round(&body).map_err(ApiError::field)?;
         let id = self
             .state
             .db
