@@ -143,3 +143,38 @@ pub async fn main() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create_user(args: &[&str]) -> (Option<i64>, bool) {
+        let base = [
+            "minsheng",
+            "create-user",
+            "--role",
+            "dispatcher",
+            "--username",
+            "d",
+        ];
+        let all: Vec<&str> = base
+            .iter()
+            .chain(["--password", "p"].iter())
+            .chain(args)
+            .copied()
+            .collect();
+        match Cli::try_parse_from(all).expect("parses").command {
+            Command::CreateUser {
+                area, all_areas, ..
+            } => (area, all_areas),
+            _ => unreachable!("create-user"),
+        }
+    }
+
+    #[test]
+    fn create_user_grants_the_city_only_when_asked() {
+        assert_eq!(create_user(&[]), (None, false));
+        assert_eq!(create_user(&["--all-areas"]), (None, true));
+        assert_eq!(create_user(&["--area", "3"]), (Some(3), false));
+    }
+}
