@@ -42,6 +42,10 @@ api_object! {
         pub role: Role,
         pub department_id: Option<i64>,
         pub area_id: Option<i64>,
+        /// Sees the whole city (dispatchers, supervisors, leaders): an explicit grant. Without
+        /// it, and without an area, such a user sees nothing.
+        #[serde(default)]
+        pub all_areas: bool,
         pub active: bool,
     }
 
@@ -125,7 +129,18 @@ api_object! {
         pub display_name: Option<String>,
         pub role: Role,
         pub department_id: Option<i64>,
+        /// The area a dispatcher, supervisor or leader answers for (with everything under it).
         pub area_id: Option<i64>,
+        /// Grant the whole city (dispatchers, supervisors and leaders only; default false).
+        /// A dispatcher, supervisor or leader with neither an area nor this grant sees nothing.
+        pub all_areas: Option<bool>,
+    }
+
+    /// Where a staff member answers for (admin): an area (`null`: none) and the city-wide
+    /// grant. Replaces both.
+    pub struct UserAccess {
+        pub area_id: Option<i64>,
+        pub all_areas: bool,
     }
 
     /// A complaint as submitted. `channel` defaults to `wechat` for residents.

@@ -42,8 +42,13 @@ enum Command {
         password: String,
         #[arg(long)]
         department: Option<i64>,
+        /// The area a dispatcher, supervisor or leader answers for (with everything under it).
         #[arg(long)]
         area: Option<i64>,
+        /// Grant the whole city (dispatchers, supervisors, leaders). Without it, and without
+        /// `--area`, such a user sees nothing.
+        #[arg(long)]
+        all_areas: bool,
         #[arg(long)]
         display_name: Option<String>,
     },
@@ -98,6 +103,7 @@ pub async fn main() -> anyhow::Result<()> {
             password,
             department,
             area,
+            all_areas,
             display_name,
         } => {
             let role = Role::parse(&role).ok_or_else(|| {
@@ -111,6 +117,7 @@ pub async fn main() -> anyhow::Result<()> {
                 role,
                 department_id: department,
                 area_id: area,
+                all_areas: Some(all_areas),
             };
             match state.create_user(&user).await {
                 Ok(id) => println!("created user {id} ({})", role.as_str()),
@@ -135,4 +142,39 @@ pub async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create_user(args: &[&str]) -> (Option<i64>, bool) {
+        let base = [
+            "minsheng",
+            "create-user",
+            "--role",
+            "dispatcher",
+            "--username",
+            "d",
+        ];
+        let all: Vec<&str> = base
+            .iter()
+            .chain(["--password", "p"].iter())
+            .chain(args)
+            .copied()
+            .collect();
+        match Cli::try_parse_from(all).expect("parses").command {
+            Command::CreateUser {
+                area, all_areas, ..
+            } => (area, all_areas),
+            _ => unreachable!("create-user"),
+        }
+    }
+
+    #[test]
+    fn create_user_grants_the_city_only_when_asked() {
+        assert_eq!(create_user(&[]), (None, false));
+        assert_eq!(create_user(&["--all-areas"]), (None, true));
+        assert_eq!(create_user(&["--area", "3"]), (Some(3), false));
+    }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod feed;
 pub mod map;
 pub mod notify;
+pub mod policy;
 pub mod public;
 pub mod reference;
 pub mod reports;

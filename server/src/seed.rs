@@ -261,7 +261,12 @@ pub async fn seed_demo(state: &AppState, cases: usize) -> anyhow::Result<()> {
     println!("demo users (password for all: {DEMO_PASSWORD}):");
     for u in state.db.users().await? {
         if let Some(name) = u.username {
-            println!("  {:<12} {:<11} {}", name, u.role, u.display_name);
+            let reach = if u.all_areas {
+                "  (全市 --all-areas)"
+            } else {
+                ""
+            };
+            println!("  {:<12} {:<11} {}{reach}", name, u.role, u.display_name);
         }
     }
     Ok(())
@@ -368,7 +373,15 @@ async fn seed_reference(state: &AppState) -> anyhow::Result<Seeded> {
             role,
             department_id: dept,
             area_id: area,
+            all_areas: None,
         };
+    // The desk and the leader answer for the whole city: an explicit grant, not the lack of
+    // an area (without either they would see nothing).
+    let city_wide = |u: NewUser| NewUser {
+        area_id: None,
+        all_areas: Some(true),
+        ..u
+    };
     let mk = |u: NewUser| async move {
         state
             .create_user(&u)
@@ -376,21 +389,21 @@ async fn seed_reference(state: &AppState) -> anyhow::Result<Seeded> {
             .map_err(|e| anyhow::anyhow!("seeding user: {}", e.code()))
     };
     mk(user("admin", "系统管理员", Role::Admin, None, None)).await?;
-    let dispatcher = mk(user(
+    let dispatcher = mk(city_wide(user(
         "dispatcher",
         "效能办 李敏",
         Role::Dispatcher,
         None,
-        Some(district),
-    ))
+        None,
+    )))
     .await?;
-    mk(user(
+    mk(city_wide(user(
         "leader",
         "区委 王书记",
         Role::Leader,
         None,
-        Some(district),
-    ))
+        None,
+    )))
     .await?;
     let supervisor = mk(user(
         "supervisor",

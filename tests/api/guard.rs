@@ -111,6 +111,7 @@ async fn logins_from_one_address_are_rate_limited() {
             role: minsheng_model::Role::Leader,
             department_id: None,
             area_id: None,
+            all_areas: None,
         })
         .await
         .unwrap();

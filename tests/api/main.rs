@@ -12,6 +12,7 @@ mod open311;
 mod openapi_auth;
 mod openapi_roles;
 mod photos;
+mod policy;
 mod public;
 mod reports;
 mod resilience;

@@ -464,6 +464,11 @@ async fn recipe(
             Call::new(json_body(json!({ "area_ids": [w.community_a] })))
                 .param("id", fx.supervisor_id)
         }
+        // The supervisor's own area, no grant: changing nothing.
+        "PUT /api/v1/admin/users/{id}/access" => Call::new(json_body(
+            json!({ "area_id": w.community_a, "all_areas": false }),
+        ))
+        .param("id", fx.supervisor_id),
         "POST /api/v1/admin/api-keys" => {
             Call::new(json_body(json!({ "name": format!("mx-key-{n}") })))
         }

@@ -486,6 +486,7 @@ impl World {
                 role: minsheng_model::Role::Admin,
                 department_id: None,
                 area_id: None,
+                all_areas: None,
             })
             .await
             .expect("admin");

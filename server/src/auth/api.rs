@@ -67,6 +67,7 @@ pub fn user_view(u: &UserRow) -> UserView {
         role: Role::parse(&u.role).unwrap_or(Role::Resident),
         department_id: u.department_id,
         area_id: u.area_id,
+        all_areas: u.all_areas,
         active: u.active,
     }
 }

@@ -13,14 +13,14 @@ use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::storage::{Scope, UserRow};
+use crate::storage::UserRow;
 
 /// `Authorization: Bearer <token>` from `/api/v1/auth/login` or `/api/v1/auth/wechat`.
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer")]
 pub struct BearerAuth(pub Bearer);
 
-/// The authenticated caller.
+/// The authenticated caller. What they may see or do is `crate::policy`'s to say.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub user: UserRow,
@@ -31,15 +31,6 @@ pub struct Principal {
 impl Principal {
     pub fn id(&self) -> i64 {
         self.user.id
-    }
-
-    /// Fails with 403 unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("无权访问"))
-        }
     }
 }
 
@@ -199,22 +190,4 @@ impl AppState {
         Ok(found)
     }
 
-    /// Which cases this caller may see.
-    pub async fn scope(&self, p: &Principal) -> Result<Scope, ApiError> {
-        Ok(match p.role {
-            Role::Admin => Scope::All,
-            Role::Resident => Scope::Owner(p.id()),
-            Role::Handler => p
-                .user
-                .department_id
-                .map_or(Scope::Nothing, Scope::Department),
-            Role::Dispatcher | Role::Supervisor | Role::Leader => match p.user.area_id {
-                None => Scope::All,
-                Some(a) => match self.areas().await?.iter().find(|area| area.id == a) {
-                    Some(area) => Scope::Subtree(area.path.clone()),
-                    None => Scope::Nothing,
-                },
-            },
-        })
-    }
 }

@@ -85,6 +85,7 @@ mod tests {
             role: "resident".into(),
             department_id: None,
             area_id: None,
+            all_areas: false,
             active: true,
             created_at: 0,
         }

@@ -37,7 +37,7 @@ impl CasesApi {
     pub async fn visible_case(&self, p: &Principal, id: i64) -> Result<(CaseRow, Scope), ApiError> {
         let scope = self.state.scope(p).await?;
         match self.state.db.case(id).await? {
-            Some(c) if scope.contains(&c) => Ok((c, scope)),
+            Some(c) if crate::policy::sees_case(&scope, &c) => Ok((c, scope)),
             _ => Err(ApiError::not_found("case_not_found", "案件不存在")),
         }
     }
@@ -316,7 +316,7 @@ impl CasesApi {
             && let Some(hit) = self.state.case_cache.get(id.0)
         {
             let scope = self.state.scope(&p).await?;
-            if !scope.contains(&hit.row) {
+            if !crate::policy::sees_case(&scope, &hit.row) {
                 return Err(ApiError::not_found("case_not_found", "案件不存在"));
             }
             let now = crate::now_ms();
@@ -446,7 +446,9 @@ impl CasesApi {
                 let target = req.merge_into.unwrap_or_default();
                 let valid = target != c.id
                     && match self.state.db.case(target).await? {
-                        Some(t) => scope.contains(&t) && !status_of(&t).is_terminal(),
+                        Some(t) => {
+                            crate::policy::sees_case(&scope, &t) && !status_of(&t).is_terminal()
+                        }
                         None => false,
                     };
                 if !valid {

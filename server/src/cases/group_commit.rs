@@ -151,6 +151,7 @@ mod tests {
                     role: "resident",
                     department_id: None,
                     area_id: None,
+                    all_areas: false,
                 },
                 0,
             )

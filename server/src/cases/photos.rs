@@ -88,12 +88,7 @@ impl PhotosApi {
     ) -> Result<PhotoCreated, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let (c, _) = self.cases.visible_case(&p, id.0).await?;
-        let rel = relation(&c, &p);
-        // The complainant (resident or supervisor who raised it), the handling department, the desk.
-        let may = rel.is_owner || rel.in_case_department || rel.role.dispatches();
-        if !may {
-            return Err(ApiError::forbidden("无权为此案件上传图片"));
-        }
+        crate::policy::may_add_case_photo(&relation(&c, &p))?;
         let status = status_of(&c);
         if status.is_terminal() {
             return Err(ApiError::conflict(

@@ -1,6 +1,6 @@
 //! Submitting a case, shared by every intake channel (the JSON API, Open311, WeChat).
 
-use minsheng_model::{Channel, NewCase, Role, validate};
+use minsheng_model::{NewCase, validate};
 
 use crate::app::AppState;
 use crate::auth::Principal;
@@ -9,27 +9,7 @@ use crate::storage::{NewCaseRecord, Submitted};
 
 const HOUR_MS: i64 = 3_600_000;
 
-/// The channel a submission comes through, checked against who submits it: residents use
-/// `wechat` or `web`; the desk also records `phone`, `letter`, `visit`; supervisors raise
-/// `supervision` cases.
-pub fn channel_for(p: &Principal, asked: Option<Channel>) -> Result<Channel, ApiError> {
-    let ch = asked.unwrap_or(match p.role {
-        Role::Resident => Channel::Wechat,
-        Role::Supervisor => Channel::Supervision,
-        _ => Channel::Phone,
-    });
-    let ok = match p.role {
-        Role::Resident => !ch.is_staff_entered(),
-        Role::Supervisor => ch == Channel::Supervision,
-        Role::Dispatcher | Role::Admin => true,
-        Role::Handler | Role::Leader => false,
-    };
-    if ok {
-        Ok(ch)
-    } else {
-        Err(ApiError::forbidden("当前角色不能通过该渠道登记诉求"))
-    }
-}
+pub use crate::policy::submit_channel as channel_for;
 
 impl AppState {
     /// Validates and stores a complaint with its `submit` event, and tells the feed.

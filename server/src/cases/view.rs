@@ -1,8 +1,8 @@
 //! From stored rows to what a viewer may see: masking, overdue, allowed actions.
 
 use minsheng_model::{
-    CaseRelation, CaseView, Channel, EventView, PhotoView, Role, Satisfaction, Status,
-    allowed_actions, is_overdue, mask,
+    CaseView, Channel, EventView, PhotoView, Satisfaction, Status, allowed_actions, is_overdue,
+    mask,
 };
 
 use bytes::Bytes;
@@ -56,21 +56,7 @@ impl IntoResponse for CaseJson {
     }
 }
 
-/// How the viewer stands to the case, for the status machine.
-pub fn relation(c: &CaseRow, p: &Principal) -> CaseRelation {
-    CaseRelation {
-        role: p.role,
-        is_owner: c.created_by == p.id(),
-        in_case_department: p.user.department_id.is_some()
-            && p.user.department_id == c.department_id,
-    }
-}
-
-/// Whether the viewer may see the complainant's name and phone in full: the dispatch desk,
-/// the complainant, and the handling department unless the complaint is anonymous.
-pub fn entitled_to_contact(c: &CaseRow, rel: &CaseRelation) -> bool {
-    rel.role.dispatches() || rel.is_owner || (rel.in_case_department && !c.anonymous)
-}
+pub use crate::policy::{entitled_to_contact, relation};
 
 pub fn status_of(c: &CaseRow) -> Status {
     Status::parse(&c.status).unwrap_or(Status::Submitted)
@@ -157,7 +143,7 @@ pub fn case_view(
         photos: photos.iter().map(photo_view).collect(),
         timeline: timeline.map(|t| {
             t.iter()
-                .map(|e| event_view(e, full || p.role == Role::Resident))
+                .map(|e| event_view(e, crate::policy::timeline_names_unmasked(full, p.role)))
                 .collect()
         }),
     }

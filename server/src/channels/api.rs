@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use minsheng_model::Role;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -71,12 +70,12 @@ impl ChannelsApi {
     #[oai(path = "/api/v1/content-holds", method = "get", tag = "Tag::Cases")]
     async fn holds(&self, auth: BearerAuth) -> Result<Json<Vec<ContentHold>>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
-        p.require(&[Role::Dispatcher, Role::Admin])?;
+        crate::policy::runs_the_desk(&p)?;
         let scope = self.state.scope(&p).await?;
         let mut out = Vec::new();
         for h in self.state.db.content_holds(200).await? {
             if let Some(c) = self.state.db.case(h.case_id).await?
-                && scope.contains(&c)
+                && crate::policy::sees_case(&scope, &c)
             {
                 out.push(ContentHold {
                     case_id: h.case_id,
@@ -104,10 +103,10 @@ impl ChannelsApi {
         body: Json<HoldDecision>,
     ) -> Result<Done, ApiError> {
         let p = self.state.authenticate(&auth).await?;
-        p.require(&[Role::Dispatcher, Role::Admin])?;
+        crate::policy::runs_the_desk(&p)?;
         let scope = self.state.scope(&p).await?;
         let visible = match self.state.db.case(case_id.0).await? {
-            Some(c) => scope.contains(&c),
+            Some(c) => crate::policy::sees_case(&scope, &c),
             None => false,
         };
         if !visible || self.state.db.content_check(case_id.0).await?.is_none() {
@@ -141,7 +140,7 @@ impl ChannelsApi {
         body: Json<NewApiKey>,
     ) -> Result<KeyCreated, ApiError> {
         let p = self.state.authenticate(&auth).await?;
-        p.require(&[Role::Admin])?;
+        crate::policy::administers(&p)?;
         let name = body.0.name.trim().to_string();
         if name.is_empty() {
             return Err(ApiError::unprocessable("validation_failed", "name: 必填"));
@@ -162,7 +161,7 @@ impl ChannelsApi {
     )]
     async fn revoke_key(&self, auth: BearerAuth, name: Path<String>) -> Result<Done, ApiError> {
         let p = self.state.authenticate(&auth).await?;
-        p.require(&[Role::Admin])?;
+        crate::policy::administers(&p)?;
         if !self
             .state
             .db

@@ -305,9 +305,11 @@ pub fn render_for<'a>(
     ) {
         return None;
     }
-    Some(if role.dispatches() || item.created_by == viewer {
-        &item.frame_full
-    } else {
-        &item.frame_masked
-    })
+    Some(
+        if crate::policy::feed_unmasked(role, viewer, item.created_by) {
+            &item.frame_full
+        } else {
+            &item.frame_masked
+        },
+    )
 }

@@ -683,6 +683,7 @@ mod tests {
                 role: "resident",
                 department_id: None,
                 area_id: None,
+                all_areas: false,
             };
             users.push(db.create_user(&u, 0).await.expect("user"));
         }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use minsheng_model::{
-    AreaCounts, AreaLevel, MapCluster, MapFigures, MapPoint, MapPoints, Role, Status, StatusCount,
+    AreaCounts, AreaLevel, MapCluster, MapFigures, MapPoint, MapPoints, Status, StatusCount,
     TrendDay, is_overdue,
 };
 use poem_openapi::param::Query;
@@ -36,9 +36,7 @@ fn rate((total, good): (i64, i64)) -> Option<f64> {
 impl MapApi {
     async fn staff(&self, auth: &BearerAuth) -> Result<(Principal, Scope), ApiError> {
         let p = self.state.authenticate(auth).await?;
-        if p.role == Role::Resident {
-            return Err(ApiError::forbidden("进度图仅供工作人员使用"));
-        }
+        crate::policy::staff_only(&p)?;
         let scope = self.state.scope(&p).await?;
         Ok((p, scope))
     }

@@ -9,7 +9,7 @@ use minsheng_model::public::{
     Circular, PhotoPublication, PublicCase, PublicCaseList, PublicChange, PublicRanking,
     PublicRankings, PublicStep,
 };
-use minsheng_model::{Role, Satisfaction, Status, StatusCount};
+use minsheng_model::{Satisfaction, Status, StatusCount};
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{EventStream, Json, Response};
@@ -333,7 +333,7 @@ impl PublicApi {
         body: Json<PhotoPublication>,
     ) -> Result<Json<PhotoPublication>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
-        p.require(&[Role::Dispatcher, Role::Admin])?;
+        crate::policy::runs_the_desk(&p)?;
         let not_found = || ApiError::not_found("photo_not_found", "图片不存在");
         let ph = self.state.db.photo(id.0).await?.ok_or_else(not_found)?;
         let scope = self.state.scope(&p).await?;
@@ -342,7 +342,7 @@ impl PublicApi {
             .db
             .case(ph.case_id)
             .await?
-            .filter(|c| scope.contains(c))
+            .filter(|c| crate::policy::sees_case(&scope, c))
             .ok_or_else(not_found)?;
         self.state
             .db

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use minsheng_model::PhotoView;
 use minsheng_model::public::{NewProject, ProjectView, StageUpdate, StageView, limits, rollup};
-use minsheng_model::{PhotoView, Role};
 use poem_openapi::param::Path;
 use poem_openapi::payload::{Json, Response};
 use poem_openapi::types::multipart::Upload;
@@ -186,11 +186,7 @@ impl ProjectsApi {
             .await?
             .filter(|s| s.project_id == project.id)
             .ok_or_else(|| ApiError::not_found("stage_not_found", "阶段不存在"))?;
-        let responsible = p.role == Role::Admin
-            || (p.role == Role::Handler && p.user.department_id == Some(project.department_id));
-        if !responsible {
-            return Err(ApiError::forbidden("只有责任单位可以更新项目进度"));
-        }
+        crate::policy::may_update_project(p, project.department_id)?;
         Ok(stage)
     }
 }
@@ -205,7 +201,7 @@ impl ProjectsApi {
         body: Json<NewProject>,
     ) -> Result<ProjectCreated, ApiError> {
         let p = self.state.authenticate(&auth).await?;
-        p.require(&[Role::Admin])?;
+        crate::policy::administers(&p)?;
         let n = body.0;
         let title = n.title.trim().to_string();
         if title.is_empty() || title.chars().count() > limits::TITLE_MAX {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use minsheng_model::{
     AreaLevel, AreaView, CategoryInput, CategoryView, DepartmentView, NewArea, NewDepartment,
-    NewUser, Role, Tier, UserView, limits,
+    NewUser, Role, Tier, UserAccess, UserView, limits,
 };
 use poem_openapi::param::Path;
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
@@ -95,7 +95,7 @@ fn hours_ok(field: &'static str, h: i64) -> Result<(), ApiError> {
 
 impl ReferenceApi {
     async fn admin(&self, auth: &BearerAuth) -> Result<(), ApiError> {
-        self.state.authenticate(auth).await?.require(&[Role::Admin])
+        crate::policy::administers(&self.state.authenticate(auth).await?)
     }
 
     async fn category_record<'a>(
@@ -362,6 +362,52 @@ impl ReferenceApi {
         Ok(UserCreated::Created(Json(user_view(&u))))
     }
 
+    /// Set where a staff member answers for (admin): their area (`null`: none) and the
+    /// city-wide grant `all_areas` (dispatchers, supervisors and leaders only). A dispatcher,
+    /// supervisor or leader with neither sees nothing. Takes effect on their next request.
+    #[oai(path = "/api/v1/admin/users/:id/access", method = "put")]
+    async fn set_access(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: Json<UserAccess>,
+    ) -> Result<Json<UserView>, ApiError> {
+        self.admin(&auth).await?;
+        let user = self
+            .state
+            .db
+            .user(id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user_not_found", "用户不存在"))?;
+        if body.all_areas {
+            let role = Role::parse(&user.role)
+                .ok_or_else(|| ApiError::internal("unknown role in database"))?;
+            crate::policy::may_be_granted_city(role)?;
+        }
+        if let Some(a) = body.area_id
+            && self.state.db.area(a).await?.is_none()
+        {
+            return Err(ApiError::unprocessable("unknown_area", "区域不存在"));
+        }
+        if !self
+            .state
+            .db
+            .set_user_access(id.0, body.area_id, body.all_areas)
+            .await?
+        {
+            return Err(ApiError::not_found("user_not_found", "用户不存在"));
+        }
+        // Cached sessions carry the user as they were: forget them here and elsewhere.
+        self.state.sessions_changed(None);
+        let u = self
+            .state
+            .db
+            .user(id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user_not_found", "用户不存在"))?;
+        Ok(Json(user_view(&u)))
+    }
+
     /// Disable a user (admin): every session they hold stops working at once.
     #[oai(path = "/api/v1/admin/users/:id/deactivate", method = "post")]
     async fn deactivate(
@@ -461,6 +507,10 @@ impl AppState {
         {
             return Err(ApiError::unprocessable("unknown_area", "区域不存在"));
         }
+        let all_areas = u.all_areas.unwrap_or(false);
+        if all_areas {
+            crate::policy::may_be_granted_city(u.role)?;
+        }
         let hash = password::hash(u.password.clone())
             .await
             .map_err(ApiError::internal)?;
@@ -480,6 +530,7 @@ impl AppState {
                     role: u.role.as_str(),
                     department_id: u.department_id,
                     area_id: u.area_id,
+                    all_areas,
                 },
                 crate::now_ms(),
             )

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use minsheng_model::Role;
 use minsheng_model::reports::{
     NewReport, PointEntryList, PointRuleView, PointRulesUpdate, PointTotals, PointsGroupBy,
     PublicPointTotal, PublicPoints, PublicReportList, ReportList, ReportStatusList, ReportView,
@@ -48,9 +47,7 @@ impl ReportsApi {
     /// Any logged-in staff member (not a resident).
     async fn staff(&self, auth: &BearerAuth) -> Result<Principal, ApiError> {
         let p = self.state.authenticate(auth).await?;
-        if p.role == Role::Resident {
-            return Err(ApiError::forbidden("仅供工作人员查看"));
-        }
+        crate::policy::staff_only(&p)?;
         Ok(p)
     }
 
@@ -141,7 +138,7 @@ impl ReportsApi {
     #[oai(path = "/api/v1/admin/point-rules", method = "get")]
     async fn get_rules(&self, auth: BearerAuth) -> Result<Json<Vec<PointRuleView>>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
-        p.require(&[Role::Admin])?;
+        crate::policy::administers(&p)?;
         Ok(Json(self.rules().await?))
     }
 
@@ -154,7 +151,7 @@ impl ReportsApi {
         body: Json<PointRulesUpdate>,
     ) -> Result<Json<Vec<PointRuleView>>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
-        p.require(&[Role::Admin])?;
+        crate::policy::administers(&p)?;
         let mut seen = Vec::new();
         for r in &body.0.rules {
             check_rule(r).map_err(ApiError::field)?;
@@ -205,7 +202,8 @@ impl ReportsApi {
     }
 
     /// The ledger's entries of a month, each naming the event that caused it (staff);
-    /// default: the caller's own.
+    /// default: the caller's own. Another user's or a department's only within the caller's
+    /// report scope (403 otherwise).
     #[oai(path = "/api/v1/points/entries", method = "get")]
     async fn entries(
         &self,
@@ -222,6 +220,9 @@ impl ReportsApi {
             (None, None) => Some(p.id()),
             (u, _) => u,
         };
+        self.state
+            .may_read_point_entries(&p, user, department_id.0)
+            .await?;
         Ok(Json(PointEntryList {
             month,
             items: points::entries(&self.state, from, to, user, department_id.0, limit.0).await?,

@@ -54,27 +54,6 @@ impl AppState {
     pub fn report_deadline(&self, day: NaiveDate) -> i64 {
         beijing_day_start(day) + i64::from(self.cfg.report_deadline_minutes) * 60_000
     }
-
-    /// Whose reports this caller may read: admins all; a handler their department's; the
-    /// other staff their area's cadres (by the cadre's area or their department's area; all
-    /// when the viewer is bound to no area). Residents none.
-    pub async fn report_scope(&self, p: &Principal) -> Result<ReportScope, ApiError> {
-        Ok(match p.role {
-            Role::Admin => ReportScope::All,
-            Role::Resident => return Err(ApiError::forbidden("工作日报仅供工作人员查看")),
-            Role::Handler => p
-                .user
-                .department_id
-                .map_or(ReportScope::Nothing, ReportScope::Department),
-            Role::Dispatcher | Role::Supervisor | Role::Leader => match p.user.area_id {
-                None => ReportScope::All,
-                Some(a) => match self.db.area(a).await? {
-                    Some(area) => ReportScope::Subtree(area.path),
-                    None => ReportScope::Nothing,
-                },
-            },
-        })
-    }
 }
 
 /// What each of `users` (everyone, when empty) did on `day`, from the timeline and visits.
@@ -156,9 +135,7 @@ pub async fn file_report(
     req: &NewReport,
     now: i64,
 ) -> Result<(ReportView, Filed), ApiError> {
-    if !REPORTING_ROLES.contains(&p.role) {
-        return Err(ApiError::forbidden("工作日报由承办人、监督员和受理员填报"));
-    }
+    crate::policy::files_reports(p)?;
     check_report(req).map_err(ApiError::field)?;
     let today = day_of(now);
     let day = match req.day.as_deref().map(str::trim).filter(|d| !d.is_empty()) {

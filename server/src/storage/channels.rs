@@ -81,7 +81,7 @@ const OPEN311_SELECT: &str = "SELECT c.id, c.tracking_no, c.status, cat.code AS 
     FROM cases c JOIN categories cat ON cat.id = c.category_id LEFT JOIN departments d ON d.id = c.department_id
     WHERE c.public = TRUE AND c.tracking_no IS NOT NULL";
 
-const USER_COLS: &str = "u.id, u.username, u.password_hash, u.openid, u.display_name, u.role, u.department_id, u.area_id, u.active, u.created_at";
+const USER_COLS: &str = "u.id, u.username, u.password_hash, u.openid, u.display_name, u.role, u.department_id, u.area_id, u.all_areas, u.active, u.created_at";
 
 impl Db {
     /// Creates an Open311 client: its resident user and its key (stored as a hash).

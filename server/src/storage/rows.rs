@@ -12,6 +12,8 @@ pub struct UserRow {
     pub role: String,
     pub department_id: Option<i64>,
     pub area_id: Option<i64>,
+    /// City-wide access granted explicitly (dispatchers, supervisors, leaders); see `policy`.
+    pub all_areas: bool,
     pub active: bool,
     pub created_at: i64,
 }

@@ -2,7 +2,7 @@
 
 use super::{Db, StoreResult, UserRow, UsernameLock, unique_as, with_db};
 
-const USER_COLS: &str = "SELECT id, username, password_hash, openid, display_name, role, department_id, area_id, active, created_at FROM users";
+const USER_COLS: &str = "SELECT id, username, password_hash, openid, display_name, role, department_id, area_id, all_areas, active, created_at FROM users";
 
 /// A user to create; the password is already hashed.
 pub struct NewUserRecord<'a> {
@@ -13,17 +13,18 @@ pub struct NewUserRecord<'a> {
     pub role: &'a str,
     pub department_id: Option<i64>,
     pub area_id: Option<i64>,
+    pub all_areas: bool,
 }
 
 impl Db {
     pub async fn create_user(&self, u: &NewUserRecord<'_>, now: i64) -> StoreResult<i64> {
         let id = with_db!(self, p => {
             sqlx::query_scalar::<_, i64>(
-                "INSERT INTO users (username, password_hash, openid, display_name, role, department_id, area_id, active, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8) RETURNING id",
+                "INSERT INTO users (username, password_hash, openid, display_name, role, department_id, area_id, all_areas, active, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9) RETURNING id",
             )
             .bind(u.username).bind(u.password_hash).bind(u.openid).bind(u.display_name)
-            .bind(u.role).bind(u.department_id).bind(u.area_id).bind(now)
+            .bind(u.role).bind(u.department_id).bind(u.area_id).bind(u.all_areas).bind(now)
             .fetch_one(p).await
         })
         .map_err(unique_as("username"))?;
@@ -76,6 +77,21 @@ impl Db {
         Ok(changed == 1)
     }
 
+    /// Sets where a staff member answers for: an area (or none) and the city-wide grant.
+    /// False when there is no such user.
+    pub async fn set_user_access(
+        &self,
+        id: i64,
+        area_id: Option<i64>,
+        all_areas: bool,
+    ) -> StoreResult<bool> {
+        let n = with_db!(self, p => {
+            sqlx::query("UPDATE users SET area_id = $1, all_areas = $2 WHERE id = $3")
+                .bind(area_id).bind(all_areas).bind(id).execute(p).await.map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
+    }
+
     /// Stores a session or ticket; `parent` is the session that asked for it (a ticket, and
     /// the session made from one), revoked with it.
     pub async fn insert_session(
@@ -111,7 +127,7 @@ impl Db {
         let row = with_db!(self, p => {
             sqlx::query_as::<_, Row>(
                 "SELECT u.id, u.username, u.password_hash, u.openid, u.display_name, u.role, u.department_id,
-                        u.area_id, u.active, u.created_at, s.expires_at
+                        u.area_id, u.all_areas, u.active, u.created_at, s.expires_at
                  FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = $1 AND s.kind = 'session' AND s.revoked_at IS NULL
                    AND s.expires_at > $2 AND u.active = TRUE",

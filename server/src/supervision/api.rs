@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use minsheng_model::{CaseView, Channel, Role, StatsReport, StatsRow};
+use minsheng_model::{CaseView, Channel, StatsReport, StatsRow};
 use poem_openapi::OpenApi;
 use poem_openapi::param::Query;
 use poem_openapi::payload::{Binary, Json};
@@ -70,9 +70,7 @@ pub(crate) fn attachment(bytes: Vec<u8>, name: &str) -> XlsxFile {
 impl SupervisionApi {
     async fn reader(&self, auth: &BearerAuth) -> Result<(Principal, Scope), ApiError> {
         let p = self.state.authenticate(auth).await?;
-        if p.role == Role::Resident {
-            return Err(ApiError::forbidden("统计仅供工作人员使用"));
-        }
+        crate::policy::staff_only(&p)?;
         let scope = self.state.scope(&p).await?;
         Ok((p, scope))
     }

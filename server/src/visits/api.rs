@@ -141,7 +141,7 @@ impl VisitsApi {
 
     async fn admin(&self, auth: &BearerAuth) -> Result<Principal, ApiError> {
         let p = self.state.authenticate(auth).await?;
-        p.require(&[Role::Admin])?;
+        crate::policy::administers(&p)?;
         Ok(p)
     }
 
@@ -163,7 +163,14 @@ impl VisitsApi {
     /// A visit the viewer may see (404 otherwise, whether it exists or not).
     async fn visible_visit(&self, v: &Viewer, id: &str) -> Result<VisitRow, ApiError> {
         match self.state.db.visit(id).await? {
-            Some(r) if v.sees(&r.area_path, r.responsible_user_id) || r.visitor_id == v.user_id => {
+            Some(r)
+                if crate::policy::sees_visit(
+                    v,
+                    &r.area_path,
+                    r.responsible_user_id,
+                    r.visitor_id,
+                ) =>
+            {
                 Ok(r)
             }
             _ => Err(ApiError::not_found("visit_not_found", "走访记录不存在")),
@@ -186,9 +193,7 @@ impl VisitsApi {
         round_id: Option<i64>,
         group_by: Option<String>,
     ) -> Result<CoverageReport, ApiError> {
-        if v.role == Role::Handler {
-            return Err(ApiError::forbidden("走访覆盖率仅供监督和管理人员查看"));
-        }
+        crate::policy::reads_supervision(v)?;
         let by_name = group_by.unwrap_or_else(|| "community".into());
         let by = CoverageBy::parse(&by_name).ok_or_else(|| {
             ApiError::bad_request(
@@ -381,7 +386,7 @@ impl VisitsApi {
             .db
             .household(id.0, round_id.0)
             .await?
-            .filter(|h| v.sees(&h.area_path, h.responsible_user_id))
+            .filter(|h| crate::policy::sees_household(&v, &h.area_path, h.responsible_user_id))
             .ok_or_else(|| ApiError::not_found("household_not_found", "住户不存在"))?;
         let areas = self.state.areas().await?;
         Ok(Json(household_view(&h, &v, &areas, round_id.0)))
@@ -461,16 +466,11 @@ impl VisitsApi {
         body: Json<NewRound>,
     ) -> Result<RoundCreated, ApiError> {
         let p = self.state.authenticate(&auth).await?;
-        p.require(&[Role::Admin, Role::Dispatcher])?;
+        crate::policy::plans_rounds(&p)?;
         let (from, to) = minsheng_model::visits::round(&body).map_err(ApiError::field)?;
         let areas = self.state.areas().await?;
         let path = area_path(&areas, Some(body.area_id))?.unwrap_or_default();
-        if let Some(own) = p.user.area_id
-            && let Some(own_path) = area_path(&areas, Some(own))?
-            && !path.starts_with(&own_path)
-        {
-            return Err(ApiError::forbidden("只能为本辖区安排走访"));
-        }
+        crate::policy::may_plan_round(&p, &areas, &path)?;
         let id = self
             .state
             .db
@@ -502,17 +502,7 @@ impl VisitsApi {
         let (_, v) = self.viewer(&auth).await?;
         let mut out = Vec::new();
         for r in self.state.db.rounds().await? {
-            // A round is of interest when it covers part of the viewer's scope (or the reverse).
-            let relevant = match &v.scope {
-                crate::storage::HouseholdScope::All => true,
-                crate::storage::HouseholdScope::Within { paths, .. } => {
-                    v.role == Role::Handler
-                        || paths
-                            .iter()
-                            .any(|p| p.starts_with(&r.area_path) || r.area_path.starts_with(p))
-                }
-            };
-            if relevant {
+            if crate::policy::round_concerns(&v, &r.area_path) {
                 out.push(self.round_view(&r).await?);
             }
         }
@@ -698,7 +688,8 @@ impl VisitsApi {
     }
 
     /// Raise a visit's finding as a case (channel `supervision`), linked both ways. The
-    /// visit's author or the desk; a finding is raised once.
+    /// visit's author or the desk; a finding is raised once. Raising it again answers with
+    /// its case to one who may see that case, and 409 `finding_already_raised` otherwise.
     #[oai(path = "/api/v1/visits/:id/findings/:finding_id/case", method = "post")]
     async fn raise(
         &self,
@@ -709,9 +700,7 @@ impl VisitsApi {
     ) -> Result<RaisedCase, ApiError> {
         let (p, v) = self.viewer(&auth).await?;
         let visit = self.visible_visit(&v, &id.0).await?;
-        if visit.visitor_id != p.id() && !p.role.dispatches() {
-            return Err(ApiError::forbidden("只有走访人或受理员可以转为案件"));
-        }
+        crate::policy::may_raise_finding(&p, visit.visitor_id)?;
         let finding = self
             .state
             .db
@@ -730,6 +719,13 @@ impl VisitsApi {
                 body.public.unwrap_or(false),
             )
             .await?;
+        // Raised before (perhaps by someone else): the case only for one who may see it.
+        if !created && !crate::policy::sees_case(&self.state.scope(&p).await?, &case) {
+            return Err(ApiError::conflict(
+                "finding_already_raised",
+                "该问题已转为案件",
+            ));
+        }
         let photos = self.state.db.photos(case.id).await?;
         let events = self.state.db.events(case.id).await?;
         let view = case_view(&case, &p, &photos, Some(&events), crate::now_ms());
@@ -750,9 +746,7 @@ impl VisitsApi {
     ) -> Result<VisitPhotoCreated, ApiError> {
         let (p, v) = self.viewer(&auth).await?;
         let visit = self.visible_visit(&v, &id.0).await?;
-        if visit.visitor_id != p.id() {
-            return Err(ApiError::forbidden("只有走访人可以上传走访照片"));
-        }
+        crate::policy::may_add_visit_photo(&p, visit.visitor_id)?;
         minsheng_model::visits::record_id("photo_id", &form.photo_id).map_err(ApiError::field)?;
         let img = crate::cases::photos::store_image(&self.state, form.file).await?;
         let rec = NewVisitPhoto {
@@ -826,7 +820,7 @@ impl VisitsApi {
         body: Json<MeetingSyncRequest>,
     ) -> Result<Json<SyncResponse>, ApiError> {
         let (p, v) = self.viewer(&auth).await?;
-        p.require(&[Role::Supervisor])?;
+        crate::policy::records_meetings(&p)?;
         if body.meetings.len() > limits::BATCH_MAX {
             return Err(ApiError::unprocessable(
                 "batch_too_large",
@@ -859,7 +853,7 @@ impl VisitsApi {
             let in_own = areas
                 .iter()
                 .find(|a| a.id == m.area_id)
-                .is_some_and(|a| v.own_paths.iter().any(|p| a.path.starts_with(p)));
+                .is_some_and(|a| crate::policy::may_record_meeting_in(&v, &a.path));
             if !in_own {
                 results.push(rejected(&m.id, "forbidden", "只能记录本人负责社区的例会"));
                 continue;
@@ -909,15 +903,13 @@ impl VisitsApi {
         to: Query<Option<String>>,
     ) -> Result<Json<Vec<MeetingView>>, ApiError> {
         let (p, v) = self.viewer(&auth).await?;
-        if p.role == Role::Handler {
-            return Err(ApiError::forbidden("例会记录仅供监督和管理人员查看"));
-        }
+        crate::policy::reads_supervision(&v)?;
         let now = crate::now_ms();
         let from = crate::cases::api::parse_time("from", from.0)?.unwrap_or(now - 90 * 86_400_000);
         let to = crate::cases::api::parse_time("to", to.0)?.unwrap_or(now + 1);
         let areas = self.state.areas().await?;
         let asked = area_path(&areas, area_id.0)?;
-        let supervisor = (p.role == Role::Supervisor).then(|| p.id());
+        let supervisor = crate::policy::meetings_only_of(&p);
         let rows = self
             .state
             .db
@@ -925,7 +917,7 @@ impl VisitsApi {
             .await?;
         Ok(Json(
             rows.iter()
-                .filter(|m| v.sees(&m.area_path, None) || m.supervisor_id == p.id())
+                .filter(|m| crate::policy::sees_meeting(&v, &m.area_path, m.supervisor_id))
                 .map(meeting_view)
                 .collect(),
         ))

@@ -10,75 +10,19 @@ use minsheng_model::visits::{
     FindingView, HouseholdView, SyncResult, SyncStatus, VisitFlag, VisitInput, VisitPurpose,
     VisitRevisionView, VisitView,
 };
-use minsheng_model::{FieldError, NewCase, PhotoView, Role, Satisfaction, mask};
+use minsheng_model::{FieldError, NewCase, PhotoView, Satisfaction, mask};
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::storage::{
-    AreaRow, FindingRecord, FindingRow, HouseholdRow, HouseholdScope, RevisionRow, StoreError,
-    VisitPhotoRow, VisitRecord, VisitRow,
+    AreaRow, FindingRecord, FindingRow, HouseholdRow, RevisionRow, StoreError, VisitPhotoRow,
+    VisitRecord, VisitRow,
 };
 use crate::to_time;
 
-/// What a caller may do with households: which they see, and for which they are responsible
-/// (see names and phones in full, record visits).
-#[derive(Debug, Clone)]
-pub struct Viewer {
-    pub user_id: i64,
-    pub role: Role,
-    pub scope: HouseholdScope,
-    /// A supervisor's communities (empty for other roles).
-    pub own_paths: Vec<String>,
-}
-
-impl Viewer {
-    pub fn sees(&self, area_path: &str, responsible: Option<i64>) -> bool {
-        self.scope.admits(area_path, responsible)
-    }
-
-    /// The household's responsible cadre, or a supervisor of its community.
-    pub fn responsible(&self, area_path: &str, responsible: Option<i64>) -> bool {
-        responsible == Some(self.user_id)
-            || (self.role == Role::Supervisor
-                && self.own_paths.iter().any(|p| area_path.starts_with(p)))
-    }
-}
-
-impl AppState {
-    /// The caller as a viewer of households: residents get 403.
-    pub async fn household_viewer(&self, p: &Principal) -> Result<Viewer, ApiError> {
-        let within = |paths| HouseholdScope::Within {
-            paths,
-            user_id: p.id(),
-        };
-        let mut own_paths = Vec::new();
-        let scope = match p.role {
-            Role::Resident => return Err(ApiError::forbidden("住户信息仅供工作人员使用")),
-            Role::Admin => HouseholdScope::All,
-            Role::Dispatcher | Role::Leader => match p.user.area_id {
-                None => HouseholdScope::All,
-                Some(a) => match self.db.area(a).await? {
-                    Some(area) => within(vec![area.path]),
-                    None => within(Vec::new()),
-                },
-            },
-            Role::Supervisor => {
-                own_paths = self.db.supervisor_paths(p.id()).await?;
-                within(own_paths.clone())
-            }
-            // A department's cadre sees the households they are responsible for (包保).
-            Role::Handler => within(Vec::new()),
-        };
-        Ok(Viewer {
-            user_id: p.id(),
-            role: p.role,
-            scope,
-            own_paths,
-        })
-    }
-}
+pub use crate::policy::Viewer;
 
 /// The community a path lies in (the area of level `community` above or at it).
 pub fn community_of<'a>(areas: &'a [AreaRow], path: &str) -> Option<&'a AreaRow> {
@@ -91,7 +35,7 @@ pub fn household_view(
     areas: &[AreaRow],
     round: Option<i64>,
 ) -> HouseholdView {
-    let full = v.responsible(&h.area_path, h.responsible_user_id);
+    let full = crate::policy::responsible_for(v, &h.area_path, h.responsible_user_id);
     let community = community_of(areas, &h.area_path);
     HouseholdView {
         id: h.id,
@@ -355,13 +299,9 @@ impl AppState {
             .db
             .household(v.household_id, None)
             .await?
-            .filter(|h| viewer.sees(&h.area_path, h.responsible_user_id))
+            .filter(|h| crate::policy::sees_household(viewer, &h.area_path, h.responsible_user_id))
             .ok_or_else(not_found)?;
-        if !viewer.responsible(&h.area_path, h.responsible_user_id) {
-            return Err(ApiError::forbidden(
-                "只有包保责任人或本社区监督员可以记录走访",
-            ));
-        }
+        crate::policy::may_record_visit(viewer, &h.area_path, h.responsible_user_id)?;
         let at = v.visited_at.timestamp_millis();
         let round_id = match v.round_id {
             Some(r) => match self.db.round(r).await? {
@@ -440,8 +380,7 @@ impl AppState {
             .findings_of(std::slice::from_ref(&stored.id))
             .await?;
         let may_raise =
-            crate::cases::service::channel_for(p, Some(minsheng_model::Channel::Supervision))
-                .is_ok();
+            crate::policy::submit_channel(p, Some(minsheng_model::Channel::Supervision)).is_ok();
         let wanted: Vec<_> = v
             .findings
             .iter()
