@@ -176,7 +176,10 @@ async fn an_https_deployment_tells_browsers_to_stay_on_https() {
 
 #[tokio::test]
 async fn a_wrong_method_on_a_known_route_is_405_with_allow() {
-    let app = minsheng_tests::spawn_app().await;
+    let app = spawn_app_on(&minsheng_tests::Backend::Sqlite, |c| {
+        c.wechat_token = Some(minsheng_tests::minsheng_server::config::Secret::new("tok"));
+    })
+    .await;
     for (method, path, allow) in [
         (Method::DELETE, "/api/v1/cases", "GET, POST, HEAD"),
         (Method::PUT, "/api/v1/cases/12/actions", "POST"),
