@@ -131,9 +131,18 @@ async fn a_ticket_for_someone_else_asks_first_and_staying_keeps_the_session() {
     let text = dialog(&root).unwrap().text_content().unwrap();
     assert!(text.contains("切换账号"), "{text}");
     assert!(text.contains("张三") && text.contains("李四"), "{text}");
-    assert_eq!(token().as_deref(), Some("old-token"), "nothing replaced yet");
+    assert_eq!(
+        token().as_deref(),
+        Some("old-token"),
+        "nothing replaced yet"
+    );
     assert!(
-        !web_sys::window().unwrap().location().hash().unwrap().contains("ticket"),
+        !web_sys::window()
+            .unwrap()
+            .location()
+            .hash()
+            .unwrap()
+            .contains("ticket"),
         "the ticket left the address bar"
     );
 

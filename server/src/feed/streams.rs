@@ -19,7 +19,7 @@
 //! token from holding an instance's memory, which a per-instance count does.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -50,6 +50,8 @@ struct Watched {
     /// The session's expiry in ms (`i64::MAX` until known).
     expires_at: AtomicI64,
     streams: AtomicUsize,
+    /// Read from the database at least once since it was opened.
+    checked: AtomicBool,
     /// Set to `true` once: every stream of this session ends.
     end: watch::Sender<bool>,
 }
@@ -77,8 +79,10 @@ struct Inner {
 #[derive(Default)]
 pub struct Streams {
     inner: Arc<Mutex<Inner>>,
-    /// Wakes the watcher: sessions changed, or a session it has not read yet was added.
+    /// Wakes the watcher to read every open stream's session: sessions changed.
     recheck: Notify,
+    /// Wakes the watcher to read the sessions it has not read yet (streams just opened).
+    fresh: Notify,
 }
 
 /// One open stream's place in the registry; dropping it (the connection closed) frees it.
@@ -146,12 +150,13 @@ impl Streams {
                     user: p.user.clone(),
                     expires_at: AtomicI64::new(expires_at.unwrap_or(i64::MAX)),
                     streams: AtomicUsize::new(0),
+                    checked: AtomicBool::new(false),
                     end: watch::Sender::new(false),
                 });
                 inner.watched.insert(key, w.clone());
                 // Read it from the database soon: the user may have changed since the
                 // session was cached, and its expiry may not be known yet.
-                self.recheck.notify_one();
+                self.fresh.notify_one();
                 w
             }
         };
@@ -201,11 +206,15 @@ fn still_stands(then: &UserRow, now: Option<&UserRow>) -> bool {
     now.is_some_and(|u| u.active && u == then)
 }
 
-/// Re-reads the sessions and users behind every open stream and ends those that no
-/// longer stand. A database error ends nothing (the next check tries again).
-async fn check(state: &AppState) {
+/// Re-reads the sessions and users behind every open stream (`only_fresh`: those not read
+/// yet) and ends those that no longer stand. A database error ends nothing (the next check
+/// tries again).
+async fn check(state: &AppState, only_fresh: bool) {
     let now = crate::now_ms();
-    let watched = state.feed.streams.snapshot();
+    let mut watched = state.feed.streams.snapshot();
+    if only_fresh {
+        watched.retain(|w| !w.checked.load(Ordering::Acquire));
+    }
     let (mut sessions, mut users) = (Vec::new(), Vec::new());
     for w in watched {
         if w.expires_at.load(Ordering::Acquire) <= now {
@@ -226,6 +235,7 @@ async fn check(state: &AppState) {
                     .map(|(h, u, exp)| (h.as_str(), (u, *exp)))
                     .collect();
                 for (h, w) in chunk {
+                    w.checked.store(true, Ordering::Release);
                     match live.get(h.as_str()) {
                         Some((u, exp)) if still_stands(&w.user, Some(u)) => {
                             w.expires_at.store(*exp, Ordering::Release)
@@ -243,6 +253,7 @@ async fn check(state: &AppState) {
         match state.db.active_users(&ids).await {
             Ok(found) => {
                 for (id, w) in chunk {
+                    w.checked.store(true, Ordering::Release);
                     if !still_stands(&w.user, found.iter().find(|u| u.id == *id)) {
                         w.finish("user changed or deactivated");
                     }
@@ -267,11 +278,12 @@ pub async fn watch(state: Arc<AppState>) {
             .min()
             .unwrap_or(i64::MAX);
         let until_expiry = Duration::from_millis((soonest - now).max(0) as u64);
-        tokio::select! {
-            _ = state.feed.streams.recheck.notified() => {}
-            _ = tokio::time::sleep(window.min(until_expiry)) => {}
-        }
-        check(&state).await;
+        let only_fresh = tokio::select! {
+            _ = state.feed.streams.recheck.notified() => false,
+            _ = state.feed.streams.fresh.notified() => true,
+            _ = tokio::time::sleep(window.min(until_expiry)) => false,
+        };
+        check(&state, only_fresh).await;
     }
 }
 
