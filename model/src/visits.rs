@@ -32,6 +32,9 @@ pub mod limits {
     pub const TAG_MAX: usize = 20;
     pub const ROUND_NAME_MAX: usize = 100;
     pub const IMPORT_ROWS_MAX: usize = 20_000;
+    /// The used range an XLSX sheet may span: the households, a header, titles and blank lines.
+    pub const IMPORT_SHEET_ROWS_MAX: u32 = IMPORT_ROWS_MAX as u32 + 1_000;
+    pub const IMPORT_SHEET_COLUMNS_MAX: u32 = 64;
     pub const IMPORT_BYTES_MAX: usize = 5 * 1024 * 1024;
 }
 

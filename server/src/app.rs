@@ -251,6 +251,11 @@ pub fn api_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
 /// The whole HTTP application.
 pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
     let api = api_service(&state);
+    let allow = Arc::new(crate::system::allow::AllowTable::new(
+        &api.spec(),
+        &[("/wechat/callback", "GET, POST")],
+    ));
+    let hsts = crate::system::guard::serves_https(state.cfg.public_url.as_deref());
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let app = Route::new()
@@ -266,7 +271,8 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
             "/wechat/callback",
             crate::channels::wechat_mp::endpoint(state.clone()),
         )
-        .around(crate::system::guard::security_headers);
+        .around(move |ep, req| crate::system::guard::security_headers(ep, req, hsts))
+        .around(move |ep, req| crate::system::allow::allow_header(ep, req, allow.clone()));
     let app = match crate::system::guard::cors(&state.cfg.guard) {
         Some(cors) => app.with(cors).boxed(),
         None => app.boxed(),

@@ -44,10 +44,10 @@ pub struct Config {
     /// Built widgets (`cargo xtask widgets`) are served from here.
     pub widgets_dir: PathBuf,
     pub wechat: WechatConfig,
-    /// Lifetime of a staff session.
-    pub staff_session_hours: i64,
-    /// Lifetime of a resident session.
-    pub resident_session_hours: i64,
+    /// Lifetime of a staff session (hours; fractions allowed).
+    pub staff_session_hours: f64,
+    /// Lifetime of a resident session (hours; fractions allowed).
+    pub resident_session_hours: f64,
     /// Lifetime of a single-use web-view ticket.
     pub ticket_seconds: i64,
     /// A resolved case nobody rated is closed (销号) after this many days.
@@ -66,6 +66,8 @@ pub struct Config {
     pub feed_batch_ms: u64,
     /// How long a resolved session is trusted without asking the database (0: always ask).
     pub session_cache_ms: i64,
+    /// Event streams one user may hold open on one instance (0: no limit).
+    pub streams_per_user: usize,
     /// The official account's server-configuration token (`/wechat/callback` signatures).
     pub wechat_token: Option<Secret>,
     /// The official account's 43-character EncodingAESKey (safe mode).
@@ -76,6 +78,8 @@ pub struct Config {
     pub wechat_mp_category: Option<String>,
     /// The address residents reach us at (links in WeChat replies), e.g. `https://ms.example.cn`.
     pub public_url: Option<String>,
+    /// The bearer token `/metrics` asks for; without one it answers only direct loopback peers.
+    pub metrics_token: Option<Secret>,
     /// When set, Open311 requests naming another `jurisdiction_id` are refused.
     pub open311_jurisdiction: Option<String>,
     /// The reminder (提醒) fires once this share of a case's resolution window has passed.
@@ -190,8 +194,8 @@ impl Config {
                 appid: var("MINSHENG_WECHAT_APPID"),
                 secret: var("MINSHENG_WECHAT_SECRET").map(Secret::new),
             },
-            staff_session_hours: src.parsed("MINSHENG_STAFF_SESSION_HOURS", 12)?,
-            resident_session_hours: src.parsed("MINSHENG_RESIDENT_SESSION_HOURS", 24 * 30)?,
+            staff_session_hours: src.parsed("MINSHENG_STAFF_SESSION_HOURS", 12.0)?,
+            resident_session_hours: src.parsed("MINSHENG_RESIDENT_SESSION_HOURS", 24.0 * 30.0)?,
             ticket_seconds: src.parsed("MINSHENG_TICKET_SECONDS", 120)?,
             auto_close_days: src.parsed("MINSHENG_AUTO_CLOSE_DAYS", 7.0)?,
             scheduler_interval_secs: src.parsed("MINSHENG_SCHEDULER_INTERVAL_SECS", 10.0)?,
@@ -200,11 +204,13 @@ impl Config {
             feed_poll_secs: src.parsed("MINSHENG_FEED_POLL_SECS", 2.0)?,
             feed_batch_ms: src.parsed("MINSHENG_FEED_BATCH_MS", 20)?,
             session_cache_ms: src.parsed("MINSHENG_SESSION_CACHE_MS", 2000)?,
+            streams_per_user: src.parsed("MINSHENG_STREAMS_PER_USER", 5)?,
             wechat_token: var("MINSHENG_WECHAT_TOKEN").map(Secret::new),
             wechat_aes_key: var("MINSHENG_WECHAT_AES_KEY").map(Secret::new),
             wechat_mp_appid: var("MINSHENG_WECHAT_MP_APPID"),
             wechat_mp_category: var("MINSHENG_WECHAT_MP_CATEGORY"),
             public_url: var("MINSHENG_PUBLIC_URL"),
+            metrics_token: var("MINSHENG_METRICS_TOKEN").map(Secret::new),
             open311_jurisdiction: var("MINSHENG_OPEN311_JURISDICTION"),
             reminder_share: src.parsed("MINSHENG_REMINDER_SHARE", 0.75)?,
             circular_share: src.parsed("MINSHENG_CIRCULAR_SHARE", 0.5)?,
@@ -252,8 +258,8 @@ impl Config {
                 appid: None,
                 secret: None,
             },
-            staff_session_hours: 12,
-            resident_session_hours: 24 * 30,
+            staff_session_hours: 12.0,
+            resident_session_hours: 24.0 * 30.0,
             ticket_seconds: 120,
             auto_close_days: 7.0,
             scheduler_interval_secs: 60.0,
@@ -262,11 +268,13 @@ impl Config {
             feed_poll_secs: 2.0,
             feed_batch_ms: 20,
             session_cache_ms: 2000,
+            streams_per_user: 5,
             wechat_token: None,
             wechat_aes_key: None,
             wechat_mp_appid: None,
             wechat_mp_category: None,
             public_url: None,
+            metrics_token: None,
             open311_jurisdiction: None,
             reminder_share: 0.75,
             circular_share: 0.5,

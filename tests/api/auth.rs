@@ -89,7 +89,7 @@ async fn logout_revokes_the_token_and_deactivation_revokes_them_all() {
 #[tokio::test]
 async fn sessions_expire() {
     on_each_backend(
-        |cfg| cfg.resident_session_hours = 0,
+        |cfg| cfg.resident_session_hours = 0.0,
         |app| async move {
             let w = World::build(&app).await;
             app.get("/api/v1/auth/me", &w.resident_a)

@@ -144,6 +144,76 @@ async fn every_response_carries_the_security_headers() {
 }
 
 #[tokio::test]
+async fn an_https_deployment_tells_browsers_to_stay_on_https() {
+    let plain = minsheng_tests::spawn_app().await;
+    let r = plain
+        .client
+        .get(plain.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers().get("strict-transport-security").is_none(),
+        "not without an https public address"
+    );
+    let app = spawn_app_on(&minsheng_tests::Backend::Sqlite, |c| {
+        c.public_url = Some("https://ms.example.cn".into());
+    })
+    .await;
+    for path in [
+        "/healthz",
+        "/api/v1/categories",
+        "/w/submit",
+        "/no/such/page",
+    ] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(
+            r.headers()["strict-transport-security"],
+            "max-age=31536000",
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_method_on_a_known_route_is_405_with_allow() {
+    let app = spawn_app_on(&minsheng_tests::Backend::Sqlite, |c| {
+        c.wechat_token = Some(minsheng_tests::minsheng_server::config::Secret::new("tok"));
+    })
+    .await;
+    for (method, path, allow) in [
+        (Method::DELETE, "/api/v1/cases", "GET, POST, HEAD"),
+        (Method::PUT, "/api/v1/cases/12/actions", "POST"),
+        (Method::POST, "/api/v1/auth/me", "GET, HEAD"),
+        (Method::POST, "/healthz", "GET, HEAD"),
+        (Method::DELETE, "/wechat/callback", "GET, POST"),
+        (Method::DELETE, "/open311/v2/requests.json", "GET, POST"),
+        (Method::POST, "/open311/v2/services.xml", "GET"),
+    ] {
+        let r = app
+            .client
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 405, "{method} {path}");
+        assert_eq!(
+            r.headers().get("allow").and_then(|v| v.to_str().ok()),
+            Some(allow),
+            "{method} {path}"
+        );
+    }
+    let r = app
+        .client
+        .get(app.url("/no/such/page"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert!(r.headers().get("allow").is_none());
+}
+
+#[tokio::test]
 async fn only_configured_origins_may_call_the_api_from_a_browser() {
     let app = spawn_app_on(&minsheng_tests::Backend::Sqlite, |c| {
         c.guard.cors_origins = vec!["https://ms.example.cn".into()];

@@ -17,6 +17,7 @@ mod public;
 mod reports;
 mod resilience;
 mod roles;
+mod streams;
 mod supervision;
 mod system;
 mod validation;

@@ -111,3 +111,50 @@ async fn the_openapi_document_lists_every_endpoint_with_its_errors() {
         .await;
     unknown.expect_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn metrics_with_a_token_configured_answer_only_that_bearer_token() {
+    let app = minsheng_tests::spawn_app_on(&minsheng_tests::Backend::Sqlite, |c| {
+        c.metrics_token = Some(minsheng_tests::minsheng_server::config::Secret::new(
+            "scrape-me-7f3a",
+        ));
+    })
+    .await;
+    let get = |token: Option<&'static str>| {
+        let mut rb = app.client.get(app.url("/metrics"));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        rb.send()
+    };
+    let r = get(None).await.unwrap();
+    assert_eq!(r.status().as_u16(), 401, "even from loopback");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "metrics_token_required");
+    assert_eq!(get(Some("scrape-me")).await.unwrap().status().as_u16(), 401);
+    let r = get(Some("scrape-me-7f3a")).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("minsheng_http_requests_total")
+    );
+}
+
+#[tokio::test]
+async fn metrics_without_a_token_refuse_a_request_a_proxy_passed_on() {
+    let app = minsheng_tests::spawn_app().await;
+    let r = app
+        .client
+        .get(app.url("/metrics"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "metrics_loopback_only");
+    let r = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200, "a direct loopback peer");
+}

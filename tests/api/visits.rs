@@ -853,3 +853,48 @@ async fn the_demo_district_has_households_supervisors_and_a_round_in_progress() 
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_xlsx_sheet_whose_used_range_is_too_large_is_refused_before_it_is_loaded() {
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            // A few kilobytes whose used range runs to row 1,000,000: loaded whole, it is a
+            // grid of every cell up to there.
+            let mut wb = rust_xlsxwriter::Workbook::new();
+            let ws = wb.add_worksheet();
+            ws.write_string(0, 0, "地址").unwrap();
+            ws.write_string(0, 1, "网格").unwrap();
+            ws.write_string(999_999, 0, "麻黄巷100号").unwrap();
+            ws.write_string(999_999, 1, "G1").unwrap();
+            let bytes = wb.save_to_buffer().unwrap();
+            assert!(bytes.len() < 16 * 1024, "{} bytes", bytes.len());
+            let r = import(&app, &w.admin, "huge.xlsx", bytes, "").await;
+            assert_eq!(r.status, 422, "{}", r.body);
+            assert_eq!(r.code(), "import_rejected");
+            assert!(r.body.to_string().contains("工作表范围过大"), "{}", r.body);
+            assert_eq!(household_count(&app, &w).await, 0);
+
+            // As wide as it may be is fine; one column more is not.
+            let mut wb = rust_xlsxwriter::Workbook::new();
+            let ws = wb.add_worksheet();
+            ws.write_string(0, 0, "地址").unwrap();
+            ws.write_string(0, 1, "网格").unwrap();
+            ws.write_string(1, 0, "麻黄巷100号").unwrap();
+            ws.write_string(1, 1, "G1").unwrap();
+            ws.write_string(1, 64, "备注").unwrap();
+            let r = import(
+                &app,
+                &w.admin,
+                "wide.xlsx",
+                wb.save_to_buffer().unwrap(),
+                "",
+            )
+            .await;
+            assert_eq!(r.status, 422, "{}", r.body);
+            assert!(r.body.to_string().contains("工作表范围过大"), "{}", r.body);
+        },
+    )
+    .await;
+}

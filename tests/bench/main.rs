@@ -361,6 +361,8 @@ fn start_server(root: &Path, db: &str, data: &Path, port: u16) -> Result<Server>
         .env("MINSHENG_SUBMIT_USER_PER_MIN", "0")
         .env("MINSHENG_SUBMIT_IP_PER_MIN", "0")
         .env("MINSHENG_LOGIN_IP_PER_MIN", "0")
+        // Thousands of feed subscribers share one token (the default cap is 5 per user).
+        .env("MINSHENG_STREAMS_PER_USER", "0")
         .env(
             "MINSHENG_DB_MAX_CONNECTIONS",
             std::env::var("MINSHENG_DB_MAX_CONNECTIONS").unwrap_or_else(|_| "8".into()),

@@ -3,10 +3,14 @@
 //! the single-use ticket for a session token and keeps that in `localStorage`. Without a
 //! session, inside WeChat it sends the mini-program to its login page; in a plain browser
 //! it offers a username/password form (staff testing, the demo).
+//!
+//! A ticket never switches account silently: when this browser is already signed in as
+//! someone else (another person's link, a shared phone), the widget asks first — in its own
+//! dialog, Chinese first — and keeps the current session unless the user chooses to switch.
 
 use std::marker::PhantomData;
 
-use minsheng_model::{LoginRequest, LoginResponse};
+use minsheng_model::{LoginRequest, LoginResponse, UserView};
 use serde::Serialize;
 use wasm_bindgen::JsValue;
 use web_sys::HtmlInputElement;
@@ -36,11 +40,82 @@ pub struct WidgetProps {
 #[derive(Debug, Clone, PartialEq)]
 enum GateState {
     Exchanging(String),
+    /// A ticket signed in someone other than the user signed in here: ask before switching.
+    Confirm(Switch),
     Ready(Api),
     SignedOut {
         expired: bool,
         error: Option<String>,
     },
+}
+
+/// The two sessions a switch is between.
+#[derive(Debug, Clone, PartialEq)]
+struct Switch {
+    current: Api,
+    /// `None` when the current session could not be asked who it is (offline).
+    current_name: Option<String>,
+    incoming_token: String,
+    incoming_name: String,
+}
+
+/// What a redeemed ticket does to the session already kept here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketOutcome {
+    /// No one else is signed in (or the ticket is the same person's): take the new session.
+    Replace,
+    /// Someone else is signed in: ask before replacing their session.
+    Ask,
+}
+
+/// Decides what a ticket for `incoming` (a user id) does when `current` is signed in here:
+/// `Ok(Some(id))` a live session of that user, `Ok(None)` no live session (none kept, or
+/// it expired), `Err(())` a kept session whose user could not be learned (offline).
+pub fn ticket_outcome(current: Result<Option<i64>, ()>, incoming: i64) -> TicketOutcome {
+    match current {
+        Ok(None) => TicketOutcome::Replace,
+        Ok(Some(id)) if id == incoming => TicketOutcome::Replace,
+        Ok(Some(_)) | Err(()) => TicketOutcome::Ask,
+    }
+}
+
+/// Ends a session we are dropping, best effort (a failure leaves it to expire).
+fn forget_session(token: &str) {
+    let api = Api::new(&api_base(), Some(token));
+    wasm_bindgen_futures::spawn_local(async move {
+        let _: Result<serde_json::Value, ApiError> = api
+            .post("/api/v1/auth/logout", &serde_json::Value::Null)
+            .await;
+    });
+}
+
+/// After a ticket was exchanged: the new session, or a question when someone else is
+/// signed in here.
+async fn after_exchange(resp: LoginResponse) -> GateState {
+    let Some(kept) = store::get(store::TOKEN).filter(|t| *t != resp.token) else {
+        return signed_in(resp);
+    };
+    let current = Api::new(&api_base(), Some(&kept));
+    let me: Result<UserView, ApiError> = current.get("/api/v1/auth/me").await;
+    let known = match &me {
+        Ok(u) => Ok(Some(u.id)),
+        Err(ApiError::Unauthorized) => Ok(None),
+        Err(_) => Err(()),
+    };
+    match ticket_outcome(known, resp.user.id) {
+        TicketOutcome::Replace => {
+            if matches!(known, Ok(Some(_))) {
+                forget_session(&kept); // the same person's older session
+            }
+            signed_in(resp)
+        }
+        TicketOutcome::Ask => GateState::Confirm(Switch {
+            current,
+            current_name: me.ok().map(|u| u.display_name),
+            incoming_token: resp.token,
+            incoming_name: resp.user.display_name,
+        }),
+    }
 }
 
 #[derive(Serialize)]
@@ -114,8 +189,12 @@ fn initial_state() -> GateState {
 }
 
 fn signed_in(resp: LoginResponse) -> GateState {
-    store::set(store::TOKEN, &resp.token);
-    GateState::Ready(Api::new(&api_base(), Some(&resp.token)))
+    signed_in_with(&resp.token)
+}
+
+fn signed_in_with(token: &str) -> GateState {
+    store::set(store::TOKEN, token);
+    GateState::Ready(Api::new(&api_base(), Some(token)))
 }
 
 /// Guards a widget: renders it once a session exists, and handles its expiry.
@@ -142,7 +221,7 @@ where
                         )
                         .await;
                     state.set(match result {
-                        Ok(resp) => signed_in(resp),
+                        Ok(resp) => after_exchange(resp).await,
                         // A used or expired ticket: a stored session may still be good.
                         Err(e) => match store::get(store::TOKEN) {
                             Some(token) => GateState::Ready(Api::new(&api_base(), Some(&token))),
@@ -176,6 +255,55 @@ where
         GateState::Exchanging(_) => html! {
             <div class="ms-card ms-center" aria-busy="true">{ lang.t("正在登录…", "Signing in…") }</div>
         },
+        GateState::Confirm(switch) => {
+            let on_switch = {
+                let (state, switch) = (state.clone(), switch.clone());
+                Callback::from(move |_: MouseEvent| {
+                    if let Some(old) = switch.current.token() {
+                        forget_session(old);
+                    }
+                    state.set(signed_in_with(&switch.incoming_token));
+                })
+            };
+            let on_keep = {
+                let (state, switch) = (state.clone(), switch.clone());
+                Callback::from(move |_: MouseEvent| {
+                    forget_session(&switch.incoming_token);
+                    state.set(GateState::Ready(switch.current.clone()));
+                })
+            };
+            let current = switch
+                .current_name
+                .clone()
+                .unwrap_or_else(|| lang.t("当前账号", "the current account").to_string());
+            let incoming = switch.incoming_name.clone();
+            let (signed_in_as, link_for) = match lang {
+                Lang::Zh => (
+                    format!("此设备已登录：{current}。"),
+                    format!("这个链接属于「{incoming}」。要切换到该账号吗？"),
+                ),
+                Lang::En => (
+                    format!("This device is signed in as {current}."),
+                    format!("This link is for {incoming}. Switch to that account?"),
+                ),
+            };
+            html! {
+                <div class="ms-card ms-switch" role="alertdialog" aria-modal="true"
+                    aria-labelledby="ms-switch-title" aria-describedby="ms-switch-text">
+                    <h2 id="ms-switch-title">{ lang.t("切换账号？", "Switch account?") }</h2>
+                    <div id="ms-switch-text">
+                        <p class="ms-switch-current">{ signed_in_as }</p>
+                        <p class="ms-switch-incoming">{ link_for }</p>
+                    </div>
+                    <button class="ms-primary" type="button" data-action="switch" onclick={on_switch}>
+                        { lang.t("切换账号", "Switch account") }
+                    </button>
+                    <button type="button" data-action="keep" onclick={on_keep}>
+                        { lang.t("保持当前账号", "Stay signed in") }
+                    </button>
+                </div>
+            }
+        }
         GateState::Ready(api) => html! {
             <C lang={lang} api={api.clone()} on_expired={on_expired} />
         },
@@ -280,7 +408,7 @@ fn LoginForm(props: &LoginFormProps) -> Html {
 
 #[cfg(test)]
 mod tests {
-    use super::take_ticket;
+    use super::{TicketOutcome, take_ticket, ticket_outcome};
     use wasm_bindgen_test::wasm_bindgen_test;
 
     #[wasm_bindgen_test(unsupported = test)]
@@ -295,5 +423,13 @@ mod tests {
         );
         assert_eq!(take_ticket(""), (None, String::new()));
         assert_eq!(take_ticket("#ticket="), (None, String::new()));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn only_a_ticket_for_someone_else_asks() {
+        assert_eq!(ticket_outcome(Ok(None), 2), TicketOutcome::Replace);
+        assert_eq!(ticket_outcome(Ok(Some(2)), 2), TicketOutcome::Replace);
+        assert_eq!(ticket_outcome(Ok(Some(1)), 2), TicketOutcome::Ask);
+        assert_eq!(ticket_outcome(Err(()), 2), TicketOutcome::Ask);
     }
 }

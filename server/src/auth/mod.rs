@@ -81,12 +81,18 @@ impl AppState {
 
     /// Says that sessions or the users behind them changed: `Some(hash)` for one session
     /// revoked, `None` for anything else (a user deactivated, rebound, …). Forgets the cached
-    /// sessions here at once and tells the other instances to forget theirs.
+    /// sessions here at once and tells the other instances to forget theirs; open event
+    /// streams of a revoked session end at once, and every open stream's session is read
+    /// again (see `feed::streams`).
     pub fn sessions_changed(&self, token_hash: Option<&str>) {
         match token_hash {
-            Some(h) => self.sessions.remove(h),
+            Some(h) => {
+                self.sessions.remove(h);
+                self.feed.streams.revoked(h);
+            }
             None => self.sessions.clear(),
         }
+        self.feed.streams.recheck();
         self.feed.sessions_changed();
     }
 
@@ -142,7 +148,7 @@ impl AppState {
             self.cfg.staff_session_hours
         };
         let now = crate::now_ms();
-        let mut expires = now + hours * 3_600_000;
+        let mut expires = now + (hours * 3_600_000.0) as i64;
         if let Some((_, until)) = parent {
             expires = expires.min(until);
         }

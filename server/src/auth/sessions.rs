@@ -19,7 +19,7 @@ const CAPACITY: usize = 20_000;
 pub struct Cached {
     pub user: UserRow,
     pub role: Role,
-    expires_at: i64,
+    pub expires_at: i64,
     cached_at: i64,
 }
 

@@ -263,6 +263,12 @@ async fn dispatch(state: &AppState, mut req: Request) -> Response {
         };
     let method = req.method().clone();
     let p: Vec<&str> = parts.iter().map(String::as_str).collect();
+    // What a 405 names in `Allow`.
+    let allow = if p.as_slice() == ["requests"] {
+        "GET, POST"
+    } else {
+        "GET"
+    };
     let result = match (&method, p.as_slice()) {
         (&Method::GET, ["services"]) => services(state, &query).await,
         (&Method::GET, ["services", code]) => service_definition(state, &query, code).await,
@@ -329,7 +335,14 @@ async fn dispatch(state: &AppState, mut req: Request) -> Response {
             if e.status.is_server_error() {
                 tracing::warn!(code = e.code, "Open311 request failed");
             }
-            e.render(fmt)
+            let mut resp = e.render(fmt);
+            if e.status == StatusCode::METHOD_NOT_ALLOWED {
+                resp.headers_mut().insert(
+                    poem::http::header::ALLOW,
+                    poem::http::HeaderValue::from_static(allow),
+                );
+            }
+            resp
         }
     }
 }

@@ -171,6 +171,8 @@ struct Cursor {
     /// current department and area). Catching up on what was just broadcast uses the hub's
     /// shared items, which are exactly what the subscriber would have been sent live.
     resuming: bool,
+    /// This stream's place among the open streams; it ends when its session no longer stands.
+    open: super::streams::OpenStream,
 }
 
 impl Cursor {
@@ -184,6 +186,9 @@ impl Cursor {
     /// The next message for this subscriber; `None` ends the stream.
     async fn next(&mut self) -> Option<Bytes> {
         loop {
+            if *self.open.ended.borrow() {
+                return None; // the client reconnects and is authorised afresh, or told 401
+            }
             if let Some(item) = self.backlog.pop_front() {
                 self.last = item.id;
                 if let Some(r) = self.render(&item) {
@@ -216,7 +221,13 @@ impl Cursor {
                 }
                 continue;
             }
-            match self.rx.recv().await {
+            let received = tokio::select! {
+                biased;
+                // The sender lives as long as `open`: an error here cannot happen.
+                _ = self.open.ended.changed() => continue,
+                r = self.rx.recv() => r,
+            };
+            match received {
                 Ok(batch) => {
                     let start = batch.partition_point(|i| i.id <= self.last);
                     match batch.get(start) {
@@ -236,11 +247,17 @@ impl Cursor {
 }
 
 impl FeedApi {
-    async fn principal(&self, auth: FeedAuth) -> Result<Principal, ApiError> {
-        match auth {
-            FeedAuth::Bearer(b) => self.state.authenticate(&b).await,
-            FeedAuth::Ticket(t) => self.state.redeem_ticket(&t.0.key).await,
-        }
+    /// The caller, and when their session expires (when known without asking the database).
+    async fn principal(&self, auth: FeedAuth) -> Result<(Principal, Option<i64>), ApiError> {
+        let p = match auth {
+            FeedAuth::Bearer(b) => self.state.authenticate(&b).await?,
+            FeedAuth::Ticket(t) => self.state.redeem_ticket(&t.0.key).await?,
+        };
+        let expires = (!p.token_hash.is_empty())
+            .then(|| self.state.sessions.get(&p.token_hash, crate::now_ms()))
+            .flatten()
+            .map(|c| c.expires_at);
+        Ok((p, expires))
     }
 }
 
@@ -249,6 +266,11 @@ impl FeedApi {
     /// Live events (SSE, `event: case`, `data:` a `FeedEvent`, `id:` the event id), only for
     /// cases the caller may see. Resume with `Last-Event-ID` (or `after`): every missed event
     /// is sent from the log, in order, once. Topics: `all` (default), `status`, `case:<id>`.
+    ///
+    /// The stream ends when its session is revoked or expires, or its user is deactivated or
+    /// changed (within `MINSHENG_SESSION_CACHE_MS`, at least a second); reconnecting then
+    /// authorises afresh. One user holds at most `MINSHENG_STREAMS_PER_USER` streams on an
+    /// instance (default 5): the next is 429 `too_many_streams`.
     #[oai(path = "/api/v1/events", method = "get")]
     async fn events(
         &self,
@@ -259,7 +281,7 @@ impl FeedApi {
         /// Comma-separated: `all`, `status`, `case:<id>`.
         topics: Query<Option<String>>,
     ) -> Result<FeedStream, ApiError> {
-        let p = self.principal(auth).await?;
+        let (p, expires) = self.principal(auth).await?;
         let topics = Topics::parse(topics.0.as_deref())?;
         let resume = match last_event_id
             .0
@@ -273,6 +295,11 @@ impl FeedApi {
             None => after.0,
         };
         let scope = self.state.scope(&p).await?;
+        let open = self
+            .state
+            .feed
+            .streams
+            .open(&p, expires, self.state.cfg.streams_per_user)?;
         // Subscribe first, then decide where to start: nothing committed in between is missed.
         let rx = self.state.feed.subscribe();
         let last = resume.unwrap_or_else(|| self.state.feed.last_id());
@@ -287,6 +314,7 @@ impl FeedApi {
             backlog: VecDeque::new(),
             read_log: true,
             resuming: resume.is_some(),
+            open,
         };
         let stream = stream::unfold(
             cursor,

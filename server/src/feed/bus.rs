@@ -79,10 +79,12 @@ impl RedisBus {
                         state.feed.wake.notify_one();
                         // Whatever was revoked while we were not listening.
                         state.sessions.clear();
+                        state.feed.streams.recheck();
                         let mut messages = pubsub.on_message();
                         while let Some(m) = messages.next().await {
                             if m.get_channel_name() == SESSIONS {
                                 state.sessions.clear();
+                                state.feed.streams.recheck();
                             } else {
                                 state.feed.wake.notify_one();
                             }

@@ -9,6 +9,7 @@
 
 pub mod api;
 mod bus;
+pub mod streams;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -132,6 +133,8 @@ pub struct Feed {
     /// Moves on with every announcement and every batch read from the log (see `cases::cache`).
     generation: AtomicU64,
     bus: Option<bus::RedisBus>,
+    /// The event streams open here, by session (see [`streams`]).
+    pub streams: streams::Streams,
 }
 
 impl Feed {
@@ -147,6 +150,7 @@ impl Feed {
             pumped: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             bus,
+            streams: Default::default(),
         })
     }
 
@@ -262,6 +266,7 @@ pub async fn run(state: Arc<AppState>) {
         .bus
         .as_ref()
         .map(|b| AbortOnDrop(tokio::spawn(b.clone().listen(state.clone()))));
+    let _streams = AbortOnDrop(tokio::spawn(streams::watch(state.clone())));
     let poll = Duration::from_secs_f64(state.cfg.feed_poll_secs.max(0.05));
     let gap = Duration::from_millis(state.cfg.feed_batch_ms);
     let mut last_pump = tokio::time::Instant::now() - gap;

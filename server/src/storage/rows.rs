@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct UserRow {
     pub id: i64,
     pub username: Option<String>,

@@ -1,6 +1,8 @@
 //! Users and sessions.
 
-use super::{Db, StoreResult, UserRow, UsernameLock, unique_as, with_db};
+use super::{
+    Bind, Db, Sql, StoreResult, UserRow, UsernameLock, bind_all, unique_as, with_db,
+};
 
 const USER_COLS: &str = "SELECT id, username, password_hash, openid, display_name, role, department_id, area_id, all_areas, active, created_at FROM users";
 
@@ -145,6 +147,53 @@ impl Db {
             )
             .bind(token_hash).fetch_optional(p).await
         })?)
+    }
+
+    /// The live sessions among `token_hashes`, each with its active user and expiry, as
+    /// [`Db::session_user`] finds them (the open event streams' watcher asks for many at once).
+    pub async fn live_sessions(
+        &self,
+        token_hashes: &[String],
+        now: i64,
+    ) -> StoreResult<Vec<(String, UserRow, i64)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            token_hash: String,
+            #[sqlx(flatten)]
+            user: UserRow,
+            expires_at: i64,
+        }
+        if token_hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(
+            "SELECT s.token_hash, u.id, u.username, u.password_hash, u.openid, u.display_name, u.role,
+                    u.department_id, u.area_id, u.all_areas, u.active, u.created_at, s.expires_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.kind = 'session' AND s.revoked_at IS NULL AND u.active = TRUE AND s.expires_at > ",
+        );
+        sql.bind(Bind::I64(now));
+        sql.push_in("s.token_hash", token_hashes.iter().cloned());
+        let q = sql.sql();
+        let rows = with_db!(self, p => bind_all!(sqlx::query_as::<_, Row>(q), sql.binds.clone()).fetch_all(p).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.token_hash, r.user, r.expires_at))
+            .collect())
+    }
+
+    /// The active users among `ids`.
+    pub async fn active_users(&self, ids: &[i64]) -> StoreResult<Vec<UserRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(USER_COLS);
+        sql.push(" WHERE active = TRUE");
+        sql.push_in_i64("id", ids);
+        let q = sql.sql();
+        Ok(
+            with_db!(self, p => bind_all!(sqlx::query_as::<_, UserRow>(q), sql.binds.clone()).fetch_all(p).await)?,
+        )
     }
 
     /// Whether a token was ever issued (to tell "expired" from "unknown").

@@ -117,9 +117,23 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .map(|ip| ip.to_canonical())
 }
 
+/// Whether the public address (`MINSHENG_PUBLIC_URL`) is https: then browsers are told to
+/// come back over https only (`Strict-Transport-Security`).
+pub fn serves_https(public_url: Option<&str>) -> bool {
+    public_url.is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"))
+}
+
+/// One year, without `includeSubDomains`: other hosts under the same domain are not ours to
+/// bind to https.
+const HSTS: &str = "max-age=31536000";
+
 /// Headers every response carries unless the route set its own (the widget pages set a CSP
-/// and their cache policy).
-pub async fn security_headers<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+/// and their cache policy); `Strict-Transport-Security` too when `hsts` (see [`serves_https`]).
+pub async fn security_headers<E: Endpoint>(
+    next: E,
+    req: Request,
+    hsts: bool,
+) -> poem::Result<Response> {
     let mut resp = match next.call(req).await {
         Ok(r) => r.into_response(),
         // Unknown routes and the like become our JSON errors here, so they get the headers too.
@@ -139,6 +153,9 @@ pub async fn security_headers<E: Endpoint>(next: E, req: Request) -> poem::Resul
         if !h.contains_key(name) {
             h.insert(name, HeaderValue::from_static(value));
         }
+    }
+    if hsts {
+        h.insert("strict-transport-security", HeaderValue::from_static(HSTS));
     }
     Ok(resp)
 }

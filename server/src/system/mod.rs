@@ -1,5 +1,6 @@
 //! Operations: `/healthz`, `/readyz`, `/metrics`, and the request log and metrics middleware.
 
+pub mod allow;
 pub mod guard;
 pub mod serve;
 
@@ -14,6 +15,7 @@ use prometheus::{
 use tracing::Instrument;
 
 use crate::app::{AppState, Tag};
+use crate::error::ApiError;
 
 /// The process's Prometheus metrics, in a registry of their own (one per app, so tests
 /// running several servers in one process do not collide).
@@ -112,9 +114,27 @@ impl SystemApi {
         }
     }
 
-    /// Prometheus metrics: requests, latencies, cases by status.
+    /// Prometheus metrics: requests, latencies, cases by status. With
+    /// `MINSHENG_METRICS_TOKEN` set, only for `Authorization: Bearer <that token>` (else 401
+    /// `metrics_token_required`); without it, only for a loopback peer that is not a proxy
+    /// passing a request on (else 403 `metrics_loopback_only`).
     #[oai(path = "/metrics", method = "get")]
-    async fn metrics(&self) -> PlainText<String> {
+    async fn metrics(&self, req: &Request) -> Result<PlainText<String>, ApiError> {
+        let presented = req
+            .headers()
+            .get(poem::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
+            .iter()
+            .any(|h| req.headers().contains_key(*h));
+        metrics_access(
+            self.state.cfg.metrics_token.as_ref().map(|t| t.expose()),
+            presented,
+            req.remote_addr().as_socket_addr().map(|a| a.ip()),
+            forwarded,
+        )?;
         let m = &self.state.metrics;
         match self.state.db.count_by_status().await {
             Ok(rows) => {
@@ -131,7 +151,39 @@ impl SystemApi {
         if let Err(e) = prometheus::TextEncoder::new().encode(&m.registry.gather(), &mut buf) {
             tracing::warn!(error = %e, "encoding metrics");
         }
-        PlainText(String::from_utf8(buf).unwrap_or_default())
+        Ok(PlainText(String::from_utf8(buf).unwrap_or_default()))
+    }
+}
+
+/// Who may read `/metrics`: with a token configured, whoever presents it (compared in
+/// constant time); without one, a loopback peer whose request no proxy passed on (a proxy on
+/// the same host is a loopback peer too, and adds `X-Forwarded-For` or `Forwarded`).
+pub fn metrics_access(
+    token: Option<&str>,
+    presented: Option<&str>,
+    peer: Option<std::net::IpAddr>,
+    forwarded: bool,
+) -> Result<(), ApiError> {
+    use subtle::ConstantTimeEq;
+    match token {
+        Some(t) => {
+            if presented.is_some_and(|p| bool::from(p.as_bytes().ct_eq(t.as_bytes()))) {
+                Ok(())
+            } else {
+                Err(ApiError::unauthorized(
+                    "metrics_token_required",
+                    "需要 /metrics 的访问令牌(MINSHENG_METRICS_TOKEN)",
+                ))
+            }
+        }
+        None if !forwarded && peer.is_some_and(|ip| ip.to_canonical().is_loopback()) => Ok(()),
+        None => Err(ApiError::Forbidden(poem_openapi::payload::Json(
+            minsheng_model::ErrorBody {
+                code: "metrics_loopback_only".into(),
+                message: "/metrics 仅允许本机访问,或配置 MINSHENG_METRICS_TOKEN".into(),
+                field: None,
+            },
+        ))),
     }
 }
 
@@ -208,4 +260,68 @@ pub async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<
         req.set_body(poem::Body::from_bytes_stream(capped));
     }
     next.call(req).await.map(IntoResponse::into_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::metrics_access;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    fn code(r: Result<(), crate::error::ApiError>) -> Option<u16> {
+        use poem::IntoResponse;
+        r.err().map(|e| e.into_response().status().as_u16())
+    }
+
+    #[test]
+    fn without_a_token_metrics_answer_only_direct_loopback_peers() {
+        assert_eq!(
+            code(metrics_access(None, None, ip("127.0.0.1"), false)),
+            None
+        );
+        assert_eq!(code(metrics_access(None, None, ip("::1"), false)), None);
+        assert_eq!(
+            code(metrics_access(None, None, ip("::ffff:127.0.0.1"), false)),
+            None
+        );
+        assert_eq!(
+            code(metrics_access(None, None, ip("10.0.0.8"), false)),
+            Some(403)
+        );
+        assert_eq!(
+            code(metrics_access(None, None, ip("203.0.113.9"), false)),
+            Some(403)
+        );
+        assert_eq!(code(metrics_access(None, None, None, false)), Some(403));
+        assert_eq!(
+            code(metrics_access(None, None, ip("127.0.0.1"), true)),
+            Some(403),
+            "a proxy on this host passing a request on"
+        );
+    }
+
+    #[test]
+    fn with_a_token_metrics_answer_whoever_presents_it() {
+        let t = Some("s3cret-metrics");
+        assert_eq!(
+            code(metrics_access(
+                t,
+                Some("s3cret-metrics"),
+                ip("10.0.0.8"),
+                true
+            )),
+            None
+        );
+        assert_eq!(
+            code(metrics_access(t, None, ip("127.0.0.1"), false)),
+            Some(401)
+        );
+        assert_eq!(
+            code(metrics_access(t, Some("s3cret"), ip("127.0.0.1"), false)),
+            Some(401)
+        );
+    }
 }

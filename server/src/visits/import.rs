@@ -61,30 +61,73 @@ pub fn read_sheet(bytes: &[u8]) -> Result<Sheet, ImportRowError> {
     }
 }
 
+/// Reads the first sheet cell by cell, refusing it before loading anything when its used
+/// range (the sheet's `<dimension>`) is larger than an import may be, and at the first cell
+/// outside the limits when the sheet says nothing or understates it: a file of a few
+/// kilobytes can declare a cell at row 1,000,000, and loading it whole would make a grid of
+/// every cell up to there.
 fn read_xlsx(bytes: &[u8]) -> Result<Sheet, ImportRowError> {
-    use calamine::{Reader, Xlsx};
+    use calamine::{Data, Reader, Xlsx};
     let bad = || row_error(0, None, "无法读取 Excel 文件");
+    let too_big = |rows: u64, cols: u64| {
+        row_error(
+            0,
+            None,
+            format!(
+                "工作表范围过大({rows} 行 × {cols} 列),最多 {} 行 × {} 列",
+                limits::IMPORT_SHEET_ROWS_MAX,
+                limits::IMPORT_SHEET_COLUMNS_MAX
+            ),
+        )
+    };
     let mut wb: Xlsx<_> =
-        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).map_err(|_| bad())?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| row_error(0, None, "Excel 文件没有工作表"))?
-        .map_err(|_| bad())?;
-    let first = range.start().map(|(r, _)| r as i64).unwrap_or(0);
-    let rows = range
-        .rows()
-        .enumerate()
-        .map(|(i, cells)| {
-            (
-                first + i as i64 + 1,
-                cells
-                    .iter()
-                    .map(|c| c.to_string().trim().to_string())
-                    .collect(),
-            )
-        })
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).map_err(|_| bad())?;
+    let name = wb
+        .sheet_names()
+        .into_iter()
+        .next()
+        .ok_or_else(|| row_error(0, None, "Excel 文件没有工作表"))?;
+    let mut cells = wb.worksheet_cells_reader(&name).map_err(|_| bad())?;
+    let d = cells.dimensions();
+    let (rows, cols) = (
+        u64::from(d.end.0.saturating_sub(d.start.0)) + 1,
+        u64::from(d.end.1.saturating_sub(d.start.1)) + 1,
+    );
+    if rows > u64::from(limits::IMPORT_SHEET_ROWS_MAX)
+        || cols > u64::from(limits::IMPORT_SHEET_COLUMNS_MAX)
+    {
+        return Err(too_big(rows, cols));
+    }
+    // (row, column, text) of every non-empty cell, positions from 0.
+    let mut found: Vec<(u32, u32, String)> = Vec::new();
+    while let Some(cell) = cells.next_cell().map_err(|_| bad())? {
+        let (r, c) = cell.get_position();
+        if r >= limits::IMPORT_SHEET_ROWS_MAX || c >= limits::IMPORT_SHEET_COLUMNS_MAX {
+            return Err(too_big(u64::from(r) + 1, u64::from(c) + 1));
+        }
+        let text = Data::from(cell.get_value().clone()).to_string();
+        let text = text.trim();
+        if !text.is_empty() {
+            found.push((r, c, text.to_string()));
+        }
+    }
+    let Some(first_row) = found.iter().map(|(r, _, _)| *r).min() else {
+        return Ok(Sheet { rows: Vec::new() });
+    };
+    let first_col = found.iter().map(|(_, c, _)| *c).min().unwrap_or(0);
+    let last_row = found.iter().map(|(r, _, _)| *r).max().unwrap_or(first_row);
+    let width = found
+        .iter()
+        .map(|(_, c, _)| (c - first_col) as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let mut grid: Vec<(i64, Vec<String>)> = (first_row..=last_row)
+        .map(|r| (i64::from(r) + 1, vec![String::new(); width]))
         .collect();
-    Ok(Sheet { rows })
+    for (r, c, text) in found {
+        grid[(r - first_row) as usize].1[(c - first_col) as usize] = text;
+    }
+    Ok(Sheet { rows: grid })
 }
 
 fn read_csv(bytes: &[u8]) -> Result<Sheet, ImportRowError> {
