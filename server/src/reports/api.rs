@@ -261,6 +261,6 @@ impl ReportsApi {
                 people: public(people),
             },
             &[],
-        )))
+        )?))
     }
 }
