@@ -4,11 +4,16 @@
 //! request still reads it in full; rejected and merged cases leave the public lists; and a
 //! case becomes public only with the consent of the one who reported it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use minsheng_server::channels::open311::create_api_key;
-use minsheng_tests::{SseClient, TestApp, World, on_each_backend, visit_at};
-use reqwest::Method;
+use minsheng_tests::{
+    SseClient, TestApp, World, backends, on_each_backend, serve_stand_in, spawn_app_on, visit_at,
+};
+use poem::web::{Data, Json as PJson};
+use poem::{EndpointExt, Route, handler, post};
 use serde_json::{Value, json};
 
 /// A complaint that introduces its writer: name, mobile, ID card, flat.
@@ -251,4 +256,90 @@ async fn only_the_visits_author_can_publish_a_finding_the_desk_raises_it_private
         assert_eq!(public["public"], true);
     })
     .await;
+}
+
+/// A stand-in for WeChat's API host: tokens, and a content check that asks for review of
+/// any text with 审核 and passes the rest; while `down`, it answers nonsense.
+async fn fake_wechat(down: Arc<AtomicBool>) -> String {
+    #[handler]
+    async fn token(Data(down): Data<&Arc<AtomicBool>>) -> poem::Response {
+        if down.load(Ordering::SeqCst) {
+            return poem::Response::builder().status(poem::http::StatusCode::BAD_GATEWAY).body("502");
+        }
+        poem::Response::builder()
+            .content_type("application/json")
+            .body(json!({ "access_token": "tok", "expires_in": 7200 }).to_string())
+    }
+    #[handler]
+    async fn check(Data(down): Data<&Arc<AtomicBool>>, PJson(b): PJson<Value>) -> poem::Response {
+        if down.load(Ordering::SeqCst) {
+            return poem::Response::builder().status(poem::http::StatusCode::BAD_GATEWAY).body("502");
+        }
+        let suggest = if b["content"].as_str().unwrap_or("").contains("审核") { "review" } else { "pass" };
+        poem::Response::builder().content_type("application/json").body(
+            json!({ "errcode": 0, "errmsg": "ok", "result": { "suggest": suggest, "label": 21000 } }).to_string(),
+        )
+    }
+    serve_stand_in(
+        Route::new()
+            .at("/cgi-bin/stable_token", post(token))
+            .at("/wxa/msg_sec_check", post(check))
+            .data(down),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn neither_the_content_check_nor_the_desk_publishes_a_case_its_resident_kept_private() {
+    let down = Arc::new(AtomicBool::new(false));
+    let base = fake_wechat(down.clone()).await;
+    for backend in backends() {
+        down.store(false, Ordering::SeqCst);
+        let base = base.clone();
+        let app = spawn_app_on(&backend, move |c| {
+            c.wechat.api_base = base;
+            c.wechat.appid = Some("wx-mini".into());
+            c.wechat.secret = Some(minsheng_server::config::Secret::new("s"));
+        })
+        .await;
+        let w = World::build(&app).await;
+        let submit = |key: &'static str, text: &'static str, public: bool| {
+            let (app, w) = (&app, &w);
+            async move {
+                let body = json!({ "client_request_id": key, "category_id": w.cat_light,
+                    "description": text, "lat": 25.2, "lng": 103.1, "public": public });
+                let c = app.post("/api/v1/cases", &w.resident_a, body).await.expect(201);
+                (c["id"].as_i64().unwrap(), c["tracking_no"].as_str().unwrap().to_string())
+            }
+        };
+        let shown = |no: String| {
+            let app = &app;
+            async move { read(app, &format!("/api/v1/public/cases/{no}")).await.0 == 200 }
+        };
+        let decide = |id: i64| {
+            let (app, w) = (&app, &w);
+            async move {
+                app.post(&format!("/api/v1/content-holds/{id}/decision"), &w.dispatcher, json!({ "publish": true }))
+                    .await
+                    .expect(204);
+            }
+        };
+        // Held for review; the desk clears the text: public only if the resident said so.
+        let (kept, kept_no) = submit("consent-hold-01", "小区路灯需要人工审核一下", false).await;
+        let (asked, asked_no) = submit("consent-hold-02", "公园路灯需要人工审核一下", true).await;
+        assert!(!shown(kept_no.clone()).await && !shown(asked_no.clone()).await, "held cases wait");
+        decide(kept).await;
+        decide(asked).await;
+        assert!(!shown(kept_no.clone()).await, "the desk's clearance is not the resident's consent");
+        assert!(shown(asked_no).await, "the resident's consent, once the text is cleared");
+        // Checked later, after an outage: the same.
+        down.store(true, Ordering::SeqCst);
+        let (_, later_no) = submit("consent-hold-03", "停电时提交的路灯诉求", false).await;
+        down.store(false, Ordering::SeqCst);
+        let far = minsheng_server::now_ms() + 86_400_000;
+        assert!(minsheng_server::channels::content_check::retry_due(&app.state, far).await.unwrap() >= 1);
+        assert!(!shown(later_no).await, "a passed check is not consent");
+        let (status, _) = read(&app, &format!("/open311/v2/requests/{kept_no}.json")).await;
+        assert_eq!(status, 404);
+    }
 }
