@@ -46,7 +46,10 @@ async fn read(app: &TestApp, path: &str) -> (u16, String) {
 #[track_caller]
 fn assert_no_secret(what: &str, body: &str) {
     for secret in SECRETS {
-        assert!(!body.contains(secret), "{secret} is public in {what}: {body}");
+        assert!(
+            !body.contains(secret),
+            "{secret} is public in {what}: {body}"
+        );
     }
 }
 
@@ -91,22 +94,31 @@ async fn a_public_case_shows_no_name_phone_id_number_flat_or_gps_fix_in_any_publ
         let body = json!({ "client_request_id": "leak-case-00001", "category_id": w.cat_light,
             "description": TEXT, "lat": LAT, "lng": LNG, "address": ADDRESS,
             "contact_name": "王小明", "contact_phone": "13812345678", "public": true });
-        let case = app.post("/api/v1/cases", &w.resident_a, body).await.expect(201);
+        let case = app
+            .post("/api/v1/cases", &w.resident_a, body)
+            .await
+            .expect(201);
         let no = case["tracking_no"].as_str().unwrap().to_string();
-        w.accept_and_assign(&app, case["id"].as_i64().unwrap()).await;
+        w.accept_and_assign(&app, case["id"].as_i64().unwrap())
+            .await;
         // Through Open311, published by its sender.
         let (o311, token) = file_open311(&app, &key, TEXT).await;
         // A text that starts like one of our own links is text all the same.
         let disguised = format!("/api/v1/public/ {TEXT}");
         let body = json!({ "client_request_id": "leak-case-00002", "category_id": w.cat_light,
             "description": disguised, "lat": LAT, "lng": LNG, "public": true });
-        let link = app.post("/api/v1/cases", &w.resident_b, body).await.expect(201);
+        let link = app
+            .post("/api/v1/cases", &w.resident_b, body)
+            .await
+            .expect(201);
         let link_no = link["tracking_no"].as_str().unwrap().to_string();
 
         let mut paths = Vec::new();
         for fmt in ["json", "xml"] {
             paths.push(format!("/open311/v2/requests.{fmt}"));
-            paths.push(format!("/open311/v2/requests.{fmt}?service_request_id={no},{o311},{link_no}"));
+            paths.push(format!(
+                "/open311/v2/requests.{fmt}?service_request_id={no},{o311},{link_no}"
+            ));
             for id in [&no, &o311, &link_no] {
                 paths.push(format!("/open311/v2/requests/{id}.{fmt}"));
             }
@@ -116,7 +128,14 @@ async fn a_public_case_shows_no_name_phone_id_number_flat_or_gps_fix_in_any_publ
         for id in [&no, &o311, &link_no] {
             paths.push(format!("/api/v1/public/cases/{id}"));
         }
-        for p in ["cases", "circulars", "rankings", "reports", "points", "projects"] {
+        for p in [
+            "cases",
+            "circulars",
+            "rankings",
+            "reports",
+            "points",
+            "projects",
+        ] {
             paths.push(format!("/api/v1/public/{p}"));
         }
         for path in &paths {
@@ -129,14 +148,23 @@ async fn a_public_case_shows_no_name_phone_id_number_flat_or_gps_fix_in_any_publ
         let (_, one) = read(&app, &format!("/open311/v2/requests/{no}.json")).await;
         let one: Value = serde_json::from_str(&one).unwrap();
         let r = &one[0];
-        assert!(r["description"].as_str().unwrap().contains("门口路灯坏了三个月"), "{r}");
+        assert!(
+            r["description"]
+                .as_str()
+                .unwrap()
+                .contains("门口路灯坏了三个月"),
+            "{r}"
+        );
         assert_eq!(r["address"], "南宁西路");
         assert_eq!(r["lat"], 25.123);
         assert_eq!(r["long"], 103.988);
         assert_eq!(r["agency_responsible"], "城管局");
         let (_, x) = read(&app, &format!("/open311/v2/requests/{o311}.xml")).await;
         assert!(x.contains("<address>南宁西路</address>"), "{x}");
-        assert!(x.contains("<lat>25.123</lat>") && x.contains("<long>103.988</long>"), "{x}");
+        assert!(
+            x.contains("<lat>25.123</lat>") && x.contains("<long>103.988</long>"),
+            "{x}"
+        );
         let (_, shown) = read(&app, &format!("/api/v1/public/cases/{no}")).await;
         assert!(shown.contains("门口路灯坏了三个月"), "{shown}");
 
@@ -228,33 +256,63 @@ async fn rejected_and_merged_cases_leave_the_public_lists_but_their_api_key_read
 
 #[tokio::test]
 async fn only_the_visits_author_can_publish_a_finding_the_desk_raises_it_private() {
-    on_each_backend(|_| {}, |app| async move {
-        let w = World::build(&app).await;
-        let h = w.households(&app).await;
-        let mut v = visit_at("consent-visit-01", h.lone_elder, 25.2, 103.1, 10.0);
-        v["findings"] = json!([
-            { "id": "consent-find-01", "text": "独居老人反映家里电线老化" },
-            { "id": "consent-find-02", "text": "楼道堆满杂物,消防通道堵塞" },
-        ]);
-        app.post("/api/v1/visits/sync", &w.supervisor, json!({ "visits": [v] })).await.expect(200);
-        let path = |f: &str| format!("/api/v1/visits/consent-visit-01/findings/{f}/case");
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let h = w.households(&app).await;
+            let mut v = visit_at("consent-visit-01", h.lone_elder, 25.2, 103.1, 10.0);
+            v["findings"] = json!([
+                { "id": "consent-find-01", "text": "独居老人反映家里电线老化" },
+                { "id": "consent-find-02", "text": "楼道堆满杂物,消防通道堵塞" },
+            ]);
+            app.post(
+                "/api/v1/visits/sync",
+                &w.supervisor,
+                json!({ "visits": [v] }),
+            )
+            .await
+            .expect(200);
+            let path = |f: &str| format!("/api/v1/visits/consent-visit-01/findings/{f}/case");
 
-        // The desk never heard the household: it cannot publish their words.
-        app.post(&path("consent-find-01"), &w.dispatcher, json!({ "category_id": w.cat_light, "public": true }))
+            // The desk never heard the household: it cannot publish their words.
+            app.post(
+                &path("consent-find-01"),
+                &w.dispatcher,
+                json!({ "category_id": w.cat_light, "public": true }),
+            )
             .await
             .expect_error(422, "publish_needs_consent");
-        let private = app.post(&path("consent-find-01"), &w.dispatcher, json!({ "category_id": w.cat_light }))
-            .await
-            .expect(201);
-        assert_eq!(private["public"], false);
-        let (status, _) = read(&app, &format!("/api/v1/public/cases/{}", private["tracking_no"].as_str().unwrap())).await;
-        assert_eq!(status, 404);
-        // The supervisor who visited records the household's consent by publishing.
-        let public = app.post(&path("consent-find-02"), &w.supervisor, json!({ "category_id": w.cat_light, "public": true }))
-            .await
-            .expect(201);
-        assert_eq!(public["public"], true);
-    })
+            let private = app
+                .post(
+                    &path("consent-find-01"),
+                    &w.dispatcher,
+                    json!({ "category_id": w.cat_light }),
+                )
+                .await
+                .expect(201);
+            assert_eq!(private["public"], false);
+            let (status, _) = read(
+                &app,
+                &format!(
+                    "/api/v1/public/cases/{}",
+                    private["tracking_no"].as_str().unwrap()
+                ),
+            )
+            .await;
+            assert_eq!(status, 404);
+            // The supervisor who visited records the household's consent by publishing.
+            let public = app
+                .post(
+                    &path("consent-find-02"),
+                    &w.supervisor,
+                    json!({ "category_id": w.cat_light, "public": true }),
+                )
+                .await
+                .expect(201);
+            assert_eq!(public["public"], true);
+        },
+    )
     .await;
 }
 
@@ -264,7 +322,9 @@ async fn fake_wechat(down: Arc<AtomicBool>) -> String {
     #[handler]
     async fn token(Data(down): Data<&Arc<AtomicBool>>) -> poem::Response {
         if down.load(Ordering::SeqCst) {
-            return poem::Response::builder().status(poem::http::StatusCode::BAD_GATEWAY).body("502");
+            return poem::Response::builder()
+                .status(poem::http::StatusCode::BAD_GATEWAY)
+                .body("502");
         }
         poem::Response::builder()
             .content_type("application/json")
@@ -273,9 +333,15 @@ async fn fake_wechat(down: Arc<AtomicBool>) -> String {
     #[handler]
     async fn check(Data(down): Data<&Arc<AtomicBool>>, PJson(b): PJson<Value>) -> poem::Response {
         if down.load(Ordering::SeqCst) {
-            return poem::Response::builder().status(poem::http::StatusCode::BAD_GATEWAY).body("502");
+            return poem::Response::builder()
+                .status(poem::http::StatusCode::BAD_GATEWAY)
+                .body("502");
         }
-        let suggest = if b["content"].as_str().unwrap_or("").contains("审核") { "review" } else { "pass" };
+        let suggest = if b["content"].as_str().unwrap_or("").contains("审核") {
+            "review"
+        } else {
+            "pass"
+        };
         poem::Response::builder().content_type("application/json").body(
             json!({ "errcode": 0, "errmsg": "ok", "result": { "suggest": suggest, "label": 21000 } }).to_string(),
         )
@@ -308,8 +374,14 @@ async fn neither_the_content_check_nor_the_desk_publishes_a_case_its_resident_ke
             async move {
                 let body = json!({ "client_request_id": key, "category_id": w.cat_light,
                     "description": text, "lat": 25.2, "lng": 103.1, "public": public });
-                let c = app.post("/api/v1/cases", &w.resident_a, body).await.expect(201);
-                (c["id"].as_i64().unwrap(), c["tracking_no"].as_str().unwrap().to_string())
+                let c = app
+                    .post("/api/v1/cases", &w.resident_a, body)
+                    .await
+                    .expect(201);
+                (
+                    c["id"].as_i64().unwrap(),
+                    c["tracking_no"].as_str().unwrap().to_string(),
+                )
             }
         };
         let shown = |no: String| {
@@ -319,25 +391,43 @@ async fn neither_the_content_check_nor_the_desk_publishes_a_case_its_resident_ke
         let decide = |id: i64| {
             let (app, w) = (&app, &w);
             async move {
-                app.post(&format!("/api/v1/content-holds/{id}/decision"), &w.dispatcher, json!({ "publish": true }))
-                    .await
-                    .expect(204);
+                app.post(
+                    &format!("/api/v1/content-holds/{id}/decision"),
+                    &w.dispatcher,
+                    json!({ "publish": true }),
+                )
+                .await
+                .expect(204);
             }
         };
         // Held for review; the desk clears the text: public only if the resident said so.
         let (kept, kept_no) = submit("consent-hold-01", "小区路灯需要人工审核一下", false).await;
         let (asked, asked_no) = submit("consent-hold-02", "公园路灯需要人工审核一下", true).await;
-        assert!(!shown(kept_no.clone()).await && !shown(asked_no.clone()).await, "held cases wait");
+        assert!(
+            !shown(kept_no.clone()).await && !shown(asked_no.clone()).await,
+            "held cases wait"
+        );
         decide(kept).await;
         decide(asked).await;
-        assert!(!shown(kept_no.clone()).await, "the desk's clearance is not the resident's consent");
-        assert!(shown(asked_no).await, "the resident's consent, once the text is cleared");
+        assert!(
+            !shown(kept_no.clone()).await,
+            "the desk's clearance is not the resident's consent"
+        );
+        assert!(
+            shown(asked_no).await,
+            "the resident's consent, once the text is cleared"
+        );
         // Checked later, after an outage: the same.
         down.store(true, Ordering::SeqCst);
         let (_, later_no) = submit("consent-hold-03", "停电时提交的路灯诉求", false).await;
         down.store(false, Ordering::SeqCst);
         let far = minsheng_server::now_ms() + 86_400_000;
-        assert!(minsheng_server::channels::content_check::retry_due(&app.state, far).await.unwrap() >= 1);
+        assert!(
+            minsheng_server::channels::content_check::retry_due(&app.state, far)
+                .await
+                .unwrap()
+                >= 1
+        );
         assert!(!shown(later_no).await, "a passed check is not consent");
         let (status, _) = read(&app, &format!("/open311/v2/requests/{kept_no}.json")).await;
         assert_eq!(status, 404);

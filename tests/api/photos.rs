@@ -292,7 +292,11 @@ fn multi_picture_jpeg() -> Vec<u8> {
     mpf.extend_from_slice(&0u32.to_le_bytes());
     for (attr, size, offset) in [
         (0x2003_0000u32, primary_len as u32, 0u32),
-        (0x0002_0002, second.len() as u32, (primary_len - mp_header_at) as u32),
+        (
+            0x0002_0002,
+            second.len() as u32,
+            (primary_len - mp_header_at) as u32,
+        ),
     ] {
         mpf.extend_from_slice(&attr.to_le_bytes());
         mpf.extend_from_slice(&size.to_le_bytes());
@@ -338,18 +342,26 @@ fn zlib_stored(data: &[u8]) -> Vec<u8> {
 }
 
 fn pixels() -> image::RgbImage {
-    image::RgbImage::from_fn(24, 16, |x, y| image::Rgb([(x * 10) as u8, (y * 15) as u8, 128]))
+    image::RgbImage::from_fn(24, 16, |x, y| {
+        image::Rgb([(x * 10) as u8, (y * 15) as u8, 128])
+    })
 }
 
 const PNG_TEXT: &[u8] = b"Author\0Wang Xiaoming 13812345678";
 const PNG_ZTEXT: &[u8] = b"Location 25.4970N 103.8010E";
+const PNG_C2PA: &[u8] =
+    b"\0\0\0\x40jumb\0\0\0\x18jumdc2pa.assertions\0stds.exif exif:GPSLatitude=25,29.4930N";
 
-/// A PNG as photo apps save it: eXIf with GPS, tEXt, iTXt (XMP) and zTXt after IHDR, and
-/// something after IEND.
+/// A PNG as photo apps save it: eXIf with GPS, tEXt, iTXt (XMP) and zTXt after IHDR, the
+/// capture time (tIME), content credentials (C2PA's caBX, whose EXIF assertion repeats the
+/// position), and something after IEND.
 fn png_with_metadata() -> Vec<u8> {
     let mut plain = Vec::new();
     pixels()
-        .write_to(&mut std::io::Cursor::new(&mut plain), image::ImageFormat::Png)
+        .write_to(
+            &mut std::io::Cursor::new(&mut plain),
+            image::ImageFormat::Png,
+        )
         .unwrap();
     let ihdr_end = 8 + 4 + 4 + 13 + 4;
     let mut out = plain[..ihdr_end].to_vec();
@@ -361,6 +373,8 @@ fn png_with_metadata() -> Vec<u8> {
     let mut ztxt = b"Comment\0\0".to_vec();
     ztxt.extend_from_slice(&zlib_stored(PNG_ZTEXT));
     out.extend_from_slice(&png_chunk(b"zTXt", &ztxt));
+    out.extend_from_slice(&png_chunk(b"tIME", &[0x07, 0xEA, 12, 6, 9, 30, 15]));
+    out.extend_from_slice(&png_chunk(b"caBX", PNG_C2PA));
     out.extend_from_slice(&plain[ihdr_end..]);
     out.extend_from_slice(b"trailing GPS 25.4970N");
     out
@@ -380,7 +394,10 @@ fn riff_chunk(id: &[u8; 4], data: &[u8]) -> Vec<u8> {
 fn webp_with_metadata() -> Vec<u8> {
     let mut plain = Vec::new();
     pixels()
-        .write_to(&mut std::io::Cursor::new(&mut plain), image::ImageFormat::WebP)
+        .write_to(
+            &mut std::io::Cursor::new(&mut plain),
+            image::ImageFormat::WebP,
+        )
         .unwrap();
     assert_eq!(&plain[..4], b"RIFF");
     let image_chunks = &plain[12..];
@@ -400,11 +417,21 @@ fn webp_with_metadata() -> Vec<u8> {
 }
 
 /// Uploads `bytes` to a new case of resident A and fetches what is served back.
-async fn round_trip(app: &minsheng_tests::TestApp, w: &World, name: &str, bytes: Vec<u8>) -> (String, Vec<u8>) {
-    let id = w.submit(app, &w.resident_a, "路灯坏了,附上手机拍的照片").await["id"]
+async fn round_trip(
+    app: &minsheng_tests::TestApp,
+    w: &World,
+    name: &str,
+    bytes: Vec<u8>,
+) -> (String, Vec<u8>) {
+    let id = w
+        .submit(app, &w.resident_a, "路灯坏了,附上手机拍的照片")
+        .await["id"]
         .as_i64()
         .unwrap();
-    let ph = app.upload(&w.resident_a, id, name, bytes, None).await.expect(201);
+    let ph = app
+        .upload(&w.resident_a, id, name, bytes, None)
+        .await
+        .expect(201);
     let resp = app
         .client
         .get(app.url(ph["url"].as_str().unwrap()))
@@ -421,7 +448,11 @@ async fn round_trip(app: &minsheng_tests::TestApp, w: &World, name: &str, bytes:
 #[track_caller]
 fn assert_gone(what: &str, served: &[u8], secrets: &[&[u8]]) {
     for s in secrets {
-        assert!(!contains(served, s), "{what} still holds {:?}", String::from_utf8_lossy(s));
+        assert!(
+            !contains(served, s),
+            "{what} still holds {:?}",
+            String::from_utf8_lossy(s)
+        );
     }
 }
 
@@ -444,11 +475,16 @@ async fn a_multi_picture_jpeg_is_served_as_its_first_image_without_gps_mpf_or_tr
             for s in secrets {
                 assert!(contains(&upload, s), "the fixture carries it");
             }
-            let original = image::load_from_memory_with_format(&upload, image::ImageFormat::Jpeg).unwrap();
+            let original =
+                image::load_from_memory_with_format(&upload, image::ImageFormat::Jpeg).unwrap();
             let (ct, served) = round_trip(&app, &w, "IMG_0002.JPG", upload).await;
             assert_eq!(ct, "image/jpeg");
             assert_gone("the JPEG", &served, &secrets);
-            assert_eq!(&served[served.len() - 2..], &[0xFF, 0xD9], "ends at the first EOI");
+            assert_eq!(
+                &served[served.len() - 2..],
+                &[0xFF, 0xD9],
+                "ends at the first EOI"
+            );
             let decoded = image::load_from_memory_with_format(&served, image::ImageFormat::Jpeg)
                 .expect("still a JPEG");
             assert_eq!(
@@ -468,11 +504,18 @@ async fn a_webp_is_served_without_its_exif_or_xmp_and_still_decodes() {
         |app| async move {
             let w = World::build(&app).await;
             let upload = webp_with_metadata();
-            let secrets: [&[u8]; 5] = [&gps_marker(4940), b"EXIF", b"XMP ", b"xmpmeta", b"GPSLatitude"];
+            let secrets: [&[u8]; 5] = [
+                &gps_marker(4940),
+                b"EXIF",
+                b"XMP ",
+                b"xmpmeta",
+                b"GPSLatitude",
+            ];
             for s in secrets {
                 assert!(contains(&upload, s), "the fixture carries it");
             }
-            let original = image::load_from_memory_with_format(&upload, image::ImageFormat::WebP).unwrap();
+            let original =
+                image::load_from_memory_with_format(&upload, image::ImageFormat::WebP).unwrap();
             let (ct, served) = round_trip(&app, &w, "IMG_0003.webp", upload).await;
             assert_eq!(ct, "image/webp");
             assert_gone("the WebP", &served, &secrets);
@@ -489,15 +532,18 @@ async fn a_webp_is_served_without_its_exif_or_xmp_and_still_decodes() {
 }
 
 #[tokio::test]
-async fn a_png_is_served_without_its_exif_text_or_trailer_and_still_decodes() {
+async fn a_png_is_served_without_its_exif_text_time_credentials_or_trailer_and_still_decodes() {
     on_each_backend(
         |_| {},
         |app| async move {
             let w = World::build(&app).await;
             let upload = png_with_metadata();
-            let secrets: [&[u8]; 10] = [
+            let secrets: [&[u8]; 13] = [
                 &gps_marker(4930),
                 b"eXIf",
+                b"tIME",
+                b"caBX",
+                b"stds.exif",
                 b"tEXt",
                 b"iTXt",
                 b"zTXt",
@@ -510,7 +556,8 @@ async fn a_png_is_served_without_its_exif_text_or_trailer_and_still_decodes() {
             for s in secrets {
                 assert!(contains(&upload, s), "the fixture carries it");
             }
-            let original = image::load_from_memory_with_format(&upload, image::ImageFormat::Png).unwrap();
+            let original =
+                image::load_from_memory_with_format(&upload, image::ImageFormat::Png).unwrap();
             let (ct, served) = round_trip(&app, &w, "Screenshot.png", upload).await;
             assert_eq!(ct, "image/png");
             assert_gone("the PNG", &served, &secrets);

@@ -182,7 +182,11 @@ mod tests {
         let case = d.to_new_case("c0ffee-c0ffee");
         assert!(minsheng_model::validate::new_case(&case).is_ok());
         assert_eq!(case.description, "路灯不亮了，晚上很黑");
-        assert_eq!(case.public, Some(false), "private unless the resident ticks it");
+        assert_eq!(
+            case.public,
+            Some(false),
+            "private unless the resident ticks it"
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -139,7 +139,9 @@ const PNG_KEEPS: [&[u8; 4]; 17] = [
 const PNG_FRAME_DATA: &[u8; 4] = b"fdAT";
 
 /// WebP chunks that draw the image; EXIF, XMP and anything unknown go.
-const WEBP_KEEPS: [&[u8; 4]; 7] = [b"VP8X", b"VP8 ", b"VP8L", b"ALPH", b"ANIM", b"ANMF", b"ICCP"];
+const WEBP_KEEPS: [&[u8; 4]; 7] = [
+    b"VP8X", b"VP8 ", b"VP8L", b"ALPH", b"ANIM", b"ANMF", b"ICCP",
+];
 /// The VP8X flags saying EXIF and XMP chunks follow.
 const VP8X_EXIF_XMP: u8 = 0b0000_1100;
 

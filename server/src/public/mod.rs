@@ -90,7 +90,10 @@ fn has_shape(s: &str, shape: Shape) -> bool {
         Shape::Digits => s.len() <= 20 && digits(s),
         Shape::PhotoLink => ["/api/v1/public/photos/", "/api/v1/public/project-photos/"]
             .iter()
-            .any(|p| s.strip_prefix(p).is_some_and(|id| id.len() <= 20 && digits(id))),
+            .any(|p| {
+                s.strip_prefix(p)
+                    .is_some_and(|id| id.len() <= 20 && digits(id))
+            }),
     }
 }
 
@@ -173,7 +176,10 @@ mod tests {
 
     fn assert_clean(text: &str) {
         for secret in SECRETS {
-            assert!(!text.contains(secret), "{secret} passed the anonymiser: {text}");
+            assert!(
+                !text.contains(secret),
+                "{secret} passed the anonymiser: {text}"
+            );
         }
     }
 
@@ -204,8 +210,14 @@ mod tests {
         )
         .unwrap();
         assert_clean(&format!("{out:?}"));
-        assert_eq!(out.photos[1], "/api/v1/public/photos/7", "our own link stays");
-        assert!(out.summary.starts_with("/api/v1/public/ 我叫***"), "{out:?}");
+        assert_eq!(
+            out.photos[1], "/api/v1/public/photos/7",
+            "our own link stays"
+        );
+        assert!(
+            out.summary.starts_with("/api/v1/public/ 我叫***"),
+            "{out:?}"
+        );
     }
 
     fn refuse<S: serde::Serializer>(_: &u8, _: S) -> Result<S::Ok, S::Error> {
