@@ -15,8 +15,9 @@ pub enum LocationSource {
     Browser,
 }
 
-/// A half-filled complaint. Saved to `localStorage` on every change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A half-filled complaint. Saved to `localStorage` on every change. A new one is empty,
+/// named by nobody and not public.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Draft {
     pub category_id: Option<i64>,
@@ -34,24 +35,6 @@ pub struct Draft {
     pub public: bool,
     pub contact_name: String,
     pub contact_phone: String,
-}
-
-impl Default for Draft {
-    fn default() -> Draft {
-        Draft {
-            category_id: None,
-            description: String::new(),
-            lat: None,
-            lng: None,
-            location_source: None,
-            address: String::new(),
-            area_id: None,
-            anonymous: false,
-            public: false,
-            contact_name: String::new(),
-            contact_phone: String::new(),
-        }
-    }
 }
 
 impl Draft {
