@@ -359,6 +359,44 @@ fn too_large() -> ApiError {
 mod tests {
     use super::*;
 
+    const PHOTO: &[u8] = include_bytes!("../../../tests/fixtures/street-light.jpg");
+
+    fn contains(hay: &[u8], needle: &[u8]) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn metadata_after_the_first_scan_and_after_the_image_goes_too() {
+        // Between the scan's data and EOI (where a progressive image has its next scans), an
+        // XMP packet and a comment; after EOI, a trailer.
+        let eoi = PHOTO.len() - 2;
+        assert_eq!(&PHOTO[eoi..], &[0xFF, 0xD9]);
+        let mut phone = PHOTO[..eoi].to_vec();
+        phone.extend_from_slice(&[0xFF, 0xE1, 0, 26]);
+        phone.extend_from_slice(b"http://ns.adobe.com/xap");
+        phone.push(0);
+        phone.extend_from_slice(&[0xFF, 0xFE, 0, 13]);
+        phone.extend_from_slice(b"13812345678");
+        phone.extend_from_slice(&[0xFF, 0xD9]);
+        phone.extend_from_slice(b"SEFHImage_UTC_Data1764979200000");
+        let (kind, _, clean) = clean_image(phone).unwrap();
+        assert_eq!(kind, "image/jpeg");
+        for gone in [&b"ns.adobe.com"[..], b"13812345678", b"SEFH"] {
+            assert!(!contains(&clean, gone));
+        }
+        let (_, _, plain) = clean_image(PHOTO.to_vec()).unwrap();
+        assert_eq!(clean, plain, "the picture itself is untouched");
+    }
+
+    #[test]
+    fn a_jpeg_cut_short_in_its_scan_is_ended_properly_and_a_broken_header_refused() {
+        let cut = &PHOTO[..PHOTO.len() - 10];
+        let (_, _, clean) = clean_image(cut.to_vec()).unwrap();
+        assert_eq!(&clean[clean.len() - 2..], &[0xFF, 0xD9]);
+        let broken = vec![0xFF, 0xD8, 0xFF, 0xE1, 0xFF, 0xFF, 1, 2, 3];
+        assert_eq!(clean_image(broken).unwrap_err().code(), "invalid_image");
+    }
+
     #[test]
     fn text_is_not_an_image_whatever_its_name() {
         let err = clean_image(b"hello, this is plain text".to_vec()).unwrap_err();
