@@ -433,3 +433,121 @@ async fn neither_the_content_check_nor_the_desk_publishes_a_case_its_resident_ke
         assert_eq!(status, 404);
     }
 }
+
+/// A WeChat that is down until told, and then, asked to check a text, lets the desk decide
+/// first (`decide`: the decision's URL and the dispatcher's token) before answering `pass`.
+#[derive(Default)]
+struct SlowWeChat {
+    down: AtomicBool,
+    decide: std::sync::Mutex<Option<(String, String)>>,
+}
+
+async fn wechat_slower_than_the_desk(w: Arc<SlowWeChat>) -> String {
+    #[handler]
+    async fn token(Data(w): Data<&Arc<SlowWeChat>>) -> poem::Response {
+        if w.down.load(Ordering::SeqCst) {
+            return poem::Response::builder()
+                .status(poem::http::StatusCode::BAD_GATEWAY)
+                .body("502");
+        }
+        poem::Response::builder()
+            .content_type("application/json")
+            .body(json!({ "access_token": "tok", "expires_in": 7200 }).to_string())
+    }
+    #[handler]
+    async fn check(Data(w): Data<&Arc<SlowWeChat>>) -> poem::Response {
+        if w.down.load(Ordering::SeqCst) {
+            return poem::Response::builder()
+                .status(poem::http::StatusCode::BAD_GATEWAY)
+                .body("502");
+        }
+        let desk = w.decide.lock().unwrap().take();
+        if let Some((url, bearer)) = desk {
+            let r = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(bearer)
+                .json(&json!({ "publish": false }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 204);
+        }
+        poem::Response::builder()
+            .content_type("application/json")
+            .body(
+            json!({ "errcode": 0, "errmsg": "ok", "result": { "suggest": "pass", "label": 100 } })
+                .to_string(),
+        )
+    }
+    serve_stand_in(
+        Route::new()
+            .at("/cgi-bin/stable_token", post(token))
+            .at("/wxa/msg_sec_check", post(check))
+            .data(w),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_check_that_answers_late_does_not_overrule_the_desk_keeping_a_case_private() {
+    let wechat = Arc::new(SlowWeChat::default());
+    let base = wechat_slower_than_the_desk(wechat.clone()).await;
+    for backend in backends() {
+        let base = base.clone();
+        let app = spawn_app_on(&backend, move |c| {
+            c.wechat.api_base = base;
+            c.wechat.appid = Some("wx-mini".into());
+            c.wechat.secret = Some(minsheng_server::config::Secret::new("s"));
+        })
+        .await;
+        let w = World::build(&app).await;
+        // WeChat unreachable at submission: stored private, its check pending.
+        wechat.down.store(true, Ordering::SeqCst);
+        let body = json!({ "client_request_id": "late-check-0001", "category_id": w.cat_light,
+            "description": "小区门口的路灯坏了一个月", "lat": 25.2, "lng": 103.1, "public": true });
+        let case = app
+            .post("/api/v1/cases", &w.resident_a, body)
+            .await
+            .expect(201);
+        let (id, no) = (
+            case["id"].as_i64().unwrap(),
+            case["tracking_no"].as_str().unwrap().to_string(),
+        );
+        assert_eq!(
+            app.state
+                .db
+                .content_check(id)
+                .await
+                .unwrap()
+                .unwrap()
+                .verdict,
+            "pending"
+        );
+        // WeChat is back; while it is asked, the desk reads the case and keeps it private.
+        wechat.down.store(false, Ordering::SeqCst);
+        *wechat.decide.lock().unwrap() = Some((
+            app.url(&format!("/api/v1/content-holds/{id}/decision")),
+            w.dispatcher.clone(),
+        ));
+        let far = minsheng_server::now_ms() + 86_400_000;
+        minsheng_server::channels::content_check::retry_due(&app.state, far)
+            .await
+            .unwrap();
+        assert!(
+            wechat.decide.lock().unwrap().is_none(),
+            "the desk decided during the check"
+        );
+        assert_eq!(
+            app.state
+                .db
+                .content_check(id)
+                .await
+                .unwrap()
+                .unwrap()
+                .verdict,
+            "withheld"
+        );
+        let (status, _) = read(&app, &format!("/api/v1/public/cases/{no}")).await;
+        assert_eq!(status, 404, "the desk's decision stands");
+    }
+}

@@ -400,18 +400,28 @@ impl Db {
     }
 
     /// Settles a check; `publish` makes the case public if its resident asked for that.
+    /// `only_pending` (a retried check) settles it only if nobody has meanwhile, so a check
+    /// answering late never overrules the desk's decision; `false` when it did not.
     pub async fn settle_content_check(
         &self,
         case_id: i64,
         verdict: &str,
         label: Option<i64>,
         publish: bool,
+        only_pending: bool,
         now: i64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         with_db!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query("UPDATE content_checks SET verdict = $1, label = $2, updated_at = $3 WHERE case_id = $4")
-                .bind(verdict).bind(label).bind(now).bind(case_id).execute(&mut *tx).await?;
+            let settled = sqlx::query(
+                "UPDATE content_checks SET verdict = $1, label = $2, updated_at = $3
+                 WHERE case_id = $4 AND (verdict = 'pending' OR NOT $5)",
+            )
+            .bind(verdict).bind(label).bind(now).bind(case_id).bind(only_pending)
+            .execute(&mut *tx).await?.rows_affected();
+            if settled == 0 {
+                return Ok(false);
+            }
             if publish {
                 sqlx::query(
                     "UPDATE cases SET public = (SELECT want_public FROM content_checks WHERE case_id = $1) WHERE id = $1",
@@ -419,8 +429,8 @@ impl Db {
                 .bind(case_id).execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(())
-        })?;
-        Ok(())
+            Ok::<_, sqlx::Error>(true)
+        })
+        .map_err(Into::into)
     }
 }
