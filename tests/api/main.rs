@@ -6,6 +6,7 @@ mod crash;
 mod feed;
 mod fuzz;
 mod guard;
+mod leak;
 mod map;
 mod notify;
 mod open311;

@@ -195,7 +195,8 @@ async fn a_request_round_trips_in_json_and_xml_and_follows_the_workflow() {
         let (again, _) = file_request(&app, &w, &key).await;
         assert_eq!(again, id);
 
-        let one = get(&app, &format!("/open311/v2/requests/{id}.json")).await;
+        // Its own key reads it as filed.
+        let one = get(&app, &format!("/open311/v2/requests/{id}.json?api_key={key}")).await;
         assert_eq!(one.status, 200, "{}", one.text);
         let r = &one.json[0];
         assert_eq!(r["service_request_id"], json!(id));
@@ -212,10 +213,18 @@ async fn a_request_round_trips_in_json_and_xml_and_follows_the_workflow() {
             assert!(!one.text.contains(secret), "{secret} leaked: {}", one.text);
         }
 
-        let x = get(&app, &format!("/open311/v2/requests/{id}.xml")).await;
+        // Anyone else reads it through the board's door: no door number.
+        let public = get(&app, &format!("/open311/v2/requests/{id}.json")).await;
+        assert_eq!(public.status, 200, "{}", public.text);
+        assert_eq!(public.json[0]["description"], "南宁西路 *号门口路灯不亮已经一周");
+        assert_eq!(public.json[0]["address"], "南宁西路");
+
+        let x = get(&app, &format!("/open311/v2/requests/{id}.xml?api_key={key}")).await;
         assert_eq!(x.status, 200);
         assert_eq!(xml_text(&x.text, "service_request_id").as_deref(), Some(id.as_str()));
         assert_eq!(xml_text(&x.text, "description").as_deref(), Some(DESCRIPTION));
+        let x = get(&app, &format!("/open311/v2/requests/{id}.xml")).await;
+        assert_eq!(xml_text(&x.text, "description").as_deref(), Some("南宁西路 *号门口路灯不亮已经一周"));
         assert_eq!(xml_text(&x.text, "status").as_deref(), Some("open"));
         assert!(!x.text.contains("13812345678"));
 

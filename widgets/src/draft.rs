@@ -15,8 +15,9 @@ pub enum LocationSource {
     Browser,
 }
 
-/// A half-filled complaint. Saved to `localStorage` on every change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A half-filled complaint. Saved to `localStorage` on every change. A new one is empty,
+/// named by nobody and not public.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Draft {
     pub category_id: Option<i64>,
@@ -27,28 +28,13 @@ pub struct Draft {
     pub address: String,
     pub area_id: Option<i64>,
     pub anonymous: bool,
-    /// Shown (anonymised) on the public board. On by default, as in 公开晾晒.
+    /// Shown (anonymised) on the public board: only when the resident ticks 同意公开 (off
+    /// by default, as personal-information law expects). Saved under a new name, so a draft
+    /// kept from the days the box came pre-ticked does not carry that tick over.
+    #[serde(rename = "public_consent")]
     pub public: bool,
     pub contact_name: String,
     pub contact_phone: String,
-}
-
-impl Default for Draft {
-    fn default() -> Draft {
-        Draft {
-            category_id: None,
-            description: String::new(),
-            lat: None,
-            lng: None,
-            location_source: None,
-            address: String::new(),
-            area_id: None,
-            anonymous: false,
-            public: true,
-            contact_name: String::new(),
-            contact_phone: String::new(),
-        }
-    }
 }
 
 impl Draft {
@@ -179,7 +165,28 @@ mod tests {
         let case = d.to_new_case("c0ffee-c0ffee");
         assert!(minsheng_model::validate::new_case(&case).is_ok());
         assert_eq!(case.description, "路灯不亮了，晚上很黑");
-        assert_eq!(case.public, Some(true));
+        assert_eq!(
+            case.public,
+            Some(false),
+            "private unless the resident ticks it"
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_new_form_does_not_consent_to_publishing() {
+        assert!(!Draft::new().public, "同意公开 starts unticked");
+        // A draft saved while the box came pre-ticked comes back unticked.
+        let old: Draft =
+            serde_json::from_str(r#"{"description":"路灯坏了","public":true}"#).unwrap();
+        assert_eq!(old.description, "路灯坏了");
+        assert!(!old.public);
+        // A tick the resident gave survives a reload.
+        let ticked = Draft {
+            public: true,
+            ..Draft::new()
+        };
+        let back: Draft = serde_json::from_str(&serde_json::to_string(&ticked).unwrap()).unwrap();
+        assert!(back.public);
     }
 
     #[wasm_bindgen_test(unsupported = test)]

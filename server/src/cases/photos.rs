@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use img_parts::{ImageEXIF, jpeg::Jpeg, jpeg::markers, png::Png, webp::WebP};
+use img_parts::riff::RiffContent;
+use img_parts::{png::Png, webp::WebP};
 use minsheng_model::{PhotoView, limits};
 use poem_openapi::param::Path;
 use poem_openapi::payload::{Binary, Json, Response};
@@ -40,30 +41,140 @@ pub enum PhotoCreated {
     Created(Json<PhotoView>),
 }
 
+/// JPEG segments that draw the image: frame headers (SOF0..SOF15 but the reserved JPG),
+/// Huffman and arithmetic tables, quantisation tables, restart interval, scans, DNL,
+/// hierarchical ones. Every APPn and comment goes, but for the three below.
+fn jpeg_keeps(marker: u8) -> bool {
+    matches!(marker, 0xC0..=0xC7 | 0xC9..=0xCF | 0xDA..=0xDF)
+}
+
+/// `bytes` as a JPEG of its first image and nothing else: everything a camera or phone adds
+/// is dropped — APP1 (EXIF with GPS, XMP), APP2 MPF (the index of the secondary images),
+/// APP13 (IPTC), the other APPn, comments, wherever they stand, even between the scans of a
+/// progressive image — and reading stops at the first image's EOI, so trailers and the
+/// secondary images of a multi-picture file (with their own EXIF) go too. Kept: the JFIF
+/// header (without its thumbnail), an ICC colour profile, Adobe's colour transform. `None`
+/// when it is not a readable JPEG.
+fn clean_jpeg(b: &[u8]) -> Option<Vec<u8>> {
+    if b.get(..2)? != [0xFF, 0xD8] {
+        return None;
+    }
+    let mut out = Vec::with_capacity(b.len());
+    out.extend_from_slice(&[0xFF, 0xD8]);
+    let mut i = 2;
+    loop {
+        if *b.get(i)? != 0xFF {
+            return None;
+        }
+        while b.get(i) == Some(&0xFF) {
+            i += 1; // fill bytes
+        }
+        let marker = *b.get(i)?;
+        i += 1;
+        match marker {
+            0xD9 => {
+                out.extend_from_slice(&[0xFF, 0xD9]);
+                return Some(out);
+            }
+            // Standalone markers outside a scan carry nothing.
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {}
+        }
+        let len = usize::from(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]));
+        if len < 2 {
+            return None;
+        }
+        let body = b.get(i + 2..i + len)?;
+        i += len;
+        match marker {
+            0xE0 if body.starts_with(b"JFIF\0") && body.len() >= 14 => {
+                // Version, units and density; the thumbnail's size set to none.
+                out.extend_from_slice(&[0xFF, 0xE0, 0, 16]);
+                out.extend_from_slice(&body[..12]);
+                out.extend_from_slice(&[0, 0]);
+            }
+            0xE2 if body.starts_with(b"ICC_PROFILE\0") => push_segment(&mut out, marker, body),
+            0xEE if body.starts_with(b"Adobe") => push_segment(&mut out, marker, body),
+            m if jpeg_keeps(m) => push_segment(&mut out, marker, body),
+            _ => {}
+        }
+        if marker == 0xDA {
+            // The entropy-coded data runs to the next marker that is neither a stuffed
+            // 0xFF00 nor a restart marker.
+            let start = i;
+            loop {
+                let rest = b.get(i..).unwrap_or_default();
+                let Some(at) = rest.iter().position(|&x| x == 0xFF) else {
+                    // Cut short: keep the data, end the image properly.
+                    out.extend_from_slice(&b[start..]);
+                    out.extend_from_slice(&[0xFF, 0xD9]);
+                    return Some(out);
+                };
+                i += at;
+                match b.get(i + 1) {
+                    Some(0x00 | 0xD0..=0xD7) => i += 2,
+                    Some(0xFF) => i += 1,
+                    Some(_) => break,
+                    None => i += 1,
+                }
+            }
+            out.extend_from_slice(&b[start..i]);
+        }
+    }
+}
+
+fn push_segment(out: &mut Vec<u8>, marker: u8, body: &[u8]) {
+    out.extend_from_slice(&[0xFF, marker]);
+    out.extend_from_slice(&((body.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(body);
+}
+
+/// PNG chunks that draw the image (critical ones, transparency, colour, pixel size,
+/// animation). Text (tEXt, zTXt, iTXt), EXIF (eXIf), time and every private chunk go, and
+/// img-parts stops at IEND, so nothing after it is kept.
+const PNG_KEEPS: [&[u8; 4]; 17] = [
+    b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT",
+    b"bKGD", b"pHYs", b"cICP", b"mDCV", b"cLLI", b"acTL", b"fcTL",
+];
+const PNG_FRAME_DATA: &[u8; 4] = b"fdAT";
+
+/// WebP chunks that draw the image; EXIF, XMP and anything unknown go.
+const WEBP_KEEPS: [&[u8; 4]; 7] = [
+    b"VP8X", b"VP8 ", b"VP8L", b"ALPH", b"ANIM", b"ANMF", b"ICCP",
+];
+/// The VP8X flags saying EXIF and XMP chunks follow.
+const VP8X_EXIF_XMP: u8 = 0b0000_1100;
+
 /// An accepted image type: its MIME type, file extension, and its bytes with metadata removed.
 fn clean_image(bytes: Vec<u8>) -> Result<(&'static str, &'static str, Vec<u8>), ApiError> {
     let kind = infer::get(&bytes).map(|k| k.mime_type());
     let invalid = || ApiError::unprocessable("invalid_image", "图片已损坏,无法读取");
-    let b = Bytes::from(bytes);
     match kind {
         Some("image/jpeg") => {
-            let mut img = Jpeg::from_bytes(b).map_err(|_| invalid())?;
-            // APP1 holds EXIF (with GPS) and XMP; APP13 holds IPTC.
-            img.remove_segments_by_marker(markers::APP1);
-            img.remove_segments_by_marker(markers::APP13);
-            Ok(("image/jpeg", "jpg", img.encoder().bytes().to_vec()))
+            let clean = clean_jpeg(&bytes).ok_or_else(invalid)?;
+            Ok(("image/jpeg", "jpg", clean))
         }
         Some("image/png") => {
-            let mut img = Png::from_bytes(b).map_err(|_| invalid())?;
-            img.set_exif(None);
-            for kind in [*b"tEXt", *b"zTXt", *b"iTXt"] {
-                img.remove_chunks_by_type(kind);
-            }
+            let mut img = Png::from_bytes(Bytes::from(bytes)).map_err(|_| invalid())?;
+            img.chunks_mut().retain(|c| {
+                let kind = c.kind();
+                PNG_KEEPS.contains(&&kind) || &kind == PNG_FRAME_DATA
+            });
             Ok(("image/png", "png", img.encoder().bytes().to_vec()))
         }
         Some("image/webp") => {
-            let mut img = WebP::from_bytes(b).map_err(|_| invalid())?;
-            img.set_exif(None);
+            let mut img = WebP::from_bytes(Bytes::from(bytes)).map_err(|_| invalid())?;
+            img.chunks_mut().retain(|c| WEBP_KEEPS.contains(&&c.id()));
+            for c in img.chunks_mut() {
+                if c.id() == *b"VP8X"
+                    && let RiffContent::Data(d) = c.content_mut()
+                    && let Some(flags) = d.first()
+                {
+                    let mut v = d.to_vec();
+                    v[0] = flags & !VP8X_EXIF_XMP;
+                    *d = Bytes::from(v);
+                }
+            }
             Ok(("image/webp", "webp", img.encoder().bytes().to_vec()))
         }
         _ => Err(ApiError::UnsupportedMediaType(Json(
@@ -242,6 +353,44 @@ fn too_large() -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const PHOTO: &[u8] = include_bytes!("../../../tests/fixtures/street-light.jpg");
+
+    fn contains(hay: &[u8], needle: &[u8]) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn metadata_after_the_first_scan_and_after_the_image_goes_too() {
+        // Between the scan's data and EOI (where a progressive image has its next scans), an
+        // XMP packet and a comment; after EOI, a trailer.
+        let eoi = PHOTO.len() - 2;
+        assert_eq!(&PHOTO[eoi..], &[0xFF, 0xD9]);
+        let mut phone = PHOTO[..eoi].to_vec();
+        phone.extend_from_slice(&[0xFF, 0xE1, 0, 26]);
+        phone.extend_from_slice(b"http://ns.adobe.com/xap");
+        phone.push(0);
+        phone.extend_from_slice(&[0xFF, 0xFE, 0, 13]);
+        phone.extend_from_slice(b"13812345678");
+        phone.extend_from_slice(&[0xFF, 0xD9]);
+        phone.extend_from_slice(b"SEFHImage_UTC_Data1764979200000");
+        let (kind, _, clean) = clean_image(phone).unwrap();
+        assert_eq!(kind, "image/jpeg");
+        for gone in [&b"ns.adobe.com"[..], b"13812345678", b"SEFH"] {
+            assert!(!contains(&clean, gone));
+        }
+        let (_, _, plain) = clean_image(PHOTO.to_vec()).unwrap();
+        assert_eq!(clean, plain, "the picture itself is untouched");
+    }
+
+    #[test]
+    fn a_jpeg_cut_short_in_its_scan_is_ended_properly_and_a_broken_header_refused() {
+        let cut = &PHOTO[..PHOTO.len() - 10];
+        let (_, _, clean) = clean_image(cut.to_vec()).unwrap();
+        assert_eq!(&clean[clean.len() - 2..], &[0xFF, 0xD9]);
+        let broken = vec![0xFF, 0xD8, 0xFF, 0xE1, 0xFF, 0xFF, 1, 2, 3];
+        assert_eq!(clean_image(broken).unwrap_err().code(), "invalid_image");
+    }
 
     #[test]
     fn text_is_not_an_image_whatever_its_name() {

@@ -122,7 +122,7 @@ impl ChannelsApi {
         };
         self.state
             .db
-            .settle_content_check(case_id.0, verdict, None, publish, crate::now_ms())
+            .settle_content_check(case_id.0, verdict, None, publish, false, crate::now_ms())
             .await?;
         self.state.case_cache.forget(case_id.0); // see content_check::run
         Ok(Done::Done)

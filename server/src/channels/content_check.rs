@@ -221,16 +221,21 @@ pub async fn retry_due(state: &AppState, now: i64) -> Result<usize, ApiError> {
             Verdict::Risky(l) => ("risky", l),
             Verdict::Unknown => continue,
         };
-        state
+        // The desk may have decided while WeChat was being asked: its decision stands.
+        if !state
             .db
             .settle_content_check(
                 c.case_id,
                 verdict,
                 label,
                 verdict == "pass",
+                true,
                 crate::now_ms(),
             )
-            .await?;
+            .await?
+        {
+            continue;
+        }
         // No timeline event for this (the board learns of it by reading), so forget the
         // cached case here; other instances' copies age out (cases::cache::TTL).
         state.case_cache.forget(c.case_id);

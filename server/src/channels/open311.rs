@@ -2,18 +2,25 @@
 //! through [`AppState::submit_case`] with an API key, public (anonymised) requests with the
 //! standard filters, tokens, and FixMyStreet's `servicerequestupdates`. The format is chosen
 //! by the suffix (`.xml`, the default, or `.json`); the JSON is the fixed mapping of the XML.
+//!
+//! What anyone may read goes through the public board's door ([`crate::public::anonymise`]):
+//! the text scrubbed of names and numbers, the address without its numbers, the position
+//! rounded to three decimals (about 100 m); rejected and merged cases are not listed. The
+//! API key that created a request reads it in full, public or not, by passing `api_key`.
 
 use std::sync::Arc;
 
 use minsheng_model::{Channel, NewCase, Status};
 use poem::http::{Method, StatusCode};
 use poem::{Endpoint, Request, Response};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::content_check;
 use super::xml::escape;
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::public::{anonymise, scrub_address};
 use crate::storage::{CategoryRow, Open311Filter, Open311Row};
 
 /// Largest form we read (a 4,000-character description percent-encoded fits easily).
@@ -203,6 +210,7 @@ impl From<ApiError> for Open311Error {
             "unknown_category" => "unknown_category",
             "unknown_area" => "unknown_area",
             "content_risky" => "content_risky",
+            "anonymise_failed" => "anonymise_failed",
             "forbidden" => "forbidden",
             "internal" => "internal",
             "database_unavailable" => "database_unavailable",
@@ -438,16 +446,9 @@ fn parse_coord(q: &[(String, String)], name: &'static str) -> R<Option<f64>> {
         .transpose()
 }
 
-async fn post_request(state: &AppState, form: &[(String, String)]) -> R<Doc> {
-    check_jurisdiction(state, form)?;
-    let key = param(form, "api_key").ok_or_else(|| {
-        Open311Error::new(
-            StatusCode::FORBIDDEN,
-            "missing_api_key",
-            "api_key is required",
-        )
-    })?;
-    let user = state
+/// The user behind `key`, or 403 `invalid_api_key`.
+async fn key_user(state: &AppState, key: &str) -> R<crate::storage::UserRow> {
+    state
         .db
         .api_key_user(&crate::auth::secret_hash(key))
         .await
@@ -458,7 +459,27 @@ async fn post_request(state: &AppState, form: &[(String, String)]) -> R<Doc> {
                 "invalid_api_key",
                 "api_key is not valid",
             )
-        })?;
+        })
+}
+
+/// On a read, the user of the `api_key` given (whose own requests are shown in full), if any.
+async fn reader(state: &AppState, q: &[(String, String)]) -> R<Option<i64>> {
+    match param(q, "api_key") {
+        Some(key) => Ok(Some(key_user(state, key).await?.id)),
+        None => Ok(None),
+    }
+}
+
+async fn post_request(state: &AppState, form: &[(String, String)]) -> R<Doc> {
+    check_jurisdiction(state, form)?;
+    let key = param(form, "api_key").ok_or_else(|| {
+        Open311Error::new(
+            StatusCode::FORBIDDEN,
+            "missing_api_key",
+            "api_key is required",
+        )
+    })?;
+    let user = key_user(state, key).await?;
     let code = param(form, "service_code")
         .ok_or_else(|| Open311Error::bad("missing_service_code", "service_code is required"))?;
     let cats = active_categories(state).await?;
@@ -567,6 +588,7 @@ fn basic_status(status: &str) -> &'static str {
     }
 }
 
+/// A request as its own API key reads it: the text, address and position as submitted.
 fn request_node(r: &Open311Row) -> Node {
     let label = Status::parse(&r.status).map_or("", Status::label_zh);
     vec![
@@ -588,6 +610,96 @@ fn request_node(r: &Open311Row) -> Node {
         ("long", opt_f(r.lng)),
         ("media_url", V::Null),
     ]
+}
+
+/// A request as anyone may read it. Every field passes through [`anonymise`] (the public
+/// board's door); the address and the position are coarsened before it.
+#[derive(Serialize, Deserialize)]
+struct PublicRequest {
+    service_request_id: String,
+    status: String,
+    status_notes: String,
+    service_name: String,
+    service_code: String,
+    description: String,
+    agency_responsible: Option<String>,
+    requested_datetime: String,
+    updated_datetime: String,
+    expected_datetime: Option<String>,
+    address: Option<String>,
+    lat: Option<f64>,
+    long: Option<f64>,
+}
+
+/// Three decimal places: about 100 m, the street and not the door.
+fn coarse(v: Option<f64>) -> Option<f64> {
+    v.map(|x| (x * 1000.0).round() / 1000.0)
+}
+
+fn public_node(r: &Open311Row) -> R<Node> {
+    let known: Vec<&str> = [r.contact_name.as_deref(), r.submitter_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let full = request_node(r);
+    let text = |key: &str| match full.iter().find(|(k, _)| *k == key) {
+        Some((_, V::S(s))) => s.clone(),
+        _ => String::new(),
+    };
+    let p = anonymise(
+        PublicRequest {
+            service_request_id: r.tracking_no.clone().unwrap_or_default(),
+            status: basic_status(&r.status).to_string(),
+            status_notes: text("status_notes"),
+            service_name: r.category_name.clone(),
+            service_code: r.category_code.clone(),
+            description: r.description.clone(),
+            agency_responsible: r.department_name.clone(),
+            requested_datetime: text("requested_datetime"),
+            updated_datetime: text("updated_datetime"),
+            expected_datetime: r.due_at.map(super::iso_time),
+            address: r
+                .address
+                .as_deref()
+                .map(|a| scrub_address(a, &known))
+                .filter(|a| !a.is_empty()),
+            lat: coarse(r.lat),
+            long: coarse(r.lng),
+        },
+        &known,
+    )?;
+    Ok(vec![
+        ("service_request_id", s(p.service_request_id)),
+        ("status", s(p.status)),
+        ("status_notes", s(p.status_notes)),
+        ("service_name", s(p.service_name)),
+        ("service_code", s(p.service_code)),
+        ("description", s(p.description)),
+        ("agency_responsible", opt_s(p.agency_responsible)),
+        ("service_notice", V::Null),
+        ("requested_datetime", s(p.requested_datetime)),
+        ("updated_datetime", s(p.updated_datetime)),
+        ("expected_datetime", opt_s(p.expected_datetime)),
+        ("address", opt_s(p.address)),
+        ("address_id", V::Null),
+        ("zipcode", V::Null),
+        ("lat", opt_f(p.lat)),
+        ("long", opt_f(p.long)),
+        ("media_url", V::Null),
+    ])
+}
+
+/// Each row in full for its own API key (`owner`), through the public door for anyone else.
+fn request_nodes(rows: &[Open311Row], owner: Option<i64>) -> R<Vec<Node>> {
+    rows.iter()
+        .map(|r| {
+            if Some(r.created_by) == owner {
+                Ok(request_node(r))
+            } else {
+                public_node(r)
+            }
+        })
+        .collect()
 }
 
 fn parse_date(q: &[(String, String)], name: &'static str) -> R<Option<i64>> {
@@ -664,10 +776,12 @@ fn paging(q: &[(String, String)]) -> R<(i64, i64)> {
 
 async fn requests(state: &AppState, q: &[(String, String)]) -> R<Doc> {
     check_jurisdiction(state, q)?;
+    let owner = reader(state, q).await?;
     let (limit, offset) = paging(q)?;
     let mut f = Open311Filter {
         limit,
         offset,
+        owner,
         ..Default::default()
     };
     if let Some(ids) = param(q, "service_request_id") {
@@ -708,15 +822,17 @@ async fn requests(state: &AppState, q: &[(String, String)]) -> R<Doc> {
     Ok(Doc::List(
         "service_requests",
         "request",
-        rows.iter().map(request_node).collect(),
+        request_nodes(&rows, owner)?,
     ))
 }
 
 async fn request(state: &AppState, q: &[(String, String)], id: &str) -> R<Doc> {
     check_jurisdiction(state, q)?;
+    let owner = reader(state, q).await?;
     let f = Open311Filter {
         ids: vec![id.trim().to_ascii_uppercase()],
         limit: 1,
+        owner,
         ..Default::default()
     };
     let rows = state
@@ -733,15 +849,16 @@ async fn request(state: &AppState, q: &[(String, String)], id: &str) -> R<Doc> {
     Ok(Doc::List(
         "service_requests",
         "request",
-        rows.iter().map(request_node).collect(),
+        request_nodes(&rows, owner)?,
     ))
 }
 
 async fn token(state: &AppState, q: &[(String, String)], token: &str) -> R<Doc> {
     check_jurisdiction(state, q)?;
+    let owner = reader(state, q).await?;
     let id = state
         .db
-        .open311_token(token)
+        .open311_token(token, owner)
         .await
         .map_err(ApiError::from)?
         .ok_or_else(|| {
@@ -754,29 +871,51 @@ async fn token(state: &AppState, q: &[(String, String)], token: &str) -> R<Doc> 
     ))
 }
 
+/// One of FixMyStreet's updates; it carries no text of the case, and passes the public
+/// door all the same.
+#[derive(Serialize, Deserialize)]
+struct PublicUpdate {
+    update_id: String,
+    service_request_id: Option<String>,
+    status: String,
+    updated_datetime: String,
+    description: String,
+}
+
 async fn updates(state: &AppState, q: &[(String, String)]) -> R<Doc> {
     check_jurisdiction(state, q)?;
+    let owner = reader(state, q).await?;
     let (from, to) = window(q)?;
     let (limit, offset) = paging(q)?;
     let rows = state
         .db
-        .open311_updates(from, to, limit, offset)
+        .open311_updates(from, to, limit, offset, owner)
         .await
         .map_err(ApiError::from)?;
     let items = rows
         .iter()
         .map(|u| {
             let label = Status::parse(&u.to_status).map_or("", Status::label_zh);
-            vec![
-                ("update_id", s(u.id.to_string())),
-                ("service_request_id", opt_s(u.tracking_no.clone())),
-                ("status", s(extended_status(&u.to_status))),
-                ("updated_datetime", s(super::iso_time(u.at))),
-                ("description", s(label)),
+            let p = anonymise(
+                PublicUpdate {
+                    update_id: u.id.to_string(),
+                    service_request_id: u.tracking_no.clone(),
+                    status: extended_status(&u.to_status).to_string(),
+                    updated_datetime: super::iso_time(u.at),
+                    description: label.to_string(),
+                },
+                &[],
+            )?;
+            Ok(vec![
+                ("update_id", s(p.update_id)),
+                ("service_request_id", opt_s(p.service_request_id)),
+                ("status", s(p.status)),
+                ("updated_datetime", s(p.updated_datetime)),
+                ("description", s(p.description)),
                 ("media_url", V::Null),
-            ]
+            ])
         })
-        .collect();
+        .collect::<R<Vec<Node>>>()?;
     Ok(Doc::List(
         "service_request_updates",
         "request_update",

@@ -135,7 +135,7 @@ impl Forest {
     }
 
     /// The project `id` as a tree (its sub-projects under it), or every root.
-    pub fn views(&self, id: Option<i64>) -> Vec<ProjectView> {
+    pub fn views(&self, id: Option<i64>) -> Result<Vec<ProjectView>, ApiError> {
         let now = crate::now_ms();
         let mut memo = HashMap::new();
         self.projects
@@ -161,7 +161,7 @@ impl ProjectsApi {
     async fn one(&self, id: i64) -> Result<ProjectView, ApiError> {
         self.forest()
             .await?
-            .views(Some(id))
+            .views(Some(id))?
             .pop()
             .ok_or_else(|| ApiError::not_found("project_not_found", "项目不存在"))
     }
@@ -357,7 +357,7 @@ impl ProjectsApi {
     /// Every 民生实事 project with its stages, sub-projects and progress (no login).
     #[oai(path = "/api/v1/public/projects", method = "get")]
     async fn list(&self) -> Result<Json<Vec<ProjectView>>, ApiError> {
-        Ok(Json(self.forest().await?.views(None)))
+        Ok(Json(self.forest().await?.views(None)?))
     }
 
     /// One project with its sub-projects (no login).

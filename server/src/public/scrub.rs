@@ -73,9 +73,47 @@ pub fn scrub(text: &str, known: &[&str]) -> String {
     out
 }
 
+/// A door-level part after [`scrub`]: its number (or the stars that replaced it) and its unit.
+static DOOR_PART: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"[0-9０-９一二三四五六七八九十百千零〇两*]+\s*(号楼|号院|号|栋|幢|单元|室|楼|层|组|户)",
+    )
+    .expect("valid regex")
+});
+
+/// Any number left, with the dashes, slashes and `#` that join its parts (3-2-501, #12).
+static NUMBERS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[#＃]?[0-9０-９*]+(?:\s*[-－—/]\s*[0-9０-９*]+)*").expect("valid regex")
+});
+
+/// An address as the public may see it: [`scrub`]bed, then every door-level part and every
+/// number taken out, so that the road, the estate or the place is left (南宁西路12号3栋2单元501室
+/// → 南宁西路).
+pub fn scrub_address(address: &str, known: &[&str]) -> String {
+    let out = scrub(address, known);
+    let out = DOOR_PART.replace_all(&out, "");
+    let out = NUMBERS.replace_all(&out, "");
+    out.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_matches(|c: char| c.is_ascii_punctuation() || "，,、。;；:：".contains(c))
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::scrub;
+    use super::{scrub, scrub_address};
+
+    #[test]
+    fn a_public_address_keeps_the_road_and_loses_every_number() {
+        assert_eq!(scrub_address("南宁西路12号3栋2单元501室", &[]), "南宁西路");
+        assert_eq!(
+            scrub_address("麒麟区 南宁西路 3-2-501 王小明家", &["王小明"]),
+            "麒麟区 南宁西路 家"
+        );
+        assert_eq!(scrub_address("阳光小区三栋二单元", &[]), "阳光小区");
+        assert_eq!(scrub_address("电话 13812345678 东门", &[]), "电话 东门");
+    }
 
     /// A complaint as residents really write them, personal details and all.
     const FULL: &str = "我叫王小明,电话13812345678,身份证号53030219900101123X,家住南宁西路12号3栋2单元501室。\

@@ -262,6 +262,6 @@ impl ReportsApi {
                 people: public(people),
             },
             &[],
-        )))
+        )?))
     }
 }

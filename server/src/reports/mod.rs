@@ -355,7 +355,7 @@ pub async fn public_reports(
             };
             crate::public::anonymise(shown, &known)
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     Ok(PublicReportList {
         day: day.to_string(),
         workday: is_workday(day),

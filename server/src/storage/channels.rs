@@ -10,10 +10,15 @@ use super::{
 /// Statuses Open311 calls `closed`; everything else is `open`.
 pub const CLOSED_STATUSES: [&str; 3] = ["closed", "rejected", "merged"];
 
-/// A public case as Open311 shows it: no names, no phone numbers.
+/// A case as Open311 reads it: the public view is made from it by the anonymiser
+/// (`channels::open311`), the full one only for the API key that created it.
 #[derive(Debug, Clone, FromRow)]
 pub struct Open311Row {
     pub id: i64,
+    pub created_by: i64,
+    /// Names the text may mention, for the anonymiser: the contact and the submitter.
+    pub contact_name: Option<String>,
+    pub submitter_name: Option<String>,
     pub tracking_no: Option<String>,
     pub status: String,
     pub category_code: String,
@@ -40,6 +45,19 @@ pub struct Open311Filter {
     pub closed: Option<bool>,
     pub limit: i64,
     pub offset: i64,
+    /// The user of the API key asking: its own cases are listed whatever their state, besides
+    /// the public ones.
+    pub owner: Option<i64>,
+}
+
+/// Which cases Open311 lists: the public ones that are neither rejected nor merged, and the
+/// asking API key's own (`$owner`, NULL for none).
+fn open311_visible(sql: &mut Sql, owner: Option<i64>) {
+    sql.push(" AND (c.public = TRUE AND c.status NOT IN ('rejected', 'merged')");
+    if let Some(owner) = owner {
+        sql.push(" OR c.created_by = ").bind(Bind::I64(owner));
+    }
+    sql.push(")");
 }
 
 /// One timeline event of a public case (FixMyStreet's `servicerequestupdates`).
@@ -76,10 +94,12 @@ pub struct Attachment {
     pub note: String,
 }
 
-const OPEN311_SELECT: &str = "SELECT c.id, c.tracking_no, c.status, cat.code AS category_code, cat.name AS category_name,
+const OPEN311_SELECT: &str = "SELECT c.id, c.created_by, c.contact_name, u.display_name AS submitter_name,
+    c.tracking_no, c.status, cat.code AS category_code, cat.name AS category_name,
     c.description, d.name AS department_name, c.address, c.lat, c.lng, c.due_at, c.created_at, c.updated_at
     FROM cases c JOIN categories cat ON cat.id = c.category_id LEFT JOIN departments d ON d.id = c.department_id
-    WHERE c.public = TRUE AND c.tracking_no IS NOT NULL";
+    LEFT JOIN users u ON u.id = c.created_by
+    WHERE c.tracking_no IS NOT NULL";
 
 const USER_COLS: &str = "u.id, u.username, u.password_hash, u.openid, u.display_name, u.role, u.department_id, u.area_id, u.all_areas, u.active, u.created_at";
 
@@ -128,9 +148,10 @@ impl Db {
         )
     }
 
-    /// Public cases for Open311, newest first.
+    /// Cases Open311 may list (see [`open311_visible`]), newest first.
     pub async fn open311_requests(&self, f: &Open311Filter) -> StoreResult<Vec<Open311Row>> {
         let mut sql = Sql::new(OPEN311_SELECT);
+        open311_visible(&mut sql, f.owner);
         if !f.ids.is_empty() {
             sql.push_in("c.tracking_no", f.ids.iter().cloned());
         } else {
@@ -161,35 +182,51 @@ impl Db {
         )
     }
 
-    /// The tracking number of a case an Open311 client created with this token.
-    pub async fn open311_token(&self, token: &str) -> StoreResult<Option<String>> {
-        Ok(with_db!(self, p => {
-            sqlx::query_scalar::<_, Option<String>>(
-                "SELECT c.tracking_no FROM cases c JOIN api_keys k ON k.user_id = c.created_by
-                 WHERE c.client_request_id = $1 AND c.public = TRUE LIMIT 1",
-            )
-            .bind(token).fetch_optional(p).await
-        })?
-        .flatten())
+    /// The tracking number of a case an Open311 client created with this token: any of
+    /// `owner`'s, otherwise only a listed public one.
+    pub async fn open311_token(
+        &self,
+        token: &str,
+        owner: Option<i64>,
+    ) -> StoreResult<Option<String>> {
+        let mut sql = Sql::new(
+            "SELECT c.tracking_no FROM cases c WHERE c.tracking_no IS NOT NULL
+             AND c.created_by IN (SELECT user_id FROM api_keys) AND c.client_request_id = ",
+        );
+        sql.bind(Bind::Str(token.to_string()));
+        open311_visible(&mut sql, owner);
+        sql.push(" LIMIT 1");
+        let q = sql.sql();
+        Ok(
+            with_db!(self, p => bind_all!(sqlx::query_scalar::<_, Option<String>>(q), sql.binds.clone()).fetch_optional(p).await)?
+                .flatten(),
+        )
     }
 
-    /// Status changes of public cases in a time window, oldest first.
+    /// Status changes of the cases Open311 may list (see [`open311_visible`]) in a time
+    /// window, oldest first.
     pub async fn open311_updates(
         &self,
         from: i64,
         to: i64,
         limit: i64,
         offset: i64,
+        owner: Option<i64>,
     ) -> StoreResult<Vec<Open311UpdateRow>> {
-        Ok(with_db!(self, p => {
-            sqlx::query_as::<_, Open311UpdateRow>(
-                "SELECT e.id, c.tracking_no, e.at, e.kind, e.to_status
-                 FROM case_events e JOIN cases c ON c.id = e.case_id
-                 WHERE c.public = TRUE AND c.tracking_no IS NOT NULL AND e.at >= $1 AND e.at <= $2
-                 ORDER BY e.id LIMIT $3 OFFSET $4",
-            )
-            .bind(from).bind(to).bind(limit).bind(offset).fetch_all(p).await
-        })?)
+        let mut sql = Sql::new(
+            "SELECT e.id, c.tracking_no, e.at, e.kind, e.to_status
+             FROM case_events e JOIN cases c ON c.id = e.case_id
+             WHERE c.tracking_no IS NOT NULL AND e.at >= ",
+        );
+        sql.bind(Bind::I64(from));
+        sql.push(" AND e.at <= ").bind(Bind::I64(to));
+        open311_visible(&mut sql, owner);
+        sql.push(" ORDER BY e.id LIMIT ").bind(Bind::I64(limit));
+        sql.push(" OFFSET ").bind(Bind::I64(offset));
+        let q = sql.sql();
+        Ok(
+            with_db!(self, p => bind_all!(sqlx::query_as::<_, Open311UpdateRow>(q), sql.binds.clone()).fetch_all(p).await)?,
+        )
     }
 
     /// The id of the case with this tracking number.
@@ -409,18 +446,28 @@ impl Db {
     }
 
     /// Settles a check; `publish` makes the case public if its resident asked for that.
+    /// `only_pending` (a retried check) settles it only if nobody has meanwhile, so a check
+    /// answering late never overrules the desk's decision; `false` when it did not.
     pub async fn settle_content_check(
         &self,
         case_id: i64,
         verdict: &str,
         label: Option<i64>,
         publish: bool,
+        only_pending: bool,
         now: i64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         with_db!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query("UPDATE content_checks SET verdict = $1, label = $2, updated_at = $3 WHERE case_id = $4")
-                .bind(verdict).bind(label).bind(now).bind(case_id).execute(&mut *tx).await?;
+            let settled = sqlx::query(
+                "UPDATE content_checks SET verdict = $1, label = $2, updated_at = $3
+                 WHERE case_id = $4 AND (verdict = 'pending' OR NOT $5)",
+            )
+            .bind(verdict).bind(label).bind(now).bind(case_id).bind(only_pending)
+            .execute(&mut *tx).await?.rows_affected();
+            if settled == 0 {
+                return Ok(false);
+            }
             if publish {
                 sqlx::query(
                     "UPDATE cases SET public = (SELECT want_public FROM content_checks WHERE case_id = $1) WHERE id = $1",
@@ -428,8 +475,8 @@ impl Db {
                 .bind(case_id).execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(())
-        })?;
-        Ok(())
+            Ok::<_, sqlx::Error>(true)
+        })
+        .map_err(Into::into)
     }
 }

@@ -429,6 +429,14 @@ impl AppState {
         {
             return Ok((c, false));
         }
+        // Publishing is the household's consent, which only the visit's author heard: the
+        // desk raising someone else's finding cannot make it public.
+        if public && visit.visitor_id != p.id() {
+            return Err(ApiError::unprocessable(
+                "publish_needs_consent",
+                "只有走访人可以按住户的意愿公开此问题",
+            ));
+        }
         let h = self
             .db
             .household(visit.household_id, None)
