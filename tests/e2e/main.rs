@@ -89,6 +89,13 @@ async fn open_with_ticket(b: &Browser, site: &Site, token: &str, path_and_query:
         .await;
 }
 
+/// Opens a widget with a ticket for another user than the one signed in, and takes the
+/// switch the widget asks about (it never switches account silently).
+async fn switch_with_ticket(b: &Browser, site: &Site, token: &str, path_and_query: &str) {
+    open_with_ticket(b, site, token, path_and_query).await;
+    b.click(".ms-switch [data-action=\"switch\"]").await;
+}
+
 async fn fill_form(b: &Browser, w: &World, description: &str) {
     b.click(&format!("[data-category-id=\"{}\"]", w.cat_light))
         .await;

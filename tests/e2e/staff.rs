@@ -358,7 +358,7 @@ async fn the_demo_district_is_drawn_street_by_street_and_each_queue_puts_overdue
 
     // The handler's queue: overdue cases first.
     let handler = site.app.login("handler", "minsheng2026").await;
-    open_with_ticket(&b, &site, &handler, "/w/handle").await;
+    super::switch_with_ticket(&b, &site, &handler, "/w/handle").await;
     b.wait_for("#ms-queue [data-case-id]").await;
     let flags = b
         .js("return [...document.querySelectorAll('#ms-queue > li')].map(li => li.classList.contains('ms-overdue'))")
@@ -371,7 +371,7 @@ async fn the_demo_district_is_drawn_street_by_street_and_each_queue_puts_overdue
     b.screenshot("handle-demo").await;
 
     let dispatcher = site.app.login("dispatcher", "minsheng2026").await;
-    open_with_ticket(&b, &site, &dispatcher, "/w/dispatch").await;
+    super::switch_with_ticket(&b, &site, &dispatcher, "/w/dispatch").await;
     b.wait_for("#ms-desk [data-case-id]").await;
     b.click("#ms-tab-supervise").await;
     b.wait_for("#ms-desk[data-tab=supervise] [data-case-id].ms-overdue")
