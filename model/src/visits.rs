@@ -158,6 +158,7 @@ api_object! {
 
     /// Make `user_id` responsible for these households (`null` clears it).
     pub struct AssignHouseholds {
+        #[cfg_attr(feature = "server", oai(validator(min_items = 1, max_items = 1000)))]
         pub household_ids: Vec<i64>,
         pub user_id: Option<i64>,
     }
@@ -174,12 +175,13 @@ api_object! {
 
     /// A new visit round: every household under `area_id`, between two days (Beijing time).
     pub struct NewRound {
+        #[cfg_attr(feature = "server", oai(validator(max_length = 100, pattern = r"\S")))]
         pub name: String,
         pub area_id: i64,
         /// `YYYY-MM-DD`
-        pub starts_on: String,
+        pub starts_on: crate::dto::IsoDay,
         /// `YYYY-MM-DD`, the last day of the round.
-        pub due_on: String,
+        pub due_on: crate::dto::IsoDay,
     }
 
     /// A visit round (走访轮次) with its progress.
@@ -230,6 +232,7 @@ api_object! {
 
     /// A batch of visits recorded offline.
     pub struct VisitSyncRequest {
+        #[cfg_attr(feature = "server", oai(validator(max_items = 100)))]
         pub visits: Vec<VisitInput>,
     }
 
@@ -511,8 +514,8 @@ pub fn meeting(m: &MeetingInput, now: i64) -> Result<(), FieldError> {
 /// A new round's name and days; returns the two days.
 pub fn round(r: &NewRound) -> Result<(NaiveDate, NaiveDate), FieldError> {
     required("name", Some(&r.name), limits::ROUND_NAME_MAX)?;
-    let from = day("starts_on", &r.starts_on)?;
-    let to = day("due_on", &r.due_on)?;
+    let from = day("starts_on", r.starts_on.as_str())?;
+    let to = day("due_on", r.due_on.as_str())?;
     if to < from {
         return Err(err(
             "due_on",

@@ -175,6 +175,30 @@ pub fn framework_error(err: poem::Error) -> poem::Response {
     if err.is_from_response() {
         return err.into_response();
     }
+    if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        // A parameter outside what the document declares (its type, enum, range or
+        // pattern): 400 `invalid_<name>`, the code each handler gave before the document
+        // said it.
+        let json = body(
+            &format!("invalid_{}", e.name.to_ascii_lowercase().replace('-', "_")),
+            format!("参数 {} 无效: {}", e.name, e.reason),
+        );
+        return json_error(StatusCode::BAD_REQUEST, &json.0);
+    }
+    if let Some(field) = err
+        .downcast_ref::<poem_openapi::error::ParseRequestPayloadError>()
+        .and_then(|e| verified_field(&e.reason))
+    {
+        // A body field outside its declared length, range or pattern: 422
+        // `validation_failed` naming the field, as the handlers' own checks answer.
+        let message = err.to_string();
+        let json = Json(ErrorBody {
+            code: "validation_failed".into(),
+            message: format!("{field}: 不符合接口文档的约束 ({message})"),
+            field: Some(field.to_string()),
+        });
+        return json_error(StatusCode::UNPROCESSABLE_ENTITY, &json.0);
+    }
     let status = err.status();
     let (code, message) = match status {
         StatusCode::BAD_REQUEST => ("invalid_request", err.to_string()),
@@ -190,9 +214,20 @@ pub fn framework_error(err: poem::Error) -> poem::Response {
         }
         _ => ("error", err.to_string()),
     };
-    let json = body(code, message);
+    json_error(status, &body(code, message).0)
+}
+
+fn json_error(status: StatusCode, body: &ErrorBody) -> poem::Response {
     poem::Response::builder()
         .status(status)
         .content_type("application/json; charset=utf-8")
-        .body(serde_json::to_vec(&json.0).unwrap_or_default())
+        .body(serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// The field named by poem-openapi's validator failure ("field `x` verification failed"),
+/// the innermost first.
+fn verified_field(reason: &str) -> Option<&str> {
+    let (_, rest) = reason.split_once("field `")?;
+    let (field, rest) = rest.split_once('`')?;
+    rest.starts_with(" verification failed").then_some(field)
 }

@@ -23,7 +23,7 @@ pub struct TicketResponse {
 }
 
 /// A ticket to exchange for a session.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 pub struct TicketExchange {
     pub ticket: String,
 }
@@ -74,7 +74,7 @@ impl AuthApi {
     async fn login(
         &self,
         req: &poem::Request,
-        body: Json<LoginRequest>,
+        body: crate::contract::StrictJson<LoginRequest>,
     ) -> Result<LoginOk, ApiError> {
         let limits = &self.state.limits;
         limits.login_ip.check(&limits.client_ip(req))?;
@@ -124,7 +124,7 @@ impl AuthApi {
 
     /// Log in from the mini-program with the code from `wx.login()`; one resident per openid.
     #[oai(path = "/wechat", method = "post")]
-    async fn wechat(&self, body: Json<WechatLoginRequest>) -> Result<LoginOk, ApiError> {
+    async fn wechat(&self, body: crate::contract::StrictJson<WechatLoginRequest>) -> Result<LoginOk, ApiError> {
         let code = body.code.trim();
         if code.is_empty() || code.len() > 128 {
             return Err(ApiError::bad_request("wechat_invalid_code", "登录码无效"));
@@ -147,7 +147,7 @@ impl AuthApi {
     async fn bind_wechat(
         &self,
         auth: BearerAuth,
-        body: Json<WechatLoginRequest>,
+        body: crate::contract::StrictJson<WechatLoginRequest>,
     ) -> Result<Json<UserView>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let code = body.code.trim();
@@ -209,7 +209,7 @@ impl AuthApi {
 
     /// Exchange a ticket for a session; a ticket works once, and only while fresh.
     #[oai(path = "/ticket/exchange", method = "post")]
-    async fn exchange(&self, body: Json<TicketExchange>) -> Result<LoginOk, ApiError> {
+    async fn exchange(&self, body: crate::contract::StrictJson<TicketExchange>) -> Result<LoginOk, ApiError> {
         let user = self.state.redeem_ticket(&body.ticket).await?.user;
         self.session_for(user).await
     }

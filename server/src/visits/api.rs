@@ -22,6 +22,7 @@ use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, Principal};
 use crate::cases::api::parse_limit;
 use crate::cases::view::case_view;
+use crate::contract::DayOrTime;
 use crate::error::ApiError;
 use crate::reference::area_path;
 use crate::storage::{
@@ -320,12 +321,15 @@ impl VisitsApi {
         area_id: Query<Option<i64>>,
         /// Words in the address or tags.
         q: Query<Option<String>>,
-        /// Only those not yet visited in `round_id`.
+        /// Only those not yet visited in `round_id` (default: the newest round).
         unvisited: Query<Option<bool>>,
         /// Only those this user is responsible for.
         responsible_user_id: Query<Option<i64>>,
+        /// The `next_cursor` of the previous page.
+        #[oai(validator(pattern = "^[0-9]{0,18}$"))]
         cursor: Query<Option<String>>,
         /// 1..=1000, default 100.
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<i64>>,
     ) -> Result<Json<HouseholdList>, ApiError> {
         let (_, v) = self.viewer(&auth).await?;
@@ -338,15 +342,23 @@ impl VisitsApi {
                 .ok_or_else(|| ApiError::bad_request("invalid_cursor", "cursor 无效"))?,
             None => 0,
         };
-        if unvisited.0 == Some(true) && round_id.0.is_none() {
-            return Err(ApiError::bad_request(
-                "round_required",
-                "unvisited 须与 round_id 一起使用",
-            ));
-        }
+        // `unvisited` without a round means the newest round, as coverage reads it.
+        let round_id = match (unvisited.0, round_id.0) {
+            (Some(true), None) => Some(
+                self.state
+                    .db
+                    .rounds()
+                    .await?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| ApiError::not_found("round_not_found", "走访轮次不存在"))?
+                    .id,
+            ),
+            (_, id) => id,
+        };
         let areas = self.state.areas().await?;
         let f = HouseholdFilter {
-            round_id: round_id.0,
+            round_id: round_id,
             area_path: area_path(&areas, area_id.0)?,
             text: q.0.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
             unvisited: unvisited.0 == Some(true),
@@ -360,7 +372,7 @@ impl VisitsApi {
         Ok(Json(HouseholdList {
             items: rows
                 .iter()
-                .map(|h| household_view(h, &v, &areas, round_id.0))
+                .map(|h| household_view(h, &v, &areas, round_id))
                 .collect(),
             total,
             next_cursor,
@@ -392,7 +404,7 @@ impl VisitsApi {
     async fn assign(
         &self,
         auth: BearerAuth,
-        body: Json<AssignHouseholds>,
+        body: crate::contract::StrictJson<AssignHouseholds>,
     ) -> Result<Json<Updated>, ApiError> {
         self.admin(&auth).await?;
         if body.household_ids.is_empty() || body.household_ids.len() > 1000 {
@@ -404,7 +416,7 @@ impl VisitsApi {
         if let Some(u) = body.user_id {
             match self.state.db.user(u).await? {
                 Some(user) if user.active && user.role != Role::Resident.as_str() => {}
-                _ => return Err(ApiError::unprocessable("unknown_user", "工作人员不存在")),
+                _ => return Err(ApiError::not_found("unknown_user", "工作人员不存在")),
             }
         }
         let n = self
@@ -414,7 +426,7 @@ impl VisitsApi {
             .await
             .map_err(|e| match e {
                 StoreError::NotFound => {
-                    ApiError::unprocessable("household_not_found", "有住户不存在,未做任何更改")
+                    ApiError::not_found("household_not_found", "有住户不存在,未做任何更改")
                 }
                 e => e.into(),
             })?;
@@ -427,7 +439,7 @@ impl VisitsApi {
         &self,
         auth: BearerAuth,
         id: Path<i64>,
-        body: Json<SupervisorAreas>,
+        body: crate::contract::StrictJson<SupervisorAreas>,
     ) -> Result<Json<Updated>, ApiError> {
         self.admin(&auth).await?;
         match self.state.db.user(id.0).await? {
@@ -458,7 +470,7 @@ impl VisitsApi {
     async fn create_round(
         &self,
         auth: BearerAuth,
-        body: Json<NewRound>,
+        body: crate::contract::StrictJson<NewRound>,
     ) -> Result<RoundCreated, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         p.require(&[Role::Admin, Role::Dispatcher])?;
@@ -525,7 +537,7 @@ impl VisitsApi {
     async fn sync(
         &self,
         auth: BearerAuth,
-        body: Json<VisitSyncRequest>,
+        body: crate::contract::StrictJson<VisitSyncRequest>,
     ) -> Result<Json<SyncResponse>, ApiError> {
         let (p, v) = self.viewer(&auth).await?;
         if body.visits.len() > limits::BATCH_MAX {
@@ -555,11 +567,14 @@ impl VisitsApi {
         /// Only visits with (or without) a check-in flag.
         flagged: Query<Option<bool>>,
         /// Visited at or after (RFC 3339 or YYYY-MM-DD).
-        from: Query<Option<String>>,
+        from: Query<Option<DayOrTime>>,
         /// Visited before (RFC 3339 or YYYY-MM-DD).
-        to: Query<Option<String>>,
+        to: Query<Option<DayOrTime>>,
+        /// The `next_cursor` of the previous page.
+        #[oai(validator(pattern = "^(-?[0-9]{1,18}_.*)?$"))]
         cursor: Query<Option<String>>,
         /// 1..=200, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
     ) -> Result<Json<VisitList>, ApiError> {
         let (_, v) = self.viewer(&auth).await?;
@@ -579,8 +594,8 @@ impl VisitsApi {
             visitor_id: visitor_id.0,
             area_path: area_path(&areas, area_id.0)?,
             flagged: flagged.0,
-            from: crate::cases::api::parse_time("from", from.0)?,
-            to: crate::cases::api::parse_time("to", to.0)?,
+            from: crate::cases::api::parse_time("from", from.0.map(DayOrTime::into_inner))?,
+            to: crate::cases::api::parse_time("to", to.0.map(DayOrTime::into_inner))?,
             before,
             limit,
         };
@@ -601,10 +616,11 @@ impl VisitsApi {
         &self,
         auth: BearerAuth,
         round_id: Query<Option<i64>>,
-        group_by: Query<Option<String>>,
+        /// `community` (default), `supervisor` or `responsible`.
+        group_by: Query<Option<minsheng_model::CoverageGroupBy>>,
     ) -> Result<Json<CoverageReport>, ApiError> {
         let (_, v) = self.viewer(&auth).await?;
-        Ok(Json(self.coverage(&v, round_id.0, group_by.0).await?))
+        Ok(Json(self.coverage(&v, round_id.0, group_by.0.map(|g| g.as_str().into())).await?))
     }
 
     /// The coverage report as an Excel workbook with Chinese headers.
@@ -613,10 +629,11 @@ impl VisitsApi {
         &self,
         auth: BearerAuth,
         round_id: Query<Option<i64>>,
-        group_by: Query<Option<String>>,
+        /// `community` (default), `supervisor` or `responsible`.
+        group_by: Query<Option<minsheng_model::CoverageGroupBy>>,
     ) -> Result<crate::supervision::api::XlsxFile, ApiError> {
         let (_, v) = self.viewer(&auth).await?;
-        let r = self.coverage(&v, round_id.0, group_by.0).await?;
+        let r = self.coverage(&v, round_id.0, group_by.0.map(|g| g.as_str().into())).await?;
         let mut wb = Workbook::new();
         let ws = wb.add_worksheet();
         ws.set_name("走访覆盖").map_err(xlsx_error)?;
@@ -705,7 +722,7 @@ impl VisitsApi {
         auth: BearerAuth,
         id: Path<String>,
         finding_id: Path<String>,
-        body: Json<RaiseFinding>,
+        body: crate::contract::StrictJson<RaiseFinding>,
     ) -> Result<RaisedCase, ApiError> {
         let (p, v) = self.viewer(&auth).await?;
         let visit = self.visible_visit(&v, &id.0).await?;
@@ -823,7 +840,7 @@ impl VisitsApi {
     async fn sync_meetings(
         &self,
         auth: BearerAuth,
-        body: Json<MeetingSyncRequest>,
+        body: crate::contract::StrictJson<MeetingSyncRequest>,
     ) -> Result<Json<SyncResponse>, ApiError> {
         let (p, v) = self.viewer(&auth).await?;
         p.require(&[Role::Supervisor])?;
@@ -904,17 +921,19 @@ impl VisitsApi {
         auth: BearerAuth,
         area_id: Query<Option<i64>>,
         /// Held at or after (RFC 3339 or YYYY-MM-DD); default 90 days ago.
-        from: Query<Option<String>>,
+        from: Query<Option<DayOrTime>>,
         /// Held before (RFC 3339 or YYYY-MM-DD); default now.
-        to: Query<Option<String>>,
+        to: Query<Option<DayOrTime>>,
     ) -> Result<Json<Vec<MeetingView>>, ApiError> {
         let (p, v) = self.viewer(&auth).await?;
         if p.role == Role::Handler {
             return Err(ApiError::forbidden("例会记录仅供监督和管理人员查看"));
         }
         let now = crate::now_ms();
-        let from = crate::cases::api::parse_time("from", from.0)?.unwrap_or(now - 90 * 86_400_000);
-        let to = crate::cases::api::parse_time("to", to.0)?.unwrap_or(now + 1);
+        let from = crate::cases::api::parse_time("from", from.0.map(DayOrTime::into_inner))?
+            .unwrap_or(now - 90 * 86_400_000);
+        let to = crate::cases::api::parse_time("to", to.0.map(DayOrTime::into_inner))?
+            .unwrap_or(now + 1);
         let areas = self.state.areas().await?;
         let asked = area_path(&areas, area_id.0)?;
         let supervisor = (p.role == Role::Supervisor).then(|| p.id());
