@@ -251,7 +251,13 @@ pub fn api_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
 /// The whole HTTP application.
 pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
     let api = api_service(&state);
-    let spec = api.spec_endpoint();
+    // The document as poem-openapi writes it, with each event stream's frames described.
+    let spec = crate::contract::with_event_frames(&api.spec());
+    let spec = poem::endpoint::make_sync(move |_| {
+        poem::Response::builder()
+            .content_type("application/json; charset=utf-8")
+            .body(spec.clone())
+    });
     let docs = api.swagger_ui();
     let app = Route::new()
         .nest("/", api.around(crate::system::limit_body))

@@ -200,6 +200,72 @@ poem_openapi::impl_apirequest_for_payload!(
     T: poem_openapi::types::ParseFromJSON + serde::de::DeserializeOwned
 );
 
+/// The SSE event name each stream's frames carry, by the schema of their `data`.
+const STREAM_EVENTS: &[(&str, &str)] = &[("FeedEvent", "case"), ("PublicChange", "change")];
+
+/// The document with every multipart form closed to undeclared parts, and every
+/// `text/event-stream` response describing its frames: an
+/// `itemSchema` (OpenAPI 3.2's way, read by schema-aware clients and by schemathesis) whose
+/// `event` is the stream's event name and whose `data` is JSON of the stream's item schema.
+/// poem-openapi can only say "an array of items in format event-stream", which no client
+/// can check a frame against.
+pub fn with_event_frames(spec: &str) -> String {
+    let Ok(mut doc) = serde_json::from_str::<Value>(spec) else {
+        return spec.to_string();
+    };
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return spec.to_string();
+    };
+    for op in paths.values_mut().filter_map(Value::as_object_mut) {
+        for operation in op.values_mut() {
+            // Multipart forms take their declared parts only (the structs deny unknown
+            // fields; poem-openapi does not say so in the schema).
+            if let Some(form) = operation.pointer_mut("/requestBody/content/multipart~1form-data/schema")
+                && form.get("properties").is_some()
+            {
+                form["additionalProperties"] = Value::Bool(false);
+            }
+            let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            for response in responses.values_mut() {
+                let Some(media) = response.pointer_mut("/content/text~1event-stream") else {
+                    continue;
+                };
+                let Some(item) = media.pointer("/schema/items").cloned() else {
+                    continue;
+                };
+                let name = item
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.rsplit('/').next())
+                    .and_then(|n| STREAM_EVENTS.iter().find(|(s, _)| *s == n))
+                    .map(|(_, e)| *e);
+                let event = match name {
+                    Some(e) => serde_json::json!({ "type": "string", "enum": [e] }),
+                    None => serde_json::json!({ "type": "string" }),
+                };
+                media["itemSchema"] = serde_json::json!({
+                    "type": "object",
+                    "required": ["event", "data"],
+                    "properties": {
+                        "event": event,
+                        "id": { "type": "string", "pattern": "^[0-9]+$" },
+                        "retry": { "type": "integer", "minimum": 0 },
+                        "data": {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": item,
+                        },
+                    },
+                });
+            }
+        }
+    }
+    doc.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +280,22 @@ mod tests {
         assert!(StatusList::parse_from_parameter("").is_ok());
         assert!(StatusList::parse_from_parameter("pending").is_err());
         assert!(StatusList::parse_from_parameter("closedx").is_err());
+    }
+
+    #[test]
+    fn each_event_stream_describes_its_frames() {
+        let spec = serde_json::json!({ "paths": { "/s": { "get": { "responses": { "200": {
+            "content": { "text/event-stream": { "schema": {
+                "type": "array", "format": "event-stream",
+                "items": { "$ref": "#/components/schemas/FeedEvent" } } } } } } } } } });
+        let out: Value = serde_json::from_str(&with_event_frames(&spec.to_string())).unwrap();
+        let item = &out["paths"]["/s"]["get"]["responses"]["200"]["content"]["text/event-stream"]
+            ["itemSchema"];
+        assert_eq!(item["properties"]["event"]["enum"][0], "case");
+        assert_eq!(
+            item["properties"]["data"]["contentSchema"]["$ref"],
+            "#/components/schemas/FeedEvent"
+        );
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub struct PhotosApi {
 
 /// A photo upload as `wx.uploadFile` sends it: the image in field `file`.
 #[derive(Multipart)]
+#[oai(deny_unknown_fields)]
 pub struct PhotoUpload {
     /// JPEG, PNG or WebP, at most 10 MiB.
     pub file: Upload,

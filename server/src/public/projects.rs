@@ -37,6 +37,7 @@ pub enum ProjectPhotoCreated {
 
 /// A photo of a stage's work, in field `file`.
 #[derive(Multipart)]
+#[oai(deny_unknown_fields)]
 pub struct StagePhotoUpload {
     pub file: Upload,
 }

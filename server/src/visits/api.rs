@@ -38,6 +38,7 @@ pub struct VisitsApi {
 
 /// A household spreadsheet (CSV or XLSX) in field `file`.
 #[derive(Multipart)]
+#[oai(deny_unknown_fields)]
 pub struct ImportUpload {
     pub file: Upload,
 }
@@ -45,6 +46,7 @@ pub struct ImportUpload {
 /// A photo of a visit: the image in `file`, and a phone-generated `photo_id` so a retried
 /// upload stores it once.
 #[derive(Multipart)]
+#[oai(deny_unknown_fields)]
 pub struct VisitPhotoUpload {
     pub file: Upload,
     pub photo_id: String,
