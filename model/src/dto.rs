@@ -428,8 +428,7 @@ impl IsoDay {
 
     /// Whether `s` is a real date written `YYYY-MM-DD`.
     pub fn is_valid(s: &str) -> bool {
-        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
-            && s.len() == 10
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() && s.len() == 10
     }
 }
 

@@ -41,10 +41,7 @@ impl Type for DayOrTime {
     fn schema_ref() -> MetaSchemaRef {
         MetaSchemaRef::Inline(Box::new(MetaSchema {
             any_of: vec![
-                MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format(
-                    "string",
-                    "date-time",
-                ))),
+                MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date-time"))),
                 MetaSchemaRef::Inline(Box::new(date_schema())),
             ],
             ..MetaSchema::new("string")
@@ -172,8 +169,8 @@ impl<T: Type> Payload for StrictJson<T> {
     }
 }
 
-impl<T: poem_openapi::types::ParseFromJSON + serde::de::DeserializeOwned>
-    ParsePayload for StrictJson<T>
+impl<T: poem_openapi::types::ParseFromJSON + serde::de::DeserializeOwned> ParsePayload
+    for StrictJson<T>
 {
     const IS_REQUIRED: bool = T::IS_REQUIRED;
 
@@ -220,12 +217,15 @@ pub fn with_event_frames(spec: &str) -> String {
         for operation in op.values_mut() {
             // Multipart forms take their declared parts only (the structs deny unknown
             // fields; poem-openapi does not say so in the schema).
-            if let Some(form) = operation.pointer_mut("/requestBody/content/multipart~1form-data/schema")
+            if let Some(form) =
+                operation.pointer_mut("/requestBody/content/multipart~1form-data/schema")
                 && form.get("properties").is_some()
             {
                 form["additionalProperties"] = Value::Bool(false);
             }
-            let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut)
+            let Some(responses) = operation
+                .get_mut("responses")
+                .and_then(Value::as_object_mut)
             else {
                 continue;
             };
@@ -289,8 +289,7 @@ mod tests {
                 "type": "array", "format": "event-stream",
                 "items": { "$ref": "#/components/schemas/FeedEvent" } } } } } } } } } });
         let out: Value = serde_json::from_str(&with_event_frames(&spec.to_string())).unwrap();
-        let item = &out["paths"]["/s"]["get"]["responses"]["200"]["content"]["text/event-stream"]
-            ["itemSchema"];
+        let item = &out["paths"]["/s"]["get"]["responses"]["200"]["content"]["text/event-stream"]["itemSchema"];
         assert_eq!(item["properties"]["event"]["enum"][0], "case");
         assert_eq!(
             item["properties"]["data"]["contentSchema"]["$ref"],

@@ -124,7 +124,10 @@ impl AuthApi {
 
     /// Log in from the mini-program with the code from `wx.login()`; one resident per openid.
     #[oai(path = "/wechat", method = "post")]
-    async fn wechat(&self, body: crate::contract::StrictJson<WechatLoginRequest>) -> Result<LoginOk, ApiError> {
+    async fn wechat(
+        &self,
+        body: crate::contract::StrictJson<WechatLoginRequest>,
+    ) -> Result<LoginOk, ApiError> {
         let code = body.code.trim();
         if code.is_empty() || code.len() > 128 {
             return Err(ApiError::bad_request("wechat_invalid_code", "登录码无效"));
@@ -209,7 +212,10 @@ impl AuthApi {
 
     /// Exchange a ticket for a session; a ticket works once, and only while fresh.
     #[oai(path = "/ticket/exchange", method = "post")]
-    async fn exchange(&self, body: crate::contract::StrictJson<TicketExchange>) -> Result<LoginOk, ApiError> {
+    async fn exchange(
+        &self,
+        body: crate::contract::StrictJson<TicketExchange>,
+    ) -> Result<LoginOk, ApiError> {
         let user = self.state.redeem_ticket(&body.ticket).await?.user;
         self.session_for(user).await
     }

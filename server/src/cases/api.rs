@@ -257,9 +257,11 @@ impl CasesApi {
         /// Created before (RFC 3339 or YYYY-MM-DD).
         to: Query<Option<DayOrTime>>,
         /// The `next_cursor` of the previous page.
-        #[oai(validator(pattern = "^(-?[0-9]{1,18})?$"))] cursor: Query<Option<String>>,
+        #[oai(validator(pattern = "^(-?[0-9]{1,18})?$"))]
+        cursor: Query<Option<String>>,
         /// 1..=100, default 20.
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<i64>>,
     ) -> Result<Json<CaseList>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let scope = self.state.scope(&p).await?;
@@ -292,9 +294,11 @@ impl CasesApi {
         &self,
         auth: BearerAuth,
         /// The `next_cursor` of the previous page.
-        #[oai(validator(pattern = "^(-?[0-9]{1,18})?$"))] cursor: Query<Option<String>>,
+        #[oai(validator(pattern = "^(-?[0-9]{1,18})?$"))]
+        cursor: Query<Option<String>>,
         /// 1..=100, default 20.
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<i64>>,
     ) -> Result<Json<CaseList>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let limit = parse_limit(limit.0, 20, 100)?;
@@ -377,10 +381,7 @@ impl CasesApi {
                 let cat = match self.state.category(id).await? {
                     Some(cat) if cat.active => cat,
                     _ => {
-                        return Err(ApiError::not_found(
-                            "unknown_category",
-                            "诉求类别不存在",
-                        ));
+                        return Err(ApiError::not_found("unknown_category", "诉求类别不存在"));
                     }
                 };
                 ch.category_id = Some(cat.id);
@@ -406,10 +407,7 @@ impl CasesApi {
             Action::Assign => {
                 let dept = req.department_id.unwrap_or_default();
                 if self.state.db.department(dept).await?.is_none() {
-                    return Err(ApiError::not_found(
-                        "unknown_department",
-                        "承办部门不存在",
-                    ));
+                    return Err(ApiError::not_found("unknown_department", "承办部门不存在"));
                 }
                 let due = match req.due_at {
                     Some(d) if d.timestamp_millis() <= now => {

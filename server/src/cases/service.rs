@@ -52,10 +52,7 @@ impl AppState {
         let category = match self.category(n.category_id).await? {
             Some(c) if c.active => c,
             _ => {
-                return Err(ApiError::not_found(
-                    "unknown_category",
-                    "诉求类别不存在",
-                ));
+                return Err(ApiError::not_found("unknown_category", "诉求类别不存在"));
             }
         };
         let area_id = match n.area_id {

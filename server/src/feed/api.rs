@@ -254,7 +254,10 @@ impl FeedApi {
         &self,
         req: &poem::Request,
         auth: FeedAuth,
-        #[oai(name = "Last-Event-ID", validator(pattern = "^[ \\t]*(-?[0-9]{1,18})?[ \\t]*$"))]
+        #[oai(
+            name = "Last-Event-ID",
+            validator(pattern = "^[ \\t]*(-?[0-9]{1,18})?[ \\t]*$")
+        )]
         last_event_id: Header<Option<String>>,
         /// Resume after this event id (for clients that cannot set `Last-Event-ID`).
         after: Query<Option<i64>>,

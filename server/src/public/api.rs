@@ -126,7 +126,8 @@ impl PublicApi {
         /// The area and everything under it.
         area_id: Query<Option<i64>>,
         /// The `next_cursor` of the previous page.
-        #[oai(validator(pattern = "^(-?[0-9]{1,18})?$"))] cursor: Query<Option<String>>,
+        #[oai(validator(pattern = "^(-?[0-9]{1,18})?$"))]
+        cursor: Query<Option<String>>,
         /// 1..=50, default 20.
         #[oai(validator(minimum(value = "1"), maximum(value = "50")))]
         limit: Query<Option<i64>>,
@@ -255,7 +256,10 @@ impl PublicApi {
             .report(
                 &Scope::All,
                 period.0.map(|p| p.as_str().into()),
-                None, Some("department".into()), None)
+                None,
+                Some("department".into()),
+                None,
+            )
             .await?;
         let rows = r
             .rows

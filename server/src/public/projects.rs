@@ -233,8 +233,9 @@ impl ProjectsApi {
             if name.is_empty() || name.chars().count() > limits::STAGE_NAME_MAX {
                 return Err(invalid("stages.name", "阶段名称应为 1 到 50 个字"));
             }
-            let start = minsheng_model::visits::day("stages.planned_start", s.planned_start.as_str())
-                .map_err(ApiError::field)?;
+            let start =
+                minsheng_model::visits::day("stages.planned_start", s.planned_start.as_str())
+                    .map_err(ApiError::field)?;
             let end = minsheng_model::visits::day("stages.planned_end", s.planned_end.as_str())
                 .map_err(ApiError::field)?;
             if end < start {
@@ -256,10 +257,7 @@ impl ProjectsApi {
             return Err(ApiError::not_found("unknown_area", "区域不存在"));
         }
         if self.state.db.department(n.department_id).await?.is_none() {
-            return Err(ApiError::not_found(
-                "unknown_department",
-                "责任单位不存在",
-            ));
+            return Err(ApiError::not_found("unknown_department", "责任单位不存在"));
         }
         if let Some(parent) = n.parent_id
             && self.state.db.project(parent).await?.is_none()

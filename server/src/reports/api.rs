@@ -72,7 +72,11 @@ impl ReportsApi {
     /// person per day: a new submission for the same day updates it (keeping the first
     /// filing's time and on-time/late status); after the deadline it is `late`.
     #[oai(path = "/api/v1/reports", method = "post")]
-    async fn file(&self, auth: BearerAuth, body: crate::contract::StrictJson<NewReport>) -> Result<ReportFiled, ApiError> {
+    async fn file(
+        &self,
+        auth: BearerAuth,
+        body: crate::contract::StrictJson<NewReport>,
+    ) -> Result<ReportFiled, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let (view, filed) = super::file_report(&self.state, &p, &body.0, crate::now_ms()).await?;
         Ok(match filed {

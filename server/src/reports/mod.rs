@@ -161,7 +161,12 @@ pub async fn file_report(
     }
     check_report(req).map_err(ApiError::field)?;
     let today = day_of(now);
-    let day = match req.day.as_ref().map(|d| d.as_str().trim()).filter(|d| !d.is_empty()) {
+    let day = match req
+        .day
+        .as_ref()
+        .map(|d| d.as_str().trim())
+        .filter(|d| !d.is_empty())
+    {
         None => today,
         Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
             ApiError::field(FieldError {

@@ -15,8 +15,8 @@ use super::stats::{GroupBy, Period, tally};
 use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, Principal};
 use crate::cases::api::ListQuery;
-use crate::contract::{Day, DayOrTime, StatusList};
 use crate::cases::view::case_view;
+use crate::contract::{Day, DayOrTime, StatusList};
 use crate::error::ApiError;
 use crate::storage::{BEIJING_MS, Scope};
 
@@ -218,7 +218,7 @@ impl SupervisionApi {
                 group_by.0.map(|g| g.as_str().into()),
                 area_level.0.map(|l| l.as_str().into()),
             )
-                .await?,
+            .await?,
         ))
     }
 

@@ -622,7 +622,10 @@ impl VisitsApi {
         group_by: Query<Option<minsheng_model::CoverageGroupBy>>,
     ) -> Result<Json<CoverageReport>, ApiError> {
         let (_, v) = self.viewer(&auth).await?;
-        Ok(Json(self.coverage(&v, round_id.0, group_by.0.map(|g| g.as_str().into())).await?))
+        Ok(Json(
+            self.coverage(&v, round_id.0, group_by.0.map(|g| g.as_str().into()))
+                .await?,
+        ))
     }
 
     /// The coverage report as an Excel workbook with Chinese headers.
@@ -635,7 +638,9 @@ impl VisitsApi {
         group_by: Query<Option<minsheng_model::CoverageGroupBy>>,
     ) -> Result<crate::supervision::api::XlsxFile, ApiError> {
         let (_, v) = self.viewer(&auth).await?;
-        let r = self.coverage(&v, round_id.0, group_by.0.map(|g| g.as_str().into())).await?;
+        let r = self
+            .coverage(&v, round_id.0, group_by.0.map(|g| g.as_str().into()))
+            .await?;
         let mut wb = Workbook::new();
         let ws = wb.add_worksheet();
         ws.set_name("走访覆盖").map_err(xlsx_error)?;
