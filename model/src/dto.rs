@@ -72,7 +72,6 @@ api_object! {
         pub lat: Option<f64>,
         #[cfg_attr(feature = "server", oai(validator(minimum(value = "-180"), maximum(value = "180"))))]
         pub lng: Option<f64>,
-        #[cfg_attr(feature = "server", oai(validator(min_items = 3)))]
         pub boundary: Option<Vec<Vec<f64>>>,
     }
 
@@ -411,11 +410,24 @@ api_object! {
     }
 }
 
-/// A calendar day, `YYYY-MM-DD` (OpenAPI `format: date`), kept as sent. The server refuses
-/// anything that is not a real date before a handler sees it.
+/// A calendar day, `YYYY-MM-DD` (OpenAPI `format: date`), kept as sent. As a parameter it
+/// is refused (400) unless it is a real date; in a body the handler checks it (422, naming
+/// the field).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct IsoDay(pub String);
+
+impl From<&str> for IsoDay {
+    fn from(s: &str) -> Self {
+        IsoDay(s.to_string())
+    }
+}
+
+impl From<String> for IsoDay {
+    fn from(s: String) -> Self {
+        IsoDay(s)
+    }
+}
 
 impl IsoDay {
     pub fn into_inner(self) -> String {
@@ -478,8 +490,10 @@ mod iso_day_schema {
 
     impl ParseFromJSON for IsoDay {
         fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+            // In a body the handler checks the day, so the error names its field (422
+            // `validation_failed`, `field`), which poem-openapi's message would not.
             match value {
-                Some(Value::String(s)) => Self::parse_from_parameter(&s),
+                Some(Value::String(s)) => Ok(IsoDay(s)),
                 Some(v) => Err(ParseError::expected_type(v)),
                 None => Err(ParseError::expected_input()),
             }

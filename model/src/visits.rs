@@ -396,7 +396,11 @@ pub fn record_id(field: &'static str, value: &str) -> Result<(), FieldError> {
 
 /// A day as `YYYY-MM-DD`.
 pub fn day(field: &'static str, value: &str) -> Result<NaiveDate, FieldError> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| {
+    // Exactly the document's `format: date`: two-digit months and days, nothing around.
+    let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .filter(|_| crate::dto::IsoDay::is_valid(value));
+    parsed.ok_or_else(|| {
         err(
             field,
             "invalid",

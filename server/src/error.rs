@@ -179,10 +179,13 @@ pub fn framework_error(err: poem::Error) -> poem::Response {
         // A parameter outside what the document declares (its type, enum, range or
         // pattern): 400 `invalid_<name>`, the code each handler gave before the document
         // said it.
-        let json = body(
-            &format!("invalid_{}", e.name.to_ascii_lowercase().replace('-', "_")),
-            format!("参数 {} 无效: {}", e.name, e.reason),
-        );
+        let code = match e.name {
+            // The codes these parameters had before the document stated their formats.
+            "from" | "to" => "invalid_date".to_string(),
+            "topics" => "invalid_topic".to_string(),
+            name => format!("invalid_{}", name.to_ascii_lowercase().replace('-', "_")),
+        };
+        let json = body(&code, format!("参数 {} 无效: {}", e.name, e.reason));
         return json_error(StatusCode::BAD_REQUEST, &json.0);
     }
     if let Some(field) = err
