@@ -195,8 +195,12 @@ pub fn framework_error(err: poem::Error) -> poem::Response {
         // A body field outside its declared length, range or pattern: 422
         // `validation_failed` naming the field, as the handlers' own checks answer.
         let message = err.to_string();
+        let code = FIELD_CODES
+            .iter()
+            .find(|(ty, f, _)| *f == field && message.contains(&format!("\"{ty}\": field `")))
+            .map_or("validation_failed", |(_, _, code)| code);
         let json = Json(ErrorBody {
-            code: "validation_failed".into(),
+            code: code.into(),
             message: format!("{field}: 不符合接口文档的约束 ({message})"),
             field: Some(field.to_string()),
         });
@@ -226,6 +230,14 @@ fn json_error(status: StatusCode, body: &ErrorBody) -> poem::Response {
         .content_type("application/json; charset=utf-8")
         .body(serde_json::to_vec(body).unwrap_or_default())
 }
+
+/// Body fields whose declared limit had a code of its own before the document stated it:
+/// (schema, field, code).
+const FIELD_CODES: &[(&str, &str, &str)] = &[
+    ("NewUser", "password", "weak_password"),
+    ("NewUser", "username", "invalid_username"),
+    ("VisitSyncRequest", "visits", "batch_too_large"),
+];
 
 /// The field named by poem-openapi's validator failure ("field `x` verification failed"),
 /// the innermost first.
