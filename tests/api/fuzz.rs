@@ -50,6 +50,25 @@ struct Run {
     failure: Option<String>,
 }
 
+/// The report's failures (each operation's first lines: the check, the status, the body
+/// and how to reproduce it) and its summary.
+fn digest(report: &str) -> String {
+    let lines: Vec<&str> = report.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("___") && line.ends_with("___") && line.contains(" /") {
+            out.extend(lines[i..lines.len().min(i + 16)].iter().copied());
+        }
+    }
+    out.truncate(600);
+    let summary = lines
+        .iter()
+        .position(|l| l.contains(" SUMMARY "))
+        .unwrap_or(lines.len());
+    out.extend(lines[summary..].iter().copied());
+    out.join("\n")
+}
+
 /// Seeds a fresh database at `db`, serves it, and runs schemathesis as `role`.
 async fn fuzz(st: &Path, bin: &PathBuf, db: &str, role: &str, label: String) -> Run {
     let dir = tempfile::tempdir().unwrap();
@@ -106,11 +125,7 @@ async fn fuzz(st: &Path, bin: &PathBuf, db: &str, role: &str, label: String) -> 
         )),
         Ok((status, out, err)) => {
             let passed = status.is_ok_and(|s| s.success());
-            (!passed).then(|| {
-                let tail: Vec<&str> = out.lines().rev().take(150).collect();
-                let tail: Vec<&str> = tail.into_iter().rev().collect();
-                format!("{}\n{err}", tail.join("\n"))
-            })
+            (!passed).then(|| format!("{}\n{err}", digest(&out)))
         }
     };
     let took = started.elapsed();
