@@ -181,14 +181,27 @@ impl<T: poem_openapi::types::ParseFromJSON + serde::de::DeserializeOwned> ParseP
         use poem::FromRequest;
         let data = Vec::<u8>::from_request(request, body).await?;
         let bad = |reason: String| poem_openapi::error::ParseRequestPayloadError { reason };
-        let value: Value = if data.is_empty() {
+        let mut value: Value = if data.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&data).map_err(|e| bad(e.to_string()))?
         };
+        strip_nul(&mut value);
         serde_json::from_value::<T>(value.clone()).map_err(|e| bad(e.to_string()))?;
         let parsed = T::parse_from_json(Some(value)).map_err(|e| bad(e.into_message()))?;
         Ok(StrictJson(parsed))
+    }
+}
+
+/// Removes NUL characters from every string: PostgreSQL cannot store them in text (it
+/// refused the whole request with an error), and no text of ours means anything by one, so
+/// both databases keep the same words without them.
+fn strip_nul(value: &mut Value) {
+    match value {
+        Value::String(s) if s.contains('\0') => s.retain(|c| c != '\0'),
+        Value::Array(items) => items.iter_mut().for_each(strip_nul),
+        Value::Object(fields) => fields.values_mut().for_each(strip_nul),
+        _ => {}
     }
 }
 
@@ -294,6 +307,16 @@ mod tests {
         assert_eq!(
             item["properties"]["data"]["contentSchema"]["$ref"],
             "#/components/schemas/FeedEvent"
+        );
+    }
+
+    #[test]
+    fn nul_characters_leave_every_string() {
+        let mut v = serde_json::json!({ "name": "a\0b", "list": [{ "x": "\0" }] });
+        strip_nul(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({ "name": "ab", "list": [{ "x": "" }] })
         );
     }
 

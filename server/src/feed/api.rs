@@ -267,6 +267,7 @@ impl FeedApi {
         ))]
         topics: Query<Option<String>>,
     ) -> Result<FeedStream, ApiError> {
+        let p = self.principal(auth).await?;
         if last_event_id.0.is_none() && req.headers().contains_key("last-event-id") {
             // Present but not text: poem-openapi reads it as absent.
             return Err(ApiError::bad_request(
@@ -274,7 +275,6 @@ impl FeedApi {
                 "Last-Event-ID 无效",
             ));
         }
-        let p = self.principal(auth).await?;
         let topics = Topics::parse(topics.0.as_deref())?;
         let resume = match last_event_id
             .0
