@@ -360,7 +360,7 @@ impl VisitsApi {
         };
         let areas = self.state.areas().await?;
         let f = HouseholdFilter {
-            round_id: round_id,
+            round_id,
             area_path: area_path(&areas, area_id.0)?,
             text: q.0.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
             unvisited: unvisited.0 == Some(true),
