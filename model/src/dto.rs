@@ -67,10 +67,14 @@ api_object! {
     pub struct NewArea {
         pub parent_id: Option<i64>,
         pub level: AreaLevel,
+        #[cfg_attr(feature = "server", oai(validator(max_length = 100, pattern = r"\S")))]
         pub code: String,
+        #[cfg_attr(feature = "server", oai(validator(max_length = 100, pattern = r"\S")))]
         pub name: String,
         pub name_en: Option<String>,
+        #[cfg_attr(feature = "server", oai(validator(minimum(value = "-90"), maximum(value = "90"))))]
         pub lat: Option<f64>,
+        #[cfg_attr(feature = "server", oai(validator(minimum(value = "-180"), maximum(value = "180"))))]
         pub lng: Option<f64>,
         pub boundary: Option<Vec<Vec<f64>>>,
     }
@@ -86,7 +90,9 @@ api_object! {
 
     /// A new department (admin).
     pub struct NewDepartment {
+        #[cfg_attr(feature = "server", oai(validator(max_length = 100, pattern = r"\S")))]
         pub code: String,
+        #[cfg_attr(feature = "server", oai(validator(max_length = 100, pattern = r"\S")))]
         pub name: String,
         pub name_en: Option<String>,
         pub area_id: Option<i64>,
@@ -111,12 +117,17 @@ api_object! {
 
     /// A new or changed category (admin). `resolve_hours` defaults to the tier's.
     pub struct CategoryInput {
+        #[cfg_attr(feature = "server", oai(validator(max_length = 100, pattern = r"\S")))]
         pub code: String,
+        #[cfg_attr(feature = "server", oai(validator(max_length = 100, pattern = r"\S")))]
         pub name: String,
         pub name_en: Option<String>,
         pub tier: Tier,
+        #[cfg_attr(feature = "server", oai(validator(minimum(value = "1"), maximum(value = "8760"))))]
         pub resolve_hours: Option<i64>,
+        #[cfg_attr(feature = "server", oai(validator(minimum(value = "1"), maximum(value = "8760"))))]
         pub accept_hours: i64,
+        #[cfg_attr(feature = "server", oai(validator(minimum(value = "1"), maximum(value = "8760"))))]
         pub sign_hours: i64,
         pub default_department_id: Option<i64>,
         pub active: Option<bool>,
@@ -124,7 +135,9 @@ api_object! {
 
     /// A new user (admin).
     pub struct NewUser {
+        #[cfg_attr(feature = "server", oai(validator(pattern = r"^ *[A-Za-z0-9_.\u4e00-\u9fa5-]{1,64} *$")))]
         pub username: String,
+        #[cfg_attr(feature = "server", oai(validator(min_length = 8, max_length = 128)))]
         pub password: String,
         pub display_name: Option<String>,
         pub role: Role,
@@ -145,17 +158,24 @@ api_object! {
 
     /// A complaint as submitted. `channel` defaults to `wechat` for residents.
     pub struct NewCase {
+        #[cfg_attr(feature = "server", oai(validator(pattern = "^[A-Za-z0-9_-]{8,64}$")))]
         pub client_request_id: String,
         pub category_id: i64,
+        #[cfg_attr(feature = "server", oai(validator(pattern = r"\S[\s\S]{3,}\S", max_length = 2000)))]
         pub description: String,
+        #[cfg_attr(feature = "server", oai(validator(minimum(value = "-90"), maximum(value = "90"))))]
         pub lat: Option<f64>,
+        #[cfg_attr(feature = "server", oai(validator(minimum(value = "-180"), maximum(value = "180"))))]
         pub lng: Option<f64>,
+        #[cfg_attr(feature = "server", oai(validator(max_length = 200)))]
         pub address: Option<String>,
         pub area_id: Option<i64>,
         pub channel: Option<Channel>,
         pub anonymous: Option<bool>,
         pub public: Option<bool>,
+        #[cfg_attr(feature = "server", oai(validator(max_length = 50)))]
         pub contact_name: Option<String>,
+        #[cfg_attr(feature = "server", oai(validator(pattern = "^(([+ -]*[0-9]){5,20}[+ -]*)?$")))]
         pub contact_phone: Option<String>,
     }
 
@@ -239,12 +259,16 @@ api_object! {
     pub struct CaseActionRequest {
         pub action: Action,
         pub version: i64,
+        #[cfg_attr(feature = "server", oai(validator(max_length = 2000)))]
         pub note: Option<String>,
+        #[cfg_attr(feature = "server", oai(validator(max_length = 500)))]
         pub reason: Option<String>,
         pub department_id: Option<i64>,
         pub due_at: Option<DateTime<Utc>>,
         pub satisfaction: Option<Satisfaction>,
+        #[cfg_attr(feature = "server", oai(validator(minimum(value = "1"), maximum(value = "5"))))]
         pub stars: Option<i32>,
+        #[cfg_attr(feature = "server", oai(validator(max_length = 500)))]
         pub comment: Option<String>,
         pub merge_into: Option<i64>,
         /// With `accept` or `assign`: reclassify the case (its deadlines follow the new category).
@@ -398,5 +422,102 @@ api_object! {
         /// First day after the period.
         pub to: String,
         pub rows: Vec<StatsRow>,
+    }
+}
+
+/// A calendar day, `YYYY-MM-DD` (OpenAPI `format: date`), kept as sent. As a parameter it
+/// is refused (400) unless it is a real date; in a body the handler checks it (422, naming
+/// the field).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct IsoDay(pub String);
+
+impl From<&str> for IsoDay {
+    fn from(s: &str) -> Self {
+        IsoDay(s.to_string())
+    }
+}
+
+impl From<String> for IsoDay {
+    fn from(s: String) -> Self {
+        IsoDay(s)
+    }
+}
+
+impl IsoDay {
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `s` is a real date written `YYYY-MM-DD`.
+    pub fn is_valid(s: &str) -> bool {
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() && s.len() == 10
+    }
+}
+
+#[cfg(feature = "server")]
+mod iso_day_schema {
+    use std::borrow::Cow;
+
+    use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+    use poem_openapi::types::{
+        ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type,
+    };
+    use serde_json::Value;
+
+    use super::IsoDay;
+
+    impl Type for IsoDay {
+        const IS_REQUIRED: bool = true;
+        type RawValueType = Self;
+        type RawElementValueType = Self;
+
+        fn name() -> Cow<'static, str> {
+            "string_date".into()
+        }
+
+        fn schema_ref() -> MetaSchemaRef {
+            MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date")))
+        }
+
+        fn as_raw_value(&self) -> Option<&Self> {
+            Some(self)
+        }
+
+        fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+            Box::new(self.as_raw_value().into_iter())
+        }
+    }
+
+    impl ParseFromParameter for IsoDay {
+        fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+            if IsoDay::is_valid(value) {
+                Ok(IsoDay(value.to_string()))
+            } else {
+                Err(ParseError::custom("应为 YYYY-MM-DD"))
+            }
+        }
+    }
+
+    impl ParseFromJSON for IsoDay {
+        fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+            // In a body the handler checks the day, so the error names its field (422
+            // `validation_failed`, `field`), which poem-openapi's message would not.
+            match value {
+                Some(Value::String(s)) => Ok(IsoDay(s)),
+                Some(v) => Err(ParseError::expected_type(v)),
+                None => Err(ParseError::expected_input()),
+            }
+        }
+    }
+
+    impl ToJSON for IsoDay {
+        fn to_json(&self) -> Option<Value> {
+            Some(Value::String(self.0.clone()))
+        }
     }
 }

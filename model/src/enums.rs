@@ -217,3 +217,31 @@ impl AreaLevel {
         }
     }
 }
+
+wire_enum!(
+    /// The period of the statistics and rankings.
+    StatsPeriod {
+        Week => "week",
+        Month => "month",
+        Quarter => "quarter",
+        Year => "year",
+    }
+);
+
+wire_enum!(
+    /// How the period statistics are grouped.
+    StatsGroupBy {
+        Department => "department",
+        Area => "area",
+        Category => "category",
+    }
+);
+
+wire_enum!(
+    /// How visit coverage is grouped: by community, by supervisor or by responsible cadre.
+    CoverageGroupBy {
+        Community => "community",
+        Supervisor => "supervisor",
+        Responsible => "responsible",
+    }
+);

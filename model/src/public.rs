@@ -110,32 +110,40 @@ api_object! {
 
     /// A stage of a project as an admin plans it.
     pub struct StageInput {
+        #[cfg_attr(feature = "server", oai(validator(max_length = 50, pattern = r"\S")))]
         pub name: String,
         /// `YYYY-MM-DD`
-        pub planned_start: String,
+        pub planned_start: crate::dto::IsoDay,
         /// `YYYY-MM-DD`
-        pub planned_end: String,
+        pub planned_end: crate::dto::IsoDay,
         /// Its share of the project's progress, relative to the other stages (and sub-projects).
+        #[cfg_attr(feature = "server", oai(validator(minimum(value = "0", exclusive), maximum(value = "1000"))))]
         pub weight: f64,
     }
 
     /// A new 民生实事 project (admin). With `parent_id` it is a sub-project, weighing
     /// `weight` in its parent's progress.
     pub struct NewProject {
+        #[cfg_attr(feature = "server", oai(validator(max_length = 100, pattern = r"\S")))]
         pub title: String,
+        #[cfg_attr(feature = "server", oai(validator(max_length = 2000)))]
         pub description: Option<String>,
         pub area_id: i64,
         /// Yuan.
+        #[cfg_attr(feature = "server", oai(validator(minimum(value = "0"))))]
         pub budget: Option<f64>,
         pub department_id: i64,
         pub parent_id: Option<i64>,
+        #[cfg_attr(feature = "server", oai(validator(minimum(value = "0", exclusive), maximum(value = "1000"))))]
         pub weight: Option<f64>,
+        #[cfg_attr(feature = "server", oai(validator(max_items = 20)))]
         pub stages: Vec<StageInput>,
     }
 
     /// The responsible department marks a stage done (or not done again).
     pub struct StageUpdate {
         pub done: bool,
+        #[cfg_attr(feature = "server", oai(validator(max_length = 2000)))]
         pub note: Option<String>,
     }
 

@@ -62,12 +62,15 @@ api_object! {
     /// A daily work report as a cadre sends it. A repeated `client_request_id` returns the
     /// stored report unchanged; a new one for a day already reported updates that report.
     pub struct NewReport {
+        #[cfg_attr(feature = "server", oai(validator(pattern = "^[A-Za-z0-9_-]{8,64}$")))]
         pub client_request_id: String,
         /// `YYYY-MM-DD` in Beijing time: today (default) or yesterday.
-        pub day: Option<String>,
+        pub day: Option<crate::dto::IsoDay>,
         /// What was done today (5..2000 characters).
+        #[cfg_attr(feature = "server", oai(validator(pattern = r"\S[\s\S]{3,}\S", max_length = 2000)))]
         pub summary: String,
         /// Next steps.
+        #[cfg_attr(feature = "server", oai(validator(max_length = 2000)))]
         pub plan: Option<String>,
     }
 
@@ -177,6 +180,7 @@ api_object! {
     pub struct PointRuleInput {
         pub kind: PointKind,
         /// -100..=100.
+        #[cfg_attr(feature = "server", oai(validator(minimum(value = "-100"), maximum(value = "100"))))]
         pub points: i64,
         pub active: bool,
     }
@@ -269,7 +273,7 @@ pub fn check_report(r: &NewReport) -> Result<(), FieldError> {
 
 /// Checks an admin's rule.
 pub fn check_rule(r: &PointRuleInput) -> Result<(), FieldError> {
-    if r.points.abs() > limits::RULE_POINTS_MAX {
+    if !(-limits::RULE_POINTS_MAX..=limits::RULE_POINTS_MAX).contains(&r.points) {
         return Err(FieldError::new(
             "points",
             "out_of_range",

@@ -161,6 +161,7 @@ api_object! {
 
     /// Make `user_id` responsible for these households (`null` clears it).
     pub struct AssignHouseholds {
+        #[cfg_attr(feature = "server", oai(validator(min_items = 1, max_items = 1000)))]
         pub household_ids: Vec<i64>,
         pub user_id: Option<i64>,
     }
@@ -177,12 +178,13 @@ api_object! {
 
     /// A new visit round: every household under `area_id`, between two days (Beijing time).
     pub struct NewRound {
+        #[cfg_attr(feature = "server", oai(validator(max_length = 100, pattern = r"\S")))]
         pub name: String,
         pub area_id: i64,
         /// `YYYY-MM-DD`
-        pub starts_on: String,
+        pub starts_on: crate::dto::IsoDay,
         /// `YYYY-MM-DD`, the last day of the round.
-        pub due_on: String,
+        pub due_on: crate::dto::IsoDay,
     }
 
     /// A visit round (走访轮次) with its progress.
@@ -233,6 +235,7 @@ api_object! {
 
     /// A batch of visits recorded offline.
     pub struct VisitSyncRequest {
+        #[cfg_attr(feature = "server", oai(validator(max_items = 100)))]
         pub visits: Vec<VisitInput>,
     }
 
@@ -396,7 +399,11 @@ pub fn record_id(field: &'static str, value: &str) -> Result<(), FieldError> {
 
 /// A day as `YYYY-MM-DD`.
 pub fn day(field: &'static str, value: &str) -> Result<NaiveDate, FieldError> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| {
+    // Exactly the document's `format: date`: two-digit months and days, nothing around.
+    let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .filter(|_| crate::dto::IsoDay::is_valid(value));
+    parsed.ok_or_else(|| {
         err(
             field,
             "invalid",
@@ -514,8 +521,8 @@ pub fn meeting(m: &MeetingInput, now: i64) -> Result<(), FieldError> {
 /// A new round's name and days; returns the two days.
 pub fn round(r: &NewRound) -> Result<(NaiveDate, NaiveDate), FieldError> {
     required("name", Some(&r.name), limits::ROUND_NAME_MAX)?;
-    let from = day("starts_on", &r.starts_on)?;
-    let to = day("due_on", &r.due_on)?;
+    let from = day("starts_on", r.starts_on.as_str())?;
+    let to = day("due_on", r.due_on.as_str())?;
     if to < from {
         return Err(err(
             "due_on",

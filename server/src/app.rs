@@ -256,7 +256,13 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
         &[("/wechat/callback", "GET, POST")],
     ));
     let hsts = crate::system::guard::serves_https(state.cfg.public_url.as_deref());
-    let spec = api.spec_endpoint();
+    // The document as poem-openapi writes it, with each event stream's frames described.
+    let spec = crate::contract::with_event_frames(&api.spec());
+    let spec = poem::endpoint::make_sync(move |_| {
+        poem::Response::builder()
+            .content_type("application/json; charset=utf-8")
+            .body(spec.clone())
+    });
     let docs = api.swagger_ui();
     let app = Route::new()
         .nest("/", api.around(crate::system::limit_body))

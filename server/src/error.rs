@@ -175,6 +175,37 @@ pub fn framework_error(err: poem::Error) -> poem::Response {
     if err.is_from_response() {
         return err.into_response();
     }
+    if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        // A parameter outside what the document declares (its type, enum, range or
+        // pattern): 400 `invalid_<name>`, the code each handler gave before the document
+        // said it.
+        let code = match e.name {
+            // The codes these parameters had before the document stated their formats.
+            "from" | "to" => "invalid_date".to_string(),
+            "topics" => "invalid_topic".to_string(),
+            name => format!("invalid_{}", name.to_ascii_lowercase().replace('-', "_")),
+        };
+        let json = body(&code, format!("参数 {} 无效: {}", e.name, e.reason));
+        return json_error(StatusCode::BAD_REQUEST, &json.0);
+    }
+    if let Some(field) = err
+        .downcast_ref::<poem_openapi::error::ParseRequestPayloadError>()
+        .and_then(|e| verified_field(&e.reason))
+    {
+        // A body field outside its declared length, range or pattern: 422
+        // `validation_failed` naming the field, as the handlers' own checks answer.
+        let message = err.to_string();
+        let code = FIELD_CODES
+            .iter()
+            .find(|(ty, f, _)| *f == field && message.contains(&format!("\"{ty}\": field `")))
+            .map_or("validation_failed", |(_, _, code)| code);
+        let json = Json(ErrorBody {
+            code: code.into(),
+            message: format!("{field}: 不符合接口文档的约束 ({message})"),
+            field: Some(field.to_string()),
+        });
+        return json_error(StatusCode::UNPROCESSABLE_ENTITY, &json.0);
+    }
     let status = err.status();
     let (code, message) = match status {
         StatusCode::BAD_REQUEST => ("invalid_request", err.to_string()),
@@ -190,9 +221,28 @@ pub fn framework_error(err: poem::Error) -> poem::Response {
         }
         _ => ("error", err.to_string()),
     };
-    let json = body(code, message);
+    json_error(status, &body(code, message).0)
+}
+
+fn json_error(status: StatusCode, body: &ErrorBody) -> poem::Response {
     poem::Response::builder()
         .status(status)
         .content_type("application/json; charset=utf-8")
-        .body(serde_json::to_vec(&json.0).unwrap_or_default())
+        .body(serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// Body fields whose declared limit had a code of its own before the document stated it:
+/// (schema, field, code).
+const FIELD_CODES: &[(&str, &str, &str)] = &[
+    ("NewUser", "password", "weak_password"),
+    ("NewUser", "username", "invalid_username"),
+    ("VisitSyncRequest", "visits", "batch_too_large"),
+];
+
+/// The field named by poem-openapi's validator failure ("field `x` verification failed"),
+/// the innermost first.
+fn verified_field(reason: &str) -> Option<&str> {
+    let (_, rest) = reason.split_once("field `")?;
+    let (field, rest) = rest.split_once('`')?;
+    rest.starts_with(" verification failed").then_some(field)
 }

@@ -8,6 +8,7 @@ pub mod cases;
 pub mod channels;
 pub mod cli;
 pub mod config;
+pub mod contract;
 pub mod error;
 pub mod feed;
 pub mod map;

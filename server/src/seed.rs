@@ -1152,7 +1152,7 @@ async fn seed_reports(state: &AppState) -> anyhow::Result<usize> {
             };
             let req = NewReport {
                 client_request_id: format!("demo-report-{}-{day}", p.user.id),
-                day: Some(day.to_string()),
+                day: Some(minsheng_model::IsoDay(day.to_string())),
                 summary: DONE.choose(&mut rng).expect("summaries").to_string(),
                 plan: Some(NEXT.choose(&mut rng).expect("plans").to_string()),
             };

@@ -41,7 +41,7 @@ async fn counts_roll_up_the_area_tree_and_follow_filters_and_scope() {
         assert_eq!(by_id(&b_view, w.street_a)["total"], 0);
         assert_eq!(by_id(&b_view, w.street_b)["total"], 1);
         app.get("/api/v1/map/areas", &w.resident_a).await.expect_error(403, "forbidden");
-        app.get("/api/v1/map/areas?parent_id=99999", &w.dispatcher).await.expect_error(422, "unknown_area");
+        app.get("/api/v1/map/areas?parent_id=99999", &w.dispatcher).await.expect_error(404, "unknown_area");
         let _ = assigned;
     })
     .await;

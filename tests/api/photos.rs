@@ -195,7 +195,7 @@ async fn a_handler_attaches_evidence_to_the_resolution() {
                 Some(foreign_event),
             )
             .await
-            .expect_error(422, "unknown_event");
+            .expect_error(404, "unknown_event");
             // Supervisors and leaders may look, not add.
             app.upload(&w.leader, id, "x.jpg", jpeg.clone(), None)
                 .await

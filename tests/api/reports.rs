@@ -59,7 +59,7 @@ async fn user_id(app: &TestApp, username: &str) -> i64 {
 fn report(summary: &str, day: NaiveDate) -> NewReport {
     NewReport {
         client_request_id: uuid::Uuid::new_v4().to_string(),
-        day: Some(day.to_string()),
+        day: Some(day.to_string().into()),
         summary: summary.into(),
         plan: None,
     }

@@ -23,8 +23,8 @@ async fn bad_submissions_are_refused_with_stable_codes_and_store_nothing() {
             (with("address", json!("址".repeat(201))), 422, "validation_failed"),
             (with("contact_phone", json!("call me maybe")), 422, "validation_failed"),
             (with("client_request_id", json!("short")), 422, "validation_failed"),
-            (with("category_id", json!(424242)), 422, "unknown_category"),
-            (with("area_id", json!(424242)), 422, "unknown_area"),
+            (with("category_id", json!(424242)), 404, "unknown_category"),
+            (with("area_id", json!(424242)), 404, "unknown_area"),
             (with("category_id", json!("seven")), 400, "invalid_request"),
             (with("channel", json!("carrier-pigeon")), 400, "invalid_request"),
             (with("anonymous", json!("yes")), 400, "invalid_request"),
@@ -142,7 +142,7 @@ async fn admin_inputs_are_checked() {
         // An inactive category takes no new cases.
         app.post("/api/v1/cases", &w.resident_a, json!({ "client_request_id": "inactive-cat-1", "category_id": id, "description": "新类别的诉求" }))
             .await
-            .expect_error(422, "unknown_category");
+            .expect_error(404, "unknown_category");
         let u = json!({ "username": "h2", "password": "short", "role": "handler", "department_id": w.dept_roads });
         app.post("/api/v1/admin/users", a, u).await.expect_error(422, "weak_password");
         let u = json!({ "username": "h2", "password": "long-enough-pw", "role": "handler" });

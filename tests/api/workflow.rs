@@ -136,7 +136,7 @@ async fn each_state_refuses_what_the_machine_does_not_allow() {
         }
         // Assigning in the past, or to a department that does not exist.
         app.act(&w.dispatcher, id, json!({ "action": "accept" })).await.expect(200);
-        app.act(&w.dispatcher, id, json!({ "action": "assign", "department_id": 9999 })).await.expect_error(422, "unknown_department");
+        app.act(&w.dispatcher, id, json!({ "action": "assign", "department_id": 9999 })).await.expect_error(404, "unknown_department");
         app.act(&w.dispatcher, id, json!({ "action": "assign", "department_id": w.dept_roads, "due_at": "2000-01-01T00:00:00Z" }))
             .await
             .expect_error(422, "validation_failed");
@@ -528,7 +528,7 @@ async fn an_area_filter_pages_through_every_area_under_it_newest_first() {
         assert_eq!(pages_as(w.dispatcher_b.clone(), "status=submitted".into(), 2).await, expect(&|a, acc| under_b.contains(&a) && !acc));
         assert_eq!(pages_as(w.dispatcher_b.clone(), format!("area_id={}", w.district), 3).await, expect(&|a, _| under_b.contains(&a)));
         assert_eq!(pages_as(w.dispatcher_b.clone(), format!("area_id={}", w.street_a), 3).await, Vec::<i64>::new(), "outside their scope");
-        app.get("/api/v1/cases?area_id=999999", &w.dispatcher).await.expect_error(422, "unknown_area");
+        app.get("/api/v1/cases?area_id=999999", &w.dispatcher).await.expect_error(404, "unknown_area");
     })
     .await;
 }
@@ -557,7 +557,7 @@ async fn the_desk_reclassifies_on_accept_or_assign_and_filters_the_supervision_l
                 json!({ "action": "accept", "category_id": 424242 }),
             )
             .await
-            .expect_error(422, "unknown_category");
+            .expect_error(404, "unknown_category");
             let c = app
                 .act(
                     &w.dispatcher,

@@ -25,7 +25,7 @@ pub struct TicketResponse {
 }
 
 /// A ticket to exchange for a session.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 pub struct TicketExchange {
     pub ticket: String,
 }
@@ -154,7 +154,7 @@ impl AuthApi {
     async fn login(
         &self,
         req: &poem::Request,
-        body: Json<LoginRequest>,
+        body: crate::contract::StrictJson<LoginRequest>,
     ) -> Result<LoginOk, ApiError> {
         let limits = &self.state.limits;
         limits.login_ip.check(&limits.client_ip(req))?;
@@ -185,7 +185,10 @@ impl AuthApi {
     /// Residents only: a staff member whose account is bound to this WeChat (to receive
     /// messages) gets 403 `staff_password_login` and signs in with the password.
     #[oai(path = "/wechat", method = "post")]
-    async fn wechat(&self, body: Json<WechatLoginRequest>) -> Result<LoginOk, ApiError> {
+    async fn wechat(
+        &self,
+        body: crate::contract::StrictJson<WechatLoginRequest>,
+    ) -> Result<LoginOk, ApiError> {
         let code = body.code.trim();
         if code.is_empty() || code.len() > 128 {
             return Err(ApiError::bad_request("wechat_invalid_code", "登录码无效"));
@@ -214,7 +217,7 @@ impl AuthApi {
     async fn bind_wechat(
         &self,
         auth: BearerAuth,
-        body: Json<WechatLoginRequest>,
+        body: crate::contract::StrictJson<WechatLoginRequest>,
     ) -> Result<Json<UserView>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let code = body.code.trim();
@@ -316,7 +319,7 @@ impl AuthApi {
     /// Exchange a ticket for a session; a ticket works once, and only while fresh. The
     /// session ends no later than the one that asked for the ticket, and with it.
     #[oai(path = "/ticket/exchange", method = "post")]
-    async fn exchange(&self, body: Json<TicketExchange>) -> Result<LoginOk, ApiError> {
+    async fn exchange(&self, body: crate::contract::StrictJson<TicketExchange>) -> Result<LoginOk, ApiError> {
         let (p, until) = self.state.redeem_ticket_until(&body.ticket).await?;
         self.session_under(p.user, Some((&p.token_hash, until)))
             .await

@@ -13,6 +13,7 @@ use serde_json::json;
 use super::view::{CaseJson, case_view, relation, status_of};
 use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, Principal};
+use crate::contract::{DayOrTime, StatusList};
 use crate::error::ApiError;
 use crate::storage::{CaseChange, CaseFilter, CaseRow, NewEvent, Scope};
 
@@ -207,7 +208,7 @@ impl CasesApi {
         &self,
         req: &poem::Request,
         auth: BearerAuth,
-        body: Json<NewCase>,
+        body: crate::contract::StrictJson<NewCase>,
     ) -> Result<CreateCaseResponse, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let limits = &self.state.limits;
@@ -240,7 +241,7 @@ impl CasesApi {
         &self,
         auth: BearerAuth,
         /// Comma-separated statuses.
-        status: Query<Option<String>>,
+        status: Query<Option<StatusList>>,
         category_id: Query<Option<i64>>,
         /// The area and everything under it.
         area_id: Query<Option<i64>>,
@@ -252,18 +253,21 @@ impl CasesApi {
         /// Tracking number, or words in the description or address.
         q: Query<Option<String>>,
         /// Created at or after (RFC 3339 or YYYY-MM-DD).
-        from: Query<Option<String>>,
+        from: Query<Option<DayOrTime>>,
         /// Created before (RFC 3339 or YYYY-MM-DD).
-        to: Query<Option<String>>,
+        to: Query<Option<DayOrTime>>,
+        /// The `next_cursor` of the previous page.
+        #[oai(validator(pattern = "^(-?[0-9]{1,18})?$"))]
         cursor: Query<Option<String>>,
         /// 1..=100, default 20.
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<i64>>,
     ) -> Result<Json<CaseList>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let scope = self.state.scope(&p).await?;
         let limit = parse_limit(limit.0, 20, 100)?;
         let filter = ListQuery {
-            status: status.0,
+            status: status.0.map(StatusList::into_inner),
             category_id: category_id.0,
             area_id: area_id.0,
             department_id: department_id.0,
@@ -271,8 +275,8 @@ impl CasesApi {
             escalated: escalated.0,
             channel: channel.0,
             q: q.0,
-            from: from.0,
-            to: to.0,
+            from: from.0.map(DayOrTime::into_inner),
+            to: to.0.map(DayOrTime::into_inner),
         }
         .filter(&self.state, &scope, parse_cursor(cursor.0)?, limit)
         .await?;
@@ -289,7 +293,11 @@ impl CasesApi {
     async fn mine(
         &self,
         auth: BearerAuth,
+        /// The `next_cursor` of the previous page.
+        #[oai(validator(pattern = "^(-?[0-9]{1,18})?$"))]
         cursor: Query<Option<String>>,
+        /// 1..=100, default 20.
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<i64>>,
     ) -> Result<Json<CaseList>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
@@ -352,7 +360,7 @@ impl CasesApi {
         &self,
         auth: BearerAuth,
         id: Path<i64>,
-        body: Json<CaseActionRequest>,
+        body: crate::contract::StrictJson<CaseActionRequest>,
     ) -> Result<Json<CaseView>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let (c, scope) = self.visible_case(&p, id.0).await?;
@@ -373,10 +381,7 @@ impl CasesApi {
                 let cat = match self.state.category(id).await? {
                     Some(cat) if cat.active => cat,
                     _ => {
-                        return Err(ApiError::unprocessable(
-                            "unknown_category",
-                            "诉求类别不存在",
-                        ));
+                        return Err(ApiError::not_found("unknown_category", "诉求类别不存在"));
                     }
                 };
                 ch.category_id = Some(cat.id);
@@ -402,10 +407,7 @@ impl CasesApi {
             Action::Assign => {
                 let dept = req.department_id.unwrap_or_default();
                 if self.state.db.department(dept).await?.is_none() {
-                    return Err(ApiError::unprocessable(
-                        "unknown_department",
-                        "承办部门不存在",
-                    ));
+                    return Err(ApiError::not_found("unknown_department", "承办部门不存在"));
                 }
                 let due = match req.due_at {
                     Some(d) if d.timestamp_millis() <= now => {

@@ -28,6 +28,7 @@ pub struct PhotosApi {
 
 /// A photo upload as `wx.uploadFile` sends it: the image in field `file`.
 #[derive(Multipart)]
+#[oai(deny_unknown_fields)]
 pub struct PhotoUpload {
     /// JPEG, PNG or WebP, at most 10 MiB.
     pub file: Upload,
@@ -210,7 +211,7 @@ impl PhotosApi {
         if let Some(ev) = form.event_id
             && !self.state.db.event_of_case(ev, c.id).await?
         {
-            return Err(ApiError::unprocessable("unknown_event", "事件不属于此案件"));
+            return Err(ApiError::not_found("unknown_event", "事件不属于此案件"));
         }
         let img = store_image(&self.state, form.file).await?;
         let path = img.path.clone();

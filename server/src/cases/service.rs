@@ -32,16 +32,13 @@ impl AppState {
         let category = match self.category(n.category_id).await? {
             Some(c) if c.active => c,
             _ => {
-                return Err(ApiError::unprocessable(
-                    "unknown_category",
-                    "诉求类别不存在",
-                ));
+                return Err(ApiError::not_found("unknown_category", "诉求类别不存在"));
             }
         };
         let area_id = match n.area_id {
             Some(a) => match self.db.area(a).await? {
                 Some(_) => Some(a),
-                None => return Err(ApiError::unprocessable("unknown_area", "区域不存在")),
+                None => return Err(ApiError::not_found("unknown_area", "区域不存在")),
             },
             None => self.locate(n.lat, n.lng).await?,
         };

@@ -30,14 +30,14 @@ pub struct ContentHold {
 }
 
 /// A dispatcher's decision on a held case.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 pub struct HoldDecision {
     /// `true`: the text is fine, publish the case if its resident asked; `false`: keep it private.
     pub publish: bool,
 }
 
 /// A new Open311 client.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 pub struct NewApiKey {
     #[oai(validator(min_length = 1, max_length = 64))]
     pub name: String,
@@ -100,7 +100,7 @@ impl ChannelsApi {
         &self,
         auth: BearerAuth,
         case_id: Path<i64>,
-        body: Json<HoldDecision>,
+        body: crate::contract::StrictJson<HoldDecision>,
     ) -> Result<Done, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         crate::policy::runs_the_desk(&p)?;
@@ -137,7 +137,7 @@ impl ChannelsApi {
     async fn create_key(
         &self,
         auth: BearerAuth,
-        body: Json<NewApiKey>,
+        body: crate::contract::StrictJson<NewApiKey>,
     ) -> Result<KeyCreated, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         crate::policy::administers(&p)?;

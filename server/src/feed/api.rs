@@ -274,14 +274,29 @@ impl FeedApi {
     #[oai(path = "/api/v1/events", method = "get")]
     async fn events(
         &self,
+        req: &poem::Request,
         auth: FeedAuth,
-        #[oai(name = "Last-Event-ID")] last_event_id: Header<Option<String>>,
+        #[oai(
+            name = "Last-Event-ID",
+            validator(pattern = "^[ \\t]*(-?[0-9]{1,18})?[ \\t]*$")
+        )]
+        last_event_id: Header<Option<String>>,
         /// Resume after this event id (for clients that cannot set `Last-Event-ID`).
         after: Query<Option<i64>>,
         /// Comma-separated: `all`, `status`, `case:<id>`.
+        #[oai(validator(
+            pattern = "^ *((all|status|case:-?[0-9]{1,18}) *)?(, *((all|status|case:-?[0-9]{1,18}) *)?)*$"
+        ))]
         topics: Query<Option<String>>,
     ) -> Result<FeedStream, ApiError> {
         let (p, expires) = self.principal(auth).await?;
+        if last_event_id.0.is_none() && req.headers().contains_key("last-event-id") {
+            // Present but not text: poem-openapi reads it as absent.
+            return Err(ApiError::bad_request(
+                "invalid_last_event_id",
+                "Last-Event-ID 无效",
+            ));
+        }
         let topics = Topics::parse(topics.0.as_deref())?;
         let resume = match last_event_id
             .0

@@ -16,6 +16,7 @@ use poem_openapi::{OpenApi, payload::Json};
 
 use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, Principal};
+use crate::contract::{DayOrTime, StatusList};
 use crate::error::ApiError;
 use crate::storage::{BEIJING_MS, Scope};
 use index::MapFilter;
@@ -73,17 +74,25 @@ impl MapApi {
         category_id: Query<Option<i64>>,
         department_id: Query<Option<i64>>,
         /// Comma-separated statuses.
-        status: Query<Option<String>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
+        status: Query<Option<StatusList>>,
+        /// Created at or after (RFC 3339 or YYYY-MM-DD).
+        from: Query<Option<DayOrTime>>,
+        /// Created before (RFC 3339 or YYYY-MM-DD).
+        to: Query<Option<DayOrTime>>,
     ) -> Result<Json<Vec<AreaCounts>>, ApiError> {
         let (_, scope) = self.staff(&auth).await?;
-        let f = Self::filter(category_id.0, department_id.0, status.0, from.0, to.0)?;
+        let f = Self::filter(
+            category_id.0,
+            department_id.0,
+            status.0.map(StatusList::into_inner),
+            from.0.map(DayOrTime::into_inner),
+            to.0.map(DayOrTime::into_inner),
+        )?;
         let areas = self.state.areas().await?;
         let targets: Vec<_> = match (parent_id.0, level.0) {
             (Some(pid), _) => {
                 if !areas.iter().any(|a| a.id == pid) {
-                    return Err(ApiError::unprocessable("unknown_area", "区域不存在"));
+                    return Err(ApiError::not_found("unknown_area", "区域不存在"));
                 }
                 areas.iter().filter(|a| a.parent_id == Some(pid)).collect()
             }
@@ -169,6 +178,7 @@ impl MapApi {
         category_id: Query<Option<i64>>,
         department_id: Query<Option<i64>>,
         /// 1..=366, default 30.
+        #[oai(validator(minimum(value = "1"), maximum(value = "366")))]
         days: Query<Option<i64>>,
     ) -> Result<Json<MapFigures>, ApiError> {
         let (_, scope) = self.staff(&auth).await?;
@@ -222,12 +232,21 @@ impl MapApi {
         bbox: Query<String>,
         category_id: Query<Option<i64>>,
         department_id: Query<Option<i64>>,
-        status: Query<Option<String>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
+        /// Comma-separated statuses.
+        status: Query<Option<StatusList>>,
+        /// Created at or after (RFC 3339 or YYYY-MM-DD).
+        from: Query<Option<DayOrTime>>,
+        /// Created before (RFC 3339 or YYYY-MM-DD).
+        to: Query<Option<DayOrTime>>,
     ) -> Result<Json<MapPoints>, ApiError> {
         let (_, scope) = self.staff(&auth).await?;
-        let f = Self::filter(category_id.0, department_id.0, status.0, from.0, to.0)?;
+        let f = Self::filter(
+            category_id.0,
+            department_id.0,
+            status.0.map(StatusList::into_inner),
+            from.0.map(DayOrTime::into_inner),
+            to.0.map(DayOrTime::into_inner),
+        )?;
         let nums: Vec<f64> = bbox
             .0
             .split(',')

@@ -122,18 +122,21 @@ impl PublicApi {
     async fn cases(
         &self,
         /// Comma-separated statuses.
-        status: Query<Option<String>>,
+        status: Query<Option<crate::contract::StatusList>>,
         /// The area and everything under it.
         area_id: Query<Option<i64>>,
+        /// The `next_cursor` of the previous page.
+        #[oai(validator(pattern = "^(-?[0-9]{1,18})?$"))]
         cursor: Query<Option<String>>,
         /// 1..=50, default 20.
+        #[oai(validator(minimum(value = "1"), maximum(value = "50")))]
         limit: Query<Option<i64>>,
     ) -> Result<Json<PublicCaseList>, ApiError> {
         let limit = parse_limit(limit.0, 20, 50)?;
         let before_id = parse_cursor(cursor.0)?;
         let areas = self.state.areas().await?;
         let area_ids = subtree_ids(&areas, area_id.0)?;
-        let mut statuses = parse_statuses(status.0)?;
+        let mut statuses = parse_statuses(status.0.map(|s| s.0))?;
         statuses.retain(|s| !matches!(s, Status::Rejected | Status::Merged));
         if statuses.is_empty() {
             statuses = Status::ALL
@@ -244,13 +247,19 @@ impl PublicApi {
     async fn rankings(
         &self,
         /// `week`, `month` (default), `quarter` or `year`.
-        period: Query<Option<String>>,
+        period: Query<Option<minsheng_model::StatsPeriod>>,
     ) -> Result<Json<PublicRankings>, ApiError> {
         let stats = crate::supervision::api::SupervisionApi {
             state: self.state.clone(),
         };
         let r = stats
-            .report(&Scope::All, period.0, None, Some("department".into()), None)
+            .report(
+                &Scope::All,
+                period.0.map(|p| p.as_str().into()),
+                None,
+                Some("department".into()),
+                None,
+            )
             .await?;
         let rows = r
             .rows
@@ -332,7 +341,7 @@ impl PublicApi {
         &self,
         auth: BearerAuth,
         id: Path<i64>,
-        body: Json<PhotoPublication>,
+        body: crate::contract::StrictJson<PhotoPublication>,
     ) -> Result<Json<PhotoPublication>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         crate::policy::runs_the_desk(&p)?;

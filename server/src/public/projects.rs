@@ -37,6 +37,7 @@ pub enum ProjectPhotoCreated {
 
 /// A photo of a stage's work, in field `file`.
 #[derive(Multipart)]
+#[oai(deny_unknown_fields)]
 pub struct StagePhotoUpload {
     pub file: Upload,
 }
@@ -198,7 +199,7 @@ impl ProjectsApi {
     async fn create(
         &self,
         auth: BearerAuth,
-        body: Json<NewProject>,
+        body: crate::contract::StrictJson<NewProject>,
     ) -> Result<ProjectCreated, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         crate::policy::administers(&p)?;
@@ -228,9 +229,10 @@ impl ProjectsApi {
             if name.is_empty() || name.chars().count() > limits::STAGE_NAME_MAX {
                 return Err(invalid("stages.name", "阶段名称应为 1 到 50 个字"));
             }
-            let start = minsheng_model::visits::day("stages.planned_start", &s.planned_start)
-                .map_err(ApiError::field)?;
-            let end = minsheng_model::visits::day("stages.planned_end", &s.planned_end)
+            let start =
+                minsheng_model::visits::day("stages.planned_start", s.planned_start.as_str())
+                    .map_err(ApiError::field)?;
+            let end = minsheng_model::visits::day("stages.planned_end", s.planned_end.as_str())
                 .map_err(ApiError::field)?;
             if end < start {
                 return Err(invalid(
@@ -248,18 +250,15 @@ impl ProjectsApi {
             ));
         }
         if self.state.db.area(n.area_id).await?.is_none() {
-            return Err(ApiError::unprocessable("unknown_area", "区域不存在"));
+            return Err(ApiError::not_found("unknown_area", "区域不存在"));
         }
         if self.state.db.department(n.department_id).await?.is_none() {
-            return Err(ApiError::unprocessable(
-                "unknown_department",
-                "责任单位不存在",
-            ));
+            return Err(ApiError::not_found("unknown_department", "责任单位不存在"));
         }
         if let Some(parent) = n.parent_id
             && self.state.db.project(parent).await?.is_none()
         {
-            return Err(ApiError::unprocessable("unknown_project", "上级项目不存在"));
+            return Err(ApiError::not_found("unknown_project", "上级项目不存在"));
         }
         let id = self
             .state
@@ -292,7 +291,7 @@ impl ProjectsApi {
         auth: BearerAuth,
         id: Path<i64>,
         stage_id: Path<i64>,
-        body: Json<StageUpdate>,
+        body: crate::contract::StrictJson<StageUpdate>,
     ) -> Result<Json<ProjectView>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let stage = self.stage_for(&p, id.0, stage_id.0).await?;

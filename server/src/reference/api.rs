@@ -111,7 +111,7 @@ impl ReferenceApi {
         if let Some(d) = c.default_department_id
             && self.state.db.department(d).await?.is_none()
         {
-            return Err(ApiError::unprocessable("unknown_department", "部门不存在"));
+            return Err(ApiError::not_found("unknown_department", "部门不存在"));
         }
         Ok(CategoryRecord {
             code: c.code.trim(),
@@ -176,7 +176,7 @@ impl ReferenceApi {
     async fn create_area(
         &self,
         auth: BearerAuth,
-        body: Json<NewArea>,
+        body: crate::contract::StrictJson<NewArea>,
     ) -> Result<AreaCreated, ApiError> {
         self.admin(&auth).await?;
         let a = body.0;
@@ -196,7 +196,7 @@ impl ReferenceApi {
                     .db
                     .area(pid)
                     .await?
-                    .ok_or_else(|| ApiError::unprocessable("unknown_area", "上级区域不存在"))?;
+                    .ok_or_else(|| ApiError::not_found("unknown_area", "上级区域不存在"))?;
                 if AreaLevel::parse(&parent.level).and_then(AreaLevel::child) != Some(a.level) {
                     return Err(ApiError::unprocessable(
                         "invalid_area_level",
@@ -250,7 +250,7 @@ impl ReferenceApi {
     async fn create_department(
         &self,
         auth: BearerAuth,
-        body: Json<NewDepartment>,
+        body: crate::contract::StrictJson<NewDepartment>,
     ) -> Result<DepartmentCreated, ApiError> {
         self.admin(&auth).await?;
         name_ok("code", &body.code)?;
@@ -258,7 +258,7 @@ impl ReferenceApi {
         if let Some(a) = body.area_id
             && self.state.db.area(a).await?.is_none()
         {
-            return Err(ApiError::unprocessable("unknown_area", "区域不存在"));
+            return Err(ApiError::not_found("unknown_area", "区域不存在"));
         }
         let id = self
             .state
@@ -290,7 +290,7 @@ impl ReferenceApi {
     async fn create_category(
         &self,
         auth: BearerAuth,
-        body: Json<CategoryInput>,
+        body: crate::contract::StrictJson<CategoryInput>,
     ) -> Result<CategoryCreated, ApiError> {
         self.admin(&auth).await?;
         let rec = self.category_record(&body.0).await?;
@@ -311,7 +311,7 @@ impl ReferenceApi {
         &self,
         auth: BearerAuth,
         id: Path<i64>,
-        body: Json<CategoryInput>,
+        body: crate::contract::StrictJson<CategoryInput>,
     ) -> Result<Json<CategoryView>, ApiError> {
         self.admin(&auth).await?;
         let rec = self.category_record(&body.0).await?;
@@ -349,7 +349,7 @@ impl ReferenceApi {
     async fn create_user(
         &self,
         auth: BearerAuth,
-        body: Json<NewUser>,
+        body: crate::contract::StrictJson<NewUser>,
     ) -> Result<UserCreated, ApiError> {
         self.admin(&auth).await?;
         let id = self.state.create_user(&body.0).await?;
@@ -500,12 +500,12 @@ impl AppState {
         if let Some(d) = u.department_id
             && self.db.department(d).await?.is_none()
         {
-            return Err(ApiError::unprocessable("unknown_department", "部门不存在"));
+            return Err(ApiError::not_found("unknown_department", "部门不存在"));
         }
         if let Some(a) = u.area_id
             && self.db.area(a).await?.is_none()
         {
-            return Err(ApiError::unprocessable("unknown_area", "区域不存在"));
+            return Err(ApiError::not_found("unknown_area", "区域不存在"));
         }
         let all_areas = u.all_areas.unwrap_or(false);
         if all_areas {

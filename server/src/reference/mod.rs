@@ -23,7 +23,7 @@ pub fn area_path(areas: &[AreaRow], id: Option<i64>) -> Result<Option<String>, A
             .iter()
             .find(|a| a.id == id)
             .map(|a| Some(a.path.clone()))
-            .ok_or_else(|| ApiError::unprocessable("unknown_area", "区域不存在")),
+            .ok_or_else(|| ApiError::not_found("unknown_area", "区域不存在")),
     }
 }
 

@@ -16,6 +16,7 @@ use super::points::{self, month_range, rule_view, totals};
 use super::{day_of, parse_day};
 use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, Principal};
+use crate::contract::Day;
 use crate::error::ApiError;
 use crate::storage::Filed;
 
@@ -32,15 +33,6 @@ pub enum ReportFiled {
     /// `client_request_id` was seen before.
     #[oai(status = 200)]
     Existing(Json<ReportView>),
-}
-
-fn parse_group_by(s: Option<&str>) -> Result<PointsGroupBy, ApiError> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(PointsGroupBy::User),
-        Some(s) => PointsGroupBy::parse(s).ok_or_else(|| {
-            ApiError::bad_request("invalid_group_by", "group_by 应为 user 或 department")
-        }),
-    }
 }
 
 impl ReportsApi {
@@ -77,7 +69,11 @@ impl ReportsApi {
     /// person per day: a new submission for the same day updates it (keeping the first
     /// filing's time and on-time/late status); after the deadline it is `late`.
     #[oai(path = "/api/v1/reports", method = "post")]
-    async fn file(&self, auth: BearerAuth, body: Json<NewReport>) -> Result<ReportFiled, ApiError> {
+    async fn file(
+        &self,
+        auth: BearerAuth,
+        body: crate::contract::StrictJson<NewReport>,
+    ) -> Result<ReportFiled, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let (view, filed) = super::file_report(&self.state, &p, &body.0, crate::now_ms()).await?;
         Ok(match filed {
@@ -93,13 +89,13 @@ impl ReportsApi {
         &self,
         auth: BearerAuth,
         /// `YYYY-MM-DD`, Beijing time.
-        day: Query<Option<String>>,
+        day: Query<Option<Day>>,
         department_id: Query<Option<i64>>,
         user_id: Query<Option<i64>>,
     ) -> Result<Json<ReportList>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let scope = self.state.report_scope(&p).await?;
-        let day = self.day(day.0.as_deref())?;
+        let day = self.day(day.0.as_ref().map(|d| d.0.as_str()))?;
         Ok(Json(
             super::list(&self.state, &scope, day, department_id.0, user_id.0).await?,
         ))
@@ -111,11 +107,12 @@ impl ReportsApi {
     async fn status(
         &self,
         auth: BearerAuth,
-        day: Query<Option<String>>,
+        /// `YYYY-MM-DD`, Beijing time.
+        day: Query<Option<Day>>,
     ) -> Result<Json<ReportStatusList>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let scope = self.state.report_scope(&p).await?;
-        let day = self.day(day.0.as_deref())?;
+        let day = self.day(day.0.as_ref().map(|d| d.0.as_str()))?;
         Ok(Json(
             super::status(&self.state, &scope, day, crate::now_ms()).await?,
         ))
@@ -126,9 +123,10 @@ impl ReportsApi {
     #[oai(path = "/api/v1/public/reports", method = "get", tag = "Tag::Public")]
     async fn public_reports(
         &self,
-        day: Query<Option<String>>,
+        /// `YYYY-MM-DD`, Beijing time.
+        day: Query<Option<Day>>,
     ) -> Result<Json<PublicReportList>, ApiError> {
-        let day = self.day(day.0.as_deref())?;
+        let day = self.day(day.0.as_ref().map(|d| d.0.as_str()))?;
         Ok(Json(
             super::public_reports(&self.state, day, crate::now_ms()).await?,
         ))
@@ -148,7 +146,7 @@ impl ReportsApi {
     async fn put_rules(
         &self,
         auth: BearerAuth,
-        body: Json<PointRulesUpdate>,
+        body: crate::contract::StrictJson<PointRulesUpdate>,
     ) -> Result<Json<Vec<PointRuleView>>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         crate::policy::administers(&p)?;
@@ -183,11 +181,13 @@ impl ReportsApi {
         &self,
         auth: BearerAuth,
         /// `YYYY-MM`.
+        #[oai(validator(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$"))]
         month: Query<Option<String>>,
-        group_by: Query<Option<String>>,
+        /// `user` (default) or `department`.
+        group_by: Query<Option<PointsGroupBy>>,
     ) -> Result<Json<PointTotals>, ApiError> {
         self.staff(&auth).await?;
-        let by = parse_group_by(group_by.0.as_deref())?;
+        let by = group_by.0.unwrap_or(PointsGroupBy::User);
         let (month, from, to) = month_range(month.0.as_deref(), crate::now_ms())?;
         let sums = self
             .state
@@ -210,8 +210,11 @@ impl ReportsApi {
         auth: BearerAuth,
         user_id: Query<Option<i64>>,
         department_id: Query<Option<i64>>,
+        /// `YYYY-MM`.
+        #[oai(validator(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$"))]
         month: Query<Option<String>>,
         /// 1..=1000, default 1000.
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<i64>>,
     ) -> Result<Json<PointEntryList>, ApiError> {
         let p = self.staff(&auth).await?;
@@ -234,6 +237,8 @@ impl ReportsApi {
     #[oai(path = "/api/v1/public/points", method = "get", tag = "Tag::Public")]
     async fn public_points(
         &self,
+        /// `YYYY-MM`.
+        #[oai(validator(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$"))]
         month: Query<Option<String>>,
     ) -> Result<Json<PublicPoints>, ApiError> {
         let (month, from, to) = month_range(month.0.as_deref(), crate::now_ms())?;

@@ -138,16 +138,19 @@ pub async fn file_report(
     crate::policy::files_reports(p)?;
     check_report(req).map_err(ApiError::field)?;
     let today = day_of(now);
-    let day = match req.day.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+    let day = match req.day.as_ref().map(|d| d.as_str()) {
         None => today,
-        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-            ApiError::field(FieldError {
-                field: "day",
-                code: "invalid_date",
-                message_zh: "日期格式应为 YYYY-MM-DD".into(),
-                message_en: "must be a date YYYY-MM-DD".into(),
-            })
-        })?,
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .ok()
+            .filter(|_| minsheng_model::IsoDay::is_valid(d))
+            .ok_or_else(|| {
+                ApiError::field(FieldError {
+                    field: "day",
+                    code: "invalid_date",
+                    message_zh: "日期格式应为 YYYY-MM-DD".into(),
+                    message_en: "must be a date YYYY-MM-DD".into(),
+                })
+            })?,
     };
     // Today, or yesterday for a phone that syncs after midnight; never ahead.
     if day > today || day < today - chrono::Duration::days(1) {

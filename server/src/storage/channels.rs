@@ -108,12 +108,10 @@ impl Db {
     pub async fn create_api_key(&self, name: &str, key_hash: &str, now: i64) -> StoreResult<i64> {
         let display = format!("Open311 · {name}");
         with_db!(self, p => {
+            // Writes first, and the unique name decides a clash: a read first would make
+            // SQLite upgrade a read snapshot to a write, which fails (database is locked)
+            // when another writer committed in between.
             let mut tx = p.begin().await?;
-            let taken = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM api_keys WHERE name = $1")
-                .bind(name).fetch_one(&mut *tx).await?;
-            if taken > 0 {
-                return Err(StoreError::Duplicate("api key name"));
-            }
             let user = sqlx::query_scalar::<_, i64>(
                 "INSERT INTO users (display_name, role, active, created_at) VALUES ($1, 'resident', TRUE, $2) RETURNING id",
             )

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use minsheng_model::{CaseView, Channel, StatsReport, StatsRow};
+use minsheng_model::{
+    AreaLevel, CaseView, Channel, StatsGroupBy, StatsPeriod, StatsReport, StatsRow,
+};
 use poem_openapi::OpenApi;
 use poem_openapi::param::Query;
 use poem_openapi::payload::{Binary, Json};
@@ -14,6 +16,7 @@ use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, Principal};
 use crate::cases::api::ListQuery;
 use crate::cases::view::case_view;
+use crate::contract::{Day, DayOrTime, StatusList};
 use crate::error::ApiError;
 use crate::storage::{BEIJING_MS, Scope};
 
@@ -196,18 +199,24 @@ impl SupervisionApi {
         &self,
         auth: BearerAuth,
         /// `week`, `month` (default), `quarter` or `year`.
-        period: Query<Option<String>>,
+        period: Query<Option<StatsPeriod>>,
         /// Any day in the period (YYYY-MM-DD, Beijing time); default today.
-        date: Query<Option<String>>,
+        date: Query<Option<Day>>,
         /// `department` (default), `area` or `category`.
-        group_by: Query<Option<String>>,
+        group_by: Query<Option<StatsGroupBy>>,
         /// For `group_by=area`: the level to group at (default `street`).
-        area_level: Query<Option<String>>,
+        area_level: Query<Option<AreaLevel>>,
     ) -> Result<Json<StatsReport>, ApiError> {
         let (_, scope) = self.reader(&auth).await?;
         Ok(Json(
-            self.report(&scope, period.0, date.0, group_by.0, area_level.0)
-                .await?,
+            self.report(
+                &scope,
+                period.0.map(|p| p.as_str().into()),
+                date.0.map(Day::into_inner),
+                group_by.0.map(|g| g.as_str().into()),
+                area_level.0.map(|l| l.as_str().into()),
+            )
+            .await?,
         ))
     }
 
@@ -216,14 +225,20 @@ impl SupervisionApi {
     async fn stats_xlsx(
         &self,
         auth: BearerAuth,
-        period: Query<Option<String>>,
-        date: Query<Option<String>>,
-        group_by: Query<Option<String>>,
-        area_level: Query<Option<String>>,
+        period: Query<Option<StatsPeriod>>,
+        date: Query<Option<Day>>,
+        group_by: Query<Option<StatsGroupBy>>,
+        area_level: Query<Option<AreaLevel>>,
     ) -> Result<XlsxFile, ApiError> {
         let (_, scope) = self.reader(&auth).await?;
         let r = self
-            .report(&scope, period.0, date.0, group_by.0, area_level.0)
+            .report(
+                &scope,
+                period.0.map(|p| p.as_str().into()),
+                date.0.map(Day::into_inner),
+                group_by.0.map(|g| g.as_str().into()),
+                area_level.0.map(|l| l.as_str().into()),
+            )
             .await?;
         let mut wb = Workbook::new();
         let ws = wb.add_worksheet();
@@ -283,7 +298,8 @@ impl SupervisionApi {
     async fn cases_xlsx(
         &self,
         auth: BearerAuth,
-        status: Query<Option<String>>,
+        /// Comma-separated statuses.
+        status: Query<Option<StatusList>>,
         category_id: Query<Option<i64>>,
         area_id: Query<Option<i64>>,
         department_id: Query<Option<i64>>,
@@ -292,12 +308,14 @@ impl SupervisionApi {
         escalated: Query<Option<bool>>,
         channel: Query<Option<Channel>>,
         q: Query<Option<String>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
+        /// Created at or after (RFC 3339 or YYYY-MM-DD).
+        from: Query<Option<DayOrTime>>,
+        /// Created before (RFC 3339 or YYYY-MM-DD).
+        to: Query<Option<DayOrTime>>,
     ) -> Result<XlsxFile, ApiError> {
         let (p, scope) = self.reader(&auth).await?;
         let query = ListQuery {
-            status: status.0,
+            status: status.0.map(StatusList::into_inner),
             category_id: category_id.0,
             area_id: area_id.0,
             department_id: department_id.0,
@@ -305,8 +323,8 @@ impl SupervisionApi {
             escalated: escalated.0,
             channel: channel.0,
             q: q.0,
-            from: from.0,
-            to: to.0,
+            from: from.0.map(DayOrTime::into_inner),
+            to: to.0.map(DayOrTime::into_inner),
         };
         let filter = query.filter(&self.state, &scope, None, EXPORT_MAX).await?;
         let now = crate::now_ms();

@@ -22,6 +22,7 @@ use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, Principal};
 use crate::cases::api::parse_limit;
 use crate::cases::view::case_view;
+use crate::contract::DayOrTime;
 use crate::error::ApiError;
 use crate::reference::area_path;
 use crate::storage::{
@@ -37,6 +38,7 @@ pub struct VisitsApi {
 
 /// A household spreadsheet (CSV or XLSX) in field `file`.
 #[derive(Multipart)]
+#[oai(deny_unknown_fields)]
 pub struct ImportUpload {
     pub file: Upload,
 }
@@ -44,6 +46,7 @@ pub struct ImportUpload {
 /// A photo of a visit: the image in `file`, and a phone-generated `photo_id` so a retried
 /// upload stores it once.
 #[derive(Multipart)]
+#[oai(deny_unknown_fields)]
 pub struct VisitPhotoUpload {
     pub file: Upload,
     pub photo_id: String,
@@ -325,12 +328,15 @@ impl VisitsApi {
         area_id: Query<Option<i64>>,
         /// Words in the address or tags.
         q: Query<Option<String>>,
-        /// Only those not yet visited in `round_id`.
+        /// Only those not yet visited in `round_id` (default: the newest round).
         unvisited: Query<Option<bool>>,
         /// Only those this user is responsible for.
         responsible_user_id: Query<Option<i64>>,
+        /// The `next_cursor` of the previous page.
+        #[oai(validator(pattern = "^[0-9]{0,18}$"))]
         cursor: Query<Option<String>>,
         /// 1..=1000, default 100.
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<i64>>,
     ) -> Result<Json<HouseholdList>, ApiError> {
         let (_, v) = self.viewer(&auth).await?;
@@ -343,15 +349,23 @@ impl VisitsApi {
                 .ok_or_else(|| ApiError::bad_request("invalid_cursor", "cursor 无效"))?,
             None => 0,
         };
-        if unvisited.0 == Some(true) && round_id.0.is_none() {
-            return Err(ApiError::bad_request(
-                "round_required",
-                "unvisited 须与 round_id 一起使用",
-            ));
-        }
+        // `unvisited` without a round means the newest round, as coverage reads it.
+        let round_id = match (unvisited.0, round_id.0) {
+            (Some(true), None) => Some(
+                self.state
+                    .db
+                    .rounds()
+                    .await?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| ApiError::not_found("round_not_found", "走访轮次不存在"))?
+                    .id,
+            ),
+            (_, id) => id,
+        };
         let areas = self.state.areas().await?;
         let f = HouseholdFilter {
-            round_id: round_id.0,
+            round_id,
             area_path: area_path(&areas, area_id.0)?,
             text: q.0.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
             unvisited: unvisited.0 == Some(true),
@@ -365,7 +379,7 @@ impl VisitsApi {
         Ok(Json(HouseholdList {
             items: rows
                 .iter()
-                .map(|h| household_view(h, &v, &areas, round_id.0))
+                .map(|h| household_view(h, &v, &areas, round_id))
                 .collect(),
             total,
             next_cursor,
@@ -397,7 +411,7 @@ impl VisitsApi {
     async fn assign(
         &self,
         auth: BearerAuth,
-        body: Json<AssignHouseholds>,
+        body: crate::contract::StrictJson<AssignHouseholds>,
     ) -> Result<Json<Updated>, ApiError> {
         self.admin(&auth).await?;
         if body.household_ids.is_empty() || body.household_ids.len() > 1000 {
@@ -409,7 +423,7 @@ impl VisitsApi {
         if let Some(u) = body.user_id {
             match self.state.db.user(u).await? {
                 Some(user) if user.active && user.role != Role::Resident.as_str() => {}
-                _ => return Err(ApiError::unprocessable("unknown_user", "工作人员不存在")),
+                _ => return Err(ApiError::not_found("unknown_user", "工作人员不存在")),
             }
         }
         let n = self
@@ -419,7 +433,7 @@ impl VisitsApi {
             .await
             .map_err(|e| match e {
                 StoreError::NotFound => {
-                    ApiError::unprocessable("household_not_found", "有住户不存在,未做任何更改")
+                    ApiError::not_found("household_not_found", "有住户不存在,未做任何更改")
                 }
                 e => e.into(),
             })?;
@@ -432,7 +446,7 @@ impl VisitsApi {
         &self,
         auth: BearerAuth,
         id: Path<i64>,
-        body: Json<SupervisorAreas>,
+        body: crate::contract::StrictJson<SupervisorAreas>,
     ) -> Result<Json<Updated>, ApiError> {
         self.admin(&auth).await?;
         match self.state.db.user(id.0).await? {
@@ -463,7 +477,7 @@ impl VisitsApi {
     async fn create_round(
         &self,
         auth: BearerAuth,
-        body: Json<NewRound>,
+        body: crate::contract::StrictJson<NewRound>,
     ) -> Result<RoundCreated, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         crate::policy::plans_rounds(&p)?;
@@ -515,7 +529,7 @@ impl VisitsApi {
     async fn sync(
         &self,
         auth: BearerAuth,
-        body: Json<VisitSyncRequest>,
+        body: crate::contract::StrictJson<VisitSyncRequest>,
     ) -> Result<Json<SyncResponse>, ApiError> {
         let (p, v) = self.viewer(&auth).await?;
         if body.visits.len() > limits::BATCH_MAX {
@@ -545,11 +559,14 @@ impl VisitsApi {
         /// Only visits with (or without) a check-in flag.
         flagged: Query<Option<bool>>,
         /// Visited at or after (RFC 3339 or YYYY-MM-DD).
-        from: Query<Option<String>>,
+        from: Query<Option<DayOrTime>>,
         /// Visited before (RFC 3339 or YYYY-MM-DD).
-        to: Query<Option<String>>,
+        to: Query<Option<DayOrTime>>,
+        /// The `next_cursor` of the previous page.
+        #[oai(validator(pattern = "^(-?[0-9]{1,18}_.*)?$"))]
         cursor: Query<Option<String>>,
         /// 1..=200, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
     ) -> Result<Json<VisitList>, ApiError> {
         let (_, v) = self.viewer(&auth).await?;
@@ -569,8 +586,8 @@ impl VisitsApi {
             visitor_id: visitor_id.0,
             area_path: area_path(&areas, area_id.0)?,
             flagged: flagged.0,
-            from: crate::cases::api::parse_time("from", from.0)?,
-            to: crate::cases::api::parse_time("to", to.0)?,
+            from: crate::cases::api::parse_time("from", from.0.map(DayOrTime::into_inner))?,
+            to: crate::cases::api::parse_time("to", to.0.map(DayOrTime::into_inner))?,
             before,
             limit,
         };
@@ -591,10 +608,14 @@ impl VisitsApi {
         &self,
         auth: BearerAuth,
         round_id: Query<Option<i64>>,
-        group_by: Query<Option<String>>,
+        /// `community` (default), `supervisor` or `responsible`.
+        group_by: Query<Option<minsheng_model::CoverageGroupBy>>,
     ) -> Result<Json<CoverageReport>, ApiError> {
         let (_, v) = self.viewer(&auth).await?;
-        Ok(Json(self.coverage(&v, round_id.0, group_by.0).await?))
+        Ok(Json(
+            self.coverage(&v, round_id.0, group_by.0.map(|g| g.as_str().into()))
+                .await?,
+        ))
     }
 
     /// The coverage report as an Excel workbook with Chinese headers.
@@ -603,10 +624,13 @@ impl VisitsApi {
         &self,
         auth: BearerAuth,
         round_id: Query<Option<i64>>,
-        group_by: Query<Option<String>>,
+        /// `community` (default), `supervisor` or `responsible`.
+        group_by: Query<Option<minsheng_model::CoverageGroupBy>>,
     ) -> Result<crate::supervision::api::XlsxFile, ApiError> {
         let (_, v) = self.viewer(&auth).await?;
-        let r = self.coverage(&v, round_id.0, group_by.0).await?;
+        let r = self
+            .coverage(&v, round_id.0, group_by.0.map(|g| g.as_str().into()))
+            .await?;
         let mut wb = Workbook::new();
         let ws = wb.add_worksheet();
         ws.set_name("走访覆盖").map_err(xlsx_error)?;
@@ -696,7 +720,7 @@ impl VisitsApi {
         auth: BearerAuth,
         id: Path<String>,
         finding_id: Path<String>,
-        body: Json<RaiseFinding>,
+        body: crate::contract::StrictJson<RaiseFinding>,
     ) -> Result<RaisedCase, ApiError> {
         let (p, v) = self.viewer(&auth).await?;
         let visit = self.visible_visit(&v, &id.0).await?;
@@ -817,7 +841,7 @@ impl VisitsApi {
     async fn sync_meetings(
         &self,
         auth: BearerAuth,
-        body: Json<MeetingSyncRequest>,
+        body: crate::contract::StrictJson<MeetingSyncRequest>,
     ) -> Result<Json<SyncResponse>, ApiError> {
         let (p, v) = self.viewer(&auth).await?;
         crate::policy::records_meetings(&p)?;
@@ -898,15 +922,17 @@ impl VisitsApi {
         auth: BearerAuth,
         area_id: Query<Option<i64>>,
         /// Held at or after (RFC 3339 or YYYY-MM-DD); default 90 days ago.
-        from: Query<Option<String>>,
+        from: Query<Option<DayOrTime>>,
         /// Held before (RFC 3339 or YYYY-MM-DD); default now.
-        to: Query<Option<String>>,
+        to: Query<Option<DayOrTime>>,
     ) -> Result<Json<Vec<MeetingView>>, ApiError> {
         let (p, v) = self.viewer(&auth).await?;
         crate::policy::reads_supervision(&v)?;
         let now = crate::now_ms();
-        let from = crate::cases::api::parse_time("from", from.0)?.unwrap_or(now - 90 * 86_400_000);
-        let to = crate::cases::api::parse_time("to", to.0)?.unwrap_or(now + 1);
+        let from = crate::cases::api::parse_time("from", from.0.map(DayOrTime::into_inner))?
+            .unwrap_or(now - 90 * 86_400_000);
+        let to = crate::cases::api::parse_time("to", to.0.map(DayOrTime::into_inner))?
+            .unwrap_or(now + 1);
         let areas = self.state.areas().await?;
         let asked = area_path(&areas, area_id.0)?;
         let supervisor = crate::policy::meetings_only_of(&p);

@@ -312,7 +312,7 @@ impl AppState {
                         "该住户不在此走访轮次的范围内",
                     ));
                 }
-                None => return Err(ApiError::unprocessable("unknown_round", "走访轮次不存在")),
+                None => return Err(ApiError::not_found("unknown_round", "走访轮次不存在")),
             },
             None => self.db.round_for(&h.area_path, at).await?.map(|r| r.id),
         };
