@@ -73,6 +73,10 @@ api_object! {
         pub lat: Option<f64>,
         pub lng: Option<f64>,
         pub boundary: Option<Vec<Vec<f64>>>,
+        /// The system of `lat`/`lng` and `boundary` (default `wgs84`, as GeoJSON is);
+        /// stored converted to WGS-84.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub coord_system: Option<CoordSystem>,
     }
 
     /// A department that handles cases.
@@ -157,6 +161,9 @@ api_object! {
         pub public: Option<bool>,
         pub contact_name: Option<String>,
         pub contact_phone: Option<String>,
+        /// The system `lat`/`lng` are in (default `wgs84`); stored converted to WGS-84.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub coord_system: Option<CoordSystem>,
     }
 
     /// A photo on a case.
