@@ -200,9 +200,11 @@ wire_enum!(
     /// The geodetic system a pair of coordinates is in. Minsheng stores and returns WGS-84;
     /// GCJ-02 (WeChat's `wx.getLocation({type: 'gcj02'})`, Tencent and AMap maps) and BD-09
     /// (Baidu) are converted on the way in and, on request, on the way out
-    /// (`minsheng_model::coords`).
+    /// (`minsheng_model::coords`). The default is WGS-84.
+    #[derive(Default)]
     CoordSystem {
         /// GPS, a browser's `navigator.geolocation`, GeoJSON (RFC 7946), CGCS2000 survey data.
+        #[default]
         Wgs84 => "wgs84",
         /// China's offset system (火星坐标): Tencent, AMap and WeChat maps.
         Gcj02 => "gcj02",
@@ -210,12 +212,6 @@ wire_enum!(
         Bd09 => "bd09",
     }
 );
-
-impl Default for CoordSystem {
-    fn default() -> Self {
-        CoordSystem::Wgs84
-    }
-}
 
 wire_enum!(
     /// Levels of the area tree.

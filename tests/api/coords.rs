@@ -15,7 +15,12 @@ const DOOR: (f64, f64) = (25.4900, 103.7960);
 /// A grid under the supervisor's community around the real 麒麟区, so that the offset
 /// between GCJ-02 and WGS-84 is the one a supervisor there meets.
 async fn qilin_grid(app: &TestApp, w: &World) -> i64 {
-    let ring = json!([[103.78, 25.47], [103.82, 25.47], [103.82, 25.51], [103.78, 25.51]]);
+    let ring = json!([
+        [103.78, 25.47],
+        [103.82, 25.47],
+        [103.82, 25.51],
+        [103.78, 25.51]
+    ]);
     app.post(
         "/api/v1/admin/areas",
         &w.admin,
@@ -176,7 +181,10 @@ async fn a_case_submitted_in_gcj02_just_inside_a_grid_edge_is_placed_in_that_gri
             // Grid A ends at 103.25° E; this point is ~30 m inside it.
             let inside = (25.3, 103.2497);
             let (glat, glng) = from_wgs84(CoordSystem::Gcj02, inside.0, inside.1);
-            assert!(glng > 103.25, "the GCJ-02 point itself lies outside the grid: {glng}");
+            assert!(
+                glng > 103.25,
+                "the GCJ-02 point itself lies outside the grid: {glng}"
+            );
             let submit = |lat: f64, lng: f64, system: Option<&str>| {
                 let mut body = json!({
                     "client_request_id": uuid::Uuid::new_v4().to_string(),
@@ -194,7 +202,10 @@ async fn a_case_submitted_in_gcj02_just_inside_a_grid_edge_is_placed_in_that_gri
             let case = submit(glat, glng, Some("gcj02")).await;
             assert_eq!(case["area_id"].as_i64(), Some(w.grid_a), "{case}");
             let id = case["id"].as_i64().unwrap();
-            let read = app.get(&format!("/api/v1/cases/{id}"), &w.dispatcher).await.expect(200);
+            let read = app
+                .get(&format!("/api/v1/cases/{id}"), &w.dispatcher)
+                .await
+                .expect(200);
             let (lat, lng) = point(&read);
             assert!(
                 distance_m(lat, lng, inside.0, inside.1) < 1.0,
@@ -209,7 +220,10 @@ async fn a_case_submitted_in_gcj02_just_inside_a_grid_edge_is_placed_in_that_gri
 
             // A map on a Chinese base map asks for GCJ-02, in its box and its points.
             let gcj = app
-                .get(&format!("/api/v1/cases/{id}?coord_system=gcj02"), &w.dispatcher)
+                .get(
+                    &format!("/api/v1/cases/{id}?coord_system=gcj02"),
+                    &w.dispatcher,
+                )
                 .await
                 .expect(200);
             let (lat, lng) = point(&gcj);
@@ -218,15 +232,33 @@ async fn a_case_submitted_in_gcj02_just_inside_a_grid_edge_is_placed_in_that_gri
                 .get("/api/v1/cases?coord_system=gcj02", &w.dispatcher)
                 .await
                 .expect(200);
-            let item = list["items"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap();
+            let item = list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == id)
+                .unwrap();
             let (lat, lng) = point(item);
             assert!(distance_m(lat, lng, glat, glng) < 1.0, "{item}");
-            let bbox = format!("{},{},{},{}", glng - 0.0005, glat - 0.0005, glng + 0.0005, glat + 0.0005);
+            let bbox = format!(
+                "{},{},{},{}",
+                glng - 0.0005,
+                glat - 0.0005,
+                glng + 0.0005,
+                glat + 0.0005
+            );
             let pts = app
-                .get(&format!("/api/v1/map/points?bbox={bbox}&coord_system=gcj02"), &w.dispatcher)
+                .get(
+                    &format!("/api/v1/map/points?bbox={bbox}&coord_system=gcj02"),
+                    &w.dispatcher,
+                )
                 .await
                 .expect(200);
-            let p = pts["points"].as_array().unwrap().iter().find(|p| p["id"] == id);
+            let p = pts["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["id"] == id);
             let p = p.unwrap_or_else(|| panic!("the case is in its GCJ-02 box: {pts}"));
             let (lat, lng) = point(p);
             assert!(distance_m(lat, lng, glat, glng) < 1.0, "{p}");
@@ -235,7 +267,11 @@ async fn a_case_submitted_in_gcj02_just_inside_a_grid_edge_is_placed_in_that_gri
                 .await
                 .expect(200);
             assert!(
-                !wgs["points"].as_array().unwrap().iter().any(|p| p["id"] == id),
+                !wgs["points"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["id"] == id),
                 "not in the same box read as WGS-84: {wgs}"
             );
         },
@@ -282,17 +318,22 @@ async fn open311_takes_wgs84_by_the_spec_and_coord_system_as_an_extension() {
                 let app = &app;
                 let token = w.dispatcher.clone();
                 async move {
-                    let list = app.get(&format!("/api/v1/cases?q={tracking}"), &token).await.expect(200);
+                    let list = app
+                        .get(&format!("/api/v1/cases?q={tracking}"), &token)
+                        .await
+                        .expect(200);
                     point(&list["items"][0])
                 }
             };
             let (s, body) = post(Some("gcj02"), "路灯不亮已经一周了(高德坐标)").await;
             assert_eq!(s, 200, "{body}");
-            let (lat, lng) = stored(body[0]["service_request_id"].as_str().unwrap().to_string()).await;
+            let (lat, lng) =
+                stored(body[0]["service_request_id"].as_str().unwrap().to_string()).await;
             assert!(distance_m(lat, lng, DOOR.0, DOOR.1) < 1.0);
             let (s, body) = post(None, "路灯不亮已经一周了(GPS 坐标)").await;
             assert_eq!(s, 200, "{body}");
-            let (lat, lng) = stored(body[0]["service_request_id"].as_str().unwrap().to_string()).await;
+            let (lat, lng) =
+                stored(body[0]["service_request_id"].as_str().unwrap().to_string()).await;
             assert!(distance_m(lat, lng, glat, glng) < 0.1, "WGS-84 by default");
             let (s, body) = post(Some("mars"), "路灯不亮已经一周了(未知坐标)").await;
             assert_eq!(s, 400, "{body}");

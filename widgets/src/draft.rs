@@ -234,12 +234,19 @@ mod tests {
             coord_system: Some(CoordSystem::Gcj02),
             ..Draft::new()
         };
-        assert_eq!(d.to_new_case("abcdefgh").coord_system, Some(CoordSystem::Gcj02));
+        assert_eq!(
+            d.to_new_case("abcdefgh").coord_system,
+            Some(CoordSystem::Gcj02)
+        );
         let none = Draft {
             coord_system: Some(CoordSystem::Gcj02),
             ..Draft::new()
         };
-        assert_eq!(none.to_new_case("abcdefgh").coord_system, None, "no point, no system");
+        assert_eq!(
+            none.to_new_case("abcdefgh").coord_system,
+            None,
+            "no point, no system"
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]

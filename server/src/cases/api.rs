@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use minsheng_model::{
-    Action, CaseActionRequest, CaseList, CaseView, Channel, CoordSystem, NewCase, Satisfaction, Status, limits,
-    coords, plan,
+    Action, CaseActionRequest, CaseList, CaseView, Channel, CoordSystem, NewCase, Satisfaction,
+    Status, coords, limits, plan,
 };
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};

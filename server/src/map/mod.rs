@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use minsheng_model::{
-    AreaCounts, AreaLevel, CoordSystem, MapCluster, MapFigures, MapPoint, MapPoints, Status, StatusCount,
-    TrendDay, coords, is_overdue,
+    AreaCounts, AreaLevel, CoordSystem, MapCluster, MapFigures, MapPoint, MapPoints, Status,
+    StatusCount, TrendDay, coords, is_overdue,
 };
 use poem_openapi::param::Query;
 use poem_openapi::{OpenApi, payload::Json};

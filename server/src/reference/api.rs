@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use minsheng_model::{
-    AreaLevel, AreaView, CoordSystem, CategoryInput, CategoryView, DepartmentView, NewArea, NewDepartment,
-    NewUser, Role, Tier, UserAccess, UserView, coords, limits,
+    AreaLevel, AreaView, CategoryInput, CategoryView, CoordSystem, DepartmentView, NewArea,
+    NewDepartment, NewUser, Role, Tier, UserAccess, UserView, coords, limits,
 };
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};

@@ -410,7 +410,8 @@ impl VisitsApi {
             .ok_or_else(|| ApiError::not_found("household_not_found", "住户不存在"))?;
         let areas = self.state.areas().await?;
         let mut view = household_view(&h, &v, &areas, round_id.0);
-        (view.lat, view.lng) = minsheng_model::coords::opt_from_wgs84(coord_system.0, view.lat, view.lng);
+        (view.lat, view.lng) =
+            minsheng_model::coords::opt_from_wgs84(coord_system.0, view.lat, view.lng);
         Ok(Json(view))
     }
 

@@ -382,7 +382,13 @@ mod tests {
                    麻黄巷1号,G1,李桂英,,3\n\
                    麻黄巷3号,麻黄第一网格,孙七,12ab,1\n";
         let sheet = read_sheet(csv.as_bytes()).unwrap();
-        let errs = check(&sheet, &[grid(1, "G1", "麻黄第一网格")], &[], CoordSystem::Wgs84).unwrap_err();
+        let errs = check(
+            &sheet,
+            &[grid(1, "G1", "麻黄第一网格")],
+            &[],
+            CoordSystem::Wgs84,
+        )
+        .unwrap_err();
         let rows: Vec<(i64, Option<String>)> =
             errs.iter().map(|e| (e.row, e.column.clone())).collect();
         assert_eq!(
