@@ -343,3 +343,53 @@ async fn open311_takes_wgs84_by_the_spec_and_coord_system_as_an_extension() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_boundary_traced_on_a_gcj02_map_is_stored_in_wgs84_and_geojson_is_taken_as_wgs84() {
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let corners = [(25.47, 103.78), (25.47, 103.82), (25.51, 103.82), (25.51, 103.78)];
+            let ring = |system: CoordSystem| -> Value {
+                corners
+                    .iter()
+                    .map(|&(lat, lng)| {
+                        let (a, b) = from_wgs84(system, lat, lng);
+                        json!([b, a])
+                    })
+                    .collect()
+            };
+            let make = |code: &'static str, system: Option<&'static str>, ring: Value| {
+                let mut body = json!({ "parent_id": w.community_a, "level": "grid", "code": code, "name": code, "boundary": ring });
+                if let Some(s) = system {
+                    body["coord_system"] = json!(s);
+                }
+                let (app, admin) = (&app, w.admin.clone());
+                async move { app.post("/api/v1/admin/areas", &admin, body).await.expect(201) }
+            };
+            let traced = make("G3", Some("gcj02"), ring(CoordSystem::Gcj02)).await;
+            let geojson = make("G4", None, ring(CoordSystem::Wgs84)).await;
+            for area in [&traced, &geojson] {
+                for (p, (lat, lng)) in area["boundary"].as_array().unwrap().iter().zip(corners) {
+                    let (plng, plat) = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+                    assert!(distance_m(plat, plng, lat, lng) < 1.0, "stored in WGS-84: {area}");
+                }
+            }
+            // A map on a Chinese base map reads the boundaries in its own system.
+            let areas = app.get("/api/v1/areas?coord_system=gcj02", &w.admin).await.expect(200);
+            let g3 = areas.as_array().unwrap().iter().find(|a| a["code"] == "G3").unwrap();
+            assert_eq!(g3["boundary"].as_array().unwrap().len(), 4);
+            for (p, q) in g3["boundary"].as_array().unwrap().iter().zip(ring(CoordSystem::Gcj02).as_array().unwrap()) {
+                let d = distance_m(
+                    p[1].as_f64().unwrap(),
+                    p[0].as_f64().unwrap(),
+                    q[1].as_f64().unwrap(),
+                    q[0].as_f64().unwrap(),
+                );
+                assert!(d < 1.0, "{g3}");
+            }
+        },
+    )
+    .await;
+}
