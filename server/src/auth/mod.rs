@@ -195,4 +195,5 @@ impl AppState {
         }
         Ok(found)
     }
+
 }
