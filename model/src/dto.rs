@@ -77,6 +77,10 @@ api_object! {
         #[cfg_attr(feature = "server", oai(validator(minimum(value = "-180"), maximum(value = "180"))))]
         pub lng: Option<f64>,
         pub boundary: Option<Vec<Vec<f64>>>,
+        /// The system of `lat`/`lng` and `boundary` (default `wgs84`, as GeoJSON is);
+        /// stored converted to WGS-84.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub coord_system: Option<CoordSystem>,
     }
 
     /// A department that handles cases.
@@ -177,6 +181,9 @@ api_object! {
         pub contact_name: Option<String>,
         #[cfg_attr(feature = "server", oai(validator(pattern = "^(([+ -]*[0-9]){5,20}[+ -]*)?$")))]
         pub contact_phone: Option<String>,
+        /// The system `lat`/`lng` are in (default `wgs84`); stored converted to WGS-84.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub coord_system: Option<CoordSystem>,
     }
 
     /// A photo on a case.

@@ -197,6 +197,23 @@ impl Tier {
 }
 
 wire_enum!(
+    /// The geodetic system a pair of coordinates is in. Minsheng stores and returns WGS-84;
+    /// GCJ-02 (WeChat's `wx.getLocation({type: 'gcj02'})`, Tencent and AMap maps) and BD-09
+    /// (Baidu) are converted on the way in and, on request, on the way out
+    /// (`minsheng_model::coords`). The default is WGS-84.
+    #[derive(Default)]
+    CoordSystem {
+        /// GPS, a browser's `navigator.geolocation`, GeoJSON (RFC 7946), CGCS2000 survey data.
+        #[default]
+        Wgs84 => "wgs84",
+        /// China's offset system (火星坐标): Tencent, AMap and WeChat maps.
+        Gcj02 => "gcj02",
+        /// Baidu's system, GCJ-02 offset once more.
+        Bd09 => "bd09",
+    }
+);
+
+wire_enum!(
     /// Levels of the area tree.
     AreaLevel {
         District => "district",

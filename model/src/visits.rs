@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::dto::PhotoView;
-use crate::enums::Satisfaction;
+use crate::enums::{CoordSystem, Satisfaction};
 use crate::validate::{FieldError, chars, required, text_max};
 
 /// Limits of the visit records.
@@ -231,6 +231,10 @@ api_object! {
         pub findings: Option<Vec<FindingInput>>,
         /// 1 for the first version (default); each correction counts up.
         pub revision: Option<i64>,
+        /// The system `lat`/`lng` are in (default `wgs84`: a phone's GPS or a browser's
+        /// `navigator.geolocation`); stored converted to WGS-84.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub coord_system: Option<CoordSystem>,
     }
 
     /// A batch of visits recorded offline.
@@ -717,6 +721,7 @@ mod tests {
             follow_up_on: None,
             findings: None,
             revision: None,
+            coord_system: None,
         }
     }
 

@@ -1,4 +1,5 @@
-//! The example mini-program (`examples/miniprogram/`) is valid as WeChat DevTools reads it.
+//! The example mini-program (`examples/miniprogram/`) is valid as WeChat DevTools reads it,
+//! and the point it hands the submit widget (GCJ-02, declared) is stored in WGS-84.
 
 use std::path::{Path, PathBuf};
 
@@ -81,4 +82,64 @@ fn widget_pages_host_a_web_view_and_pass_the_ticket_in_the_fragment() {
     );
     let index = std::fs::read_to_string(root().join("pages/index/index.js")).expect("index.js");
     assert!(index.contains("wx.requestSubscribeMessage"));
+}
+
+/// The query the sample's submit page hands the widget (`app.widgetUrl('submit', {…})`), for
+/// a point from `wx.getLocation({type: 'gcj02'})` on the index page.
+fn sample_submit_query(lat: f64, lng: f64) -> String {
+    let index = std::fs::read_to_string(root().join("pages/index/index.js")).expect("index.js");
+    assert!(
+        index.contains("type: 'gcj02'"),
+        "the index page locates in GCJ-02"
+    );
+    let submit = std::fs::read_to_string(root().join("pages/submit/submit.js")).expect("submit.js");
+    assert!(
+        submit.contains("coord_system: located ? 'gcj02' : undefined"),
+        "the submit page declares GCJ-02 to the widget: {submit}"
+    );
+    format!("lat={lat}&lng={lng}&coord_system=gcj02")
+}
+
+#[tokio::test]
+async fn the_submit_widget_sends_the_mini_programs_gcj02_point_and_the_case_is_stored_in_wgs84() {
+    use minsheng_model::CoordSystem;
+    use minsheng_model::coords::from_wgs84;
+    use minsheng_model::visits::distance_m;
+
+    let Some((site, w, b)) = super::setup("submit_gcj02").await else {
+        return;
+    };
+    // A lamp post ~30 m inside grid A's east edge (103.25° E), as GPS has it; the
+    // mini-program's GCJ-02 for it lies ~190 m further east, outside the grid.
+    let post = (25.3, 103.2497);
+    let (glat, glng) = from_wgs84(CoordSystem::Gcj02, post.0, post.1);
+    assert!(glng > 103.25, "{glng}");
+    let query = sample_submit_query(glat, glng);
+    super::open_with_ticket(&b, &site, &w.resident_a, &format!("/w/submit?{query}")).await;
+    b.wait_for("#ms-location").await;
+    assert!(
+        b.text("#ms-location").await.contains(&format!("{glat:.5}")),
+        "the widget shows the point it was given"
+    );
+    b.click(&format!("[data-category-id=\"{}\"]", w.cat_light))
+        .await;
+    b.type_into("textarea[name=description]", "门口路灯不亮，晚上看不见路")
+        .await;
+    b.screenshot("submit-gcj02").await;
+    b.click("#ms-submit").await;
+    let tracking_no = b.text("#ms-tracking-no").await;
+
+    let cases = super::my_cases(&site.app, &w.resident_a).await;
+    assert_eq!(cases.len(), 1);
+    let case = &cases[0];
+    assert_eq!(case["tracking_no"], serde_json::json!(tracking_no));
+    assert_eq!(
+        case["area_id"].as_i64(),
+        Some(w.grid_a),
+        "placed by its WGS-84 point, inside the grid: {case}"
+    );
+    let (lat, lng) = (case["lat"].as_f64().unwrap(), case["lng"].as_f64().unwrap());
+    let d = distance_m(lat, lng, post.0, post.1);
+    assert!(d < 1.0, "stored in WGS-84, {d} m from the lamp post");
+    b.close().await;
 }

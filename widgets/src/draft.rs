@@ -2,7 +2,7 @@
 //! with the same rules the server applies (`minsheng_model::validate`).
 
 use minsheng_model::validate::{self, FieldError, limits};
-use minsheng_model::{Channel, NewCase};
+use minsheng_model::{Channel, CoordSystem, NewCase};
 use serde::{Deserialize, Serialize};
 
 /// Where the coordinates came from, shown next to them.
@@ -25,6 +25,10 @@ pub struct Draft {
     pub lat: Option<f64>,
     pub lng: Option<f64>,
     pub location_source: Option<LocationSource>,
+    /// The system `lat`/`lng` are in, declared to the server, which stores WGS-84: the
+    /// mini-program's `wx.getLocation({type: 'gcj02'})` says `gcj02` in the URL; the
+    /// browser's geolocation is `wgs84`.
+    pub coord_system: Option<CoordSystem>,
     pub address: String,
     pub area_id: Option<i64>,
     pub anonymous: bool,
@@ -105,6 +109,7 @@ impl Draft {
             description: self.description.trim().to_string(),
             lat: self.lat,
             lng: self.lng,
+            coord_system: self.lat.and(self.coord_system),
             address: opt(&self.address),
             area_id: self.area_id,
             channel: Some(Channel::Wechat),
@@ -131,6 +136,13 @@ fn too_long(field: &'static str, max: usize) -> FieldError {
         message_zh: format!("不能超过{max}个字"),
         message_en: format!("must be at most {max} characters"),
     }
+}
+
+/// The system the mini-program's coordinates are in (`?coord_system=`): WGS-84, the API's
+/// default, when it does not say or says something unknown.
+pub fn coord_system_from_query(raw: Option<&str>) -> CoordSystem {
+    raw.and_then(|s| CoordSystem::parse(s.trim()))
+        .unwrap_or_default()
 }
 
 /// Coordinates handed over by the mini-program in the query string.
@@ -208,6 +220,33 @@ mod tests {
         assert_eq!(location_from_query(Some("95"), Some("102.7")), None);
         assert_eq!(location_from_query(Some("x"), Some("1")), None);
         assert_eq!(location_from_query(None, Some("1")), None);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_draft_declares_the_coordinate_system_of_its_point() {
+        assert_eq!(coord_system_from_query(Some("gcj02")), CoordSystem::Gcj02);
+        assert_eq!(coord_system_from_query(Some("bd09")), CoordSystem::Bd09);
+        assert_eq!(coord_system_from_query(None), CoordSystem::Wgs84);
+        assert_eq!(coord_system_from_query(Some("mars")), CoordSystem::Wgs84);
+        let d = Draft {
+            lat: Some(25.487),
+            lng: Some(103.798),
+            coord_system: Some(CoordSystem::Gcj02),
+            ..Draft::new()
+        };
+        assert_eq!(
+            d.to_new_case("abcdefgh").coord_system,
+            Some(CoordSystem::Gcj02)
+        );
+        let none = Draft {
+            coord_system: Some(CoordSystem::Gcj02),
+            ..Draft::new()
+        };
+        assert_eq!(
+            none.to_new_case("abcdefgh").coord_system,
+            None,
+            "no point, no system"
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]

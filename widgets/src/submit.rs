@@ -16,7 +16,7 @@ use yew::prelude::*;
 
 use crate::api::{Api, ApiError};
 use crate::bridge;
-use crate::draft::{Draft, LocationSource, location_from_query};
+use crate::draft::{Draft, LocationSource, coord_system_from_query, location_from_query};
 use crate::i18n::Lang;
 use crate::session::WidgetProps;
 use crate::store;
@@ -183,6 +183,9 @@ fn initial_draft() -> Draft {
         draft.lat = Some(lat);
         draft.lng = Some(lng);
         draft.location_source = Some(LocationSource::MiniProgram);
+        draft.coord_system = Some(coord_system_from_query(
+            util::query_param("coord_system").as_deref(),
+        ));
     }
     if let Some(address) = util::query_param("address")
         && draft.address.trim().is_empty()
@@ -377,6 +380,7 @@ pub fn Submit(props: &WidgetProps) -> Html {
                 d.lat = None;
                 d.lng = None;
                 d.location_source = None;
+                d.coord_system = None;
             })))
         })
     };
@@ -833,6 +837,7 @@ fn locate(dispatch: UseReducerDispatcher<Form>, locating: UseStateHandle<bool>, 
                 d.lat = lat;
                 d.lng = lng;
                 d.location_source = Some(LocationSource::Browser);
+                d.coord_system = Some(minsheng_model::CoordSystem::Wgs84);
             })));
         })
     };

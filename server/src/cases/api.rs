@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use minsheng_model::{
-    Action, CaseActionRequest, CaseList, CaseView, Channel, NewCase, Satisfaction, Status, limits,
-    plan,
+    Action, CaseActionRequest, CaseList, CaseView, Channel, CoordSystem, NewCase, Satisfaction,
+    Status, coords, limits, plan,
 };
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
@@ -80,6 +80,12 @@ impl CasesApi {
             .collect();
         Ok(CaseList { items, next_cursor })
     }
+}
+
+/// A case as stored (WGS-84), its point in `to` for a map on a Chinese base map.
+pub(crate) fn in_system(mut v: CaseView, to: Option<CoordSystem>) -> CaseView {
+    (v.lat, v.lng) = coords::opt_from_wgs84(to, v.lat, v.lng);
+    v
 }
 
 /// Comma-separated statuses (`invalid_status` for an unknown one).
@@ -262,6 +268,8 @@ impl CasesApi {
         /// 1..=100, default 20.
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<i64>>,
+        /// The system to return `lat`/`lng` in (default `wgs84`, as stored).
+        coord_system: Query<Option<CoordSystem>>,
     ) -> Result<Json<CaseList>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let scope = self.state.scope(&p).await?;
@@ -285,7 +293,13 @@ impl CasesApi {
             .db
             .cases(&scope, &filter, crate::now_ms())
             .await?;
-        Ok(Json(self.list_view(rows, &p, limit).await?))
+        let mut list = self.list_view(rows, &p, limit).await?;
+        list.items = list
+            .items
+            .into_iter()
+            .map(|v| in_system(v, coord_system.0))
+            .collect();
+        Ok(Json(list))
     }
 
     /// The caller's own complaints, newest first.
@@ -315,10 +329,22 @@ impl CasesApi {
         Ok(Json(self.list_view(rows, &p, limit).await?))
     }
 
-    /// One case with its photos and timeline.
+    /// One case with its photos and timeline; `lat`/`lng` in WGS-84 or in `coord_system`.
     #[oai(path = "/:id", method = "get")]
-    async fn get(&self, auth: BearerAuth, id: Path<i64>) -> Result<CaseJson, ApiError> {
+    async fn get(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        /// The system to return `lat`/`lng` in (default `wgs84`, as stored).
+        coord_system: Query<Option<CoordSystem>>,
+    ) -> Result<CaseJson, ApiError> {
         let p = self.state.authenticate(&auth).await?;
+        if let Some(to) = coord_system.0.filter(|c| *c != CoordSystem::Wgs84) {
+            // Not from the cache, which holds the stored (WGS-84) form.
+            let (c, _) = self.visible_case(&p, id.0).await?;
+            let view = self.full_view(&c, &p).await?;
+            return Ok(CaseJson::of(&in_system(view, Some(to))));
+        }
         let feed = &self.state.feed;
         if feed.caught_up()
             && let Some(hit) = self.state.case_cache.get(id.0)

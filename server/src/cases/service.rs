@@ -1,6 +1,6 @@
 //! Submitting a case, shared by every intake channel (the JSON API, Open311, WeChat).
 
-use minsheng_model::{NewCase, validate};
+use minsheng_model::{NewCase, coords, validate};
 
 use crate::app::AppState;
 use crate::auth::Principal;
@@ -29,6 +29,8 @@ impl AppState {
     ) -> Result<Submitted, ApiError> {
         let channel = channel_for(p, n.channel)?;
         validate::new_case(&n).map_err(ApiError::field)?;
+        // Stored in WGS-84 whatever the sender's map: converted here, before placing it.
+        let (lat, lng) = coords::opt_to_wgs84(n.coord_system, n.lat, n.lng);
         let category = match self.category(n.category_id).await? {
             Some(c) if c.active => c,
             _ => {
@@ -40,7 +42,7 @@ impl AppState {
                 Some(_) => Some(a),
                 None => return Err(ApiError::not_found("unknown_area", "区域不存在")),
             },
-            None => self.locate(n.lat, n.lng).await?,
+            None => self.locate(lat, lng).await?,
         };
         let now = crate::now_ms();
         let trimmed = |s: Option<String>| s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
@@ -51,8 +53,8 @@ impl AppState {
             channel: channel.as_str().into(),
             category_id: category.id,
             description: n.description.trim().to_string(),
-            lat: n.lat,
-            lng: n.lng,
+            lat,
+            lng,
             address: trimmed(n.address),
             area_id,
             anonymous: n.anonymous.unwrap_or(false),

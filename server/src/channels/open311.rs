@@ -504,6 +504,17 @@ async fn post_request(state: &AppState, form: &[(String, String)]) -> R<Doc> {
     } else {
         (None, None)
     };
+    // GeoReport v2 is WGS-84; `coord_system` (`gcj02`, `bd09`) is our extension for clients
+    // that hold Chinese map coordinates.
+    let coord_system = match param(form, "coord_system") {
+        None => None,
+        Some(v) => Some(minsheng_model::CoordSystem::parse(v).ok_or_else(|| {
+            Open311Error::bad(
+                "bad_coord_system",
+                "coord_system must be wgs84, gcj02 or bd09",
+            )
+        })?),
+    };
     let description = param(form, "description").unwrap_or("");
     if description.chars().count() > DESCRIPTION_MAX {
         return Err(Open311Error::bad(
@@ -547,6 +558,7 @@ async fn post_request(state: &AppState, form: &[(String, String)]) -> R<Doc> {
         public: Some(true),
         contact_name: (!name.is_empty()).then_some(name),
         contact_phone: param(form, "phone").map(str::to_string),
+        coord_system,
     };
     let principal = super::resident(user);
     let (case, _, _) = content_check::submit_screened(state, &principal, new).await?;

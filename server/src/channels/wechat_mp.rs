@@ -512,6 +512,7 @@ async fn draft(
         public: Some(false),
         contact_name: None,
         contact_phone: None,
+        coord_system: None,
     };
     let principal = super::resident(user.clone());
     let (case, _, screen) = match content_check::submit_screened(state, &principal, new).await {

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use minsheng_model::{
-    AreaCounts, AreaLevel, MapCluster, MapFigures, MapPoint, MapPoints, Status, StatusCount,
-    TrendDay, is_overdue,
+    AreaCounts, AreaLevel, CoordSystem, MapCluster, MapFigures, MapPoint, MapPoints, Status,
+    StatusCount, TrendDay, coords, is_overdue,
 };
 use poem_openapi::param::Query;
 use poem_openapi::{OpenApi, payload::Json};
@@ -224,6 +224,8 @@ impl MapApi {
     }
 
     /// Cases inside `bbox=west,south,east,north`: points, or clusters when there are more than 2,000.
+    /// With `coord_system` (for a Chinese base map: `gcj02` for Tencent or AMap, `bd09` for
+    /// Baidu) the box is read, and the points returned, in that system; otherwise WGS-84.
     #[allow(clippy::too_many_arguments)]
     #[oai(path = "/points", method = "get")]
     async fn points(
@@ -238,7 +240,11 @@ impl MapApi {
         from: Query<Option<DayOrTime>>,
         /// Created before (RFC 3339 or YYYY-MM-DD).
         to: Query<Option<DayOrTime>>,
+        /// The system of `bbox` and of the points returned (default `wgs84`, as stored).
+        coord_system: Query<Option<CoordSystem>>,
     ) -> Result<Json<MapPoints>, ApiError> {
+        let system = coord_system.0.unwrap_or_default();
+        let out = |lat: f64, lng: f64| coords::from_wgs84(system, lat, lng);
         let (_, scope) = self.staff(&auth).await?;
         let f = Self::filter(
             category_id.0,
@@ -266,7 +272,10 @@ impl MapApi {
                 "bbox 应为 west,south,east,north",
             ));
         }
-        let b = (nums[0], nums[1], nums[2], nums[3]);
+        // The corners, as stored (WGS-84).
+        let (s, w) = coords::to_wgs84(system, nums[1], nums[0]);
+        let (n, e) = coords::to_wgs84(system, nums[3], nums[2]);
+        let b = (w, s, e, n);
         let now = crate::now_ms();
         let (total, points, clusters) = {
             let view = self.state.map_index.fresh(&self.state.db).await?;
@@ -287,10 +296,11 @@ impl MapApi {
                 .into_iter()
                 .map(|r| {
                     let status = Status::parse(&r.status).unwrap_or(Status::Submitted);
+                    let (lat, lng) = out(r.lat, r.lng);
                     MapPoint {
                         id: r.id,
-                        lat: r.lat,
-                        lng: r.lng,
+                        lat,
+                        lng,
                         status,
                         overdue: is_overdue(status, r.accept_due_at, r.sign_due_at, r.due_at, now),
                         category_id: r.category_id,
@@ -305,11 +315,14 @@ impl MapApi {
         }
         let clusters = clusters
             .into_iter()
-            .map(|c| MapCluster {
-                lat: c.lat,
-                lng: c.lng,
-                count: c.count,
-                overdue: c.overdue,
+            .map(|c| {
+                let (lat, lng) = out(c.lat, c.lng);
+                MapCluster {
+                    lat,
+                    lng,
+                    count: c.count,
+                    overdue: c.overdue,
+                }
             })
             .collect();
         Ok(Json(MapPoints {

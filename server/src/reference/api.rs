@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use minsheng_model::{
-    AreaLevel, AreaView, CategoryInput, CategoryView, DepartmentView, NewArea, NewDepartment,
-    NewUser, Role, Tier, UserAccess, UserView, limits,
+    AreaLevel, AreaView, CategoryInput, CategoryView, CoordSystem, DepartmentView, NewArea,
+    NewDepartment, NewUser, Role, Tier, UserAccess, UserView, coords, limits,
 };
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
 
 use crate::app::{AppState, Tag};
@@ -34,6 +34,18 @@ created!(
     CategoryCreated(CategoryView),
     UserCreated(UserView)
 );
+
+/// An area as stored (WGS-84), its point and boundary in `to`.
+fn area_view_in(a: &AreaRow, to: Option<CoordSystem>) -> AreaView {
+    let mut v = area_view(a);
+    if let Some(to) = to.filter(|t| *t != CoordSystem::Wgs84) {
+        (v.lat, v.lng) = coords::opt_from_wgs84(Some(to), v.lat, v.lng);
+        if let Some(ring) = v.boundary.as_mut() {
+            coords::ring_from_wgs84(to, ring);
+        }
+    }
+    v
+}
 
 fn area_view(a: &AreaRow) -> AreaView {
     AreaView {
@@ -163,11 +175,22 @@ impl ReferenceApi {
     }
 
     /// The area tree (district → street → community → grid), parents before children.
+    /// Points and boundaries are WGS-84, or in `coord_system` for a Chinese base map.
     #[oai(path = "/api/v1/areas", method = "get")]
-    async fn areas(&self, auth: BearerAuth) -> Result<Json<Vec<AreaView>>, ApiError> {
+    async fn areas(
+        &self,
+        auth: BearerAuth,
+        /// The system to return coordinates in (default `wgs84`).
+        coord_system: Query<Option<CoordSystem>>,
+    ) -> Result<Json<Vec<AreaView>>, ApiError> {
         self.state.authenticate(&auth).await?;
         Ok(Json(
-            self.state.areas().await?.iter().map(area_view).collect(),
+            self.state
+                .areas()
+                .await?
+                .iter()
+                .map(|a| area_view_in(a, coord_system.0))
+                .collect(),
         ))
     }
 
@@ -179,7 +202,7 @@ impl ReferenceApi {
         body: crate::contract::StrictJson<NewArea>,
     ) -> Result<AreaCreated, ApiError> {
         self.admin(&auth).await?;
-        let a = body.0;
+        let mut a = body.0;
         name_ok("code", &a.code)?;
         name_ok("name", &a.name)?;
         minsheng_model::validate::location(a.lat, a.lng).map_err(ApiError::field)?;
@@ -217,6 +240,13 @@ impl ReferenceApi {
                 "invalid_boundary",
                 "边界须为至少3个 [经度, 纬度] 点",
             ));
+        }
+        // Stored in WGS-84: a boundary traced on a Chinese map is converted here.
+        if let Some(from) = a.coord_system.filter(|c| *c != CoordSystem::Wgs84) {
+            (a.lat, a.lng) = coords::opt_to_wgs84(Some(from), a.lat, a.lng);
+            if let Some(ring) = a.boundary.as_mut() {
+                coords::ring_to_wgs84(from, ring);
+            }
         }
         let id = self
             .state

@@ -7,7 +7,7 @@ use minsheng_model::visits::{
     MeetingSyncRequest, MeetingView, NewRound, RaiseFinding, RoundView, SupervisorAreas,
     SyncResponse, Updated, VisitList, VisitSyncRequest, VisitView, limits,
 };
-use minsheng_model::{CaseView, ErrorBody, PhotoView, Role};
+use minsheng_model::{CaseView, CoordSystem, ErrorBody, PhotoView, Role};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, Response};
 use poem_openapi::types::multipart::Upload;
@@ -232,6 +232,7 @@ impl VisitsApi {
         auth: &BearerAuth,
         file: Upload,
         dry_run: bool,
+        coord_system: CoordSystem,
     ) -> Result<Result<ImportReport, ImportRejected>, ApiError> {
         self.admin(auth).await?;
         if file.size() > limits::IMPORT_BYTES_MAX {
@@ -247,7 +248,7 @@ impl VisitsApi {
         let checked = tokio::task::spawn_blocking(move || {
             super::import::read_sheet(&bytes)
                 .map_err(|e| vec![e])
-                .and_then(|sheet| super::import::check(&sheet, &areas, &users))
+                .and_then(|sheet| super::import::check(&sheet, &areas, &users, coord_system))
         })
         .await
         .map_err(ApiError::internal)?;
@@ -298,16 +299,26 @@ impl VisitsApi {
     /// Import households from a CSV or XLSX file (admin). Columns: 地址, 网格 (code or name),
     /// 户主, 电话, 人口, 标签, 纬度, 经度, 包保责任人 (username). A household at the same grid
     /// and address is updated. Any bad row: 422 listing every bad row, and nothing is stored.
+    /// 纬度/经度 are in `coord_system` (default `wgs84`; a spreadsheet exported from a Tencent or
+    /// AMap map is `gcj02`, from Baidu `bd09`); a 坐标系 column overrides it per row. They are
+    /// stored converted to WGS-84.
     #[oai(path = "/api/v1/households/import", method = "post")]
     async fn import(
         &self,
         auth: BearerAuth,
         /// Check only; store nothing.
         dry_run: Query<Option<bool>>,
+        /// The system of the file's coordinates (default `wgs84`).
+        coord_system: Query<Option<CoordSystem>>,
         form: ImportUpload,
     ) -> ImportResponse {
         match self
-            .import_inner(&auth, form.file, dry_run.0.unwrap_or(false))
+            .import_inner(
+                &auth,
+                form.file,
+                dry_run.0.unwrap_or(false),
+                coord_system.0.unwrap_or_default(),
+            )
             .await
         {
             Ok(Ok(report)) => ImportResponse::Ok(Json(report)),
@@ -338,6 +349,8 @@ impl VisitsApi {
         /// 1..=1000, default 100.
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<i64>>,
+        /// The system to return `lat`/`lng` in (default `wgs84`, as stored).
+        coord_system: Query<Option<CoordSystem>>,
     ) -> Result<Json<HouseholdList>, ApiError> {
         let (_, v) = self.viewer(&auth).await?;
         let limit = parse_limit(limit.0, 100, 1000)?;
@@ -379,7 +392,12 @@ impl VisitsApi {
         Ok(Json(HouseholdList {
             items: rows
                 .iter()
-                .map(|h| household_view(h, &v, &areas, round_id))
+                .map(|h| {
+                    let mut view = household_view(h, &v, &areas, round_id);
+                    (view.lat, view.lng) =
+                        minsheng_model::coords::opt_from_wgs84(coord_system.0, view.lat, view.lng);
+                    view
+                })
                 .collect(),
             total,
             next_cursor,
@@ -393,6 +411,8 @@ impl VisitsApi {
         auth: BearerAuth,
         id: Path<i64>,
         round_id: Query<Option<i64>>,
+        /// The system to return `lat`/`lng` in (default `wgs84`, as stored).
+        coord_system: Query<Option<CoordSystem>>,
     ) -> Result<Json<HouseholdView>, ApiError> {
         let (_, v) = self.viewer(&auth).await?;
         let h = self
@@ -403,7 +423,10 @@ impl VisitsApi {
             .filter(|h| crate::policy::sees_household(&v, &h.area_path, h.responsible_user_id))
             .ok_or_else(|| ApiError::not_found("household_not_found", "住户不存在"))?;
         let areas = self.state.areas().await?;
-        Ok(Json(household_view(&h, &v, &areas, round_id.0)))
+        let mut view = household_view(&h, &v, &areas, round_id.0);
+        (view.lat, view.lng) =
+            minsheng_model::coords::opt_from_wgs84(coord_system.0, view.lat, view.lng);
+        Ok(Json(view))
     }
 
     /// Make a cadre responsible for households (包保; admin). `user_id: null` clears it.

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use minsheng_model::CoordSystem;
 use minsheng_model::visits::{ImportRowError, limits};
 
 use crate::storage::{AreaRow, HouseholdRecord, UserRow};
@@ -28,7 +29,25 @@ const COLUMNS: &[(&str, &[&str])] = &[
     ("lat", &["纬度", "lat", "latitude"]),
     ("lng", &["经度", "lng", "lon", "longitude"]),
     ("responsible", &["包保责任人", "责任人", "responsible"]),
+    (
+        "coord_system",
+        &["坐标系", "坐标系统", "coord_system", "coordinate system"],
+    ),
 ];
+
+/// A `坐标系` cell: `wgs84`, `gcj02`, `bd09` (any case, with or without a hyphen) or their
+/// common Chinese names.
+fn coord_system_cell(s: &str) -> Option<CoordSystem> {
+    let s = s.trim().to_lowercase().replace(['-', '_', ' '], "");
+    match s.as_str() {
+        "wgs84" | "gps" | "cgcs2000" => Some(CoordSystem::Wgs84),
+        "gcj02" | "火星坐标" | "火星坐标系" | "国测局坐标" | "腾讯" | "高德" => {
+            Some(CoordSystem::Gcj02)
+        }
+        "bd09" | "bd09ll" | "百度" | "百度坐标" => Some(CoordSystem::Bd09),
+        _ => None,
+    }
+}
 
 /// The Chinese header of a column, for error messages.
 fn column_zh(key: &str) -> &'static str {
@@ -162,11 +181,13 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet, ImportRowError> {
 }
 
 /// Checks every row against the area tree and the users, returning the households to store
-/// or every bad row.
+/// (their points converted from `coord_system`, or a row's own `坐标系`, to WGS-84) or every
+/// bad row.
 pub fn check(
     sheet: &Sheet,
     areas: &[AreaRow],
     users: &[UserRow],
+    coord_system: CoordSystem,
 ) -> Result<Vec<HouseholdRecord>, Vec<ImportRowError>> {
     let mut rows = sheet
         .rows
@@ -276,6 +297,18 @@ pub fn check(
             &cell(cells, "lat"),
             &cell(cells, "lng"),
         );
+        let system = match cell(cells, "coord_system") {
+            c if c.is_empty() => Some(coord_system),
+            c => coord_system_cell(&c),
+        };
+        let Some(system) = system else {
+            errors.push(row_error(
+                *row,
+                Some("coord_system"),
+                "坐标系应为 wgs84、gcj02 或 bd09",
+            ));
+            continue;
+        };
         match (&area, responsible, fields) {
             (_, _, Err(e)) => errors.push(row_error(*row, Some(e.field), e.message_zh)),
             (_, Err(e), _) => errors.push(e),
@@ -289,6 +322,7 @@ pub fn check(
                     ));
                     continue;
                 }
+                let (lat, lng) = minsheng_model::coords::opt_to_wgs84(Some(system), f.lat, f.lng);
                 out.push(HouseholdRecord {
                     area_id: a.id,
                     address: f.address,
@@ -296,8 +330,8 @@ pub fn check(
                     phone: f.phone,
                     members: f.members,
                     tags: f.tags,
-                    lat: f.lat,
-                    lng: f.lng,
+                    lat,
+                    lng,
                     responsible_user_id: responsible,
                 });
             }
@@ -348,7 +382,13 @@ mod tests {
                    麻黄巷1号,G1,李桂英,,3\n\
                    麻黄巷3号,麻黄第一网格,孙七,12ab,1\n";
         let sheet = read_sheet(csv.as_bytes()).unwrap();
-        let errs = check(&sheet, &[grid(1, "G1", "麻黄第一网格")], &[]).unwrap_err();
+        let errs = check(
+            &sheet,
+            &[grid(1, "G1", "麻黄第一网格")],
+            &[],
+            CoordSystem::Wgs84,
+        )
+        .unwrap_err();
         let rows: Vec<(i64, Option<String>)> =
             errs.iter().map(|e| (e.row, e.column.clone())).collect();
         assert_eq!(
@@ -365,7 +405,7 @@ mod tests {
     #[test]
     fn a_file_without_the_address_column_says_so_on_row_one() {
         let sheet = read_sheet("网格,户主\nG1,李\n".as_bytes()).unwrap();
-        let errs = check(&sheet, &[grid(1, "G1", "x")], &[]).unwrap_err();
+        let errs = check(&sheet, &[grid(1, "G1", "x")], &[], CoordSystem::Wgs84).unwrap_err();
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].row, 1);
         assert!(errs[0].reason.contains("地址"));

@@ -204,6 +204,21 @@ impl AppState {
         if let Err(e) = minsheng_model::visits::visit(v, now) {
             return Ok(field_rejected(&v.id, e));
         }
+        // The check-in is stored, and compared with the household's point, in WGS-84.
+        let converted;
+        let v = match v.coord_system {
+            None | Some(minsheng_model::CoordSystem::Wgs84) => v,
+            Some(from) => {
+                let (lat, lng) = minsheng_model::coords::opt_to_wgs84(Some(from), v.lat, v.lng);
+                converted = VisitInput {
+                    lat,
+                    lng,
+                    coord_system: None,
+                    ..v.clone()
+                };
+                &converted
+            }
+        };
         for f in v.findings.iter().flatten() {
             if let Some(c) = f.category_id
                 && !self.category(c).await?.is_some_and(|c| c.active)
@@ -455,6 +470,8 @@ impl AppState {
             public: Some(public),
             contact_name: None,
             contact_phone: None,
+            // The household's stored point: already WGS-84.
+            coord_system: None,
         };
         let origin = serde_json::json!({ "visit_id": visit.id, "finding_id": finding.id, "household_id": h.id });
         let (case, submitted) = self.submit_case_from(p, n, Some(origin)).await?;

@@ -109,6 +109,8 @@ impl VisitDraft {
             follow_up_on: opt(&self.follow_up_on),
             findings: (!findings.is_empty()).then_some(findings),
             revision: Some(1),
+            // The fix comes from the browser's navigator.geolocation.
+            coord_system: fix.map(|_| minsheng_model::CoordSystem::Wgs84),
         }
     }
 

@@ -9,7 +9,8 @@ Page({
   },
 
   report() {
-    // Location belongs to the native side; the widget gets it through its URL.
+    // Location belongs to the native side; the widget gets it through its URL. GCJ-02, as
+    // WeChat's maps draw it: the submit page declares it (`coord_system=gcj02`).
     wx.getLocation({
       type: 'gcj02',
       success: ({ latitude, longitude }) =>

@@ -9,7 +9,14 @@ Page({
     }
     try {
       // Coordinates from wx.getLocation travel in the query; the ticket in the fragment.
-      const src = await app.widgetUrl('submit', { lat: options.lat, lng: options.lng });
+      // They are GCJ-02 (type: 'gcj02' on the index page), and the widget tells the server
+      // so; the server stores WGS-84.
+      const located = options.lat !== undefined && options.lng !== undefined;
+      const src = await app.widgetUrl('submit', {
+        lat: options.lat,
+        lng: options.lng,
+        coord_system: located ? 'gcj02' : undefined,
+      });
       this.setData({ src });
     } catch (e) {
       wx.redirectTo({ url: '/pages/login/login?widget=submit&reason=expired' });
