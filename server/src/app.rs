@@ -276,7 +276,13 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
         .at(
             "/wechat/callback",
             crate::channels::wechat_mp::endpoint(state.clone()),
-        )
+        );
+    // WeChat's business-domain verification file, at the root under its own name.
+    let app = match &state.cfg.wechat_domain_file {
+        Some(path) => crate::web::with_domain_file(app, path),
+        None => app,
+    };
+    let app = app
         .around(move |ep, req| crate::system::guard::security_headers(ep, req, hsts))
         .around(move |ep, req| crate::system::allow::allow_header(ep, req, allow.clone()));
     let app = match crate::system::guard::cors(&state.cfg.guard) {

@@ -76,6 +76,9 @@ pub struct Config {
     pub wechat_mp_appid: Option<String>,
     /// Category code given to drafts from the official account (default: the first active one).
     pub wechat_mp_category: Option<String>,
+    /// WeChat's business-domain verification file (`MINSHENG_WECHAT_DOMAIN_FILE`), served at
+    /// `/<its file name>` with its content so a mini-program's web-view may open our pages.
+    pub wechat_domain_file: Option<PathBuf>,
     /// The address residents reach us at (links in WeChat replies), e.g. `https://ms.example.cn`.
     pub public_url: Option<String>,
     /// The bearer token `/metrics` asks for; without one it answers only direct loopback peers.
@@ -209,6 +212,10 @@ impl Config {
             wechat_aes_key: var("MINSHENG_WECHAT_AES_KEY").map(Secret::new),
             wechat_mp_appid: var("MINSHENG_WECHAT_MP_APPID"),
             wechat_mp_category: var("MINSHENG_WECHAT_MP_CATEGORY"),
+            wechat_domain_file: match var("MINSHENG_WECHAT_DOMAIN_FILE") {
+                Some(v) => Some(domain_file(&v)?),
+                None => None,
+            },
             public_url: var("MINSHENG_PUBLIC_URL"),
             metrics_token: var("MINSHENG_METRICS_TOKEN").map(Secret::new),
             open311_jurisdiction: var("MINSHENG_OPEN311_JURISDICTION"),
@@ -273,6 +280,7 @@ impl Config {
             wechat_aes_key: None,
             wechat_mp_appid: None,
             wechat_mp_category: None,
+            wechat_domain_file: None,
             public_url: None,
             metrics_token: None,
             open311_jurisdiction: None,
@@ -294,6 +302,30 @@ impl Config {
             },
         }
     }
+}
+
+/// `MINSHENG_WECHAT_DOMAIN_FILE`: a readable file whose name is a plain one (WeChat's are like
+/// `MP_verify_abc123.txt`), checked at start-up so a typo fails there, not at WeChat's check.
+fn domain_file(v: &str) -> anyhow::Result<PathBuf> {
+    let path = PathBuf::from(v.trim());
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    anyhow::ensure!(
+        crate::web::domain_file_name_ok(name),
+        "MINSHENG_WECHAT_DOMAIN_FILE is not valid: its file name must be letters, digits, `-`, `_` and `.`, with an extension (such as MP_verify_abc123.txt)"
+    );
+    std::fs::metadata(&path)
+        .ok()
+        .filter(|m| m.is_file())
+        .with_context(|| {
+            format!(
+                "MINSHENG_WECHAT_DOMAIN_FILE: {} is not a readable file",
+                path.display()
+            )
+        })?;
+    Ok(path)
 }
 
 /// `MINSHENG_TRUSTED_PROXIES`: addresses (a /32 or /128) and CIDRs, comma-separated.
@@ -325,7 +357,7 @@ fn parse_hh_mm(v: &str) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_hh_mm, parse_proxies};
+    use super::{domain_file, parse_hh_mm, parse_proxies};
 
     #[test]
     fn trusted_proxies_are_addresses_or_cidrs() {
@@ -345,5 +377,22 @@ mod tests {
         assert_eq!(parse_hh_mm("24:00"), None);
         assert_eq!(parse_hh_mm("5pm"), None);
         assert_eq!(parse_hh_mm("7:00"), None);
+    }
+
+    #[test]
+    fn the_domain_file_must_exist_and_have_a_plain_name() {
+        let dir = std::env::temp_dir().join(format!("minsheng-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("MP_verify_abc123.txt");
+        std::fs::write(&good, "abc123").unwrap();
+        assert_eq!(domain_file(good.to_str().unwrap()).unwrap(), good);
+        assert!(domain_file(dir.join("MP_verify_missing.txt").to_str().unwrap()).is_err());
+        assert!(domain_file(dir.to_str().unwrap()).is_err(), "a folder");
+        for bad in ["noextension", ".hidden.txt", "with space.txt", "w"] {
+            let p = dir.join(bad);
+            std::fs::write(&p, "x").unwrap();
+            assert!(domain_file(p.to_str().unwrap()).is_err(), "{bad}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -158,3 +158,79 @@ async fn metrics_without_a_token_refuse_a_request_a_proxy_passed_on() {
     let r = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200, "a direct loopback peer");
 }
+
+#[tokio::test]
+async fn the_wechat_domain_file_is_served_at_the_root_under_its_name_and_nothing_else_is() {
+    let dir = std::env::temp_dir().join(format!("minsheng-domain-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("MP_verify_Ab3dE6gH9jK2mN5p.txt");
+    std::fs::write(&file, "Ab3dE6gH9jK2mN5p").unwrap();
+    std::fs::write(dir.join("secret.txt"), "not for WeChat").unwrap();
+    let path = file.clone();
+    let app = minsheng_tests::spawn_app_on(&minsheng_tests::Backend::Sqlite, move |c| {
+        c.wechat_domain_file = Some(path);
+    })
+    .await;
+
+    let r = app
+        .client
+        .get(app.url("/MP_verify_Ab3dE6gH9jK2mN5p.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(r.text().await.unwrap(), "Ab3dE6gH9jK2mN5p");
+    let r = app
+        .client
+        .head(app.url("/MP_verify_Ab3dE6gH9jK2mN5p.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let r = app
+        .client
+        .post(app.url("/MP_verify_Ab3dE6gH9jK2mN5p.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert_eq!(r.headers()["allow"].to_str().unwrap(), "GET, HEAD");
+
+    // Replaced on disk, served anew without a restart.
+    std::fs::write(&file, "renewed").unwrap();
+    let r = app
+        .client
+        .get(app.url("/MP_verify_Ab3dE6gH9jK2mN5p.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "renewed");
+
+    // Its folder is not served: only that one name answers.
+    for other in [
+        "/secret.txt",
+        "/MP_verify_Ab3dE6gH9jK2mN5p.txt.bak",
+        "/MP_verify_other.txt",
+        "/MP_verify_Ab3dE6gH9jK2mN5p.txt/..%2Fsecret.txt",
+        "/..%2Fsecret.txt",
+    ] {
+        let r = app.client.get(app.url(other)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 404, "{other}");
+        assert_ne!(r.text().await.unwrap(), "not for WeChat", "{other}");
+    }
+
+    // Without the setting, the name is unknown.
+    let plain = minsheng_tests::spawn_app_on(&minsheng_tests::Backend::Sqlite, |_| {}).await;
+    let r = plain
+        .client
+        .get(plain.url("/MP_verify_Ab3dE6gH9jK2mN5p.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -34,15 +34,69 @@ async fn start(dist: &Path) -> Site {
     Site { app, base }
 }
 
-/// Stands in for jweixin inside WeChat: records what the widget asks of the mini-program.
-const FAKE_WX: &str = r#"
+/// Stands in for what WeChat itself injects into a mini-program's `<web-view>`, and nothing
+/// more: `WeixinJSBridge` (`invoke`/`on`/`call`, as the JS-SDK uses them) with
+/// `window.__wxjs_environment`, announced by `WeixinJSBridgeReady` after the page has loaded
+/// (WeChat injects it late too). `wx.miniProgram` comes from the real JS-SDK our page loads;
+/// every `invokeMiniProgramAPI` it sends is recorded in `window.__wx_calls`.
+const WECHAT_WEB_VIEW: &str = r#"
     window.__wx_calls = [];
-    const record = (method) => (arg) => window.__wx_calls.push({ method, arg });
-    window.wx = { miniProgram: {
-        postMessage: record("postMessage"), redirectTo: record("redirectTo"),
-        navigateTo: record("navigateTo"), navigateBack: record("navigateBack"),
-    } };
+    window.addEventListener("load", () => setTimeout(() => {
+        window.__wxjs_environment = "miniprogram";
+        window.WeixinJSBridge = {
+            invoke(name, args, callback) {
+                window.__wx_calls.push({ name, args: JSON.parse(JSON.stringify(args)) });
+                if (callback) setTimeout(() => callback({ err_msg: name + ":ok" }), 0);
+            },
+            on() {},
+            call() {},
+        };
+        document.dispatchEvent(new Event("WeixinJSBridgeReady"));
+    }, 0));
 "#;
+
+/// WeChat 8's user agent on Android: the JS-SDK acts only where it finds `micromessenger`.
+const WECHAT_USER_AGENT: &str = "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 \
+(KHTML, like Gecko) Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160065 \
+MMWEBSDK/20231202 MicroMessenger/8.0.47.2560(0x28002F30) WeChat/arm64 Weixin NetType/WIFI \
+Language/zh_CN ABI/arm64 miniProgram/wx0123456789abcdef";
+
+/// From the next page on, the browser is a mini-program's web-view: WeChat's user agent and
+/// what WeChat injects (`WECHAT_WEB_VIEW`), before any script of the page runs.
+async fn enter_wechat_web_view(b: &Browser) {
+    b.driver_post(
+        "goog/cdp/execute",
+        json!({ "cmd": "Emulation.setUserAgentOverride", "params": { "userAgent": WECHAT_USER_AGENT } }),
+    )
+    .await;
+    b.driver_post(
+        "goog/cdp/execute",
+        json!({ "cmd": "Page.addScriptToEvaluateOnNewDocument", "params": { "source": WECHAT_WEB_VIEW } }),
+    )
+    .await;
+}
+
+/// Waits until the page has asked the mini-program for `api` through the JS-SDK, and returns
+/// that call's `arg` (what the mini-program receives).
+async fn wait_for_mini_program_call(b: &Browser, api: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let calls = b.js("return window.__wx_calls || []").await;
+        let found = calls.as_array().and_then(|calls| {
+            calls
+                .iter()
+                .find(|c| c["name"] == "invokeMiniProgramAPI" && c["args"]["name"] == json!(api))
+        });
+        if let Some(call) = found {
+            return call["args"]["arg"].clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page never asked the mini-program for {api}: {calls}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
 
 fn fixture_jpeg() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -116,6 +170,7 @@ async fn a_resident_submits_with_a_photo_then_rates_the_resolved_case_and_sees_i
     };
     let app = &site.app;
 
+    enter_wechat_web_view(&b).await;
     open_with_ticket(&b, &site, &w.resident_a, "/w/submit").await;
     b.wait_for("form.ms-form [data-category-id]").await;
     let url = b.client.current_url().await.expect("url");
@@ -145,17 +200,17 @@ async fn a_resident_submits_with_a_photo_then_rates_the_resolved_case_and_sees_i
     b.wait_for(".ms-photo.ms-ready img").await;
     b.screenshot("submit-filled").await;
 
-    b.js(FAKE_WX).await;
+    assert_eq!(
+        b.js("return window.__wx_calls").await,
+        json!([]),
+        "nothing is asked of the mini-program before a submission"
+    );
     b.click("#ms-submit").await;
     let tracking_no = b.text("#ms-tracking-no").await;
-    // Inside WeChat the mini-program hears about the new case.
-    let posted = b.js("return window.__wx_calls").await;
-    assert_eq!(posted[0]["method"], json!("postMessage"), "{posted}");
-    assert_eq!(
-        posted[0]["arg"]["data"]["type"],
-        json!("minsheng:case_submitted")
-    );
-    assert_eq!(posted[0]["arg"]["data"]["tracking_no"], json!(tracking_no));
+    // Inside WeChat the mini-program hears about the new case, through the real JS-SDK.
+    let posted = wait_for_mini_program_call(&b, "postMessage").await;
+    assert_eq!(posted["type"], json!("minsheng:case_submitted"), "{posted}");
+    assert_eq!(posted["tracking_no"], json!(tracking_no));
     b.wait_for("#ms-sent-photos[data-pending=\"0\"]").await;
     b.screenshot("submit-sent").await;
 
@@ -299,7 +354,8 @@ async fn english_pages_take_coordinates_from_the_mini_program_and_ask_strangers_
     assert!(b.text("#ms-location").await.contains("25.20000"));
     b.screenshot("submit-en").await;
 
-    // The session survives, and an empty list says so.
+    // The session survives, and an empty list says so; from here on, inside WeChat.
+    enter_wechat_web_view(&b).await;
     b.goto(&format!("{}/w/track?lang=en", site.base)).await;
     b.wait_for("#ms-empty").await;
     b.screenshot("track-empty-en").await;
@@ -308,20 +364,21 @@ async fn english_pages_take_coordinates_from_the_mini_program_and_ask_strangers_
     // (Returning to the page triggers a refresh, which meets the 401.)
     let token = b.js("return localStorage.getItem('minsheng.token')").await;
     let token = token.as_str().expect("token stored").to_string();
-    b.js(FAKE_WX).await;
     site.app
         .post("/api/v1/auth/logout", &token, Value::Null)
         .await;
     b.js("document.dispatchEvent(new Event('visibilitychange'))")
         .await;
     b.wait_for("form.ms-login").await;
-    let calls = b.js("return window.__wx_calls").await;
-    let url = calls[0]["arg"]["url"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert_eq!(calls[0]["method"], json!("redirectTo"), "{calls}");
+    let redirect = wait_for_mini_program_call(&b, "redirectTo").await;
+    let url = redirect["url"].as_str().unwrap_or_default().to_string();
     assert!(url.starts_with("/pages/login/login?widget=track"), "{url}");
+    // The form says where to sign in, once WeChat's bridge said this is a mini-program.
+    assert_eq!(
+        b.text("form.ms-login .ms-wechat-login").await,
+        "Please go back to the mini-program and sign in."
+    );
+    b.screenshot("track-expired-in-wechat-en").await;
     let stored = b.js("return localStorage.getItem('minsheng.token')").await;
     assert_eq!(stored, Value::Null, "the dead token is forgotten");
     b.close().await;
@@ -386,6 +443,32 @@ async fn widget_pages_and_assets_are_served_with_types_caching_compression_and_c
                 .contains("immutable")
         );
     }
+    // WeChat's JS-SDK comes from our origin, hashed and cached, and runs before the loader.
+    let jssdk = html
+        .split("assets/")
+        .filter_map(|s| s.split('"').next())
+        .find(|s| s.starts_with("jweixin-") && s.ends_with(".js"))
+        .expect("the JS-SDK's script");
+    let loader_at = html.find("assets/loader-").expect("the loader's script");
+    assert!(html.find(jssdk).unwrap() < loader_at, "{html}");
+    let r = get(format!("/w/assets/{jssdk}"), "br").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-encoding"], "br");
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let r = get(format!("/w/assets/{jssdk}"), "identity").await;
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let sdk = r.text().await.unwrap();
+    assert!(sdk.contains("invokeMiniProgramAPI") && sdk.contains("WeixinJSBridgeReady"));
     let loader = get("/w/loader.js".into(), "gzip").await;
     assert_eq!(loader.status(), 200);
     assert!(

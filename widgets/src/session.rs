@@ -380,15 +380,26 @@ fn LoginForm(props: &LoginFormProps) -> Html {
         })
     };
 
-    let in_wechat = bridge::in_mini_program();
+    // Decided once WeChat's bridge is ready, not at start-up (see `bridge`).
+    let in_wechat = use_state(|| false);
+    {
+        let in_wechat = in_wechat.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if bridge::in_mini_program().await {
+                    in_wechat.set(true);
+                }
+            });
+        });
+    }
     html! {
         <form class="ms-card ms-login" onsubmit={onsubmit} novalidate=true>
             <h2>{ lang.t("登录", "Sign in") }</h2>
             if props.expired {
                 <p class="ms-note">{ lang.t("登录已过期，请重新登录。", "Your session has expired. Please sign in again.") }</p>
             }
-            if in_wechat {
-                <p class="ms-note">{ lang.t("请返回小程序重新登录。", "Please go back to the mini-program and sign in.") }</p>
+            if *in_wechat {
+                <p class="ms-note ms-wechat-login">{ lang.t("请返回小程序重新登录。", "Please go back to the mini-program and sign in.") }</p>
             }
             if let Some(e) = &*error {
                 <p class="ms-error" role="alert">{ e }</p>

@@ -47,6 +47,10 @@ const STAFF_WIDGETS: &[&str] = &["handle", "dispatch", "progress-map", "visit"];
 const BOARD_WIDGETS: &[&str] = &["board"];
 /// What the submit widget may weigh, gzipped, html + js + wasm + css.
 const SUBMIT_BUDGET: u64 = 250_000;
+/// WeChat's JS-SDK, vendored (see `widgets/vendor/README.md`): every page loads it before the
+/// loader, so `wx.miniProgram` exists inside a mini-program's web-view. Shared by all widgets
+/// and cached as one immutable asset, it is reported on its own line, outside the budgets.
+const JSSDK: &str = "widgets/vendor/jweixin-1.6.5.js";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "release-wasm";
 
@@ -399,6 +403,16 @@ fn write_compressed(path: &Path, data: &[u8]) -> Result<u64> {
     Ok(gz.len() as u64)
 }
 
+/// The vendored JS-SDK as a plain script. The npm file is a CommonJS module
+/// (`module.exports = n(window)`, which leaves `window.wx` unset), so it runs here with a local
+/// `module`, and its export becomes `window.wx` and `window.jWeixin`, as WeChat's own
+/// `jweixin-1.6.0.js` sets them.
+fn jssdk_script(src: &str) -> String {
+    format!(
+        "(function () {{\nvar module = {{ exports: {{}} }};\n{src}\n;if (module.exports && !window.jWeixin) {{ window.wx = window.jWeixin = module.exports; }}\n}})();\n"
+    )
+}
+
 /// Builds every widget into `dist` (replaced as a whole at the end).
 fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
     ensure_wasm_target()?;
@@ -470,6 +484,13 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
         write_compressed(&assets.join(&board_css_name), &board_css_data)?,
     );
 
+    let jssdk_data = jssdk_script(&fs::read_to_string(root().join(JSSDK))?);
+    let jssdk_name = hashed_name("jweixin", "js", jssdk_data.as_bytes());
+    gz_sizes.insert(
+        jssdk_name.clone(),
+        write_compressed(&assets.join(&jssdk_name), jssdk_data.as_bytes())?,
+    );
+
     // The loader knows every bundle; the hashed copy sits beside them, the stable one a level up.
     let bundles: serde_json::Map<String, Value> = bundle_of
         .iter()
@@ -506,6 +527,7 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
             .replace("{{glue}}", js)
             .replace("{{wasm}}", wasm)
             .replace("{{loader}}", &loader_name)
+            .replace("{{jssdk}}", &jssdk_name)
             .replace("{{widget}}", w);
         let page_name = format!("{w}.html");
         gz_sizes.insert(
@@ -530,6 +552,7 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
         "wasm_opt": optimized_all,
         "split": split,
         "widgets": widgets,
+        "jssdk": { "file": jssdk_name, "source": JSSDK, "gzip": gz_sizes[&jssdk_name] },
         "gzip_bytes": gz_sizes,
     });
     fs::write(
@@ -609,6 +632,15 @@ fn size_report(dist: &Path) -> Result<SizeReport> {
             submit_total = n("total");
         }
         json.insert(w.clone(), g.clone());
+    }
+    if let Some(file) = manifest["jssdk"]["file"].as_str() {
+        let gz = manifest["jssdk"]["gzip"].as_u64().unwrap_or(0);
+        text.push_str(&format!(
+            "{:<12} {:>9}  {file}, shared by every widget page, cached once, outside the budgets\n",
+            "jweixin",
+            kb(gz)
+        ));
+        json.insert("jweixin".into(), json!({ "file": file, "gzip": gz }));
     }
     text.push_str(&format!(
         "submit budget: {} of {} ({})\n",

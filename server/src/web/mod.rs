@@ -52,6 +52,64 @@ pub fn routes(dist: PathBuf) -> Route {
         )
 }
 
+/// Whether `name` may be the business-domain verification file's name: a plain file name with
+/// an extension (WeChat's are like `MP_verify_abc123.txt`), so it never shadows `/w`, `/api`...
+pub fn domain_file_name_ok(name: &str) -> bool {
+    safe_name(name)
+        && name
+            .rsplit_once('.')
+            .is_some_and(|(stem, ext)| !stem.is_empty() && !ext.is_empty())
+}
+
+/// Adds WeChat's business-domain verification file to `app`: `/<its file name>` answers its
+/// content as text/plain (read per request, so replacing the file needs no restart). WeChat
+/// fetches it at the domain's root before a mini-program's web-view may open our pages.
+pub fn with_domain_file(app: Route, path: &Path) -> Route {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
+    if !domain_file_name_ok(&name) {
+        return app;
+    }
+    app.at(
+        format!("/{name}"),
+        DomainFile {
+            path: Arc::new(path.to_path_buf()),
+        },
+    )
+}
+
+struct DomainFile {
+    path: Arc<PathBuf>,
+}
+
+impl Endpoint for DomainFile {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return Ok(Response::builder()
+                .status(StatusCode::METHOD_NOT_ALLOWED)
+                .header(header::ALLOW, "GET, HEAD")
+                .finish());
+        }
+        let Ok(body) = tokio::fs::read(self.path.as_path()).await else {
+            tracing::warn!(path = %self.path.display(), "the WeChat domain file cannot be read");
+            return Ok(not_found());
+        };
+        let builder = Response::builder()
+            .content_type("text/plain; charset=utf-8")
+            .header(header::CACHE_CONTROL, REVALIDATE)
+            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+        if req.method() == Method::HEAD {
+            return Ok(builder.header(header::CONTENT_LENGTH, body.len()).finish());
+        }
+        Ok(builder.body(body))
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Page,
