@@ -22,7 +22,7 @@ use poem::{EndpointExt, Route, handler, post, web::Data, web::Json};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
-const TOKEN: &str = "spamtest";
+pub(crate) const TOKEN: &str = "spamtest";
 const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 const APPID: &str = "wx2c2769f8efd9abc2";
 
@@ -50,7 +50,7 @@ fn fresh_nonce() -> String {
 }
 
 /// A plain-mode query, signed, for this timestamp and nonce.
-fn plain_query(ts: i64, nonce: &str) -> String {
+pub(crate) fn plain_query(ts: i64, nonce: &str) -> String {
     let ts = ts.to_string();
     format!(
         "signature={}&timestamp={ts}&nonce={nonce}&openid=x",
@@ -137,7 +137,7 @@ fn open(enc: &str) -> (String, String) {
     )
 }
 
-fn text_msg(from: &str, msg_id: &str, content: &str) -> String {
+pub(crate) fn text_msg(from: &str, msg_id: &str, content: &str) -> String {
     format!(
         "<xml><ToUserName><![CDATA[gh_10f6c3c3ac5a]]></ToUserName><FromUserName><![CDATA[{from}]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
     )
@@ -157,7 +157,7 @@ fn element(xml: &str, name: &str) -> Option<String> {
 
 /// Posts a plain-mode message, correctly signed, now and with a fresh nonce; returns the
 /// status and body.
-async fn send_plain(app: &TestApp, body: &str) -> (u16, String) {
+pub(crate) async fn send_plain(app: &TestApp, body: &str) -> (u16, String) {
     send_raw(
         app,
         &plain_query(now_ts(), &fresh_nonce()),
@@ -179,7 +179,7 @@ async fn send_raw(app: &TestApp, query: &str, body: String) -> (u16, String) {
 }
 
 /// The reply's text content.
-fn reply_text(body: &str) -> String {
+pub(crate) fn reply_text(body: &str) -> String {
     element(body, "Content").unwrap_or_else(|| panic!("a text reply, got {body}"))
 }
 

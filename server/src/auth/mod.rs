@@ -195,5 +195,4 @@ impl AppState {
         }
         Ok(found)
     }
-
 }

@@ -449,12 +449,13 @@ async fn handle(
     }
 }
 
-/// "查询 MS…" → the tracking number.
+/// "查询 MS…", "查询:MS…" or "查询：MS…" (the full-width colon U+FF1A, a Chinese
+/// keyboard's default) → the tracking number.
 fn query_number(content: &str) -> Option<&str> {
     let rest = content.trim().strip_prefix("查询")?.trim();
     let rest = rest
         .strip_prefix(':')
-        .or_else(|| rest.strip_prefix(':'))
+        .or_else(|| rest.strip_prefix('\u{ff1a}'))
         .unwrap_or(rest)
         .trim();
     (!rest.is_empty() && rest.len() <= 32 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
@@ -665,6 +666,8 @@ mod tests {
             Some("MS20261123000001")
         );
         assert_eq!(query_number("查询:ms1"), Some("ms1"));
+        assert_eq!(query_number("查询\u{ff1a}MS1"), Some("MS1"));
+        assert_eq!(query_number("查询\u{ff1a} MS1 "), Some("MS1"));
         assert_eq!(query_number("路灯坏了"), None);
         assert_eq!(query_number("查询 "), None);
     }
