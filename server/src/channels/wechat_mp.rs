@@ -329,7 +329,7 @@ async fn callback(state: Arc<AppState>, mut req: Request) -> Response {
             // WeChat's own retry of a message already handled repeats its timestamp and
             // nonce: it gets the stored reply, before the pair is refused as a replay.
             if let Some(key) = &key {
-                match state.db.wechat_stored(&from, key).await {
+                match state.db.wechat_stored(from, key).await {
                     Ok(Some(stored)) => return answer(stored.filter(|r| !r.is_empty())),
                     Ok(None) => {}
                     Err(e) => {
