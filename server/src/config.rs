@@ -83,6 +83,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// The bearer token `/metrics` asks for; without one it answers only direct loopback peers.
     pub metrics_token: Option<Secret>,
+    /// The key of signed tracking links (`MINSHENG_LINK_SECRET`); without it, one derived
+    /// from the official account's token.
+    pub link_secret: Option<Secret>,
     /// When set, Open311 requests naming another `jurisdiction_id` are refused.
     pub open311_jurisdiction: Option<String>,
     /// The reminder (提醒) fires once this share of a case's resolution window has passed.
@@ -218,6 +221,7 @@ impl Config {
             },
             public_url: var("MINSHENG_PUBLIC_URL"),
             metrics_token: var("MINSHENG_METRICS_TOKEN").map(Secret::new),
+            link_secret: var("MINSHENG_LINK_SECRET").map(Secret::new),
             open311_jurisdiction: var("MINSHENG_OPEN311_JURISDICTION"),
             reminder_share: src.parsed("MINSHENG_REMINDER_SHARE", 0.75)?,
             circular_share: src.parsed("MINSHENG_CIRCULAR_SHARE", 0.5)?,
@@ -283,6 +287,7 @@ impl Config {
             wechat_domain_file: None,
             public_url: None,
             metrics_token: None,
+            link_secret: None,
             open311_jurisdiction: None,
             reminder_share: 0.75,
             circular_share: 0.5,

@@ -45,6 +45,22 @@ fn subscribe_send(
         f.rejected_tokens.push(token);
         return Json(json!({ "errcode": 40001, "errmsg": "invalid credential" }));
     }
+    // "o-perm40037" and the like: WeChat refuses for good with that code.
+    if let Some(code) = body["touser"]
+        .as_str()
+        .and_then(|t| t.strip_prefix("o-perm"))
+        .and_then(|c| c.parse::<i64>().ok())
+    {
+        f.sent.push(json!({ "refused": body }));
+        return Json(json!({ "errcode": code, "errmsg": "refused" }));
+    }
+    if body["touser"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("mp:"))
+    {
+        f.sent.push(json!({ "refused": body }));
+        return Json(json!({ "errcode": 40003, "errmsg": "invalid openid" }));
+    }
     if body["touser"] == "o-refuser" {
         f.sent.push(json!({ "refused": body }));
         return Json(json!({ "errcode": 43101, "errmsg": "user refuse to accept the msg" }));
@@ -53,10 +69,16 @@ fn subscribe_send(
     Json(json!({ "errcode": 0, "errmsg": "ok" }))
 }
 
+#[handler]
+fn msg_sec_check() -> Json<Value> {
+    Json(json!({ "errcode": 0, "result": { "suggest": "pass", "label": 100 } }))
+}
+
 async fn fake_wechat() -> (String, Shared) {
     let shared: Shared = Arc::default();
     let app = Route::new()
         .at("/sns/jscode2session", get(code2session))
+        .at("/wxa/msg_sec_check", post(msg_sec_check))
         .at("/cgi-bin/stable_token", post(stable_token))
         .at("/cgi-bin/message/subscribe/send", post(subscribe_send))
         .data(shared.clone());
@@ -157,6 +179,14 @@ async fn residents_and_handlers_get_each_message_once_and_refusals_are_not_retri
                 .starts_with("MS")
         );
         assert_eq!(to_resident["page"], format!("pages/track/track?case={id}"));
+        let to_handler = sent.iter().find(|m| m["touser"] == "o-handler").unwrap();
+        assert_eq!(to_handler["page"], format!("pages/handle/handle?case={id}"));
+        // WeChat's documented `time` form, Beijing time: 2026年12月6日 15:01.
+        let time = to_resident["data"]["time4"]["value"].as_str().unwrap();
+        assert!(
+            regex_like_wechat_time(time),
+            "time4 in the documented form, got {time}"
+        );
         let rows = a.state.db.notifications_of(id).await.unwrap();
         assert!(rows.iter().all(|r| r.status == "sent"), "{rows:?}");
 
@@ -189,5 +219,175 @@ async fn residents_and_handlers_get_each_message_once_and_refusals_are_not_retri
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert_eq!(status, "skipped");
+    }
+}
+
+/// `2026年12月6日 15:01`: year, month and day without leading zeros, 24-hour time.
+fn regex_like_wechat_time(s: &str) -> bool {
+    let Some((date, clock)) = s.split_once(' ') else {
+        return false;
+    };
+    let Some((y, rest)) = date.split_once('年') else {
+        return false;
+    };
+    let Some((m, rest)) = rest.split_once('月') else {
+        return false;
+    };
+    let Some(d) = rest.strip_suffix('日') else {
+        return false;
+    };
+    let num = |v: &str, lo: u32, hi: u32, pad: bool| {
+        !(pad && v.len() > 1 && v.starts_with('0'))
+            && v.parse::<u32>().is_ok_and(|n| (lo..=hi).contains(&n))
+    };
+    let clock_ok = clock.len() == 5
+        && clock.as_bytes()[2] == b':'
+        && num(&clock[..2], 0, 23, false)
+        && num(&clock[3..], 0, 59, false);
+    y.len() == 4
+        && num(y, 2000, 2999, true)
+        && num(m, 1, 12, true)
+        && num(d, 1, 31, true)
+        && clock_ok
+}
+
+#[test]
+fn message_times_are_in_wechats_documented_form_in_beijing_time() {
+    // 2026-12-06 07:01 UTC is 15:01 in Beijing; 2026-01-05 16:09 UTC is 00:09 next day.
+    let wechat_time = minsheng_tests::minsheng_server::notify::wechat_time;
+    assert_eq!(wechat_time(1_796_540_460_000), "2026年12月6日 15:01");
+    assert_eq!(wechat_time(1_767_629_340_000), "2026年1月6日 00:09");
+    assert!(regex_like_wechat_time("2026年12月6日 15:01"));
+    assert!(!regex_like_wechat_time("2026-12-06 15:01"));
+}
+
+#[test]
+fn every_page_a_message_opens_is_in_the_sample_mini_programs_app_json() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/miniprogram/app.json");
+    let app: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let pages: Vec<&str> = app["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    for page in minsheng_tests::minsheng_server::notify::PAGES {
+        assert!(
+            pages.contains(&page),
+            "{page} is not in app.json: {pages:?}"
+        );
+        // The page's own files exist too.
+        for ext in ["js", "json", "wxml"] {
+            let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("../examples/miniprogram/{page}.{ext}"));
+            assert!(file.exists(), "{} is missing", file.display());
+        }
+    }
+}
+
+#[tokio::test]
+async fn followers_get_no_subscribe_messages_and_permanent_refusals_are_tried_once() {
+    let (base, fake) = fake_wechat().await;
+    let tweak = {
+        let base = base.clone();
+        move |c: &mut minsheng_tests::minsheng_server::Config| {
+            c.wechat.api_base = base.clone();
+            c.wechat.appid = Some("wx-app".into());
+            c.wechat.secret = Some(minsheng_tests::minsheng_server::config::Secret::new("s"));
+            c.wechat_token = Some(minsheng_tests::minsheng_server::config::Secret::new(
+                crate::wechat_mp::TOKEN,
+            ));
+            c.template_resident = Some("TPL-RES".into());
+            c.scheduler_interval_secs = 0.1;
+        }
+    };
+    for backend in minsheng_tests::backends() {
+        fake.lock().unwrap().sent.clear();
+        let a = minsheng_tests::spawn_app_on(&backend, tweak.clone()).await;
+        let w = World::build(&a).await;
+
+        // A follower files through the official account; the desk accepts it.
+        let (status, body) = crate::wechat_mp::send_plain(
+            &a,
+            &crate::wechat_mp::text_msg("follower1", "7001", "楼道灯坏了两个星期了"),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let reply = crate::wechat_mp::reply_text(&body);
+        let no = reply
+            .split("编号 ")
+            .nth(1)
+            .and_then(|r| r.split('。').next())
+            .unwrap_or_else(|| panic!("a tracking number in {reply}"))
+            .to_string();
+        let follower_case = a.state.db.case_id_by_tracking(&no).await.unwrap().unwrap();
+        a.act(&w.dispatcher, follower_case, json!({ "action": "accept" }))
+            .await
+            .expect(200);
+
+        // Residents whose openid WeChat refuses for good, one code each.
+        let mut refused = Vec::new();
+        for code in [40003, 40037, 41030, 47003] {
+            let login = a
+                .call(
+                    Method::POST,
+                    "/api/v1/auth/wechat",
+                    None,
+                    json!({ "code": format!("perm{code}") }),
+                )
+                .await
+                .expect(200);
+            let token = login["token"].as_str().unwrap().to_string();
+            let id = w
+                .submit(&a, &token, &format!("永久拒绝 {code} 的居民的诉求"))
+                .await["id"]
+                .as_i64()
+                .unwrap();
+            a.act(&w.dispatcher, id, json!({ "action": "accept" }))
+                .await
+                .expect(200);
+            refused.push(id);
+        }
+        for id in &refused {
+            let mut last = None;
+            for _ in 0..100 {
+                last = a
+                    .state
+                    .db
+                    .notifications_of(*id)
+                    .await
+                    .unwrap()
+                    .first()
+                    .cloned();
+                if last.as_ref().is_some_and(|r| r.status == "skipped") {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let r = last.expect("a message was planned");
+            assert_eq!((r.status.as_str(), r.attempts), ("skipped", 1), "{r:?}");
+        }
+        // The follower's accept came first in the log: its turn is long past, and nothing
+        // was planned or sent for them.
+        assert!(
+            a.state
+                .db
+                .notifications_of(follower_case)
+                .await
+                .unwrap()
+                .is_empty(),
+            "({})",
+            a.backend
+        );
+        assert!(
+            fake.lock()
+                .unwrap()
+                .sent
+                .iter()
+                .all(|m| !m.to_string().contains("mp:")),
+            "no subscribe message to a follower ({})",
+            a.backend
+        );
     }
 }

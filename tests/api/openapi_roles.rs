@@ -525,6 +525,7 @@ async fn recipe(
         | "GET /api/v1/public/points" => none(),
         "GET /api/v1/public/cases/{tracking_no}" => none().param("tracking_no", &fx.tracking_no),
         "GET /api/v1/public/photos/{id}" => none().param("id", fx.photo),
+        "GET /api/v1/public/case-links/{token}" => none().param("token", "1.1.not-signed"),
         "POST /api/v1/projects" => Call::new(json_body(project_body(w, n))),
         "PUT /api/v1/projects/{id}/stages/{stage_id}" => {
             Call::new(json_body(json!({ "done": false })))

@@ -22,7 +22,7 @@ use poem::{EndpointExt, Route, handler, post, web::Data, web::Json};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
-const TOKEN: &str = "spamtest";
+pub(crate) const TOKEN: &str = "spamtest";
 const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 const APPID: &str = "wx2c2769f8efd9abc2";
 
@@ -50,7 +50,7 @@ fn fresh_nonce() -> String {
 }
 
 /// A plain-mode query, signed, for this timestamp and nonce.
-fn plain_query(ts: i64, nonce: &str) -> String {
+pub(crate) fn plain_query(ts: i64, nonce: &str) -> String {
     let ts = ts.to_string();
     format!(
         "signature={}&timestamp={ts}&nonce={nonce}&openid=x",
@@ -137,7 +137,7 @@ fn open(enc: &str) -> (String, String) {
     )
 }
 
-fn text_msg(from: &str, msg_id: &str, content: &str) -> String {
+pub(crate) fn text_msg(from: &str, msg_id: &str, content: &str) -> String {
     format!(
         "<xml><ToUserName><![CDATA[gh_10f6c3c3ac5a]]></ToUserName><FromUserName><![CDATA[{from}]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
     )
@@ -157,7 +157,7 @@ fn element(xml: &str, name: &str) -> Option<String> {
 
 /// Posts a plain-mode message, correctly signed, now and with a fresh nonce; returns the
 /// status and body.
-async fn send_plain(app: &TestApp, body: &str) -> (u16, String) {
+pub(crate) async fn send_plain(app: &TestApp, body: &str) -> (u16, String) {
     send_raw(
         app,
         &plain_query(now_ts(), &fresh_nonce()),
@@ -179,7 +179,7 @@ async fn send_raw(app: &TestApp, query: &str, body: String) -> (u16, String) {
 }
 
 /// The reply's text content.
-fn reply_text(body: &str) -> String {
+pub(crate) fn reply_text(body: &str) -> String {
     element(body, "Content").unwrap_or_else(|| panic!("a text reply, got {body}"))
 }
 
@@ -868,4 +868,212 @@ async fn content_security_refuses_risky_text_holds_review_and_never_blocks_on_an
         );
         assert_eq!(get(no).await, 200);
     }
+}
+
+/// The tracking number in a draft's reply.
+fn number_in(reply: &str) -> String {
+    reply
+        .split("编号 ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("a tracking number in {reply}"))
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_query_with_a_full_width_colon_answers_the_status_and_files_nothing() {
+    on_each_backend(configure, |app| async move {
+        World::build(&app).await;
+        let (_, body) =
+            send_plain(&app, &text_msg("o-colon", "8001", "小区门口的井盖松动了")).await;
+        let no = number_in(&reply_text(&body));
+        assert_eq!(case_count(&app).await, 1);
+        // 查询：MS… as a Chinese keyboard types it (U+FF1A).
+        let (status, body) = send_plain(
+            &app,
+            &text_msg("o-colon", "8002", &format!("查询\u{ff1a}{no}")),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let reply = reply_text(&body);
+        assert!(reply.contains("当前状态"), "{reply}");
+        assert!(reply.contains(&no), "{reply}");
+        assert_eq!(case_count(&app).await, 1, "a query is not a new complaint");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_link_in_a_reply_shows_that_one_case_read_only_to_a_follower_for_thirty_days() {
+    on_each_backend(configure, |app| async move {
+        let w = World::build(&app).await;
+        let (_, body) = send_plain(
+            &app,
+            &text_msg("o-link", "9001", "菜市场旁边的垃圾三天没清运了"),
+        )
+        .await;
+        let reply = reply_text(&body);
+        let no = number_in(&reply);
+        let link = reply
+            .split_whitespace()
+            .find(|p| p.starts_with("https://ms.example.cn/w/track#link="))
+            .unwrap_or_else(|| panic!("a signed link in {reply}"));
+        let token = link.split("#link=").nth(1).unwrap().to_string();
+        let id = app
+            .state
+            .db
+            .case_id_by_tracking(&no)
+            .await
+            .unwrap()
+            .unwrap();
+        // The desk moves the case on: the link shows it as it is now.
+        app.act(&w.dispatcher, id, json!({ "action": "accept" }))
+            .await
+            .expect(200);
+
+        // No login: the case as its owner sees it, with its timeline, and nothing to do.
+        let r = app
+            .client
+            .get(app.url(&format!("/api/v1/public/case-links/{token}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["id"], id);
+        assert_eq!(v["tracking_no"], no.as_str());
+        assert_eq!(v["status"], "accepted");
+        assert_eq!(v["description"], "菜市场旁边的垃圾三天没清运了");
+        assert!(v["timeline"].as_array().unwrap().len() >= 2, "{v}");
+        assert_eq!(v["allowed_actions"], json!([]), "read-only");
+
+        let get = |t: String| {
+            let app = &app;
+            async move {
+                let r = app
+                    .client
+                    .get(app.url(&format!("/api/v1/public/case-links/{t}")))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                let v: Value = r.json().await.unwrap();
+                (status, v["code"].as_str().unwrap_or("").to_string())
+            }
+        };
+        // Another case's id under this signature, or a changed signature: nothing.
+        let (case_part, rest) = token.split_once('.').unwrap();
+        let other = format!("{}.{rest}", case_part.parse::<i64>().unwrap() + 1);
+        assert_eq!(get(other).await, (404, "link_invalid".into()));
+        let flipped = format!(
+            "{}{}",
+            &token[..token.len() - 1],
+            if token.ends_with('A') { 'B' } else { 'A' }
+        );
+        assert_eq!(get(flipped).await, (404, "link_invalid".into()));
+        assert_eq!(get("1.2.3".into()).await, (404, "link_invalid".into()));
+
+        // Signed with our key 31 days ago: expired (a new query gives a new link).
+        let key = minsheng_server::channels::track_link::key(&app.state.cfg).unwrap();
+        let old = minsheng_server::channels::track_link::sign(&key, id, now_ts() - 31 * 86_400);
+        assert_eq!(get(old).await, (404, "link_expired".into()));
+        let fresh29 = minsheng_server::channels::track_link::sign(&key, id, now_ts() - 29 * 86_400);
+        assert_eq!(get(fresh29).await.0, 200);
+        let (_, body) = send_plain(&app, &text_msg("o-link", "9002", &format!("查询 {no}"))).await;
+        assert!(reply_text(&body).contains("/w/track#link="), "{body}");
+    })
+    .await;
+}
+
+/// A WeChat API host that answers every call after `SLOW`, and refuses the first token it
+/// issued (so the content check refreshes it and asks again).
+const SLOW: std::time::Duration = std::time::Duration::from_millis(1_800);
+
+#[handler]
+async fn slow_token(Data(n): Data<&Arc<std::sync::atomic::AtomicU32>>) -> Json<Value> {
+    tokio::time::sleep(SLOW).await;
+    let i = n.fetch_add(1, Ordering::SeqCst);
+    Json(json!({ "access_token": format!("slow-{i}"), "expires_in": 7200 }))
+}
+
+#[handler]
+async fn slow_check(
+    poem::web::Query(q): poem::web::Query<std::collections::HashMap<String, String>>,
+) -> Json<Value> {
+    tokio::time::sleep(SLOW).await;
+    if q.get("access_token").map(String::as_str) == Some("slow-0") {
+        return Json(json!({ "errcode": 40001, "errmsg": "invalid credential" }));
+    }
+    Json(json!({ "errcode": 0, "errmsg": "ok", "result": { "suggest": "pass", "label": 100 } }))
+}
+
+#[tokio::test]
+async fn a_slow_wechat_api_never_keeps_the_callback_past_its_budget_and_the_message_is_still_handled()
+ {
+    let counter = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let base = serve_stand_in(
+        Route::new()
+            .at("/cgi-bin/stable_token", post(slow_token))
+            .at("/cgi-bin/token", poem::get(slow_token))
+            .at("/wxa/msg_sec_check", post(slow_check))
+            .data(counter.clone()),
+    )
+    .await;
+    for backend in backends() {
+        counter.store(0, Ordering::SeqCst);
+        let base = base.clone();
+        let app = spawn_app_on(&backend, move |c| {
+            configure(c);
+            c.wechat.api_base = base;
+            c.wechat.appid = Some("wx-mini".into());
+            c.wechat.secret = Some(minsheng_server::config::Secret::new("s"));
+        })
+        .await;
+        World::build(&app).await;
+        let started = std::time::Instant::now();
+        let (status, body) = send_plain(
+            &app,
+            &text_msg("o-slow", "9101", "公交站台的顶棚漏雨很严重"),
+        )
+        .await;
+        let took = started.elapsed();
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            took < std::time::Duration::from_millis(4_500),
+            "answered after {took:?} ({})",
+            app.backend
+        );
+        // The handling went on: the draft is stored once WeChat's API has answered.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while case_count(&app).await == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no draft ({})",
+                app.backend
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_internal_error_answers_wechat_200_with_an_apology_never_a_5xx() {
+    on_each_backend(configure, |app| async move {
+        // The table of handled messages is gone: every lookup fails.
+        let sql = "ALTER TABLE wechat_messages RENAME TO wechat_messages_away";
+        match &app.state.db {
+            minsheng_server::storage::Db::Sqlite(p) => {
+                sqlx::query(sql).execute(p).await.unwrap();
+            }
+            minsheng_server::storage::Db::Postgres(p) => {
+                sqlx::query(sql).execute(p).await.unwrap();
+            }
+        }
+        let (status, body) = send_plain(&app, &text_msg("o-err", "9201", "路口信号灯不亮了")).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(reply_text(&body).contains("系统繁忙"), "{body}");
+        assert!(!body.contains("internal"), "{body}");
+    })
+    .await;
 }

@@ -115,6 +115,16 @@ pub fn mount(name: &str, root: Element) -> Result<(), JsValue> {
         }
         #[cfg(feature = "track")]
         "track" => {
+            // A signed link from the official account: that one case, no login.
+            if let Some(token) = track::link_token() {
+                root.set_inner_html("");
+                yew::Renderer::<track::Linked>::with_root_and_props(
+                    root,
+                    track::LinkedProps { lang, token },
+                )
+                .render();
+                return Ok(());
+            }
             render::<track::Track>(root, lang, "track");
             Ok(())
         }

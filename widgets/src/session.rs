@@ -168,7 +168,7 @@ pub fn set_api_base(base: &str) {
     API_BASE.with(|b| *b.borrow_mut() = base.to_string());
 }
 
-fn api_base() -> String {
+pub(crate) fn api_base() -> String {
     API_BASE.with(|b| b.borrow().clone())
 }
 

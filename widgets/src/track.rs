@@ -62,6 +62,58 @@ fn status_class(s: Status) -> &'static str {
     }
 }
 
+/// The token of a signed link (`/w/track#link=…`, sent to official-account followers).
+pub fn link_token() -> Option<String> {
+    let hash = util::window().location().hash().ok()?;
+    let params = web_sys::UrlSearchParams::new_with_str(hash.trim_start_matches('#')).ok()?;
+    params.get("link").filter(|t| !t.is_empty())
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LinkedProps {
+    pub lang: Lang,
+    pub token: String,
+}
+
+/// One case through a signed link: read-only, no session (the server gives no actions).
+#[function_component]
+pub fn Linked(props: &LinkedProps) -> Html {
+    let lang = props.lang;
+    let data = use_state(|| Data::Loading);
+    let api = Api::new(&crate::session::api_base(), None);
+    {
+        let (api, data, token) = (api.clone(), data.clone(), props.token.clone());
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                let path = format!(
+                    "/api/v1/public/case-links/{}",
+                    js_sys::encode_uri_component(&token)
+                );
+                match api.get::<CaseView>(&path).await {
+                    Ok(c) => data.set(Data::Case(Box::new(c))),
+                    Err(e) => data.set(Data::Failed(e.message(lang))),
+                }
+            });
+        });
+    }
+    let body = match &*data {
+        Data::Case(case) => html! {
+            <CaseDetail case={(**case).clone()} lang={lang} api={api.clone()}
+                on_expired={Callback::noop()} on_rated={Callback::noop()} reload={Callback::noop()} />
+        },
+        Data::Failed(m) => html! { <p class="ms-card ms-error" role="alert">{ m }</p> },
+        _ => {
+            html! { <p class="ms-card ms-center ms-muted" aria-busy="true">{ lang.t("加载中…", "Loading…") }</p> }
+        }
+    };
+    html! {
+        <div class="ms-track">
+            <header class="ms-bar"><h1 class="ms-title">{ lang.t("诉求进度", "Case progress") }</h1></header>
+            { body }
+        </div>
+    }
+}
+
 /// The track widget.
 #[function_component]
 pub fn Track(props: &WidgetProps) -> Html {

@@ -123,3 +123,25 @@ fn an_unknown_widget_is_refused_visibly() {
     assert!(!root.text_content().unwrap_or_default().is_empty());
     root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn a_signed_link_opens_the_case_view_without_asking_for_a_sign_in() {
+    storage().remove_item("minsheng.token").unwrap();
+    let location = web_sys::window().unwrap().location();
+    let before = location.hash().unwrap();
+    location.set_hash("link=1.2.sig").unwrap();
+    let root = fresh_root();
+    minsheng_widgets::mount("track", root.clone()).unwrap();
+    settle().await;
+    let html = root.inner_html();
+    location.set_hash(&before).unwrap();
+    assert!(
+        root.query_selector("form.ms-login").unwrap().is_none(),
+        "no sign-in for a link: {html}"
+    );
+    assert!(
+        root.query_selector(".ms-track").unwrap().is_some(),
+        "{html}"
+    );
+    root.remove();
+}

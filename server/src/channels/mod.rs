@@ -6,6 +6,7 @@
 pub mod api;
 pub mod content_check;
 pub mod open311;
+pub mod track_link;
 pub mod wechat_mp;
 pub mod xml;
 

@@ -169,11 +169,32 @@ fn xml(body: String) -> Response {
         .body(body)
 }
 
-/// The callback endpoint, with the application state.
+/// How long we take to answer WeChat, everything included (reading the body, the
+/// database, WeChat API calls and their access-token retries). WeChat waits 5 seconds
+/// (its own network time included) before it retries, and shows a follower
+/// "该公众号暂时无法提供服务" when no answer comes.
+pub const REPLY_BUDGET: std::time::Duration = std::time::Duration::from_millis(4_000);
+
+/// The short apology a follower gets when their message could not be handled (nothing was
+/// done; they may send it again).
+const APOLOGY: &str = "系统繁忙,请稍后再发送一次。";
+
+/// The callback endpoint, with the application state. WeChat is never answered with a
+/// 5xx, and never later than [`REPLY_BUDGET`]: past it, the answer is `success` (no reply)
+/// and the message's handling goes on, its reply stored for WeChat's retry.
 pub fn endpoint(state: Arc<AppState>) -> impl Endpoint {
     poem::endpoint::make(move |req: Request| {
         let state = state.clone();
-        async move { Ok::<_, poem::Error>(callback(&state, req).await) }
+        async move {
+            let r = tokio::time::timeout(REPLY_BUDGET, callback(state, req)).await;
+            Ok::<_, poem::Error>(r.unwrap_or_else(|_| {
+                tracing::warn!(
+                    budget_ms = REPLY_BUDGET.as_millis() as u64,
+                    "official-account message not handled within the budget; answered success"
+                );
+                text(StatusCode::OK, "success")
+            }))
+        }
     })
 }
 
@@ -203,13 +224,15 @@ fn safe_mode(state: &AppState) -> Result<Option<MpCrypto>, ()> {
     }
 }
 
-async fn callback(state: &AppState, mut req: Request) -> Response {
+async fn callback(state: Arc<AppState>, mut req: Request) -> Response {
     let Some(token) = state
         .cfg
         .wechat_token
         .as_ref()
         .map(|t| t.expose().to_string())
     else {
+        // WeChat cannot be sending here: its console accepts the callback URL only after
+        // a handshake, which needs the token.
         return text(StatusCode::SERVICE_UNAVAILABLE, "wechat_not_configured");
     };
     let query: HashMap<String, String> =
@@ -237,8 +260,10 @@ async fn callback(state: &AppState, mut req: Request) -> Response {
             let Ok(body) = std::str::from_utf8(&body) else {
                 return text(StatusCode::BAD_REQUEST, "invalid_xml");
             };
-            let Ok(crypto) = safe_mode(state) else {
-                return text(StatusCode::SERVICE_UNAVAILABLE, "wechat_not_configured");
+            let Ok(crypto) = safe_mode(&state) else {
+                // A broken key (logged in safe_mode): WeChat gets no 5xx, the follower no
+                // error page.
+                return text(StatusCode::OK, "success");
             };
             let safe = q("encrypt_type") == "aes";
             if safe && crypto.is_none() {
@@ -308,8 +333,8 @@ async fn callback(state: &AppState, mut req: Request) -> Response {
                     Ok(Some(stored)) => return answer(stored.filter(|r| !r.is_empty())),
                     Ok(None) => {}
                     Err(e) => {
-                        tracing::warn!(error = %e, "official-account message lookup failed");
-                        return text(StatusCode::INTERNAL_SERVER_ERROR, "internal");
+                        tracing::error!(error = %e, "official-account message lookup failed");
+                        return answer(Some(APOLOGY.into()));
                     }
                 }
             }
@@ -321,17 +346,29 @@ async fn callback(state: &AppState, mut req: Request) -> Response {
                 Ok(true) => {}
                 Ok(false) => return text(StatusCode::UNAUTHORIZED, "replayed"),
                 Err(e) => {
-                    tracing::warn!(error = %e, "official-account nonce check failed");
-                    return text(StatusCode::INTERNAL_SERVER_ERROR, "internal");
+                    tracing::error!(error = %e, "official-account nonce check failed");
+                    return answer(Some(APOLOGY.into()));
                 }
             }
-            match handle(state, &m, from, key.as_deref()).await {
-                Ok(reply) => answer(reply),
-                Err(e) => {
-                    tracing::warn!(code = e.code(), "official-account message failed");
+            // Handled in a task of its own: when the budget runs out first, the endpoint
+            // answers `success` and the handling still finishes, storing its reply.
+            let task = {
+                let (state, m, from, key) = (state.clone(), m.clone(), from.clone(), key.clone());
+                tokio::spawn(async move { handle(&state, &m, &from, key.as_deref()).await })
+            };
+            match task.await {
+                Ok(Ok(reply)) => answer(reply),
+                Ok(Err(e)) => {
+                    // The error's code only: no message text, openid or content in logs.
+                    tracing::error!(code = e.code(), "official-account message failed");
                     // Nothing was done: WeChat's retry of it must not look like a replay.
                     let _ = state.db.wechat_forget_nonce(ts, nonce).await;
-                    text(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+                    answer(Some(APOLOGY.into()))
+                }
+                Err(_) => {
+                    tracing::error!("official-account message handling panicked");
+                    let _ = state.db.wechat_forget_nonce(ts, nonce).await;
+                    answer(Some(APOLOGY.into()))
                 }
             }
         }
@@ -449,12 +486,13 @@ async fn handle(
     }
 }
 
-/// "查询 MS…" → the tracking number.
+/// "查询 MS…", "查询:MS…" or "查询：MS…" (the full-width colon U+FF1A, a Chinese
+/// keyboard's default) → the tracking number.
 fn query_number(content: &str) -> Option<&str> {
     let rest = content.trim().strip_prefix("查询")?.trim();
     let rest = rest
         .strip_prefix(':')
-        .or_else(|| rest.strip_prefix(':'))
+        .or_else(|| rest.strip_prefix('\u{ff1a}'))
         .unwrap_or(rest)
         .trim();
     (!rest.is_empty() && rest.len() <= 32 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
@@ -471,8 +509,14 @@ async fn query(state: &AppState, user: &UserRow, no: &str) -> Result<String, Api
         // Only one's own cases, or those on the public board.
         Some(c) if c.created_by == user.id || c.public => {
             let status = Status::parse(&c.status).unwrap_or(Status::Submitted);
+            // One's own case: a fresh 30-day link to it (the last one may have expired).
+            let link = if c.created_by == user.id {
+                format!("查看详情:{}", track_link(state, c.id))
+            } else {
+                String::new()
+            };
             format!(
-                "诉求 {no} 当前状态:{}(更新于 {})。",
+                "诉求 {no} 当前状态:{}(更新于 {})。{link}",
                 status.label_zh(),
                 super::iso_time(c.updated_at)
                     .replace('T', " ")
@@ -527,7 +571,7 @@ async fn draft(
         Err(e) => return Err(e),
     };
     let no = case.tracking_no.clone().unwrap_or_default();
-    let link = super::public_link(state.cfg.public_url.as_deref(), "/w/track");
+    let link = track_link(state, case.id);
     let held = if matches!(
         screen,
         Screen::Hold {
@@ -545,6 +589,20 @@ async fn draft(
             "已收到您反映的问题,编号 {no}。{held}受理员审核后将交办相关部门办理。可继续发送位置或图片补充;回复「查询 {no}」查看进度,或打开 {link}"
         ),
     ))
+}
+
+/// The link to one case for a follower, who has no password: `/w/track` with a signed
+/// token in the fragment (the fragment never reaches a server log), valid for 30 days.
+/// Without a key, the plain page.
+fn track_link(state: &AppState, case_id: i64) -> String {
+    let base = super::public_link(state.cfg.public_url.as_deref(), "/w/track");
+    match super::track_link::key(&state.cfg) {
+        Some(key) => format!(
+            "{base}#link={}",
+            super::track_link::sign(&key, case_id, crate::now_ms() / 1000)
+        ),
+        None => base,
+    }
 }
 
 /// The category a draft is filed under until the dispatcher classifies it.
@@ -666,6 +724,8 @@ mod tests {
             Some("MS20261123000001")
         );
         assert_eq!(query_number("查询:ms1"), Some("ms1"));
+        assert_eq!(query_number("查询\u{ff1a}MS1"), Some("MS1"));
+        assert_eq!(query_number("查询\u{ff1a} MS1 "), Some("MS1"));
         assert_eq!(query_number("路灯坏了"), None);
         assert_eq!(query_number("查询 "), None);
     }

@@ -4,7 +4,14 @@
 //! The event log is the outbox. `plan` advances a shared cursor over it (one instance wins
 //! each range) and writes the messages each event causes in the same transaction; `send`
 //! claims messages one at a time and delivers them, retrying with backoff. A message refused
-//! by the user (no subscription quota, 43101) is `skipped`, not retried.
+//! by WeChat for good (no subscription quota 43101, a bad openid 40003, template 40037,
+//! page 41030 or parameter 47003) is `skipped`, not retried.
+//!
+//! Only mini-program users get subscribe messages: an official-account follower's openid
+//! (`mp:` in the users table) belongs to another app, and WeChat refuses it (40003). They
+//! are told nothing by message; they ask with 「查询 编号」 or open the signed link their
+//! reply carried (a customer-service message would need the account's own credentials and
+//! is allowed only within 48 hours of their last message).
 
 use minsheng_model::{Role, Status};
 use serde_json::json;
@@ -16,6 +23,32 @@ const CURSOR: &str = "subscribe_messages";
 const BATCH: i64 = 200;
 const LEASE_MS: i64 = 60_000;
 const MAX_ATTEMPTS: i64 = 5;
+
+/// The mini-program page a resident's message opens (it must be in the mini-program's
+/// `app.json`, or WeChat answers 41030).
+pub const RESIDENT_PAGE: &str = "pages/track/track";
+/// The mini-program page a handler's message opens.
+pub const HANDLER_PAGE: &str = "pages/handle/handle";
+/// Every page a message may open.
+pub const PAGES: [&str; 2] = [RESIDENT_PAGE, HANDLER_PAGE];
+
+/// WeChat's answers that no retry can change: a bad openid (40003), template (40037),
+/// page (41030) or parameter (47003), and a user with no subscription left (43101).
+pub const PERMANENT_REFUSALS: [i64; 5] = [40003, 40037, 41030, 47003, 43101];
+
+/// Whether an openid can receive subscribe messages: official-account followers' cannot.
+fn mini_program_openid(openid: &str) -> bool {
+    !openid.starts_with(crate::channels::wechat_mp::OPENID_PREFIX)
+}
+
+/// A `time` value in WeChat's documented form, Beijing time: `2026年12月6日 15:01`.
+pub fn wechat_time(at_ms: i64) -> String {
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("offset");
+    crate::to_time(at_ms)
+        .with_timezone(&beijing)
+        .format("%Y年%-m月%-d日 %H:%M")
+        .to_string()
+}
 
 /// Whether subscribe messages are configured at all.
 fn enabled(state: &AppState) -> bool {
@@ -31,11 +64,7 @@ fn cut(s: &str, max: usize) -> String {
 }
 
 fn message(openid: &str, template: &str, page: &str, row: &FeedRow, what: &str) -> String {
-    let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("offset");
-    let time = crate::to_time(row.event.at)
-        .with_timezone(&beijing)
-        .format("%Y-%m-%d %H:%M")
-        .to_string();
+    let time = wechat_time(row.event.at);
     json!({
         "touser": openid,
         "template_id": template,
@@ -77,6 +106,10 @@ async fn messages_for(state: &AppState, row: &FeedRow) -> anyhow::Result<Vec<New
         _ => to.map(|s| s.label_zh().to_string()).unwrap_or_default(),
     };
     let mut out = Vec::new();
+    let owner = owner.filter(|o| mini_program_openid(&o.openid));
+    let handlers = handlers
+        .into_iter()
+        .filter(|h| mini_program_openid(&h.openid));
     if let (Some(o), Some(t)) = (owner, &state.cfg.template_resident) {
         out.push(NewNotification {
             user_id: o.id,
@@ -86,7 +119,7 @@ async fn messages_for(state: &AppState, row: &FeedRow) -> anyhow::Result<Vec<New
             payload: message(
                 &o.openid,
                 t,
-                &format!("pages/track/track?case={}", row.event.case_id),
+                &format!("{RESIDENT_PAGE}?case={}", row.event.case_id),
                 row,
                 &what,
             ),
@@ -102,7 +135,7 @@ async fn messages_for(state: &AppState, row: &FeedRow) -> anyhow::Result<Vec<New
                 payload: message(
                     &h.openid,
                     t,
-                    &format!("pages/handle/handle?case={}", row.event.case_id),
+                    &format!("{HANDLER_PAGE}?case={}", row.event.case_id),
                     row,
                     &what,
                 ),
@@ -182,7 +215,7 @@ pub async fn send(state: &AppState) -> anyhow::Result<usize> {
 }
 
 enum Delivery {
-    /// The user has no subscription left or refused: do not retry.
+    /// Refused for good ([`PERMANENT_REFUSALS`]): do not retry.
     Refused(i64),
     Retry(String),
 }
@@ -210,7 +243,7 @@ async fn deliver(state: &AppState, payload: &str) -> Result<(), Delivery> {
             0 => return Ok(()),
             // An expired or invalid token: fetch a fresh one and try once more.
             40001 | 40014 | 42001 if !fresh => continue,
-            43101 => return Err(Delivery::Refused(43101)),
+            code if PERMANENT_REFUSALS.contains(&code) => return Err(Delivery::Refused(code)),
             code => return Err(Delivery::Retry(format!("errcode {code}"))),
         }
     }

@@ -208,6 +208,48 @@ impl PublicApi {
         ))
     }
 
+    /// One case through a signed tracking link (no login): the case as its owner sees it,
+    /// timeline and photos included, read-only (no actions). Links are sent to
+    /// official-account followers, who have no password; each works for 30 days.
+    #[oai(path = "/api/v1/public/case-links/:token", method = "get")]
+    async fn case_link(
+        &self,
+        /// The token from the link's `#link=` fragment.
+        #[oai(validator(min_length = 1, max_length = 84))]
+        token: Path<String>,
+    ) -> Result<Json<minsheng_model::CaseView>, ApiError> {
+        let invalid = || ApiError::not_found("link_invalid", "链接无效");
+        let key = crate::channels::track_link::key(&self.state.cfg).ok_or_else(invalid)?;
+        let id = match crate::channels::track_link::verify(&key, &token.0, crate::now_ms() / 1000) {
+            Ok(id) => id,
+            Err(crate::channels::track_link::LinkError::Expired) => {
+                return Err(ApiError::not_found(
+                    "link_expired",
+                    "链接已过期,请在公众号回复「查询 编号」获取新链接",
+                ));
+            }
+            Err(_) => return Err(invalid()),
+        };
+        let c = self.state.db.case(id).await?.ok_or_else(invalid)?;
+        let owner = self
+            .state
+            .db
+            .user(c.created_by)
+            .await?
+            .ok_or_else(invalid)?;
+        let viewer = crate::channels::resident(owner);
+        if !crate::policy::sees_case(&Scope::Owner(viewer.id()), &c) {
+            return Err(invalid());
+        }
+        let photos = self.state.db.photos(c.id).await?;
+        let events = self.state.db.events(c.id).await?;
+        let mut view =
+            crate::cases::view::case_view(&c, &viewer, &photos, Some(&events), crate::now_ms());
+        // Read-only: whoever holds the link may look, not act.
+        view.allowed_actions.clear();
+        Ok(Json(view))
+    }
+
     /// Open circulars (通报): cases supervision has taken to the top of the ladder, with the
     /// department that owes the work (no login). Shown whether or not the case is public,
     /// without its text.

@@ -1,5 +1,5 @@
 const app = getApp();
-const { TEMPLATE_IDS } = require('../../config');
+const { askForUpdates } = require('../../subscribe');
 
 Page({
   data: { lastCase: null, message: '' },
@@ -19,17 +19,17 @@ Page({
     });
   },
 
-  track() {
+  // Opening one's cases is a natural moment to ask for the next update (one accept, one
+  // message); the answer does not hold up the navigation.
+  async track() {
+    await askForUpdates();
     wx.navigateTo({ url: '/pages/track/track' });
   },
 
-  // Subscribe-message consent must come from a tap.
-  subscribe() {
-    wx.requestSubscribeMessage({
-      tmplIds: TEMPLATE_IDS,
-      success: () => this.setData({ message: '已开启办理进度通知' }),
-      fail: () => this.setData({ message: '未开启通知' }),
-    });
+  // Right after a submission (the button shows once the web-view reported it).
+  async subscribe() {
+    const accepted = await askForUpdates();
+    this.setData({ message: accepted ? '办理有新进展时将通知您一次' : '未开启通知' });
   },
 
   addPhotos() {

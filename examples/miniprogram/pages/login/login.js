@@ -5,7 +5,7 @@ Page({
   data: { widget: 'submit', reason: '', busy: false },
 
   onLoad(options) {
-    this.setData({ widget: options.widget === 'track' ? 'track' : 'submit', reason: options.reason || '' });
+    this.setData({ widget: ['track', 'handle'].includes(options.widget) ? options.widget : 'submit', reason: options.reason || '' });
   },
 
   async login() {
