@@ -262,8 +262,10 @@ async fn attempt(state: &AppState, c: &ContentCheckRow, now: i64) -> Result<bool
         return Ok(false);
     };
     let last = c.attempts + 1 >= MAX_ATTEMPTS;
+    // The window is WeChat's, so it is measured against the clock when WeChat is asked.
+    let seen_at = state.db.wechat_seen_at(case.created_by).await?;
     let (verdict, label) = match c.openid.as_deref() {
-        Some(openid) if fresh(state.db.wechat_seen_at(case.created_by).await?, now) => {
+        Some(openid) if fresh(seen_at, crate::now_ms()) => {
             match check(state, &case.description, Some(openid)).await {
                 Verdict::Pass => ("pass", None),
                 Verdict::Review(l) => ("review", l),
