@@ -42,17 +42,24 @@ async fn stand_in(w: Arc<WeChat>) -> String {
     #[handler]
     fn token() -> poem::Response {
         let body = json!({ "access_token": "tok", "expires_in": 7200 });
-        poem::Response::builder().content_type("application/json").body(body.to_string())
+        poem::Response::builder()
+            .content_type("application/json")
+            .body(body.to_string())
     }
     #[handler]
     fn session(Query(q): Query<std::collections::HashMap<String, String>>) -> poem::Response {
         let body = json!({ "openid": format!("o-{}", q["js_code"]), "session_key": "k" });
-        poem::Response::builder().content_type("application/json").body(body.to_string())
+        poem::Response::builder()
+            .content_type("application/json")
+            .body(body.to_string())
     }
     #[handler]
     async fn check(Data(w): Data<&Arc<WeChat>>, PJson(b): PJson<Value>) -> poem::Response {
         w.calls.fetch_add(1, Ordering::SeqCst);
-        w.openids.lock().unwrap().push(b["openid"].as_str().unwrap_or("").to_string());
+        w.openids
+            .lock()
+            .unwrap()
+            .push(b["openid"].as_str().unwrap_or("").to_string());
         w.asked.notify_one();
         if w.hold.load(Ordering::SeqCst) {
             w.release.0.acquire().await.unwrap().forget();
@@ -78,7 +85,9 @@ async fn stand_in(w: Arc<WeChat>) -> String {
             };
             json!({ "errcode": 0, "errmsg": "ok", "result": { "suggest": suggest, "label": 20006 } })
         };
-        poem::Response::builder().content_type("application/json").body(body.to_string())
+        poem::Response::builder()
+            .content_type("application/json")
+            .body(body.to_string())
     }
     serve_stand_in(
         Route::new()
@@ -103,13 +112,28 @@ async fn app_with(base: &str, backend: &minsheng_tests::Backend) -> TestApp {
 /// Signs in through the mini-program with `code`; returns the session token and user id.
 async fn sign_in(app: &TestApp, code: &str) -> (String, i64) {
     let r = app
-        .call(poem::http::Method::POST, "/api/v1/auth/wechat", None, json!({ "code": code }))
+        .call(
+            poem::http::Method::POST,
+            "/api/v1/auth/wechat",
+            None,
+            json!({ "code": code }),
+        )
         .await
         .expect(200);
-    (r["token"].as_str().unwrap().to_string(), r["user"]["id"].as_i64().unwrap())
+    (
+        r["token"].as_str().unwrap().to_string(),
+        r["user"]["id"].as_i64().unwrap(),
+    )
 }
 
-async fn submit(app: &TestApp, w: &World, token: &str, key: &str, text: &str, public: bool) -> Value {
+async fn submit(
+    app: &TestApp,
+    w: &World,
+    token: &str,
+    key: &str,
+    text: &str,
+    public: bool,
+) -> Value {
     let body = json!({ "client_request_id": key, "category_id": w.cat_light,
         "description": text, "lat": 25.2, "lng": 103.1, "public": public });
     let answer = tokio::time::timeout(
@@ -165,11 +189,15 @@ async fn public_status(app: &TestApp, no: &str) -> u16 {
 }
 
 fn ids(c: &Value) -> (i64, String) {
-    (c["id"].as_i64().unwrap(), c["tracking_no"].as_str().unwrap().to_string())
+    (
+        c["id"].as_i64().unwrap(),
+        c["tracking_no"].as_str().unwrap().to_string(),
+    )
 }
 
 #[tokio::test]
-async fn a_submission_is_answered_before_wechat_checks_it_and_becomes_public_after_the_pass_only_if_asked() {
+async fn a_submission_is_answered_before_wechat_checks_it_and_becomes_public_after_the_pass_only_if_asked()
+ {
     let wechat = Arc::new(WeChat::default());
     let base = stand_in(wechat.clone()).await;
     for backend in backends() {
@@ -182,13 +210,24 @@ async fn a_submission_is_answered_before_wechat_checks_it_and_becomes_public_aft
         let calls = wechat.calls.load(Ordering::SeqCst);
         let asked = submit(&app, &w, &token, "check-after-01", "小区门口路灯坏了", true).await;
         let (id, no) = ids(&asked);
-        assert_eq!(wechat.answered.load(Ordering::SeqCst), calls, "no verdict given yet");
+        assert_eq!(
+            wechat.answered.load(Ordering::SeqCst),
+            calls,
+            "no verdict given yet"
+        );
         assert_eq!(verdict(&app, id).await.0, "pending");
         assert!(!app.state.db.case(id).await.unwrap().unwrap().public);
         assert_eq!(public_status(&app, &no).await, 404);
         // A photo added meanwhile: only the desk ever publishes it.
-        let jpeg = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/street-light.jpg")).unwrap();
-        let photo = app.upload(&token, id, "a.jpg", jpeg, None).await.expect(201);
+        let jpeg = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/street-light.jpg"
+        ))
+        .unwrap();
+        let photo = app
+            .upload(&token, id, "a.jpg", jpeg, None)
+            .await
+            .expect(201);
         let pid = photo["id"].as_i64().unwrap();
 
         tokio::time::timeout(Duration::from_secs(20), wechat.asked.notified())
@@ -196,33 +235,83 @@ async fn a_submission_is_answered_before_wechat_checks_it_and_becomes_public_aft
             .expect("WeChat is asked after the answer");
         wechat.release.0.add_permits(1);
         assert_eq!(settled(&app, id).await, "pass");
-        assert_eq!(public_status(&app, &no).await, 200, "public: the resident asked and the text passed");
+        assert_eq!(
+            public_status(&app, &no).await,
+            200,
+            "public: the resident asked and the text passed"
+        );
         assert_eq!(wechat.openids.lock().unwrap().last().unwrap(), "o-fresh");
-        let board: Value = app.client.get(app.url(&format!("/api/v1/public/cases/{no}"))).send().await.unwrap().json().await.unwrap();
-        assert_eq!(board["photos"], json!([]), "a passed check publishes no photo");
-        assert_eq!(app.state.db.photo_public(pid).await.unwrap(), Some((id, false)));
+        let board: Value = app
+            .client
+            .get(app.url(&format!("/api/v1/public/cases/{no}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            board["photos"],
+            json!([]),
+            "a passed check publishes no photo"
+        );
+        assert_eq!(
+            app.state.db.photo_public(pid).await.unwrap(),
+            Some((id, false))
+        );
 
         // Kept private by its resident: the pass does not publish it.
-        let kept = submit(&app, &w, &token, "check-after-02", "小区后门路灯坏了", false).await;
+        let kept = submit(
+            &app,
+            &w,
+            &token,
+            "check-after-02",
+            "小区后门路灯坏了",
+            false,
+        )
+        .await;
         let (kept_id, kept_no) = ids(&kept);
         wechat.release.0.add_permits(1);
         assert_eq!(settled(&app, kept_id).await, "pass");
-        assert_eq!(public_status(&app, &kept_no).await, 404, "a passed check is not consent");
+        assert_eq!(
+            public_status(&app, &kept_no).await,
+            404,
+            "a passed check is not consent"
+        );
 
         // Risky: stored, kept private and turned over to the desk.
-        let risky = submit(&app, &w, &token, "check-after-03", "这里有人聚众赌博请处理", true).await;
+        let risky = submit(
+            &app,
+            &w,
+            &token,
+            "check-after-03",
+            "这里有人聚众赌博请处理",
+            true,
+        )
+        .await;
         let (risky_id, risky_no) = ids(&risky);
         wechat.release.0.add_permits(1);
         assert_eq!(settled(&app, risky_id).await, "risky");
         assert_eq!(public_status(&app, &risky_no).await, 404);
-        let holds = app.get("/api/v1/content-holds", &w.dispatcher).await.expect(200);
-        assert!(holds.as_array().unwrap().iter().any(|h| h["case_id"] == json!(risky_id) && h["verdict"] == "risky"), "{holds}");
+        let holds = app
+            .get("/api/v1/content-holds", &w.dispatcher)
+            .await
+            .expect(200);
+        assert!(
+            holds
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|h| h["case_id"] == json!(risky_id) && h["verdict"] == "risky"),
+            "{holds}"
+        );
         wechat.hold.store(false, Ordering::SeqCst);
     }
 }
 
 #[tokio::test]
-async fn a_resident_without_a_wechat_sign_in_in_the_last_two_hours_gets_no_call_and_waits_for_the_desk() {
+async fn a_resident_without_a_wechat_sign_in_in_the_last_two_hours_gets_no_call_and_waits_for_the_desk()
+ {
     let wechat = Arc::new(WeChat::default());
     let base = stand_in(wechat.clone()).await;
     for backend in backends() {
@@ -230,34 +319,84 @@ async fn a_resident_without_a_wechat_sign_in_in_the_last_two_hours_gets_no_call_
         let w = World::build(&app).await;
         let (token, user) = sign_in(&app, "stale").await;
         let now = minsheng_server::now_ms();
-        app.state.db.record_wechat_sign_in(user, now - WINDOW_MS - 60_000).await.unwrap();
+        app.state
+            .db
+            .record_wechat_sign_in(user, now - WINDOW_MS - 60_000)
+            .await
+            .unwrap();
         let calls = wechat.calls.load(Ordering::SeqCst);
 
-        let c = submit(&app, &w, &token, "stale-sign-in-01", "小区门口路灯坏了", true).await;
+        let c = submit(
+            &app,
+            &w,
+            &token,
+            "stale-sign-in-01",
+            "小区门口路灯坏了",
+            true,
+        )
+        .await;
         let (id, no) = ids(&c);
         assert_eq!(verdict(&app, id).await.0, "unchecked");
         // A resident who signs in with a password has no openid at all: the same.
-        let c = submit(&app, &w, &w.resident_a, "password-user-01", "公园路灯坏了", true).await;
+        let c = submit(
+            &app,
+            &w,
+            &w.resident_a,
+            "password-user-01",
+            "公园路灯坏了",
+            true,
+        )
+        .await;
         assert_eq!(verdict(&app, ids(&c).0).await.0, "unchecked");
         // Signed in again, then stale before the check could be retried: no call either.
         let (token, _) = sign_in(&app, "stale").await;
         wechat.down.store(true, Ordering::SeqCst);
-        let c = submit(&app, &w, &token, "stale-sign-in-02", "小区后门路灯坏了", true).await;
+        let c = submit(
+            &app,
+            &w,
+            &token,
+            "stale-sign-in-02",
+            "小区后门路灯坏了",
+            true,
+        )
+        .await;
         let (later, _) = ids(&c);
         attempted(&app, &wechat, later, calls + 1).await;
         wechat.down.store(false, Ordering::SeqCst);
         let asked = wechat.calls.load(Ordering::SeqCst);
-        app.state.db.record_wechat_sign_in(user, now - WINDOW_MS - 60_000).await.unwrap();
+        app.state
+            .db
+            .record_wechat_sign_in(user, now - WINDOW_MS - 60_000)
+            .await
+            .unwrap();
         assert_eq!(retry_due(&app.state, now + 86_400_000).await.unwrap(), 1);
         assert_eq!(verdict(&app, later).await.0, "unchecked");
-        assert_eq!(wechat.calls.load(Ordering::SeqCst), asked, "no call once the two hours passed");
+        assert_eq!(
+            wechat.calls.load(Ordering::SeqCst),
+            asked,
+            "no call once the two hours passed"
+        );
 
         assert_eq!(public_status(&app, &no).await, 404);
-        let holds = app.get("/api/v1/content-holds", &w.dispatcher).await.expect(200);
-        assert!(holds.as_array().unwrap().iter().any(|h| h["case_id"] == json!(id) && h["verdict"] == "unchecked"), "{holds}");
-        app.post(&format!("/api/v1/content-holds/{id}/decision"), &w.dispatcher, json!({ "publish": true }))
+        let holds = app
+            .get("/api/v1/content-holds", &w.dispatcher)
             .await
-            .expect(204);
+            .expect(200);
+        assert!(
+            holds
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|h| h["case_id"] == json!(id) && h["verdict"] == "unchecked"),
+            "{holds}"
+        );
+        app.post(
+            &format!("/api/v1/content-holds/{id}/decision"),
+            &w.dispatcher,
+            json!({ "publish": true }),
+        )
+        .await
+        .expect(204);
         assert_eq!(public_status(&app, &no).await, 200);
     }
 }
@@ -273,13 +412,25 @@ async fn a_permanent_refusal_stops_the_retries_and_hands_the_case_to_the_desk() 
         for code in [40003, 43104, 61010] {
             wechat.errcode.store(code, Ordering::SeqCst);
             let calls = wechat.calls.load(Ordering::SeqCst);
-            let c = submit(&app, &w, &token, &format!("refused-{code}"), "小区门口路灯坏了", true).await;
+            let c = submit(
+                &app,
+                &w,
+                &token,
+                &format!("refused-{code}"),
+                "小区门口路灯坏了",
+                true,
+            )
+            .await;
             let (id, no) = ids(&c);
             assert_eq!(settled(&app, id).await, "unchecked", "{code}");
             assert_eq!(wechat.calls.load(Ordering::SeqCst), calls + 1);
             let far = minsheng_server::now_ms() + 86_400_000;
             assert_eq!(retry_due(&app.state, far).await.unwrap(), 0);
-            assert_eq!(wechat.calls.load(Ordering::SeqCst), calls + 1, "{code} is not asked again");
+            assert_eq!(
+                wechat.calls.load(Ordering::SeqCst),
+                calls + 1,
+                "{code} is not asked again"
+            );
             assert_eq!(public_status(&app, &no).await, 404);
         }
         wechat.errcode.store(0, Ordering::SeqCst);
@@ -287,7 +438,8 @@ async fn a_permanent_refusal_stops_the_retries_and_hands_the_case_to_the_desk() 
 }
 
 #[tokio::test]
-async fn a_check_that_keeps_failing_stops_after_the_capped_attempts_and_hands_the_case_to_the_desk() {
+async fn a_check_that_keeps_failing_stops_after_the_capped_attempts_and_hands_the_case_to_the_desk()
+{
     let wechat = Arc::new(WeChat::default());
     let base = stand_in(wechat.clone()).await;
     for backend in backends() {
@@ -305,8 +457,15 @@ async fn a_check_that_keeps_failing_stops_after_the_capped_attempts_and_hands_th
             retry_due(&app.state, at).await.unwrap();
         }
         let total = MAX_ATTEMPTS as usize;
-        assert_eq!(wechat.calls.load(Ordering::SeqCst), calls + total, "{total} calls, no more");
-        assert_eq!(verdict(&app, id).await, ("unchecked".to_string(), MAX_ATTEMPTS));
+        assert_eq!(
+            wechat.calls.load(Ordering::SeqCst),
+            calls + total,
+            "{total} calls, no more"
+        );
+        assert_eq!(
+            verdict(&app, id).await,
+            ("unchecked".to_string(), MAX_ATTEMPTS)
+        );
         wechat.down.store(false, Ordering::SeqCst);
     }
 }

@@ -322,7 +322,9 @@ async fn signed_in_with_wechat(app: &TestApp, username: &str) {
     let db = &app.state.db;
     let id = db.user_by_username(username).await.unwrap().unwrap().id;
     assert!(db.bind_openid(id, &format!("o-{username}")).await.unwrap());
-    db.record_wechat_sign_in(id, minsheng_server::now_ms()).await.unwrap();
+    db.record_wechat_sign_in(id, minsheng_server::now_ms())
+        .await
+        .unwrap();
     app.state.sessions_changed(None);
 }
 

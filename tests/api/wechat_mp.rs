@@ -625,10 +625,12 @@ async fn stable_token() -> poem::Response {
 #[handler]
 async fn msg_sec_check(Data(calls): Data<&Arc<AtomicUsize>>) -> poem::Response {
     calls.fetch_add(1, Ordering::SeqCst);
-    poem::Response::builder().content_type("application/json").body(
-        json!({ "errcode": 0, "errmsg": "ok", "result": { "suggest": "pass", "label": 100 } })
-            .to_string(),
-    )
+    poem::Response::builder()
+        .content_type("application/json")
+        .body(
+            json!({ "errcode": 0, "errmsg": "ok", "result": { "suggest": "pass", "label": 100 } })
+                .to_string(),
+        )
 }
 
 async fn fake_wechat(calls: Arc<AtomicUsize>) -> String {
@@ -659,7 +661,15 @@ async fn official_account_and_open311_cases_make_no_content_check_call_and_wait_
         let before = calls.load(Ordering::SeqCst);
         let verdict = |id: i64| {
             let app = &app;
-            async move { app.state.db.content_check(id).await.unwrap().unwrap().verdict }
+            async move {
+                app.state
+                    .db
+                    .content_check(id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .verdict
+            }
         };
 
         // The official account: stored and answered, marked unchecked, no call to WeChat.
@@ -686,7 +696,13 @@ async fn official_account_and_open311_cases_make_no_content_check_call_and_wait_
         assert_eq!(r.status().as_u16(), 200);
         let v: Value = r.json().await.unwrap();
         let no = v[0]["service_request_id"].as_str().unwrap().to_string();
-        let id = app.state.db.case_id_by_tracking(&no).await.unwrap().unwrap();
+        let id = app
+            .state
+            .db
+            .case_id_by_tracking(&no)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(verdict(id).await, "unchecked");
         let get = |no: String| {
             let app = &app;
@@ -703,11 +719,22 @@ async fn official_account_and_open311_cases_make_no_content_check_call_and_wait_
             .await
             .unwrap();
         assert_eq!(settled, 0);
-        assert_eq!(calls.load(Ordering::SeqCst), before, "WeChat was never asked");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            before,
+            "WeChat was never asked"
+        );
 
         // The desk sees it, reads the Open311 case and publishes it, as its client asked.
-        let holds = app.get("/api/v1/content-holds", &w.dispatcher).await.expect(200);
-        let hold = holds.as_array().unwrap().iter().find(|h| h["tracking_no"] == json!(no));
+        let holds = app
+            .get("/api/v1/content-holds", &w.dispatcher)
+            .await
+            .expect(200);
+        let hold = holds
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["tracking_no"] == json!(no));
         assert_eq!(hold.unwrap()["verdict"], "unchecked", "{holds}");
         app.post(
             &format!("/api/v1/content-holds/{id}/decision"),

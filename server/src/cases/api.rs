@@ -214,8 +214,17 @@ impl CasesApi {
         limits.submit_user.check(&p.id().to_string())?;
         limits.submit_ip.check(&limits.client_ip(req))?;
         use crate::channels::content_check::{self, Screen};
-        let (case, submitted, screen) = content_check::submit_screened(&self.state, &p, body.0).await?;
-        if submitted.is_some() && matches!(screen, Screen::Hold { verdict: "pending", .. }) {
+        let (case, submitted, screen) =
+            content_check::submit_screened(&self.state, &p, body.0).await?;
+        if submitted.is_some()
+            && matches!(
+                screen,
+                Screen::Hold {
+                    verdict: "pending",
+                    ..
+                }
+            )
+        {
             // Answered now; WeChat's verdict settles the case afterwards.
             content_check::start(self.state.clone(), case.id);
         }

@@ -56,13 +56,6 @@ pub enum Screen {
     },
 }
 
-impl Screen {
-    /// Whether the case may be public now, given what the resident asked for.
-    pub fn public(&self, asked: bool) -> bool {
-        asked && *self == Screen::Clear
-    }
-}
-
 /// Each call to WeChat gets this long: the official account must answer within 5 s, and a
 /// slow check only means the case is checked again later.
 const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -156,7 +149,11 @@ pub async fn check(state: &AppState, content: &str, openid: Option<&str>) -> Ver
 
 /// The openid WeChat will check `p`'s text for now: a resident's own mini-program openid
 /// (not an official-account follower's), with a sign-in within [`WINDOW_MS`] of `now`.
-async fn fresh_openid(state: &AppState, p: &Principal, now: i64) -> Result<Option<String>, ApiError> {
+async fn fresh_openid(
+    state: &AppState,
+    p: &Principal,
+    now: i64,
+) -> Result<Option<String>, ApiError> {
     if p.role != minsheng_model::Role::Resident {
         return Ok(None); // the desk or a supervisor filing for someone
     }
@@ -217,16 +214,39 @@ pub async fn submit_screened(
     n.public = Some(false);
     let (case, submitted) = state.submit_case(p, n).await?;
     if submitted.is_some() {
-        let verdict = if openid.is_some() { "pending" } else { "unchecked" };
+        let verdict = if openid.is_some() {
+            "pending"
+        } else {
+            "unchecked"
+        };
         hold(state, &case, verdict, asked, openid, now).await?;
-        return Ok((case, submitted, Screen::Hold { verdict, label: None }));
+        return Ok((
+            case,
+            submitted,
+            Screen::Hold {
+                verdict,
+                label: None,
+            },
+        ));
     }
     // A repeat: the case as its check left it.
     let screen = match state.db.content_check(case.id).await? {
-        Some(c) if c.verdict == "pending" => Screen::Hold { verdict: "pending", label: None },
-        Some(c) if c.verdict == "unchecked" => Screen::Hold { verdict: "unchecked", label: None },
-        Some(c) if c.verdict == "review" => Screen::Hold { verdict: "review", label: c.label },
-        Some(c) if c.verdict == "risky" => Screen::Hold { verdict: "risky", label: c.label },
+        Some(c) if c.verdict == "pending" => Screen::Hold {
+            verdict: "pending",
+            label: None,
+        },
+        Some(c) if c.verdict == "unchecked" => Screen::Hold {
+            verdict: "unchecked",
+            label: None,
+        },
+        Some(c) if c.verdict == "review" => Screen::Hold {
+            verdict: "review",
+            label: c.label,
+        },
+        Some(c) if c.verdict == "risky" => Screen::Hold {
+            verdict: "risky",
+            label: c.label,
+        },
         _ => Screen::Clear,
     };
     Ok((case, submitted, screen))
@@ -245,7 +265,10 @@ pub fn start(state: Arc<AppState>, case_id: i64) {
             }
         };
         if let Err(e) = attempt(&state, &first, now).await {
-            tracing::warn!(code = e.code(), "content check failed; the retry loop will take it");
+            tracing::warn!(
+                code = e.code(),
+                "content check failed; the retry loop will take it"
+            );
         }
     });
 }
@@ -272,7 +295,10 @@ async fn attempt(state: &AppState, c: &ContentCheckRow, now: i64) -> Result<bool
                 Verdict::Risky(l) => ("risky", l),
                 Verdict::Refused(_) => ("unchecked", None),
                 Verdict::Unknown if last => {
-                    tracing::warn!(attempts = c.attempts + 1, "content check gave up; the desk decides");
+                    tracing::warn!(
+                        attempts = c.attempts + 1,
+                        "content check gave up; the desk decides"
+                    );
                     ("unchecked", None)
                 }
                 Verdict::Unknown => return Ok(false),
@@ -284,7 +310,14 @@ async fn attempt(state: &AppState, c: &ContentCheckRow, now: i64) -> Result<bool
     // The desk may have decided while WeChat was being asked: its decision stands.
     if !state
         .db
-        .settle_content_check(c.case_id, verdict, label, verdict == "pass", true, crate::now_ms())
+        .settle_content_check(
+            c.case_id,
+            verdict,
+            label,
+            verdict == "pass",
+            true,
+            crate::now_ms(),
+        )
         .await?
     {
         return Ok(false);
@@ -317,5 +350,22 @@ pub async fn run(state: Arc<AppState>) {
         if let Err(e) = retry_due(&state, crate::now_ms()).await {
             tracing::warn!(code = e.code(), "content check retry failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sign_in_is_fresh_for_two_hours_and_no_longer() {
+        let now = 10 * WINDOW_MS;
+        assert!(fresh(Some(now), now));
+        assert!(fresh(Some(now - WINDOW_MS + 1), now));
+        assert!(!fresh(Some(now - WINDOW_MS), now));
+        assert!(
+            !fresh(None, now),
+            "never signed in through the mini-program"
+        );
     }
 }

@@ -1,8 +1,6 @@
 //! Users and sessions.
 
-use super::{
-    Bind, Db, Sql, StoreResult, UserRow, UsernameLock, bind_all, unique_as, with_db,
-};
+use super::{Bind, Db, Sql, StoreResult, UserRow, UsernameLock, bind_all, unique_as, with_db};
 
 const USER_COLS: &str = "SELECT id, username, password_hash, openid, display_name, role, department_id, area_id, all_areas, active, created_at FROM users";
 
