@@ -19,7 +19,7 @@ use minsheng_model::NewCase;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::storage::{CaseRow, ContentCheckRow, EventRow};
+use crate::storage::{CaseRow, ContentCheckRow, EventRow, NewContentCheck};
 
 /// What WeChat said about a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,31 +170,6 @@ fn fresh(seen_at: Option<i64>, now: i64) -> bool {
     seen_at.is_some_and(|at| now - at < WINDOW_MS)
 }
 
-/// Records the check of a newly stored case: `pending` (to be asked of WeChat with `openid`)
-/// or `unchecked` (for the desk). Either keeps the case private until it is settled.
-async fn hold(
-    state: &AppState,
-    case: &CaseRow,
-    verdict: &'static str,
-    asked_public: bool,
-    openid: Option<String>,
-    now: i64,
-) -> Result<(), ApiError> {
-    let row = ContentCheckRow {
-        case_id: case.id,
-        verdict: verdict.to_string(),
-        label: None,
-        want_public: asked_public,
-        openid,
-        attempts: 0,
-        // The first check is started at once (see [`start`]); should this process end first,
-        // the retry loop of any instance takes it after a minute.
-        next_at: now + 60_000,
-    };
-    state.db.record_content_check(&row, now).await?;
-    Ok(())
-}
-
 /// Submits for every channel without waiting for WeChat: with a check configured the case is
 /// stored private, `pending` when its resident can be checked now (start the check with
 /// [`start`]) and `unchecked` for the desk otherwise. Without one, the case is public as
@@ -209,17 +184,23 @@ pub async fn submit_screened(
         return Ok((case, submitted, Screen::Clear));
     }
     let now = crate::now_ms();
-    let asked = n.public.unwrap_or(false);
     let openid = fresh_openid(state, p, now).await?;
+    let verdict = if openid.is_some() {
+        "pending"
+    } else {
+        "unchecked"
+    };
+    let check = NewContentCheck {
+        verdict,
+        want_public: n.public.unwrap_or(false),
+        openid,
+        // The first check is started at once (see [`start`]); should this process end first,
+        // the retry loop of any instance takes it after a minute.
+        next_at: now + 60_000,
+    };
     n.public = Some(false);
-    let (case, submitted) = state.submit_case(p, n).await?;
+    let (case, submitted) = state.submit_case_checked(p, n, None, Some(check)).await?;
     if submitted.is_some() {
-        let verdict = if openid.is_some() {
-            "pending"
-        } else {
-            "unchecked"
-        };
-        hold(state, &case, verdict, asked, openid, now).await?;
         return Ok((
             case,
             submitted,
