@@ -573,6 +573,7 @@ async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Resul
             )),
             accept_due_at: t0 + accept_h * hour,
             origin: None,
+            content_check: None,
         };
         let (case, _) = db.create_case(&rec, t0).await?;
         let handler = s

@@ -5,7 +5,7 @@
 //! case becomes public only with the consent of the one who reported it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use minsheng_server::channels::open311::create_api_key;
@@ -316,12 +316,29 @@ async fn only_the_visits_author_can_publish_a_finding_the_desk_raises_it_private
     .await;
 }
 
+/// Gives `username` (a resident) a mini-program openid and a sign-in just now, as
+/// `/api/v1/auth/wechat` would: WeChat checks only such a resident's text.
+async fn signed_in_with_wechat(app: &TestApp, username: &str) {
+    let db = &app.state.db;
+    let id = db.user_by_username(username).await.unwrap().unwrap().id;
+    assert!(db.bind_openid(id, &format!("o-{username}")).await.unwrap());
+    db.record_wechat_sign_in(id, minsheng_server::now_ms())
+        .await
+        .unwrap();
+    app.state.sessions_changed(None);
+}
+
 /// A stand-in for WeChat's API host: tokens, and a content check that asks for review of
-/// any text with 审核 and passes the rest; while `down`, it answers nonsense.
-async fn fake_wechat(down: Arc<AtomicBool>) -> String {
+/// any text with 审核 and passes the rest; while `down`, it answers nonsense (and counts
+/// those answers in `refused`).
+async fn fake_wechat(down: Arc<AtomicBool>, refused: Arc<AtomicUsize>) -> String {
     #[handler]
-    async fn token(Data(down): Data<&Arc<AtomicBool>>) -> poem::Response {
+    async fn token(
+        Data(down): Data<&Arc<AtomicBool>>,
+        Data(refused): Data<&Arc<AtomicUsize>>,
+    ) -> poem::Response {
         if down.load(Ordering::SeqCst) {
+            refused.fetch_add(1, Ordering::SeqCst);
             return poem::Response::builder()
                 .status(poem::http::StatusCode::BAD_GATEWAY)
                 .body("502");
@@ -331,8 +348,13 @@ async fn fake_wechat(down: Arc<AtomicBool>) -> String {
             .body(json!({ "access_token": "tok", "expires_in": 7200 }).to_string())
     }
     #[handler]
-    async fn check(Data(down): Data<&Arc<AtomicBool>>, PJson(b): PJson<Value>) -> poem::Response {
+    async fn check(
+        Data(down): Data<&Arc<AtomicBool>>,
+        Data(refused): Data<&Arc<AtomicUsize>>,
+        PJson(b): PJson<Value>,
+    ) -> poem::Response {
         if down.load(Ordering::SeqCst) {
+            refused.fetch_add(1, Ordering::SeqCst);
             return poem::Response::builder()
                 .status(poem::http::StatusCode::BAD_GATEWAY)
                 .body("502");
@@ -350,7 +372,8 @@ async fn fake_wechat(down: Arc<AtomicBool>) -> String {
         Route::new()
             .at("/cgi-bin/stable_token", post(token))
             .at("/wxa/msg_sec_check", post(check))
-            .data(down),
+            .data(down)
+            .data(refused),
     )
     .await
 }
@@ -358,7 +381,8 @@ async fn fake_wechat(down: Arc<AtomicBool>) -> String {
 #[tokio::test]
 async fn neither_the_content_check_nor_the_desk_publishes_a_case_its_resident_kept_private() {
     let down = Arc::new(AtomicBool::new(false));
-    let base = fake_wechat(down.clone()).await;
+    let refused = Arc::new(AtomicUsize::new(0));
+    let base = fake_wechat(down.clone(), refused.clone()).await;
     for backend in backends() {
         down.store(false, Ordering::SeqCst);
         let base = base.clone();
@@ -369,6 +393,7 @@ async fn neither_the_content_check_nor_the_desk_publishes_a_case_its_resident_ke
         })
         .await;
         let w = World::build(&app).await;
+        signed_in_with_wechat(&app, "res_a").await;
         let submit = |key: &'static str, text: &'static str, public: bool| {
             let (app, w) = (&app, &w);
             async move {
@@ -419,7 +444,16 @@ async fn neither_the_content_check_nor_the_desk_publishes_a_case_its_resident_ke
         );
         // Checked later, after an outage: the same.
         down.store(true, Ordering::SeqCst);
+        let refusals = refused.load(Ordering::SeqCst);
         let (_, later_no) = submit("consent-hold-03", "停电时提交的路灯诉求", false).await;
+        // Its first check, right after the answer, meets the outage.
+        tokio::time::timeout(Duration::from_secs(20), async {
+            while refused.load(Ordering::SeqCst) == refusals {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the first check met the outage");
         down.store(false, Ordering::SeqCst);
         let far = minsheng_server::now_ms() + 86_400_000;
         assert!(
@@ -439,6 +473,8 @@ async fn neither_the_content_check_nor_the_desk_publishes_a_case_its_resident_ke
 #[derive(Default)]
 struct SlowWeChat {
     down: AtomicBool,
+    /// Answers given while down.
+    refused: AtomicUsize,
     decide: std::sync::Mutex<Option<(String, String)>>,
 }
 
@@ -446,6 +482,7 @@ async fn wechat_slower_than_the_desk(w: Arc<SlowWeChat>) -> String {
     #[handler]
     async fn token(Data(w): Data<&Arc<SlowWeChat>>) -> poem::Response {
         if w.down.load(Ordering::SeqCst) {
+            w.refused.fetch_add(1, Ordering::SeqCst);
             return poem::Response::builder()
                 .status(poem::http::StatusCode::BAD_GATEWAY)
                 .body("502");
@@ -457,6 +494,7 @@ async fn wechat_slower_than_the_desk(w: Arc<SlowWeChat>) -> String {
     #[handler]
     async fn check(Data(w): Data<&Arc<SlowWeChat>>) -> poem::Response {
         if w.down.load(Ordering::SeqCst) {
+            w.refused.fetch_add(1, Ordering::SeqCst);
             return poem::Response::builder()
                 .status(poem::http::StatusCode::BAD_GATEWAY)
                 .body("502");
@@ -501,8 +539,10 @@ async fn a_check_that_answers_late_does_not_overrule_the_desk_keeping_a_case_pri
         })
         .await;
         let w = World::build(&app).await;
+        signed_in_with_wechat(&app, "res_a").await;
         // WeChat unreachable at submission: stored private, its check pending.
         wechat.down.store(true, Ordering::SeqCst);
+        let refusals = wechat.refused.load(Ordering::SeqCst);
         let body = json!({ "client_request_id": "late-check-0001", "category_id": w.cat_light,
             "description": "小区门口的路灯坏了一个月", "lat": 25.2, "lng": 103.1, "public": true });
         let case = app
@@ -523,6 +563,14 @@ async fn a_check_that_answers_late_does_not_overrule_the_desk_keeping_a_case_pri
                 .verdict,
             "pending"
         );
+        // Its first check, right after the answer, meets the outage.
+        tokio::time::timeout(Duration::from_secs(20), async {
+            while wechat.refused.load(Ordering::SeqCst) == refusals {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the first check met the outage");
         // WeChat is back; while it is asked, the desk reads the case and keeps it private.
         wechat.down.store(false, Ordering::SeqCst);
         *wechat.decide.lock().unwrap() = Some((

@@ -149,6 +149,7 @@ async fn points_become_clusters_when_there_are_many() {
                     contact_phone: None,
                     accept_due_at: i64::MAX / 2,
                     origin: None,
+                    content_check: None,
                 };
                 db.create_case(&rec, minsheng_tests::minsheng_server::now_ms())
                     .await

@@ -208,6 +208,11 @@ impl AuthApi {
         if !user.active {
             return Err(ApiError::forbidden("账号已停用"));
         }
+        // The content check may ask WeChat about this user's text for two hours from now.
+        self.state
+            .db
+            .record_wechat_sign_in(user.id, crate::now_ms())
+            .await?;
         self.session_for(user).await
     }
 

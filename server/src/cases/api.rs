@@ -220,8 +220,21 @@ impl CasesApi {
         let limits = &self.state.limits;
         limits.submit_user.check(&p.id().to_string())?;
         limits.submit_ip.check(&limits.client_ip(req))?;
-        let (case, submitted, _) =
-            crate::channels::content_check::submit_screened(&self.state, &p, body.0).await?;
+        use crate::channels::content_check::{self, Screen};
+        let (case, submitted, screen) =
+            content_check::submit_screened(&self.state, &p, body.0).await?;
+        if submitted.is_some()
+            && matches!(
+                screen,
+                Screen::Hold {
+                    verdict: "pending",
+                    ..
+                }
+            )
+        {
+            // Answered now; WeChat's verdict settles the case afterwards.
+            content_check::start(self.state.clone(), case.id);
+        }
         let view = match &submitted {
             // Stored just now: the timeline is its submit event, and there are no photos yet.
             Some(event) => case_view(

@@ -192,6 +192,7 @@ mod tests {
             contact_phone: None,
             accept_due_at: 1_000,
             origin: None,
+            content_check: None,
         }
     }
 
@@ -246,6 +247,36 @@ mod tests {
             (again[0].0.id, again[0].1.is_none()),
             (stored[1].0.id, true)
         );
+    }
+
+    #[tokio::test]
+    async fn a_held_case_is_stored_with_its_content_check_and_a_repeat_adds_none() {
+        let (db, user, cat, _dir) = db().await;
+        let mut held = record("held", user, cat);
+        held.content_check = Some(crate::storage::NewContentCheck {
+            verdict: "pending",
+            want_public: true,
+            openid: Some("o-1".into()),
+            next_at: 70,
+        });
+        let plain = record("plain", user, cat);
+        let stored = db
+            .create_cases(&[(&held, 10), (&plain, 10), (&held, 11)])
+            .await
+            .unwrap();
+        let check = db.content_check(stored[0].0.id).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                check.verdict.as_str(),
+                check.want_public,
+                check.openid.as_deref(),
+                check.attempts,
+                check.next_at
+            ),
+            ("pending", true, Some("o-1"), 0, 70)
+        );
+        assert!(db.content_check(stored[1].0.id).await.unwrap().is_none());
+        assert!(stored[2].1.is_none(), "the repeat stores nothing");
     }
 
     #[tokio::test]

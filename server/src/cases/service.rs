@@ -5,7 +5,7 @@ use minsheng_model::{NewCase, coords, validate};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::storage::{NewCaseRecord, Submitted};
+use crate::storage::{NewCaseRecord, NewContentCheck, Submitted};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -26,6 +26,18 @@ impl AppState {
         p: &Principal,
         n: NewCase,
         origin: Option<serde_json::Value>,
+    ) -> Result<Submitted, ApiError> {
+        self.submit_case_checked(p, n, origin, None).await
+    }
+
+    /// [`Self::submit_case_from`] with the content check that holds the new case private,
+    /// stored in the same transaction (ignored for a repeated `client_request_id`).
+    pub async fn submit_case_checked(
+        &self,
+        p: &Principal,
+        n: NewCase,
+        origin: Option<serde_json::Value>,
+        content_check: Option<NewContentCheck>,
     ) -> Result<Submitted, ApiError> {
         let channel = channel_for(p, n.channel)?;
         validate::new_case(&n).map_err(ApiError::field)?;
@@ -63,6 +75,7 @@ impl AppState {
             contact_phone: trimmed(n.contact_phone),
             accept_due_at: now + category.accept_hours * HOUR_MS,
             origin,
+            content_check,
         };
         let submitted = self.submissions.submit(record, now).await?;
         if submitted.1.is_some() {

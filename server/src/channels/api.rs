@@ -20,7 +20,10 @@ pub struct ChannelsApi {
 pub struct ContentHold {
     pub case_id: i64,
     pub tracking_no: String,
-    /// `review` (WeChat asks for a person to look), `risky`, or `pending` (WeChat not reached yet).
+    /// `review` (WeChat asks for a person to look), `risky`, `pending` (WeChat not answered
+    /// yet) or `unchecked` (WeChat cannot be asked: the case came from the official account,
+    /// Open311 or the desk, its resident has not signed in through the mini-program in the
+    /// last two hours, WeChat refused for good, or every attempt failed).
     pub verdict: String,
     /// WeChat's label (20001 politics, 20002 porn, 20006 crime, 21000 other …).
     pub label: Option<i64>,

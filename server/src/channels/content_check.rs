@@ -1,7 +1,13 @@
 //! WeChat content security (`msg_sec_check` v2) for resident text, when WeChat credentials
-//! are configured. `risky` text is refused; `review` keeps the case private and flags it for a
-//! dispatcher; when WeChat cannot be reached the case is stored private and checked again
-//! later, so an outage never blocks a complaint.
+//! are configured. The check never delays a submission: the case is stored private with its
+//! check `pending`, answered at once, and checked afterwards; it becomes public only when the
+//! check passes and its resident asked for that. WeChat answers only about the text of a user
+//! who opened the mini-program in the last two hours, so only a resident who signed in through
+//! `/api/v1/auth/wechat` within that window is checked; every other case (the official account,
+//! Open311, the desk, a resident without a fresh sign-in) is marked `unchecked` for a
+//! dispatcher instead, with no call. `review` and `risky` verdicts, WeChat's permanent refusals
+//! and a check that failed [`MAX_ATTEMPTS`] times also go to the desk. Only text is checked:
+//! photos become public by the desk's approval alone (`cases::photos`).
 
 use std::sync::Arc;
 
@@ -13,7 +19,7 @@ use minsheng_model::NewCase;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::storage::{CaseRow, ContentCheckRow, EventRow};
+use crate::storage::{CaseRow, ContentCheckRow, EventRow, NewContentCheck};
 
 /// What WeChat said about a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,27 +27,33 @@ pub enum Verdict {
     Pass,
     Review(Option<i64>),
     Risky(Option<i64>),
-    /// WeChat could not be asked (down, refused our token, answered nonsense).
+    /// WeChat could not be asked (down, refused our token, answered nonsense): ask again later.
     Unknown,
+    /// WeChat refused for good (its `errcode`): asking again cannot help, the desk decides.
+    Refused(i64),
 }
 
-/// The outcome of screening a submission before it is stored.
+/// WeChat's answers that no retry changes: 40003 the openid is not valid, 43104 the openid
+/// is not of this app, 61010 the user has not opened the mini-program in the last two hours.
+pub const PERMANENT_ERRORS: [i64; 3] = [40003, 43104, 61010];
+
+/// How long after a user's last mini-program sign-in WeChat still checks their text.
+pub const WINDOW_MS: i64 = 2 * 3_600_000;
+
+/// Calls to WeChat for one case at most, the first included; then the desk decides.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// Where a submission stands with the content check when it is answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Screen {
     /// Checked and clean, or no check configured: the case may be public as asked.
     Clear,
-    /// Stored private with this verdict (`review` or `pending`) until it is cleared.
+    /// Stored private with this verdict (`pending`, `unchecked`, `review`, `risky`) until it
+    /// is settled.
     Hold {
         verdict: &'static str,
         label: Option<i64>,
     },
-}
-
-impl Screen {
-    /// Whether the case may be public now, given what the resident asked for.
-    pub fn public(&self, asked: bool) -> bool {
-        asked && *self == Screen::Clear
-    }
 }
 
 /// Each call to WeChat gets this long: the official account must answer within 5 s, and a
@@ -107,6 +119,10 @@ pub async fn check(state: &AppState, content: &str, openid: Option<&str>) -> Ver
             0 => {}
             // The token expired or was replaced: fetch a new one once.
             40001 | 40014 | 42001 if !fresh => continue,
+            code if PERMANENT_ERRORS.contains(&code) => {
+                tracing::warn!(errcode = code, "msg_sec_check refused the request for good");
+                return Verdict::Refused(code);
+            }
             code => {
                 tracing::warn!(errcode = code, "msg_sec_check refused the request");
                 return Verdict::Unknown;
@@ -131,115 +147,175 @@ pub async fn check(state: &AppState, content: &str, openid: Option<&str>) -> Ver
     Verdict::Unknown
 }
 
-/// Screens resident text before it is stored: 422 `content_risky` for risky text.
-pub async fn screen(
+/// The openid WeChat will check `p`'s text for now: a resident's own mini-program openid
+/// (not an official-account follower's), with a sign-in within [`WINDOW_MS`] of `now`.
+async fn fresh_openid(
     state: &AppState,
-    content: &str,
-    openid: Option<&str>,
-) -> Result<Screen, ApiError> {
-    match check(state, content, openid).await {
-        Verdict::Pass => Ok(Screen::Clear),
-        Verdict::Review(label) => Ok(Screen::Hold {
-            verdict: "review",
-            label,
-        }),
-        Verdict::Unknown => Ok(Screen::Hold {
-            verdict: "pending",
-            label: None,
-        }),
-        Verdict::Risky(_) => Err(ApiError::unprocessable(
-            "content_risky",
-            "内容未通过安全检测,请删除违规或不当内容后重新提交",
-        )),
+    p: &Principal,
+    now: i64,
+) -> Result<Option<String>, ApiError> {
+    if p.role != minsheng_model::Role::Resident {
+        return Ok(None); // the desk or a supervisor filing for someone
     }
+    let Some(openid) = p.user.openid.as_deref() else {
+        return Ok(None); // Open311 clients, residents with a password
+    };
+    if openid.starts_with(super::wechat_mp::OPENID_PREFIX) {
+        return Ok(None); // the official account's followers have no mini-program session
+    }
+    Ok(fresh(state.db.wechat_seen_at(p.id()).await?, now).then(|| openid.to_string()))
 }
 
-/// Records the hold on a newly stored case, so a dispatcher sees the flag and the retry
-/// loop checks it again.
-pub async fn hold(
-    state: &AppState,
-    case: &CaseRow,
-    screen: &Screen,
-    asked_public: bool,
-    openid: Option<&str>,
-) -> Result<(), ApiError> {
-    if let Screen::Hold { verdict, label } = screen {
-        let now = crate::now_ms();
-        let row = ContentCheckRow {
-            case_id: case.id,
-            verdict: (*verdict).to_string(),
-            label: *label,
-            want_public: asked_public,
-            openid: openid.map(str::to_string),
-            attempts: 0,
-            next_at: now + 60_000,
-        };
-        state.db.record_content_check(&row, now).await?;
-    }
-    Ok(())
+fn fresh(seen_at: Option<i64>, now: i64) -> bool {
+    seen_at.is_some_and(|at| now - at < WINDOW_MS)
 }
 
-/// Screens, submits and records any hold in one step, for every channel: risky text is
-/// 422 `content_risky` and stores nothing; held text is stored private whatever the
-/// submission asked. The openid sent to WeChat is the submitter's (an official-account
-/// follower's without its `mp:` prefix).
+/// Submits for every channel without waiting for WeChat: with a check configured the case is
+/// stored private, `pending` when its resident can be checked now (start the check with
+/// [`start`]) and `unchecked` for the desk otherwise. Without one, the case is public as
+/// asked.
 pub async fn submit_screened(
     state: &AppState,
     p: &Principal,
     mut n: NewCase,
 ) -> Result<(CaseRow, Option<EventRow>, Screen), ApiError> {
-    let openid = p.user.openid.as_deref().map(|o| {
-        o.strip_prefix(super::wechat_mp::OPENID_PREFIX)
-            .unwrap_or(o)
-            .to_string()
-    });
-    let asked = n.public.unwrap_or(false);
-    let screen = screen(state, &n.description, openid.as_deref()).await?;
-    n.public = Some(screen.public(asked));
-    let (case, submitted) = state.submit_case(p, n).await?;
-    if submitted.is_some() {
-        hold(state, &case, &screen, asked, openid.as_deref()).await?;
+    if !enabled(state) {
+        let (case, submitted) = state.submit_case(p, n).await?;
+        return Ok((case, submitted, Screen::Clear));
     }
+    let now = crate::now_ms();
+    let openid = fresh_openid(state, p, now).await?;
+    let verdict = if openid.is_some() {
+        "pending"
+    } else {
+        "unchecked"
+    };
+    let check = NewContentCheck {
+        verdict,
+        want_public: n.public.unwrap_or(false),
+        openid,
+        // The first check is started at once (see [`start`]); should this process end first,
+        // the retry loop of any instance takes it after a minute.
+        next_at: now + 60_000,
+    };
+    n.public = Some(false);
+    let (case, submitted) = state.submit_case_checked(p, n, None, Some(check)).await?;
+    if submitted.is_some() {
+        return Ok((
+            case,
+            submitted,
+            Screen::Hold {
+                verdict,
+                label: None,
+            },
+        ));
+    }
+    // A repeat: the case as its check left it.
+    let screen = match state.db.content_check(case.id).await? {
+        Some(c) if c.verdict == "pending" => Screen::Hold {
+            verdict: "pending",
+            label: None,
+        },
+        Some(c) if c.verdict == "unchecked" => Screen::Hold {
+            verdict: "unchecked",
+            label: None,
+        },
+        Some(c) if c.verdict == "review" => Screen::Hold {
+            verdict: "review",
+            label: c.label,
+        },
+        Some(c) if c.verdict == "risky" => Screen::Hold {
+            verdict: "risky",
+            label: c.label,
+        },
+        _ => Screen::Clear,
+    };
     Ok((case, submitted, screen))
+}
+
+/// Starts the first check of a case just stored `pending`, beside the request that stored it.
+pub fn start(state: Arc<AppState>, case_id: i64) {
+    tokio::spawn(async move {
+        let now = crate::now_ms();
+        let first = match state.db.content_check(case_id).await {
+            Ok(Some(c)) if c.verdict == "pending" && c.attempts == 0 => c,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(code = %e, "reading a new content check; the retry loop will take it");
+                return;
+            }
+        };
+        if let Err(e) = attempt(&state, &first, now).await {
+            tracing::warn!(
+                code = e.code(),
+                "content check failed; the retry loop will take it"
+            );
+        }
+    });
+}
+
+/// One attempt at a pending check `c` (as read, unclaimed): claims it, asks WeChat if the
+/// resident's two hours have not passed, and settles it. `true` when it was settled.
+async fn attempt(state: &AppState, c: &ContentCheckRow, now: i64) -> Result<bool, ApiError> {
+    // Back off: 1, 2, 4 … minutes, at most six hours between tries.
+    let wait = (60_000i64 << c.attempts.clamp(0, 12)).min(6 * 3_600_000);
+    if !state.db.claim_content_check(c, now + wait, now).await? {
+        return Ok(false); // another instance or task took it
+    }
+    let Some(case) = state.db.case(c.case_id).await? else {
+        return Ok(false);
+    };
+    let last = c.attempts + 1 >= MAX_ATTEMPTS;
+    // The window is WeChat's, so it is measured against the clock when WeChat is asked.
+    let seen_at = state.db.wechat_seen_at(case.created_by).await?;
+    let (verdict, label) = match c.openid.as_deref() {
+        Some(openid) if fresh(seen_at, crate::now_ms()) => {
+            match check(state, &case.description, Some(openid)).await {
+                Verdict::Pass => ("pass", None),
+                Verdict::Review(l) => ("review", l),
+                Verdict::Risky(l) => ("risky", l),
+                Verdict::Refused(_) => ("unchecked", None),
+                Verdict::Unknown if last => {
+                    tracing::warn!(
+                        attempts = c.attempts + 1,
+                        "content check gave up; the desk decides"
+                    );
+                    ("unchecked", None)
+                }
+                Verdict::Unknown => return Ok(false),
+            }
+        }
+        // WeChat would answer 61010: the resident's two hours have passed.
+        _ => ("unchecked", None),
+    };
+    // The desk may have decided while WeChat was being asked: its decision stands.
+    if !state
+        .db
+        .settle_content_check(
+            c.case_id,
+            verdict,
+            label,
+            verdict == "pass",
+            true,
+            crate::now_ms(),
+        )
+        .await?
+    {
+        return Ok(false);
+    }
+    // No timeline event for this (the board learns of it by reading), so forget the
+    // cached case here; other instances' copies age out (cases::cache::TTL).
+    state.case_cache.forget(c.case_id);
+    Ok(true)
 }
 
 /// Checks again every pending case whose time has come; returns how many were settled.
 pub async fn retry_due(state: &AppState, now: i64) -> Result<usize, ApiError> {
     let mut settled = 0;
     for c in state.db.due_content_checks(now, 50).await? {
-        // Back off: 1, 2, 4 … minutes, at most six hours between tries.
-        let wait = (60_000i64 << c.attempts.clamp(0, 12)).min(6 * 3_600_000);
-        if !state.db.claim_content_check(&c, now + wait, now).await? {
-            continue; // another instance took it
+        if attempt(state, &c, now).await? {
+            settled += 1;
         }
-        let Some(case) = state.db.case(c.case_id).await? else {
-            continue;
-        };
-        let (verdict, label) = match check(state, &case.description, c.openid.as_deref()).await {
-            Verdict::Pass => ("pass", None),
-            Verdict::Review(l) => ("review", l),
-            Verdict::Risky(l) => ("risky", l),
-            Verdict::Unknown => continue,
-        };
-        // The desk may have decided while WeChat was being asked: its decision stands.
-        if !state
-            .db
-            .settle_content_check(
-                c.case_id,
-                verdict,
-                label,
-                verdict == "pass",
-                true,
-                crate::now_ms(),
-            )
-            .await?
-        {
-            continue;
-        }
-        // No timeline event for this (the board learns of it by reading), so forget the
-        // cached case here; other instances' copies age out (cases::cache::TTL).
-        state.case_cache.forget(c.case_id);
-        settled += 1;
     }
     Ok(settled)
 }
@@ -255,5 +331,22 @@ pub async fn run(state: Arc<AppState>) {
         if let Err(e) = retry_due(&state, crate::now_ms()).await {
             tracing::warn!(code = e.code(), "content check retry failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sign_in_is_fresh_for_two_hours_and_no_longer() {
+        let now = 10 * WINDOW_MS;
+        assert!(fresh(Some(now), now));
+        assert!(fresh(Some(now - WINDOW_MS + 1), now));
+        assert!(!fresh(Some(now - WINDOW_MS), now));
+        assert!(
+            !fresh(None, now),
+            "never signed in through the mini-program"
+        );
     }
 }

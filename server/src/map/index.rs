@@ -732,6 +732,7 @@ mod tests {
                 contact_phone: None,
                 accept_due_at: time(rng, now),
                 origin: None,
+                content_check: None,
             };
             let (c, _) = l.db.create_case(&rec, time(rng, now)).await.expect("case");
             l.cases.push((c.id, c.version));

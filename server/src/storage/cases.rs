@@ -123,6 +123,20 @@ pub struct NewCaseRecord {
     pub accept_due_at: i64,
     /// Where it came from, merged into the submission event's data (e.g. `{"visit_id": …}`).
     pub origin: Option<serde_json::Value>,
+    /// The content check that holds the new case private, stored in its transaction.
+    pub content_check: Option<NewContentCheck>,
+}
+
+/// A content check recorded with a new case (see `channels::content_check`).
+#[derive(Debug, Clone)]
+pub struct NewContentCheck {
+    /// `pending` (WeChat to be asked) or `unchecked` (for the desk).
+    pub verdict: &'static str,
+    /// Whether the resident asked for the case to be public.
+    pub want_public: bool,
+    pub openid: Option<String>,
+    /// When the retry loop may take it, should its first check not be made.
+    pub next_at: i64,
 }
 
 /// What an action changes on the case row (besides status, version and time).
@@ -433,6 +447,25 @@ impl Db {
                 events = bind_all!(sqlx::query_as::<_, EventRow>(q), insert_events.binds.clone())
                     .fetch_all(&mut *tx)
                     .await?;
+                let held: Vec<(i64, &NewContentCheck, i64)> = new
+                    .iter()
+                    .filter_map(|(id, r, now)| r.content_check.as_ref().map(|c| (*id, c, *now)))
+                    .collect();
+                if !held.is_empty() {
+                    let mut checks = Sql::new(
+                        "INSERT INTO content_checks (case_id, verdict, want_public, openid, attempts, next_at, updated_at) VALUES ",
+                    );
+                    for (i, (id, c, now)) in held.iter().enumerate() {
+                        checks.push(if i == 0 { "(" } else { ", (" }).bind(Bind::I64(*id));
+                        checks.push(", ").bind(Bind::Str(c.verdict.to_string()));
+                        checks.push(", ").bind(Bind::Bool(c.want_public));
+                        checks.push(", ").bind(Bind::OptStr(c.openid.clone()));
+                        checks.push(", 0, ").bind(Bind::I64(c.next_at));
+                        checks.push(", ").bind(Bind::I64(*now)).push(")");
+                    }
+                    let q = checks.sql();
+                    bind_all!(sqlx::query(q), checks.binds.clone()).execute(&mut *tx).await?;
+                }
             }
             tx.commit().await?;
             Ok::<_, sqlx::Error>((cases, events))

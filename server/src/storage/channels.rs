@@ -377,7 +377,7 @@ impl Db {
         })
     }
 
-    /// Records a verdict that keeps a case private (`pending`, `review` or `risky`).
+    /// Records a verdict that keeps a case private (`pending` or `unchecked`).
     pub async fn record_content_check(&self, c: &ContentCheckRow, now: i64) -> StoreResult<()> {
         with_db!(self, p => {
             sqlx::query(
@@ -400,12 +400,12 @@ impl Db {
         })?)
     }
 
-    /// Cases still held (pending, review or risky), oldest first.
+    /// Cases still held (pending, unchecked, review or risky), oldest first.
     pub async fn content_holds(&self, limit: i64) -> StoreResult<Vec<ContentCheckRow>> {
         Ok(with_db!(self, p => {
             sqlx::query_as::<_, ContentCheckRow>(
                 "SELECT case_id, verdict, label, want_public, openid, attempts, next_at FROM content_checks
-                 WHERE verdict IN ('pending', 'review', 'risky') ORDER BY case_id LIMIT $1",
+                 WHERE verdict IN ('pending', 'unchecked', 'review', 'risky') ORDER BY case_id LIMIT $1",
             )
             .bind(limit).fetch_all(p).await
         })?)

@@ -22,7 +22,9 @@ mod supervision;
 mod users;
 mod visits;
 
-pub use cases::{CaseChange, CaseFilter, NewCaseRecord, NewEvent, NewPhoto, Scope, Submitted};
+pub use cases::{
+    CaseChange, CaseFilter, NewCaseRecord, NewContentCheck, NewEvent, NewPhoto, Scope, Submitted,
+};
 pub use channels::{
     Attachment, CLOSED_STATUSES, ContentCheckRow, Open311Filter, Open311Row, Open311UpdateRow,
 };

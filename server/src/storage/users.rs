@@ -61,6 +61,24 @@ impl Db {
         Ok(with_db!(self, p => sqlx::query_as::<_, UserRow>(sql).bind(openid).fetch_one(p).await)?)
     }
 
+    /// Records a sign-in through the mini-program at `now` (the content check's two-hour window).
+    pub async fn record_wechat_sign_in(&self, user_id: i64, now: i64) -> StoreResult<()> {
+        with_db!(self, p => {
+            sqlx::query("UPDATE users SET wechat_seen_at = $1 WHERE id = $2")
+                .bind(now).bind(user_id).execute(p).await.map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// When the user last signed in through the mini-program, if ever.
+    pub async fn wechat_seen_at(&self, user_id: i64) -> StoreResult<Option<i64>> {
+        Ok(with_db!(self, p => {
+            sqlx::query_scalar::<_, Option<i64>>("SELECT wechat_seen_at FROM users WHERE id = $1")
+                .bind(user_id).fetch_optional(p).await
+        })?
+        .flatten())
+    }
+
     /// Turns a user on or off; turning off also revokes every session they hold.
     pub async fn set_user_active(&self, id: i64, active: bool, now: i64) -> StoreResult<bool> {
         let changed = with_db!(self, p => {
