@@ -276,7 +276,48 @@ pub fn with_event_frames(spec: &str) -> String {
             }
         }
     }
+    optional_fields_take_null(&mut doc);
     doc.to_string()
+}
+
+/// Marks every optional object property `nullable`. Our optional fields are `Option<T>`
+/// (the model has no `#[oai(default)]`), which take `null` as absent, and the widgets send
+/// `null` for an empty one (serde writes `None` so); poem-openapi's 3.0 document leaves
+/// that out, and a schema-aware client would then refuse to send what the server accepts.
+/// A `$ref` cannot carry siblings in OpenAPI 3.0, so it is wrapped in `allOf`.
+fn optional_fields_take_null(doc: &mut Value) {
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for schema in schemas.values_mut() {
+        let required: Vec<String> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| {
+                r.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (name, prop) in props.iter_mut() {
+            if required.contains(name) {
+                continue;
+            }
+            let Some(obj) = prop.as_object_mut() else {
+                continue;
+            };
+            if let Some(r) = obj.remove("$ref") {
+                obj.insert("allOf".into(), serde_json::json!([{ "$ref": r }]));
+            }
+            obj.insert("nullable".into(), Value::Bool(true));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -324,7 +324,10 @@ impl AuthApi {
     /// Exchange a ticket for a session; a ticket works once, and only while fresh. The
     /// session ends no later than the one that asked for the ticket, and with it.
     #[oai(path = "/ticket/exchange", method = "post")]
-    async fn exchange(&self, body: crate::contract::StrictJson<TicketExchange>) -> Result<LoginOk, ApiError> {
+    async fn exchange(
+        &self,
+        body: crate::contract::StrictJson<TicketExchange>,
+    ) -> Result<LoginOk, ApiError> {
         let (p, until) = self.state.redeem_ticket_until(&body.ticket).await?;
         self.session_under(p.user, Some((&p.token_hash, until)))
             .await

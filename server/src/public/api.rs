@@ -245,8 +245,17 @@ impl PublicApi {
         let events = self.state.db.events(c.id).await?;
         let mut view =
             crate::cases::view::case_view(&c, &viewer, &photos, Some(&events), crate::now_ms());
-        // Read-only: whoever holds the link may look, not act.
+        // Read-only: whoever holds the link may look, not act. A link can be forwarded, so
+        // the contact is masked as for staff who are not entitled to it.
         view.allowed_actions.clear();
+        if !view.contact_masked {
+            view.contact_name = view.contact_name.as_deref().map(minsheng_model::mask::name);
+            view.contact_phone = view
+                .contact_phone
+                .as_deref()
+                .map(minsheng_model::mask::phone);
+            view.contact_masked = true;
+        }
         Ok(Json(view))
     }
 

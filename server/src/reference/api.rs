@@ -400,7 +400,7 @@ impl ReferenceApi {
         &self,
         auth: BearerAuth,
         id: Path<i64>,
-        body: Json<UserAccess>,
+        body: crate::contract::StrictJson<UserAccess>,
     ) -> Result<Json<UserView>, ApiError> {
         self.admin(&auth).await?;
         let user = self
@@ -417,7 +417,7 @@ impl ReferenceApi {
         if let Some(a) = body.area_id
             && self.state.db.area(a).await?.is_none()
         {
-            return Err(ApiError::unprocessable("unknown_area", "区域不存在"));
+            return Err(ApiError::not_found("unknown_area", "区域不存在"));
         }
         if !self
             .state
