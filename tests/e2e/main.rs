@@ -147,6 +147,8 @@ async fn open_with_ticket(b: &Browser, site: &Site, token: &str, path_and_query:
 /// switch the widget asks about (it never switches account silently).
 async fn switch_with_ticket(b: &Browser, site: &Site, token: &str, path_and_query: &str) {
     open_with_ticket(b, site, token, path_and_query).await;
+    b.wait_for(".ms-switch [data-action=\"keep\"]").await;
+    b.screenshot("switch-account").await;
     b.click(".ms-switch [data-action=\"switch\"]").await;
 }
 

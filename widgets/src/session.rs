@@ -298,7 +298,7 @@ where
                     <button class="ms-primary" type="button" data-action="switch" onclick={on_switch}>
                         { lang.t("切换账号", "Switch account") }
                     </button>
-                    <button type="button" data-action="keep" onclick={on_keep}>
+                    <button class="ms-secondary" type="button" data-action="keep" onclick={on_keep}>
                         { lang.t("保持当前账号", "Stay signed in") }
                     </button>
                 </div>
