@@ -227,19 +227,7 @@ async fn a_sigkill_during_submissions_loses_no_acknowledged_case() {
     if let Ok(admin) = std::env::var("MINSHENG_TEST_POSTGRES_URL")
         && !admin.is_empty()
     {
-        use sqlx::Connection;
-        let name = format!("minsheng_crash_{}", uuid::Uuid::new_v4().simple());
-        let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&mut c)
-            .await
-            .unwrap();
-        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        let (url, _db) = minsheng_tests::fresh_postgres_database(&admin, "minsheng_crash").await;
         crash_story(bin, url).await;
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-        )))
-        .execute(&mut c)
-        .await;
     }
 }

@@ -157,20 +157,8 @@ async fn generated_requests_get_no_server_error_and_only_documented_responses() 
     if let Ok(admin) = std::env::var("MINSHENG_TEST_POSTGRES_URL")
         && !admin.is_empty()
     {
-        use sqlx::Connection;
-        let name = format!("minsheng_fuzz_{}", uuid::Uuid::new_v4().simple());
-        let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&mut c)
-            .await
-            .unwrap();
-        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        let (url, _db) = minsheng_tests::fresh_postgres_database(&admin, "minsheng_fuzz").await;
         runs.push(fuzz(&st, &bin, &url, "admin", "admin on PostgreSQL".into()).await);
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-        )))
-        .execute(&mut c)
-        .await;
     } else {
         minsheng_tests::skip(
             "fuzz on PostgreSQL",

@@ -53,8 +53,8 @@ pub fn backends() -> Vec<Backend> {
     v
 }
 
-/// Drops a PostgreSQL test database when the app is dropped, even after a panic.
-struct PgGuard {
+/// Drops a PostgreSQL test database when dropped, even after a panic.
+pub struct PgGuard {
     admin_url: String,
     name: String,
 }
@@ -78,6 +78,29 @@ impl Drop for PgGuard {
         })
         .join();
     }
+}
+
+/// A fresh database named `<prefix>_<random>` on the PostgreSQL server of the admin URL
+/// `admin`: its URL, and the guard that drops it.
+pub async fn fresh_postgres_database(admin: &str, prefix: &str) -> (String, PgGuard) {
+    use sqlx::Connection;
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    let mut c = sqlx::PgConnection::connect(admin)
+        .await
+        .expect("connect to the PostgreSQL admin URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut c)
+        .await
+        .expect("create test database");
+    let url = match admin.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => panic!("the PostgreSQL URL must end with /<database>"),
+    };
+    let guard = PgGuard {
+        admin_url: admin.to_string(),
+        name,
+    };
+    (url, guard)
 }
 
 /// A running server and a client for it.
@@ -109,27 +132,8 @@ pub async fn spawn_app_on(backend: &Backend, tweak: impl FnOnce(&mut Config)) ->
             "sqlite",
         ),
         Backend::Postgres(admin) => {
-            use sqlx::Connection;
-            let name = format!("minsheng_test_{}", uuid::Uuid::new_v4().simple());
-            let mut c = sqlx::PgConnection::connect(admin)
-                .await
-                .expect("connect to the PostgreSQL admin URL");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-                .execute(&mut c)
-                .await
-                .expect("create test database");
-            let url = match admin.rsplit_once('/') {
-                Some((server, _)) => format!("{server}/{name}"),
-                None => panic!("the PostgreSQL URL must end with /<database>"),
-            };
-            (
-                url,
-                Some(PgGuard {
-                    admin_url: admin.clone(),
-                    name,
-                }),
-                "postgres",
-            )
+            let (url, guard) = fresh_postgres_database(admin, "minsheng_test").await;
+            (url, Some(guard), "postgres")
         }
     };
     let mut cfg = Config::for_database(url.clone(), dir.path().join("data"));
