@@ -18,7 +18,10 @@ use minsheng_server::channels::wechat_mp::{MpCrypto, signature};
 use minsheng_tests::{
     TestApp, World, backends, on_each_backend, serve_stand_in, spawn_app_on, spawn_instance_sharing,
 };
-use poem::{EndpointExt, Route, handler, post, web::Data};
+use poem::{
+    EndpointExt, Route, handler, post,
+    web::{Data, Json},
+};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
