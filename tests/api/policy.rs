@@ -178,7 +178,7 @@ async fn the_admin_grants_and_withdraws_the_city_and_binds_an_area_with_effect_o
             assert_eq!(sees(token.clone()).await, 404, "neither: nothing");
             access(json!({ "area_id": 999_999, "all_areas": false }))
                 .await
-                .expect_error(422, "unknown_area");
+                .expect_error(404, "unknown_area");
             app.call(
                 Method::PUT,
                 "/api/v1/admin/users/999999/access",
