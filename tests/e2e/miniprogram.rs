@@ -80,8 +80,15 @@ fn widget_pages_host_a_web_view_and_pass_the_ticket_in_the_fragment() {
         app_js.contains("name: 'file'"),
         "native uploads use the field the widget uses"
     );
+    // Consent is asked at the index page's taps, through one helper that counts only what
+    // the resident accepted (`success` alone means the dialog closed).
     let index = std::fs::read_to_string(root().join("pages/index/index.js")).expect("index.js");
-    assert!(index.contains("wx.requestSubscribeMessage"));
+    assert!(index.contains("askForUpdates()"), "{index}");
+    let subscribe = std::fs::read_to_string(root().join("subscribe.js")).expect("subscribe.js");
+    assert!(
+        subscribe.contains("wx.requestSubscribeMessage") && subscribe.contains("=== 'accept'"),
+        "{subscribe}"
+    );
 }
 
 /// The query the sample's submit page hands the widget (`app.widgetUrl('submit', {…})`), for
