@@ -45,17 +45,17 @@ impl MapApi {
     fn filter(
         category_id: Option<i64>,
         department_id: Option<i64>,
-        status: Option<String>,
-        from: Option<String>,
-        to: Option<String>,
+        status: Option<StatusList>,
+        from: Option<DayOrTime>,
+        to: Option<DayOrTime>,
     ) -> Result<MapFilter, ApiError> {
-        let statuses = crate::cases::api::parse_statuses(status)?;
+        let statuses = crate::cases::api::parse_statuses(status.map(StatusList::into_inner))?;
         Ok(MapFilter {
             category_id,
             department_id,
             statuses,
-            created_from: crate::cases::api::parse_time("from", from)?,
-            created_to: crate::cases::api::parse_time("to", to)?,
+            created_from: crate::cases::api::parse_time("from", from.map(DayOrTime::into_inner))?,
+            created_to: crate::cases::api::parse_time("to", to.map(DayOrTime::into_inner))?,
         })
     }
 }
@@ -81,13 +81,7 @@ impl MapApi {
         to: Query<Option<DayOrTime>>,
     ) -> Result<Json<Vec<AreaCounts>>, ApiError> {
         let (_, scope) = self.staff(&auth).await?;
-        let f = Self::filter(
-            category_id.0,
-            department_id.0,
-            status.0.map(StatusList::into_inner),
-            from.0.map(DayOrTime::into_inner),
-            to.0.map(DayOrTime::into_inner),
-        )?;
+        let f = Self::filter(category_id.0, department_id.0, status.0, from.0, to.0)?;
         let areas = self.state.areas().await?;
         let targets: Vec<_> = match (parent_id.0, level.0) {
             (Some(pid), _) => {
@@ -246,13 +240,7 @@ impl MapApi {
         let system = coord_system.0.unwrap_or_default();
         let out = |lat: f64, lng: f64| coords::from_wgs84(system, lat, lng);
         let (_, scope) = self.staff(&auth).await?;
-        let f = Self::filter(
-            category_id.0,
-            department_id.0,
-            status.0.map(StatusList::into_inner),
-            from.0.map(DayOrTime::into_inner),
-            to.0.map(DayOrTime::into_inner),
-        )?;
+        let f = Self::filter(category_id.0, department_id.0, status.0, from.0, to.0)?;
         let nums: Vec<f64> = bbox
             .0
             .split(',')

@@ -12,7 +12,7 @@ use poem_openapi::{ApiResponse, OpenApi, payload::Json};
 use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, api::user_view, password};
 use crate::error::ApiError;
-use crate::storage::{AreaRow, CategoryRecord, CategoryRow, NewAreaRecord, NewUserRecord};
+use crate::storage::{AreaRow, CategoryRecord, CategoryRow, NewAreaRecord, NewUserRecord, UserRow};
 
 pub struct ReferenceApi {
     pub state: Arc<AppState>,
@@ -108,6 +108,15 @@ fn hours_ok(field: &'static str, h: i64) -> Result<(), ApiError> {
 impl ReferenceApi {
     async fn admin(&self, auth: &BearerAuth) -> Result<(), ApiError> {
         crate::policy::administers(&self.state.authenticate(auth).await?)
+    }
+
+    /// The user `id`, or 404 `user_not_found`.
+    async fn user_or_404(&self, id: i64) -> Result<UserRow, ApiError> {
+        self.state
+            .db
+            .user(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user_not_found", "用户不存在"))
     }
 
     async fn category_record<'a>(
@@ -403,12 +412,7 @@ impl ReferenceApi {
         body: crate::contract::StrictJson<UserAccess>,
     ) -> Result<Json<UserView>, ApiError> {
         self.admin(&auth).await?;
-        let user = self
-            .state
-            .db
-            .user(id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("user_not_found", "用户不存在"))?;
+        let user = self.user_or_404(id.0).await?;
         if body.all_areas {
             let role = Role::parse(&user.role)
                 .ok_or_else(|| ApiError::internal("unknown role in database"))?;
@@ -429,12 +433,7 @@ impl ReferenceApi {
         }
         // Cached sessions carry the user as they were: forget them here and elsewhere.
         self.state.sessions_changed(None);
-        let u = self
-            .state
-            .db
-            .user(id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("user_not_found", "用户不存在"))?;
+        let u = self.user_or_404(id.0).await?;
         Ok(Json(user_view(&u)))
     }
 
@@ -455,12 +454,7 @@ impl ReferenceApi {
             return Err(ApiError::not_found("user_not_found", "用户不存在"));
         }
         self.state.sessions_changed(None);
-        let u = self
-            .state
-            .db
-            .user(id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("user_not_found", "用户不存在"))?;
+        let u = self.user_or_404(id.0).await?;
         Ok(Json(user_view(&u)))
     }
 
@@ -476,12 +470,7 @@ impl ReferenceApi {
     ) -> Result<Json<UserView>, ApiError> {
         self.admin(&auth).await?;
         crate::auth::api::check_password_rules(&body.new_password)?;
-        let u = self
-            .state
-            .db
-            .user(id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("user_not_found", "用户不存在"))?;
+        let u = self.user_or_404(id.0).await?;
         if u.username.is_none() {
             return Err(ApiError::conflict(
                 "no_username",

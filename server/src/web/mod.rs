@@ -81,6 +81,16 @@ pub fn with_domain_file(app: Route, path: &Path) -> Route {
     )
 }
 
+/// 405 with `Allow` for anything but GET and HEAD (these files are only ever read).
+fn only_get_or_head(req: &Request) -> Option<Response> {
+    (req.method() != Method::GET && req.method() != Method::HEAD).then(|| {
+        Response::builder()
+            .status(StatusCode::METHOD_NOT_ALLOWED)
+            .header(header::ALLOW, "GET, HEAD")
+            .finish()
+    })
+}
+
 struct DomainFile {
     path: Arc<PathBuf>,
 }
@@ -89,11 +99,8 @@ impl Endpoint for DomainFile {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        if req.method() != Method::GET && req.method() != Method::HEAD {
-            return Ok(Response::builder()
-                .status(StatusCode::METHOD_NOT_ALLOWED)
-                .header(header::ALLOW, "GET, HEAD")
-                .finish());
+        if let Some(refused) = only_get_or_head(&req) {
+            return Ok(refused);
         }
         let Ok(body) = tokio::fs::read(self.path.as_path()).await else {
             tracing::warn!(path = %self.path.display(), "the WeChat domain file cannot be read");
@@ -126,11 +133,8 @@ impl Endpoint for Files {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        if req.method() != Method::GET && req.method() != Method::HEAD {
-            return Ok(Response::builder()
-                .status(StatusCode::METHOD_NOT_ALLOWED)
-                .header(header::ALLOW, "GET, HEAD")
-                .finish());
+        if let Some(refused) = only_get_or_head(&req) {
+            return Ok(refused);
         }
         let (path, cache) = match self.kind {
             Kind::Page => {
