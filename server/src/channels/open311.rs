@@ -209,7 +209,6 @@ impl From<ApiError> for Open311Error {
             "validation_failed" => "validation_failed",
             "unknown_category" => "unknown_category",
             "unknown_area" => "unknown_area",
-            "content_risky" => "content_risky",
             "anonymise_failed" => "anonymise_failed",
             "forbidden" => "forbidden",
             "internal" => "internal",

@@ -561,10 +561,6 @@ async fn draft(
     let principal = super::resident(user.clone());
     let (case, _, screen) = match content_check::submit_screened(state, &principal, new).await {
         Ok(r) => r,
-        // Refused by the content check: its message says why.
-        Err(ApiError::Unprocessable(b)) if b.0.code == "content_risky" => {
-            return Ok((None, b.0.message.clone()));
-        }
         Err(ApiError::Unprocessable(b) | ApiError::BadRequest(b)) => {
             return Ok((None, format!("提交失败:{}", b.0.message)));
         }
