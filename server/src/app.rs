@@ -251,13 +251,14 @@ pub fn api_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
 /// The whole HTTP application.
 pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
     let api = api_service(&state);
+    let written = api.spec();
     let allow = Arc::new(crate::system::allow::AllowTable::new(
-        &api.spec(),
+        &written,
         &[("/wechat/callback", "GET, POST")],
     ));
     let hsts = crate::system::guard::serves_https(state.cfg.public_url.as_deref());
     // The document as poem-openapi writes it, with each event stream's frames described.
-    let spec = crate::contract::with_event_frames(&api.spec());
+    let spec = crate::contract::with_event_frames(&written);
     let spec = poem::endpoint::make_sync(move |_| {
         poem::Response::builder()
             .content_type("application/json; charset=utf-8")
