@@ -13,6 +13,7 @@ pub mod error;
 pub mod feed;
 pub mod map;
 pub mod notify;
+pub mod ops;
 pub mod policy;
 pub mod public;
 pub mod reference;

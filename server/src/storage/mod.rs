@@ -193,6 +193,49 @@ impl Db {
         .context("running migrations")
     }
 
+    /// Applies this database's migrations up to and including `version` (a restore brings
+    /// an empty database to its backup's schema before loading it).
+    pub async fn migrate_to(&self, version: i64) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite(p) => sqlite::MIGRATOR.run_to(version, p).await,
+            Db::Postgres(p) => postgres::MIGRATOR.run_to(version, p).await,
+        }
+        .with_context(|| format!("running migrations up to {version}"))
+    }
+
+    /// The newest migration this release knows (the same numbers for both databases).
+    pub fn newest_migration() -> i64 {
+        sqlite::MIGRATOR
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The tables the migrations up to `version` fill by themselves (as a fresh database
+    /// shows them), which a restore may find filled in an otherwise empty database.
+    pub async fn seeded_by_migrations(version: i64) -> anyhow::Result<Vec<String>> {
+        let scratch = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await?;
+        sqlite::MIGRATOR.run_to(version, &scratch).await?;
+        let mut c = scratch.acquire().await?;
+        let mut out = Vec::new();
+        for t in crate::ops::catalog::sqlite_tables(&mut c).await? {
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM {}",
+                crate::ops::catalog::quote(&t.name)
+            )))
+            .fetch_one(&mut *c)
+            .await?;
+            if n > 0 {
+                out.push(t.name);
+            }
+        }
+        Ok(out)
+    }
+
     /// Which database runs, for logs and `/readyz`.
     pub fn kind(&self) -> &'static str {
         match self {
