@@ -14,6 +14,7 @@ mod notify;
 mod open311;
 mod openapi_auth;
 mod openapi_roles;
+mod ops;
 mod photos;
 mod policy;
 mod public;
