@@ -68,6 +68,8 @@ pub struct Config {
     pub session_cache_ms: i64,
     /// Event streams one user may hold open on one instance (0: no limit).
     pub streams_per_user: usize,
+    /// Backups on a schedule, stop and restarts (`MINSHENG_BACKUP_*`, `MINSHENG_SHUTDOWN_SECS`).
+    pub ops: OpsConfig,
     /// The official account's server-configuration token (`/wechat/callback` signatures).
     pub wechat_token: Option<Secret>,
     /// The official account's 43-character EncodingAESKey (safe mode).
@@ -100,6 +102,30 @@ pub struct Config {
     pub report_deadline_minutes: u32,
     /// Rate limits, login lockout and cross-origin access.
     pub guard: GuardConfig,
+}
+
+/// Scheduled backups and the graceful stop.
+#[derive(Debug, Clone)]
+pub struct OpsConfig {
+    /// Where scheduled backups go (`MINSHENG_BACKUP_DIR`); none: no scheduled backups.
+    pub backup_dir: Option<PathBuf>,
+    /// How many scheduled backups to keep, newest first (`MINSHENG_BACKUP_KEEP`, default 7).
+    pub backup_keep: usize,
+    /// Hours between scheduled backups (`MINSHENG_BACKUP_INTERVAL_HOURS`, default 24).
+    pub backup_interval_hours: f64,
+    /// The most a stop (SIGTERM, SIGINT) waits for requests in flight (`MINSHENG_SHUTDOWN_SECS`).
+    pub shutdown_secs: f64,
+}
+
+impl Default for OpsConfig {
+    fn default() -> Self {
+        OpsConfig {
+            backup_dir: None,
+            backup_keep: 7,
+            backup_interval_hours: 24.0,
+            shutdown_secs: 10.0,
+        }
+    }
 }
 
 /// Limits against abuse. A rate of 0 turns that limit off.
@@ -187,6 +213,11 @@ impl Config {
         let data_dir = PathBuf::from(var("MINSHENG_DATA_DIR").unwrap_or_else(|| "./data".into()));
         let database_url = var("DATABASE_URL")
             .unwrap_or_else(|| format!("sqlite://{}/minsheng.db", data_dir.display()));
+        let backup_hours: f64 = src.parsed("MINSHENG_BACKUP_INTERVAL_HOURS", 24.0)?;
+        anyhow::ensure!(
+            backup_hours > 0.0 && backup_hours.is_finite(),
+            "MINSHENG_BACKUP_INTERVAL_HOURS is not valid: expected a positive number of hours"
+        );
         Ok(Config {
             database_url,
             redis_url: var("REDIS_URL"),
@@ -211,6 +242,12 @@ impl Config {
             feed_batch_ms: src.parsed("MINSHENG_FEED_BATCH_MS", 20)?,
             session_cache_ms: src.parsed("MINSHENG_SESSION_CACHE_MS", 2000)?,
             streams_per_user: src.parsed("MINSHENG_STREAMS_PER_USER", 5)?,
+            ops: OpsConfig {
+                backup_dir: var("MINSHENG_BACKUP_DIR").map(PathBuf::from),
+                backup_keep: src.parsed("MINSHENG_BACKUP_KEEP", 7usize)?.max(1),
+                backup_interval_hours: backup_hours,
+                shutdown_secs: src.parsed("MINSHENG_SHUTDOWN_SECS", 10.0f64)?,
+            },
             wechat_token: var("MINSHENG_WECHAT_TOKEN").map(Secret::new),
             wechat_aes_key: var("MINSHENG_WECHAT_AES_KEY").map(Secret::new),
             wechat_mp_appid: var("MINSHENG_WECHAT_MP_APPID"),
@@ -280,6 +317,7 @@ impl Config {
             feed_batch_ms: 20,
             session_cache_ms: 2000,
             streams_per_user: 5,
+            ops: OpsConfig::default(),
             wechat_token: None,
             wechat_aes_key: None,
             wechat_mp_appid: None,

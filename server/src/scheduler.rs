@@ -28,6 +28,9 @@ pub async fn run(state: Arc<AppState>) {
         if let Err(e) = crate::reports::points::run(&state, crate::now_ms()).await {
             tracing::warn!(error = %e, "writing the points ledger failed; will retry");
         }
+        if let Err(e) = crate::ops::schedule::tick(&state).await {
+            tracing::warn!(error = %e, "claiming a scheduled backup failed; will retry");
+        }
         state.limits.prune();
     }
 }

@@ -618,3 +618,61 @@ async fn restore_refuses_a_non_empty_database_and_a_changed_backup() {
         "nothing was written"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_backups_are_made_by_one_instance_at_a_time_and_the_newest_kept() {
+    use minsheng_tests::minsheng_server::ops::schedule::PREFIX;
+    for backend in minsheng_tests::backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let backups = dir.path().to_path_buf();
+        let tweak = |c: &mut minsheng_tests::minsheng_server::Config| {
+            c.ops.backup_dir = Some(backups.clone());
+            c.ops.backup_interval_hours = 1.0 / 3600.0; // a second
+            c.ops.backup_keep = 2;
+            c.scheduler_interval_secs = 0.05;
+        };
+        let first = minsheng_tests::spawn_app_on(&backend, tweak).await;
+        let _second = minsheng_tests::spawn_instance_sharing(&first, tweak).await;
+        let started = tokio::time::Instant::now();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut most = 0;
+        while started.elapsed() < Duration::from_millis(4500) {
+            let names: Vec<String> = std::fs::read_dir(&backups)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(PREFIX))
+                .collect();
+            most = most.max(names.len());
+            seen.extend(names);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let times: Vec<chrono::NaiveDateTime> = seen
+            .iter()
+            .map(|n| {
+                chrono::NaiveDateTime::parse_from_str(&n[PREFIX.len()..], "%Y%m%dT%H%M%S%.3fZ")
+                    .unwrap()
+            })
+            .collect();
+        assert!(
+            (3..=6).contains(&times.len()),
+            "{backend:?}: one backup a second between two instances, not one each: {seen:?}"
+        );
+        for w in times.windows(2) {
+            assert!(
+                w[1] - w[0] >= chrono::TimeDelta::milliseconds(800),
+                "{backend:?}: backups a second apart, by one instance at a time: {seen:?}"
+            );
+        }
+        assert!(
+            most <= 3,
+            "{backend:?}: the newest two are kept (a third while it is pruned)"
+        );
+        for n in seen.iter().rev().take(1) {
+            let manifest = backups.join(n).join("manifest.json");
+            assert!(
+                manifest.is_file(),
+                "{backend:?}: the newest backup is complete"
+            );
+        }
+    }
+}

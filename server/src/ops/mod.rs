@@ -11,3 +11,4 @@
 pub mod backup;
 pub mod catalog;
 pub mod restore;
+pub mod schedule;

@@ -7,6 +7,7 @@
 
 mod cases;
 mod channels;
+mod jobs;
 mod map;
 #[cfg(test)]
 mod map_reference;
