@@ -324,6 +324,17 @@ impl Application {
 
     /// Serves until the process ends, with the scheduler running beside it.
     pub async fn run(self) -> std::io::Result<()> {
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Serves until `stop` completes, then stops within `MINSHENG_SHUTDOWN_SECS`: the
+    /// listener closes (new connections are refused, so clients go to another instance),
+    /// event streams say `retry:` and end, the requests in flight finish (a submission
+    /// waits for its group commit), and the database is closed.
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
         let scheduler = tokio::spawn(crate::scheduler::run(self.state.clone()));
         let feed = tokio::spawn(crate::feed::run(self.state.clone()));
         let checks = tokio::spawn(crate::channels::content_check::run(self.state.clone()));
@@ -338,13 +349,33 @@ impl Application {
         let header_timeout = std::time::Duration::from_secs_f64(
             self.state.cfg.guard.header_read_timeout_secs.max(0.1),
         );
-        let result =
-            crate::system::serve::serve(self.listener, routes(self.state), header_timeout).await;
+        let limit = std::time::Duration::from_secs_f64(
+            self.state.cfg.ops.shutdown_secs.clamp(0.0, 86_400.0),
+        );
+        let stopping = {
+            let state = self.state.clone();
+            async move {
+                stop.await;
+                state.feed.stop();
+            }
+        };
+        let state = self.state.clone();
+        // Most of the time for the requests; the rest for closing the database.
+        let result = crate::system::serve::serve_until(
+            self.listener,
+            routes(self.state),
+            header_timeout,
+            stopping,
+            limit.mul_f64(0.8),
+        )
+        .await;
         scheduler.abort();
         feed.abort();
         checks.abort();
         projects.abort();
         map_index.abort();
+        let _ = tokio::time::timeout(limit.mul_f64(0.15), state.db.close()).await;
+        tracing::info!("stopped");
         result
     }
 }

@@ -99,7 +99,7 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Serve { bind } => {
             let app = Application::build(cfg, &bind).await?;
             tracing::info!(addr = %app.addr(), db = app.state.db.kind(), "Minsheng is serving; API docs at /api/docs");
-            app.run().await?;
+            app.run_until(crate::ops::shutdown::signal()).await?;
         }
         Command::Migrate => {
             let state = AppState::new(cfg).await?;

@@ -16,7 +16,7 @@ pub(crate) fn binary() -> Option<PathBuf> {
     bin.exists().then_some(bin)
 }
 
-pub(crate) struct Proc(Child);
+pub(crate) struct Proc(pub(crate) Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {

@@ -676,3 +676,144 @@ async fn scheduled_backups_are_made_by_one_instance_at_a_time_and_the_newest_kep
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_submissions_answers_every_request_or_refuses_its_connection() {
+    let Some(bin) = bin_or_skip("sigterm") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut dbs = vec![format!("sqlite://{}/term.db", dir.path().display())];
+    let mut guards = Vec::new();
+    if let Some(admin) = postgres_admin() {
+        let (url, guard) = minsheng_tests::fresh_postgres_database(&admin, "minsheng_term").await;
+        dbs.push(url);
+        guards.push(guard);
+    }
+    for db in dbs {
+        ok(
+            &run(&bin, &db, &data, &["seed-demo", "--cases", "0"]).await,
+            "seed",
+        );
+        let port = free_port();
+        let limit = Duration::from_secs(4);
+        let mut cmd = minsheng(
+            &bin,
+            &db,
+            &data,
+            &["serve", "--bind", &format!("127.0.0.1:{port}")],
+        );
+        cmd.env("MINSHENG_SHUTDOWN_SECS", limit.as_secs().to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut server = crate::crash::Proc(cmd.spawn().unwrap());
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        let ready = async {
+            loop {
+                if client
+                    .get(format!("{base}/readyz"))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), ready)
+            .await
+            .expect("the server becomes ready");
+        let token = login(&client, &base, "resident").await;
+        let resp = client
+            .get(format!("{base}/api/v1/events"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let mut feed = Frames {
+            resp,
+            buf: String::new(),
+        };
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let Load {
+            acked,
+            other,
+            tasks,
+        } = submission_load(&client, &base, &token, 8, "term", stop.clone());
+        while acked.lock().unwrap().len() < 100 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let signalled = std::time::Instant::now();
+        let st = std::process::Command::new("kill")
+            .args(["-TERM", &server.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        // The stream says when to come back, then ends.
+        let mut retry = false;
+        while let Some(frame) = feed.next(limit).await {
+            if frame.iter().any(|l| l.starts_with("retry:")) {
+                retry = true;
+            }
+        }
+        assert!(retry, "{db}: the event stream ended with a retry:");
+        let exited = loop {
+            if let Some(status) = server.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                signalled.elapsed() < limit + Duration::from_millis(500),
+                "{db}: the server exits within MINSHENG_SHUTDOWN_SECS"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!(exited.success(), "{db}: a clean exit: {exited:?}");
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let acked = acked.lock().unwrap().clone();
+        let other = other.lock().unwrap().clone();
+        assert!(
+            other.iter().all(|(_, s)| *s == 0),
+            "{db}: every request got 201 or a connection error, never an error answer: {other:?}"
+        );
+        // Back up: every acknowledged case is there, and the rest retried make one case each.
+        let _server = serve(&bin, &db, &data, port).await;
+        let token = login(&client, &base, "resident").await;
+        for (_, id) in &acked {
+            let r = client
+                .get(format!("{base}/api/v1/cases/{id}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200, "{db}: case {id} was acknowledged");
+        }
+        for (rid, _) in &other {
+            let body = json!({ "client_request_id": rid, "category_id": 3, "description": "备份时提交的路灯诉求", "lat": 25.4901234567891, "lng": 103.7962345678912 });
+            let r = client
+                .post(format!("{base}/api/v1/cases"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                matches!(r.status().as_u16(), 200 | 201),
+                "{db}: a retry is answered"
+            );
+        }
+        let c = connect(&db).await;
+        let distinct = c
+            .scalar(
+                "SELECT COUNT(DISTINCT client_request_id) - COUNT(*) FROM cases WHERE client_request_id LIKE 'term-%'",
+                None,
+            )
+            .await;
+        assert_eq!(distinct, Some(0), "{db}: no request made two cases");
+    }
+}

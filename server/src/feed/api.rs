@@ -173,6 +173,9 @@ struct Cursor {
     resuming: bool,
     /// This stream's place among the open streams; it ends when its session no longer stands.
     open: super::streams::OpenStream,
+    /// The instance is stopping: say `retry:` once, then end.
+    stopping: tokio::sync::watch::Receiver<bool>,
+    said_retry: bool,
 }
 
 impl Cursor {
@@ -186,6 +189,13 @@ impl Cursor {
     /// The next message for this subscriber; `None` ends the stream.
     async fn next(&mut self) -> Option<Bytes> {
         loop {
+            if *self.stopping.borrow() {
+                if self.said_retry {
+                    return None;
+                }
+                self.said_retry = true;
+                return Some(super::retry_frame());
+            }
             if *self.open.ended.borrow() {
                 return None; // the client reconnects and is authorised afresh, or told 401
             }
@@ -225,6 +235,8 @@ impl Cursor {
                 biased;
                 // The sender lives as long as `open`: an error here cannot happen.
                 _ = self.open.ended.changed() => continue,
+                // The sender lives in the feed, as long as the state this cursor holds.
+                _ = self.stopping.changed() => continue,
                 r = self.rx.recv() => r,
             };
             match received {
@@ -330,6 +342,8 @@ impl FeedApi {
             read_log: true,
             resuming: resume.is_some(),
             open,
+            stopping: self.state.feed.stopping(),
+            said_retry: false,
         };
         let stream = stream::unfold(
             cursor,

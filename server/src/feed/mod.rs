@@ -46,6 +46,17 @@ pub struct FeedItem {
     pub frame_masked: Bytes,
 }
 
+/// The last frame of a stream ended by a stop: when to reconnect (another instance answers
+/// by then), spread over 0.5–2.5 s so the clients of a stopped instance do not all come back
+/// at the same moment.
+pub fn retry_frame() -> Bytes {
+    use rand::Rng;
+    Bytes::from(format!(
+        "retry: {}\n\n",
+        rand::thread_rng().gen_range(500..2500)
+    ))
+}
+
 /// One server-sent event of the feed. The JSON is on one line (JSON escapes line breaks).
 fn frame(id: i64, json: &str) -> Bytes {
     Bytes::from(format!("id: {id}\nevent: case\ndata: {json}\n\n"))
@@ -135,6 +146,9 @@ pub struct Feed {
     bus: Option<bus::RedisBus>,
     /// The event streams open here, by session (see [`streams`]).
     pub streams: streams::Streams,
+    /// Turns true when the instance stops: every stream tells its client when to come back
+    /// (`retry:`) and ends, so the client reconnects to another instance.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Feed {
@@ -151,7 +165,18 @@ impl Feed {
             generation: AtomicU64::new(0),
             bus,
             streams: Default::default(),
+            stopping: tokio::sync::watch::channel(false).0,
         })
+    }
+
+    /// Ends every event stream of this instance (it is stopping).
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Becomes true when this instance stops.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopping.subscribe()
     }
 
     /// Subscribes to events broadcast from now on.

@@ -12,3 +12,4 @@ pub mod backup;
 pub mod catalog;
 pub mod restore;
 pub mod schedule;
+pub mod shutdown;

@@ -355,6 +355,13 @@ impl PublicApi {
         )
         // The same door as every public answer; a change that cannot pass it is not told.
         .filter_map(|change| async move { anonymise(change, &[]).ok() })
+        // Ends when the instance stops; the browser reconnects (to another instance).
+        .take_until({
+            let mut stopping = self.state.feed.stopping();
+            async move {
+                let _ = stopping.wait_for(|s| *s).await;
+            }
+        })
         .boxed();
         EventStream::new(stream)
             .keep_alive(std::time::Duration::from_secs(15))
