@@ -531,7 +531,17 @@ async fn a_backup_under_load_restores_every_acknowledged_case_into_postgres_and_
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    backup_story(bin, format!("sqlite://{}/source.db", dir.path().display())).await;
+    backup_story(
+        bin.clone(),
+        format!("sqlite://{}/source.db", dir.path().display()),
+    )
+    .await;
+    // From PostgreSQL too (its backup reads in one REPEATABLE READ transaction).
+    if let Some(admin) = postgres_admin() {
+        let (url, _guard) =
+            minsheng_tests::fresh_postgres_database(&admin, "minsheng_source").await;
+        backup_story(bin, url).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
