@@ -945,3 +945,59 @@ async fn databases_made_by_earlier_releases_open_migrated_and_read_back_unchange
         server.abort();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_backup_restores_into_an_empty_database_this_release_already_migrated() {
+    let Some(bin) = bin_or_skip("older backup") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/releases/0.1.0.sqlite"),
+        dir.path().join("old.db"),
+    )
+    .unwrap();
+    let old = format!("sqlite://{}/old.db", dir.path().display());
+    let out = dir.path().join("backup");
+    let out_s = out.to_str().unwrap();
+    ok(
+        &run(&bin, &old, &data, &["backup", "--out", out_s]).await,
+        "backup",
+    );
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["schema_version"], 16);
+    let mut targets = vec![(format!("sqlite://{}/t.db", dir.path().display()), None)];
+    if let Some(admin) = postgres_admin() {
+        let (url, guard) = minsheng_tests::fresh_postgres_database(&admin, "minsheng_older").await;
+        targets.push((url, Some(guard)));
+    }
+    for (url, _guard) in &targets {
+        let tdata = dir.path().join("t");
+        ok(&run(&bin, url, &tdata, &["migrate"]).await, "migrate");
+        ok(
+            &run(&bin, url, &tdata, &["restore", "--from", out_s]).await,
+            "restore",
+        );
+        let c = connect(url).await;
+        for t in manifest["tables"].as_array().unwrap() {
+            let name = t["name"].as_str().unwrap();
+            let n = c
+                .scalar(&format!("SELECT COUNT(*) FROM \"{name}\""), None)
+                .await;
+            assert_eq!(n, t["rows"].as_i64(), "{url}: {name} has the backup's rows");
+        }
+        let version = c
+            .scalar("SELECT MAX(version) FROM _sqlx_migrations", None)
+            .await
+            .unwrap();
+        let newest = minsheng_tests::minsheng_server::storage::Db::newest_migration();
+        assert_eq!(
+            version, newest,
+            "{url}: migrated on to this release's schema"
+        );
+        let again = run(&bin, url, &tdata, &["restore", "--from", out_s]).await;
+        assert!(!again.status.success(), "{url}: and no longer empty");
+    }
+}

@@ -16,6 +16,45 @@ use super::backup::{FORMAT, FORMAT_VERSION, MANIFEST, Manifest, TableEntry, hash
 use super::catalog::{self, ColType, Table, quote};
 use crate::storage::Db;
 
+/// Drops every table of a database found empty (but for rows its migrations wrote).
+async fn drop_all_tables(db: &Db) -> anyhow::Result<()> {
+    match db {
+        Db::Sqlite(pool) => {
+            let mut tx = pool.begin().await?;
+            let tables = catalog::sqlite_tables(&mut tx).await?;
+            let order = catalog::dependency_order(&tables)?;
+            let dependents_first = order.iter().rev().map(|t| t.name.as_str());
+            for t in catalog::NOT_CARRIED.iter().copied().chain(dependents_first) {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP TABLE IF EXISTS {}",
+                    quote(t)
+                )))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        }
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            let names: Vec<String> = catalog::postgres_tables(&mut tx)
+                .await?
+                .into_iter()
+                .map(|t| t.name)
+                .chain(catalog::NOT_CARRIED.iter().map(|s| s.to_string()))
+                .collect();
+            let list: Vec<String> = names.iter().map(|n| quote(n)).collect();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP TABLE IF EXISTS {} CASCADE",
+                list.join(", ")
+            )))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs `$body` with `$c` a connection of whichever database runs.
 macro_rules! with_conn {
     ($db:expr, $c:ident => $body:expr) => {
@@ -240,7 +279,17 @@ pub fn verify(from: &Path) -> anyhow::Result<Manifest> {
 /// `data_dir`.
 pub async fn restore(db: &Db, data_dir: &Path, from: &Path) -> anyhow::Result<Restored> {
     let manifest = verify(from)?;
-    refuse_unless_empty(db, manifest.schema_version).await?;
+    if let Some(ahead) = refuse_unless_empty(db, manifest.schema_version).await? {
+        // An empty database migrated past the backup (by `minsheng migrate`, say): loading
+        // older rows into the newer schema would skip what the migrations between did to
+        // existing rows. It holds nothing, so it starts again from no schema.
+        tracing::info!(
+            schema = ahead,
+            backup = manifest.schema_version,
+            "the empty database is ahead of the backup's schema: dropping its tables to start from the backup's"
+        );
+        drop_all_tables(db).await?;
+    }
     db.migrate_to(manifest.schema_version).await?;
     let files = copy_files(&manifest, from, data_dir)?;
     let seeded = Db::seeded_by_migrations(Db::newest_migration()).await?;
@@ -282,8 +331,9 @@ pub async fn restore(db: &Db, data_dir: &Path, from: &Path) -> anyhow::Result<Re
     })
 }
 
-/// Refuses a database holding anything but what the migrations put there themselves.
-async fn refuse_unless_empty(db: &Db, backup_version: i64) -> anyhow::Result<()> {
+/// Refuses a database holding anything but what the migrations put there themselves;
+/// when it is empty, its schema version if that is past the backup's.
+async fn refuse_unless_empty(db: &Db, backup_version: i64) -> anyhow::Result<Option<i64>> {
     let (version, tables) = match db {
         Db::Sqlite(pool) => {
             let mut c = pool.acquire().await?;
@@ -307,7 +357,7 @@ async fn refuse_unless_empty(db: &Db, backup_version: i64) -> anyhow::Result<()>
                 t.name
             );
         }
-        return Ok(());
+        return Ok(None);
     };
     let seeded = Db::seeded_by_migrations(version.max(backup_version)).await?;
     for t in &tables {
@@ -327,7 +377,7 @@ async fn refuse_unless_empty(db: &Db, backup_version: i64) -> anyhow::Result<()>
             );
         }
     }
-    Ok(())
+    Ok((version > backup_version).then_some(version))
 }
 
 /// One value to bind, typed by its column (a NULL too: PostgreSQL wants it typed).
