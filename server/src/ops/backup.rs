@@ -167,6 +167,13 @@ pub async fn backup(db: &Db, data_dir: &Path, out: &Path) -> anyhow::Result<Mani
     }
     std::fs::create_dir_all(out.join("tables"))
         .with_context(|| format!("creating {}", out.display()))?;
+    // Password hashes, phone numbers and addresses: for the service's user alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {}", out.display()))?;
+    }
     let taken_at = crate::now_ms();
     let mut entries = Vec::new();
     let schema_version;
