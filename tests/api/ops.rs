@@ -545,7 +545,7 @@ async fn a_backup_under_load_restores_every_acknowledged_case_into_postgres_and_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restore_refuses_a_non_empty_database_and_a_changed_backup() {
+async fn restore_refuses_a_non_empty_database_and_a_changed_backup_and_backups_are_private() {
     let Some(bin) = bin_or_skip("restore refusals") else {
         return;
     };
@@ -562,6 +562,15 @@ async fn restore_refuses_a_non_empty_database_and_a_changed_backup() {
         &run(&bin, &db, &data, &["backup", "--out", out_s]).await,
         "backup",
     );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o700,
+            "a backup is readable by its owner alone"
+        );
+    }
 
     let refused = run(&bin, &db, &data, &["restore", "--from", out_s]).await;
     assert!(!refused.status.success());
