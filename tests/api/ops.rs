@@ -756,6 +756,15 @@ async fn sigterm_during_submissions_answers_every_request_or_refuses_its_connect
             resp,
             buf: String::new(),
         };
+        let resp = client
+            .get(format!("{base}/api/v1/public/events"))
+            .send()
+            .await
+            .unwrap();
+        let mut board = Frames {
+            resp,
+            buf: String::new(),
+        };
 
         let stop = Arc::new(AtomicBool::new(false));
         let Load {
@@ -780,6 +789,13 @@ async fn sigterm_during_submissions_answers_every_request_or_refuses_its_connect
             }
         }
         assert!(retry, "{db}: the event stream ended with a retry:");
+        let mut retry = false;
+        while let Some(frame) = board.next(limit).await {
+            if frame.iter().any(|l| l.starts_with("retry:")) {
+                retry = true;
+            }
+        }
+        assert!(retry, "{db}: the public board's stream ended with a retry:");
         let exited = loop {
             if let Some(status) = server.0.try_wait().unwrap() {
                 break status;

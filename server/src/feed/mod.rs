@@ -50,11 +50,13 @@ pub struct FeedItem {
 /// by then), spread over 0.5–2.5 s so the clients of a stopped instance do not all come back
 /// at the same moment.
 pub fn retry_frame() -> Bytes {
+    Bytes::from(format!("retry: {}\n\n", retry_ms()))
+}
+
+/// The reconnection time a stopping instance gives a stream's client, in ms (see [`retry_frame`]).
+pub fn retry_ms() -> u64 {
     use rand::Rng;
-    Bytes::from(format!(
-        "retry: {}\n\n",
-        rand::thread_rng().gen_range(500..2500)
-    ))
+    rand::thread_rng().gen_range(500..2500)
 }
 
 /// One server-sent event of the feed. The JSON is on one line (JSON escapes line breaks).

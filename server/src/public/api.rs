@@ -355,17 +355,28 @@ impl PublicApi {
         )
         // The same door as every public answer; a change that cannot pass it is not told.
         .filter_map(|change| async move { anonymise(change, &[]).ok() })
-        // Ends when the instance stops; the browser reconnects (to another instance).
+        // Ends when the instance stops, with a last item that is not a change (`what` empty)
+        // and becomes the `retry:` telling the browser when to reconnect (to another instance).
         .take_until({
             let mut stopping = self.state.feed.stopping();
             async move {
                 let _ = stopping.wait_for(|s| *s).await;
             }
         })
+        .chain(futures_util::stream::once(async {
+            PublicChange {
+                what: String::new(),
+                tracking_no: None,
+                project_id: None,
+            }
+        }))
         .boxed();
         EventStream::new(stream)
             .keep_alive(std::time::Duration::from_secs(15))
             .to_event(|change| {
+                if change.what.is_empty() {
+                    return poem::web::sse::Event::retry(crate::feed::retry_ms());
+                }
                 poem::web::sse::Event::message(serde_json::to_string(&change).unwrap_or_default())
                     .event_type("change")
             })
