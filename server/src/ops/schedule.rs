@@ -64,6 +64,11 @@ pub async fn run(state: &AppState, dir: &Path) -> anyhow::Result<PathBuf> {
     }
     std::fs::rename(&partial, &done)?;
     prune(dir, state.cfg.ops.backup_keep)?;
+    // A backup cut off by a stop leaves its hidden folder; one older than an interval is
+    // no longer being written by anyone.
+    let interval =
+        std::time::Duration::from_secs_f64((state.cfg.ops.backup_interval_hours * 3600.0).min(1e9));
+    remove_unfinished(dir, interval);
     Ok(done)
 }
 
@@ -82,12 +87,35 @@ pub fn prune(dir: &Path, keep: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Removes unfinished scheduled backups (hidden `.partial` folders) older than `age`.
+fn remove_unfinished(dir: &Path, age: std::time::Duration) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|a| a > age);
+        if name.starts_with(&format!(".{PREFIX}"))
+            && name.ends_with(".partial")
+            && old
+            && let Err(err) = std::fs::remove_dir_all(e.path())
+        {
+            tracing::warn!(error = %err, name, "removing an unfinished backup");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn pruning_keeps_the_newest_complete_backups() {
+    fn pruning_keeps_the_newest_complete_backups_and_clears_cut_off_ones() {
         let dir = tempfile::tempdir().unwrap();
         for n in [
             "20260101T000000.000Z",
@@ -101,6 +129,14 @@ mod tests {
         // Unfinished, and not ours: left alone.
         std::fs::create_dir_all(dir.path().join(format!("{PREFIX}20250101T000000.000Z"))).unwrap();
         std::fs::create_dir_all(dir.path().join("other")).unwrap();
+        let cut_off = dir
+            .path()
+            .join(format!(".{PREFIX}20250102T000000.000Z.partial"));
+        std::fs::create_dir_all(&cut_off).unwrap();
+        remove_unfinished(dir.path(), std::time::Duration::from_secs(3600));
+        assert!(cut_off.exists(), "one being written now is left alone");
+        remove_unfinished(dir.path(), std::time::Duration::ZERO);
+        assert!(!cut_off.exists(), "one older than an interval is removed");
         prune(dir.path(), 2).unwrap();
         let mut left: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
