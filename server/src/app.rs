@@ -50,6 +50,8 @@ pub enum Tag {
 pub struct AppState {
     pub db: Db,
     pub cfg: Config,
+    /// The clock every decision by date or time of day asks (see `clock`); tests set it.
+    pub clock: crate::clock::Clock,
     pub http: reqwest::Client,
     pub metrics: Metrics,
     pub feed: crate::feed::Feed,
@@ -123,6 +125,7 @@ impl AppState {
         let sessions = crate::auth::sessions::SessionCache::new(cfg.session_cache_ms);
         Ok(AppState {
             db,
+            clock: cfg.clock.clone(),
             cfg,
             http,
             metrics,

@@ -501,7 +501,7 @@ const ROADS: [&str; 6] = [
 async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Result<()> {
     let db = &state.db;
     let mut rng = StdRng::seed_from_u64(2026);
-    let now = crate::now_ms();
+    let now = state.clock.now_ms();
     let hour = 3_600_000;
     // The states the demo should show, weighted toward finished work as in a real ledger.
     let finals = [
@@ -757,7 +757,7 @@ async fn seed_visits(state: &AppState, s: &Seeded) -> anyhow::Result<usize> {
     use minsheng_model::visits::{VisitPurpose, check_in_flags};
     let db = &state.db;
     let mut rng = StdRng::seed_from_u64(5);
-    let now = crate::now_ms();
+    let now = state.clock.now_ms();
     let day = 86_400_000;
     let cadre = s.handlers.first().map(|h| h.0);
     let mut records = Vec::new();
@@ -792,7 +792,7 @@ async fn seed_visits(state: &AppState, s: &Seeded) -> anyhow::Result<usize> {
         }
     }
     db.import_households(&records, now - 40 * day).await?;
-    let today = crate::today_beijing();
+    let today = state.clock.today_beijing();
     let (from, to) = (
         today - chrono::Duration::days(30),
         today + chrono::Duration::days(30),
@@ -930,8 +930,8 @@ async fn seed_projects(state: &AppState, s: &Seeded) -> anyhow::Result<()> {
         .find(|a| a.level == "street")
         .map(|a| a.id)
         .unwrap_or(district);
-    let today = crate::today_beijing();
-    let now = crate::now_ms();
+    let today = state.clock.today_beijing();
+    let now = state.clock.now_ms();
     let day = |d: i64| today + chrono::Duration::days(d);
     let stage = |name: &str, from: i64, to: i64, weight: f64| {
         (
@@ -1106,7 +1106,7 @@ async fn seed_reports(state: &AppState) -> anyhow::Result<usize> {
         "完成剩余住户走访",
         "整理本周工作台账",
     ];
-    let now = crate::now_ms();
+    let now = state.clock.now_ms();
     // The demo's history is a month long; its cadres were there for all of it.
     state.db.backdate_users(now - 31 * 86_400_000).await?;
     let cadres: Vec<_> = state

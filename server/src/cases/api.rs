@@ -46,7 +46,13 @@ impl CasesApi {
     async fn full_view(&self, c: &CaseRow, p: &Principal) -> Result<CaseView, ApiError> {
         let photos = self.state.db.photos(c.id).await?;
         let events = self.state.db.events(c.id).await?;
-        Ok(case_view(c, p, &photos, Some(&events), crate::now_ms()))
+        Ok(case_view(
+            c,
+            p,
+            &photos,
+            Some(&events),
+            self.state.clock.now_ms(),
+        ))
     }
 
     async fn list_view(
@@ -55,7 +61,7 @@ impl CasesApi {
         p: &Principal,
         limit: i64,
     ) -> Result<CaseList, ApiError> {
-        let now = crate::now_ms();
+        let now = self.state.clock.now_ms();
         let next_cursor = if rows.len() as i64 == limit {
             rows.last().map(|c| c.id.to_string())
         } else {
@@ -242,7 +248,7 @@ impl CasesApi {
                 &p,
                 &[],
                 Some(std::slice::from_ref(event)),
-                crate::now_ms(),
+                self.state.clock.now_ms(),
             ),
             None => self.full_view(&case, &p).await?,
         };
@@ -304,7 +310,7 @@ impl CasesApi {
         let rows = self
             .state
             .db
-            .cases(&scope, &filter, crate::now_ms())
+            .cases(&scope, &filter, self.state.clock.now_ms())
             .await?;
         let mut list = self.list_view(rows, &p, limit).await?;
         list.items = list
@@ -337,7 +343,7 @@ impl CasesApi {
         let rows = self
             .state
             .db
-            .cases(&Scope::Owner(p.id()), &filter, crate::now_ms())
+            .cases(&Scope::Owner(p.id()), &filter, self.state.clock.now_ms())
             .await?;
         Ok(Json(self.list_view(rows, &p, limit).await?))
     }
@@ -366,7 +372,7 @@ impl CasesApi {
             if !crate::policy::sees_case(&scope, &hit.row) {
                 return Err(ApiError::not_found("case_not_found", "案件不存在"));
             }
-            let now = crate::now_ms();
+            let now = self.state.clock.now_ms();
             let json = hit.json(relation(&hit.row, &p), now, || {
                 CaseJson::of(&case_view(
                     &hit.row,
@@ -383,7 +389,7 @@ impl CasesApi {
         let (c, _) = self.visible_case(&p, id.0).await?;
         let photos = self.state.db.photos(c.id).await?;
         let events = self.state.db.events(c.id).await?;
-        let view = case_view(&c, &p, &photos, Some(&events), crate::now_ms());
+        let view = case_view(&c, &p, &photos, Some(&events), self.state.clock.now_ms());
         self.state.case_cache.put(c, photos, events);
         if feed.generation() != generation {
             // Something was committed or read from the log meanwhile: what we read may be stale.
@@ -412,7 +418,7 @@ impl CasesApi {
                 "案件已被他人更新,请刷新后重试",
             ));
         }
-        let now = crate::now_ms();
+        let now = self.state.clock.now_ms();
         let mut ch = CaseChange::default();
         // Reclassifying (with accept or assign) moves the case to the new category's deadlines.
         let category = match req.category_id.filter(|id| *id != c.category_id) {

@@ -50,7 +50,7 @@ pub fn target_level(
 
 /// Raises every due case to the level it should be at; returns how many steps fired.
 pub async fn escalate_due(state: &AppState) -> anyhow::Result<u64> {
-    let now = crate::now_ms();
+    let now = state.clock.now_ms();
     let cfg = &state.cfg;
     let due = state
         .db
