@@ -1128,10 +1128,11 @@ async fn seed_reports(state: &AppState) -> anyhow::Result<usize> {
         .collect();
     let mut rng = StdRng::seed_from_u64(9);
     let today = crate::reports::day_of(now);
+    let calendar = crate::calendar::work_calendar(&state.db.calendar_days(None).await?);
     let mut filed = 0;
     for back in (0..=7).rev() {
         let day = today - chrono::Duration::days(back);
-        if !crate::reports::is_workday(day) {
+        if !calendar.is_workday(day) {
             continue;
         }
         let deadline = state.report_deadline(day);

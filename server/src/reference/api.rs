@@ -551,7 +551,7 @@ impl AppState {
                     area_id: u.area_id,
                     all_areas,
                 },
-                crate::now_ms(),
+                self.clock.now_ms(),
             )
             .await?;
         Ok(id)

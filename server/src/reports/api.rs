@@ -102,7 +102,7 @@ impl ReportsApi {
         ))
     }
 
-    /// Every cadre expected to report on a day (Monday to Friday) with `on_time`, `late`,
+    /// Every cadre expected to report on a day (a working day by the calendar) with `on_time`, `late`,
     /// `missing` (once the deadline has passed) or `pending`; scoped like the list.
     #[oai(path = "/api/v1/reports/status", method = "get")]
     async fn status(

@@ -30,7 +30,7 @@ use minsheng_model::reports::{
     REPORTING_ROLES, limits,
 };
 
-use super::{DAY_MS, day_of, is_workday};
+use super::{DAY_MS, day_of};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::storage::{
@@ -279,6 +279,8 @@ async fn missing(state: &AppState, rules: &Rules, now: i64) -> anyhow::Result<u6
         return Ok(0);
     };
     let initial = (first - chrono::Duration::days(1)).min(settled);
+    // Working days by the calendar (法定节假日 off, 调休 weekends on).
+    let calendar = crate::calendar::work_calendar(&state.db.calendar_days(None).await?);
     let mut written = 0;
     for _ in 0..DAYS_PER_RUN {
         let cursor = state.db.cursor_at(DAYS_CURSOR, day_number(initial)).await?;
@@ -287,7 +289,7 @@ async fn missing(state: &AppState, rules: &Rules, now: i64) -> anyhow::Result<u6
         };
         let deadline = state.report_deadline(day);
         let mut entries = Vec::new();
-        if is_workday(day)
+        if calendar.is_workday(day)
             && let Some(rule) = rules.at(PointKind::ReportMissing, deadline)
         {
             let roles: Vec<&str> = REPORTING_ROLES.iter().map(|r| r.as_str()).collect();
