@@ -357,6 +357,7 @@ async fn seed_reference(state: &AppState) -> anyhow::Result<Seeded> {
                 name_en: Some(en),
                 tier: tier.as_str(),
                 resolve_hours: tier.resolve_hours(),
+                resolve_workdays: None,
                 accept_hours: *accept,
                 sign_hours: *sign,
                 default_department_id: Some(d),

@@ -245,3 +245,194 @@ async fn the_desk_is_warned_that_next_years_calendar_is_missing_from_the_first_o
     })
     .await;
 }
+
+/// Submits a complaint in category `cat` as resident A, accepts it and assigns it to the
+/// roads department with the category's deadline, and the department signs for it.
+async fn assigned_in(app: &TestApp, w: &World, cat: i64, description: &str) -> i64 {
+    let body = json!({
+        "client_request_id": uuid::Uuid::new_v4().to_string(),
+        "category_id": cat,
+        "description": description,
+        "lat": 25.2, "lng": 103.1,
+    });
+    let id = app
+        .post("/api/v1/cases", &w.resident_a, body)
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    app.act(&w.dispatcher, id, json!({ "action": "accept" }))
+        .await
+        .expect(200);
+    app.act(
+        &w.dispatcher,
+        id,
+        json!({ "action": "assign", "department_id": w.dept_roads }),
+    )
+    .await
+    .expect(200);
+    app.act(&w.handler, id, json!({ "action": "sign" }))
+        .await
+        .expect(200);
+    id
+}
+
+fn due_of(case: &Value) -> i64 {
+    ms(case["due_at"].as_str().expect("due_at"))
+}
+
+#[tokio::test]
+async fn a_five_working_day_deadline_set_before_national_day_falls_due_five_working_days_after_it_and_the_ladder_and_rates_agree()
+ {
+    on_each_backend(quiet_scheduler, |app| async move {
+        app.set_clock("2026-09-28T09:00:00+08:00");
+        let w = World::build(&app).await;
+        let category = |extra: Value| {
+            let mut body = json!({ "code": "pave5", "name": "道路破损", "tier": "general",
+                "accept_hours": 4, "sign_hours": 2, "default_department_id": w.dept_roads });
+            for (k, v) in extra.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            body
+        };
+        // Working days and hours exclude each other, and urgent cases stay in natural hours.
+        for (extra, why) in [
+            (
+                json!({ "resolve_workdays": 5, "resolve_hours": 72 }),
+                "both",
+            ),
+            (json!({ "resolve_workdays": 5, "tier": "urgent" }), "urgent"),
+        ] {
+            let r = app
+                .post("/api/v1/admin/categories", &w.admin, category(extra))
+                .await;
+            assert_eq!(r.status.as_u16(), 422, "{why}: {}", r.body);
+            assert_eq!(r.body["field"], "resolve_workdays", "{why}");
+        }
+        let cat = app
+            .post(
+                "/api/v1/admin/categories",
+                &w.admin,
+                category(json!({ "resolve_workdays": 5 })),
+            )
+            .await
+            .expect(201);
+        assert_eq!(cat["resolve_workdays"], 5);
+        let cat = cat["id"].as_i64().unwrap();
+
+        // Assigned at 17:00 on Wednesday 30 September, the working day before 国庆 (1–7
+        // October off, Saturday 10 October worked): due 8, 9, 10, 12, 13 October → 13th 17:00.
+        app.set_clock("2026-09-30T17:00:00+08:00");
+        let resolved = assigned_in(&app, &w, cat, "南宁西路路面塌陷一处").await;
+        let open = assigned_in(&app, &w, cat, "建宁路人行道破损").await;
+        let natural = assigned_in(&app, &w, w.cat_light, "路灯坏了不亮很久了").await;
+        let case = |id: i64| {
+            let (app, token) = (&app, w.dispatcher.clone());
+            async move {
+                app.get(&format!("/api/v1/cases/{id}"), &token)
+                    .await
+                    .expect(200)
+            }
+        };
+        let due = ms("2026-10-13T17:00:00+08:00");
+        assert!(
+            (due_of(&case(resolved).await) - due).abs() < 60_000,
+            "{}",
+            case(resolved).await["due_at"]
+        );
+        assert!((due_of(&case(open).await) - due).abs() < 60_000);
+        // The natural-hours case falls due inside the holiday, as it always did.
+        assert!(due_of(&case(natural).await) < ms("2026-10-08T00:00:00+08:00"));
+
+        // The ladder: nothing for the working-day cases through the holiday and the weekend.
+        let ladder = |at: &'static str| {
+            let app = &app;
+            async move {
+                app.set_clock(at);
+                minsheng_tests::minsheng_server::supervision::escalate_due(&app.state)
+                    .await
+                    .unwrap();
+            }
+        };
+        for at in [
+            "2026-10-01T12:00:00+08:00",
+            "2026-10-04T12:00:00+08:00",
+            "2026-10-07T23:00:00+08:00",
+            "2026-10-10T12:00:00+08:00",
+            "2026-10-11T23:00:00+08:00",
+        ] {
+            ladder(at).await;
+            for id in [resolved, open] {
+                let c = case(id).await;
+                assert_eq!(c["escalation_level"], 0, "{at}: {c}");
+                assert_eq!(c["overdue"], false, "{at}");
+            }
+        }
+        assert!(
+            case(natural).await["escalation_level"].as_i64().unwrap() >= 2,
+            "the natural case is overdue"
+        );
+
+        // Monday 12 October, a day and a quarter before the deadline: the reminder.
+        ladder("2026-10-12T12:00:00+08:00").await;
+        assert_eq!(case(open).await["escalation_level"], 1);
+        // Resolved that afternoon: on time by the deadline as made.
+        app.act(
+            &w.handler,
+            resolved,
+            json!({ "action": "resolve", "note": "已修补" }),
+        )
+        .await
+        .expect(200);
+        // Past 17:00 on the 13th the open one gets its work notice and is overdue.
+        ladder("2026-10-13T17:01:00+08:00").await;
+        let c = case(open).await;
+        assert_eq!(
+            (c["escalation_level"].as_i64(), c["overdue"].as_bool()),
+            (Some(2), Some(true)),
+            "{c}"
+        );
+        assert_eq!(case(resolved).await["overdue"], false);
+
+        // The on-time rate of the category: its one resolved case, on time.
+        let stats = app
+            .get(
+                "/api/v1/stats?period=month&date=2026-09-30&group_by=category",
+                &w.admin,
+            )
+            .await
+            .expect(200);
+        let row = stats["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key_id"] == cat)
+            .unwrap_or_else(|| panic!("{stats}"));
+        assert_eq!(row["on_time_rate"], 1.0, "{row}");
+
+        // And the points ledger agrees: 按时办结 for the resolution.
+        minsheng_tests::minsheng_server::reports::points::run(&app.state, app.state.clock.now_ms())
+            .await
+            .unwrap();
+        let entries = app
+            .state
+            .db
+            .point_entries(&minsheng_tests::minsheng_server::storage::EntryFilter {
+                from: ms("2026-09-01T00:00:00+08:00"),
+                to: ms("2026-12-01T00:00:00+08:00"),
+                user_id: None,
+                department_id: None,
+                limit: 1000,
+            })
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = entries
+            .iter()
+            .filter(|e| e.case_id == Some(resolved))
+            .map(|e| e.kind.as_str())
+            .collect();
+        assert!(kinds.contains(&"case_resolved_on_time"), "{kinds:?}");
+        assert!(!kinds.contains(&"case_resolved_late"), "{kinds:?}");
+    })
+    .await;
+}

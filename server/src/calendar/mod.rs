@@ -96,6 +96,31 @@ pub fn work_calendar(rows: &[CalendarDayRow]) -> WorkCalendar {
     cal
 }
 
+/// A category's `resolve_hours` from its input: with `resolve_workdays` (never with
+/// `resolve_hours`, never for the urgent tier: 422 naming the field) 24 × that number.
+pub fn category_resolve_hours(c: &minsheng_model::CategoryInput) -> Result<i64, ApiError> {
+    match (c.resolve_workdays, c.resolve_hours) {
+        (None, hours) => Ok(hours.unwrap_or(c.tier.resolve_hours())),
+        (Some(_), Some(_)) => Err(field_error(
+            "resolve_workdays".into(),
+            "不能与 resolve_hours 同时给出",
+        )),
+        (Some(_), None) if c.tier == minsheng_model::Tier::Urgent => Err(field_error(
+            "resolve_workdays".into(),
+            "紧急件按自然小时计时,不能按工作日",
+        )),
+        (Some(n), None) => {
+            if !(1..=minsheng_model::calendar::MAX_WORKDAYS).contains(&n) {
+                return Err(field_error(
+                    "resolve_workdays".into(),
+                    "应在 1 到 60 个工作日之间",
+                ));
+            }
+            Ok(n * 24)
+        }
+    }
+}
+
 impl AppState {
     /// The working calendar as stored now (a few hundred rows at most).
     pub async fn work_calendar(&self) -> Result<WorkCalendar, ApiError> {

@@ -441,10 +441,20 @@ impl CasesApi {
         };
         let mut note = req.note.clone();
         let mut data = None;
+        // The resolution deadline from now: in working days by the calendar when the category
+        // gives it so (stored as made), else in natural hours.
+        let resolve_due = match category.resolve_workdays {
+            Some(n) => (
+                self.state.work_calendar().await?.workday_deadline(now, n),
+                Some(n),
+            ),
+            None => (now + category.resolve_hours * HOUR_MS, None),
+        };
         // Rework after an unsatisfied rating or a reopen gets fresh deadlines.
         let reopen_deadlines = |ch: &mut CaseChange| {
             ch.sign_due_at = Some(Some(now + category.sign_hours * HOUR_MS));
-            ch.due_at = Some(Some(now + category.resolve_hours * HOUR_MS));
+            ch.due_at = Some(Some(resolve_due.0));
+            ch.due_workdays = Some(resolve_due.1);
         };
         match req.action {
             Action::Accept | Action::Sign | Action::Progress => {}
@@ -454,7 +464,7 @@ impl CasesApi {
                 if self.state.db.department(dept).await?.is_none() {
                     return Err(ApiError::not_found("unknown_department", "承办部门不存在"));
                 }
-                let due = match req.due_at {
+                let (due, workdays) = match req.due_at {
                     Some(d) if d.timestamp_millis() <= now => {
                         return Err(ApiError::field(minsheng_model::FieldError {
                             field: "due_at",
@@ -463,12 +473,13 @@ impl CasesApi {
                             message_en: "must be in the future".into(),
                         }));
                     }
-                    Some(d) => d.timestamp_millis(),
-                    None => now + category.resolve_hours * HOUR_MS,
+                    Some(d) => (d.timestamp_millis(), None),
+                    None => resolve_due,
                 };
                 ch.department_id = Some(Some(dept));
                 ch.sign_due_at = Some(Some(now + category.sign_hours * HOUR_MS));
                 ch.due_at = Some(Some(due));
+                ch.due_workdays = Some(workdays);
                 data = Some(json!({ "department_id": dept, "due_at": crate::to_time(due) }));
             }
             Action::Resolve => ch.resolved_at = Some(now),
@@ -483,10 +494,18 @@ impl CasesApi {
                 }
                 note = req.comment.clone().or_else(|| req.reason.clone());
                 data = Some(json!({ "satisfaction": s, "stars": req.stars, "reason": req.reason }));
+                if to != Status::Closed {
+                    // The fresh deadline as made, for the points ledger.
+                    data = data.map(|mut d| {
+                        d["due_at"] = json!(crate::to_time(resolve_due.0));
+                        d
+                    });
+                }
             }
             Action::Reopen => {
                 reopen_deadlines(&mut ch);
                 note = req.reason.clone();
+                data = Some(json!({ "due_at": crate::to_time(resolve_due.0) }));
             }
             Action::Close => ch.closed_at = Some(now),
             Action::Merge => {

@@ -135,15 +135,18 @@ async fn due_in_effect(
         .filter(|e| e.id < row.event.id)
     {
         let reopened = e.kind == "reopen" || (e.kind == "rate" && e.to_status == "reopened");
+        // The deadline the event recorded as it was made (in working days or hours).
+        let recorded = e
+            .data
+            .as_deref()
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+            .and_then(|d| d["due_at"].as_str().map(str::to_string))
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
+            .map(|t| t.timestamp_millis());
         if e.kind == "assign" {
-            due = e
-                .data
-                .as_deref()
-                .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
-                .and_then(|d| d["due_at"].as_str().map(str::to_string))
-                .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
-                .map(|t| t.timestamp_millis())
-                .or(due);
+            due = recorded.or(due);
+        } else if reopened && recorded.is_some() {
+            due = recorded;
         } else if reopened && let Some(h) = hours {
             due = Some(e.at + h * HOUR_MS);
         }
