@@ -436,3 +436,28 @@ async fn a_five_working_day_deadline_set_before_national_day_falls_due_five_work
     })
     .await;
 }
+
+#[tokio::test]
+async fn two_apps_in_one_process_keep_their_own_clocks() {
+    let a = minsheng_tests::spawn_app_on(&minsheng_tests::Backend::Sqlite, quiet_scheduler).await;
+    let b = minsheng_tests::spawn_app_on(&minsheng_tests::Backend::Sqlite, quiet_scheduler).await;
+    let (wa, wb) = (World::build(&a).await, World::build(&b).await);
+    // 17:00 on an ordinary Saturday, and on the 调休 Saturday before it.
+    a.set_clock("2026-10-17T17:00:00+08:00");
+    b.set_clock("2026-10-10T17:00:00+08:00");
+    let sa = a.get("/api/v1/reports/status", &wa.admin).await.expect(200);
+    let sb = b.get("/api/v1/reports/status", &wb.admin).await.expect(200);
+    assert_eq!(
+        (sa["day"].as_str(), sa["workday"].as_bool()),
+        (Some("2026-10-17"), Some(false)),
+        "{sa}"
+    );
+    assert_eq!(
+        (sb["day"].as_str(), sb["workday"].as_bool()),
+        (Some("2026-10-10"), Some(true)),
+        "{sb}"
+    );
+    // A fresh app reads the wall clock.
+    let c = minsheng_tests::spawn_app().await;
+    assert!((c.state.clock.now_ms() - chrono::Utc::now().timestamp_millis()).abs() < 60_000);
+}
