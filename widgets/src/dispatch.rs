@@ -149,8 +149,14 @@ pub fn Dispatch(props: &WidgetProps) -> Html {
         },
     };
 
+    // Whether the calendar status has been read and what it said, for tests and styling.
+    let calendar_state = match &*calendar {
+        None => "unknown",
+        Some(c) if c.message_zh.is_some() => "warning",
+        Some(_) => "ok",
+    };
     html! {
-        <div class="ms-dispatch">
+        <div class="ms-dispatch" data-calendar={calendar_state}>
             <header class="ms-bar ms-staff-bar">
                 <h1 class="ms-title">{ lang.t("受理交办", "Dispatch desk") }</h1>
             </header>
