@@ -2,11 +2,13 @@
 //! one report per Beijing-time day by the deadline (`MINSHENG_REPORT_DEADLINE`, 17:00 by
 //! default). The system fills in what it knows they did that day (timeline events they
 //! made, cases they acted on, visits they made), stored with the report and shown fresh.
-//! Workdays are Monday to Friday: nobody is missing on a weekend, though a report filed
-//! then is kept and counted. Leaders and admins read reports and never file one.
+//! Reports are expected on working days by the working calendar (`crate::calendar`:
+//! 法定节假日 off, 调休 weekends on, Monday to Friday for a year without one): nobody is
+//! missing on an off day, though a report filed then is kept and counted. Leaders and admins
+//! read reports and never file one.
 //!
-//! Every function that depends on the clock takes `now` (epoch ms), so the deadline can be
-//! tested at chosen times.
+//! Every function that depends on the clock takes `now` (epoch ms; the handlers pass the
+//! application's `state.clock`), so the deadline can be tested at chosen times.
 
 pub mod api;
 pub mod points;
