@@ -109,8 +109,12 @@ api_object! {
         pub name: String,
         pub name_en: Option<String>,
         pub tier: Tier,
-        /// Hours to resolve once assigned (from the tier unless overridden).
+        /// Hours to resolve once assigned (from the tier unless overridden); with
+        /// `resolve_workdays`, 24 × that number (the ladder's window).
         pub resolve_hours: i64,
+        /// Working days to resolve once assigned (by the working calendar: due at the same
+        /// time of day on the Nth working day), when the deadline is given in working days.
+        pub resolve_workdays: Option<i64>,
         /// Hours allowed to accept a new case (受理时限).
         pub accept_hours: i64,
         /// Hours allowed for the department to sign for it (签收时限).
@@ -129,6 +133,10 @@ api_object! {
         pub tier: Tier,
         #[cfg_attr(feature = "server", oai(validator(minimum(value = "1"), maximum(value = "8760"))))]
         pub resolve_hours: Option<i64>,
+        /// The resolution deadline in working days (一般件 N个工作日) instead of hours: not
+        /// with `resolve_hours`, and not for the urgent tier, which stays in natural hours.
+        #[cfg_attr(feature = "server", oai(validator(minimum(value = "1"), maximum(value = "60"))))]
+        pub resolve_workdays: Option<i64>,
         #[cfg_attr(feature = "server", oai(validator(minimum(value = "1"), maximum(value = "8760"))))]
         pub accept_hours: i64,
         #[cfg_attr(feature = "server", oai(validator(minimum(value = "1"), maximum(value = "8760"))))]

@@ -41,6 +41,7 @@ macro_rules! labelled_enum {
     };
 }
 
+pub mod calendar;
 pub mod coords;
 pub mod dto;
 pub mod enums;

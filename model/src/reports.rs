@@ -134,7 +134,7 @@ api_object! {
     /// Every cadre expected to report on a day (on workdays), and anyone who did.
     pub struct ReportStatusList {
         pub day: String,
-        /// Monday to Friday; nobody is missing on other days.
+        /// A working day by the calendar (法定节假日 off, 调休 weekends on; Monday to Friday for a year without one); nobody is missing on other days.
         pub workday: bool,
         pub deadline: DateTime<Utc>,
         pub on_time: i64,

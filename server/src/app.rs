@@ -50,6 +50,8 @@ pub enum Tag {
 pub struct AppState {
     pub db: Db,
     pub cfg: Config,
+    /// The clock every decision by date or time of day asks (see `clock`); tests set it.
+    pub clock: crate::clock::Clock,
     pub http: reqwest::Client,
     pub metrics: Metrics,
     pub feed: crate::feed::Feed,
@@ -107,6 +109,7 @@ impl AppState {
             std::time::Duration::from_secs_f64(cfg.db_acquire_timeout_secs.max(0.1));
         let db = Db::connect(&cfg.database_url, cfg.db_max_connections, acquire_timeout).await?;
         db.migrate().await?;
+        crate::calendar::load_bundled(&db, crate::now_ms()).await?;
         std::fs::create_dir_all(cfg.data_dir.join("uploads"))
             .context("creating the uploads folder")?;
         let http = reqwest::Client::builder()
@@ -123,6 +126,7 @@ impl AppState {
         let sessions = crate::auth::sessions::SessionCache::new(cfg.session_cache_ms);
         Ok(AppState {
             db,
+            clock: cfg.clock.clone(),
             cfg,
             http,
             metrics,
@@ -189,6 +193,7 @@ type Apis = (
     crate::public::api::PublicApi,
     crate::public::projects::ProjectsApi,
     crate::reports::api::ReportsApi,
+    crate::calendar::api::CalendarApi,
     SystemApi,
 );
 
@@ -234,6 +239,9 @@ pub fn api_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
                 state: state.clone(),
             },
             crate::reports::api::ReportsApi {
+                state: state.clone(),
+            },
+            crate::calendar::api::CalendarApi {
                 state: state.clone(),
             },
             SystemApi {

@@ -36,6 +36,8 @@ pub struct WechatConfig {
 
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The application's clock: the wall clock, unless a test moves it.
+    pub clock: crate::clock::Clock,
     /// `sqlite://...` (default, a file under the data folder) or `postgres://...`.
     pub database_url: String,
     pub redis_url: Option<String>,
@@ -219,6 +221,7 @@ impl Config {
             "MINSHENG_BACKUP_INTERVAL_HOURS is not valid: expected a positive number of hours"
         );
         Ok(Config {
+            clock: Default::default(),
             database_url,
             redis_url: var("REDIS_URL"),
             widgets_dir: PathBuf::from(
@@ -297,6 +300,7 @@ impl Config {
     /// A configuration for tests and tools: everything default, with the given database and folder.
     pub fn for_database(database_url: impl Into<String>, data_dir: impl Into<PathBuf>) -> Config {
         Config {
+            clock: Default::default(),
             database_url: database_url.into(),
             redis_url: None,
             data_dir: data_dir.into(),

@@ -4,9 +4,11 @@
 
 pub mod app;
 pub mod auth;
+pub mod calendar;
 pub mod cases;
 pub mod channels;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod contract;
 pub mod error;
@@ -29,19 +31,22 @@ pub mod web;
 pub use app::{AppState, Application};
 pub use config::Config;
 
-/// Milliseconds since the Unix epoch: the one clock every table uses.
+/// Milliseconds since the Unix epoch by the wall clock. Decisions by the time of day or the
+/// date ask the application's [`clock::Clock`] (`state.clock`) instead; this is left for
+/// timestamps that decide nothing about deadlines, reports or points (sessions, tickets,
+/// signatures, rate limits, notifications, uploads, visits and reference-data edits).
 pub fn now_ms() -> i64 {
+    wall_ms()
+}
+
+/// The wall clock itself (what [`clock::Clock`] shifts).
+pub fn wall_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
 /// Milliseconds since the epoch to a UTC time for the API.
 pub fn to_time(ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
-
-/// Today's date in Beijing time, where every period and due day is counted.
-pub fn today_beijing() -> chrono::NaiveDate {
-    reports::day_of(now_ms())
 }
 
 /// The first millisecond of a Beijing-time day.

@@ -25,7 +25,7 @@ pub async fn run(state: Arc<AppState>) {
         if let Err(e) = crate::notify::send(&state).await {
             tracing::warn!(error = %e, "sending subscribe messages failed; will retry");
         }
-        if let Err(e) = crate::reports::points::run(&state, crate::now_ms()).await {
+        if let Err(e) = crate::reports::points::run(&state, state.clock.now_ms()).await {
             tracing::warn!(error = %e, "writing the points ledger failed; will retry");
         }
         if let Err(e) = crate::ops::schedule::tick(&state).await {
@@ -37,7 +37,7 @@ pub async fn run(state: Arc<AppState>) {
 
 /// Closes (销号) resolved cases left unrated for `auto_close_days`.
 pub async fn auto_close(state: &AppState) -> anyhow::Result<u64> {
-    let now = crate::now_ms();
+    let now = state.clock.now_ms();
     let cutoff = now - (state.cfg.auto_close_days * 86_400_000.0) as i64;
     let mut total = 0;
     loop {

@@ -357,6 +357,7 @@ async fn seed_reference(state: &AppState) -> anyhow::Result<Seeded> {
                 name_en: Some(en),
                 tier: tier.as_str(),
                 resolve_hours: tier.resolve_hours(),
+                resolve_workdays: None,
                 accept_hours: *accept,
                 sign_hours: *sign,
                 default_department_id: Some(d),
@@ -501,7 +502,7 @@ const ROADS: [&str; 6] = [
 async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Result<()> {
     let db = &state.db;
     let mut rng = StdRng::seed_from_u64(2026);
-    let now = crate::now_ms();
+    let now = state.clock.now_ms();
     let hour = 3_600_000;
     // The states the demo should show, weighted toward finished work as in a real ledger.
     let finals = [
@@ -757,7 +758,7 @@ async fn seed_visits(state: &AppState, s: &Seeded) -> anyhow::Result<usize> {
     use minsheng_model::visits::{VisitPurpose, check_in_flags};
     let db = &state.db;
     let mut rng = StdRng::seed_from_u64(5);
-    let now = crate::now_ms();
+    let now = state.clock.now_ms();
     let day = 86_400_000;
     let cadre = s.handlers.first().map(|h| h.0);
     let mut records = Vec::new();
@@ -792,7 +793,7 @@ async fn seed_visits(state: &AppState, s: &Seeded) -> anyhow::Result<usize> {
         }
     }
     db.import_households(&records, now - 40 * day).await?;
-    let today = crate::today_beijing();
+    let today = state.clock.today_beijing();
     let (from, to) = (
         today - chrono::Duration::days(30),
         today + chrono::Duration::days(30),
@@ -930,8 +931,8 @@ async fn seed_projects(state: &AppState, s: &Seeded) -> anyhow::Result<()> {
         .find(|a| a.level == "street")
         .map(|a| a.id)
         .unwrap_or(district);
-    let today = crate::today_beijing();
-    let now = crate::now_ms();
+    let today = state.clock.today_beijing();
+    let now = state.clock.now_ms();
     let day = |d: i64| today + chrono::Duration::days(d);
     let stage = |name: &str, from: i64, to: i64, weight: f64| {
         (
@@ -1106,7 +1107,7 @@ async fn seed_reports(state: &AppState) -> anyhow::Result<usize> {
         "完成剩余住户走访",
         "整理本周工作台账",
     ];
-    let now = crate::now_ms();
+    let now = state.clock.now_ms();
     // The demo's history is a month long; its cadres were there for all of it.
     state.db.backdate_users(now - 31 * 86_400_000).await?;
     let cadres: Vec<_> = state
@@ -1128,10 +1129,11 @@ async fn seed_reports(state: &AppState) -> anyhow::Result<usize> {
         .collect();
     let mut rng = StdRng::seed_from_u64(9);
     let today = crate::reports::day_of(now);
+    let calendar = crate::calendar::work_calendar(&state.db.calendar_days(None).await?);
     let mut filed = 0;
     for back in (0..=7).rev() {
         let day = today - chrono::Duration::days(back);
-        if !crate::reports::is_workday(day) {
+        if !calendar.is_workday(day) {
             continue;
         }
         let deadline = state.report_deadline(day);

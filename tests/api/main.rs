@@ -2,6 +2,7 @@
 //! when `MINSHENG_TEST_POSTGRES_URL` is set (as CI does).
 
 mod auth;
+mod calendar;
 mod content_check;
 mod coords;
 mod crash;

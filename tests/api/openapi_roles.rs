@@ -543,6 +543,13 @@ async fn recipe(
         "GET /api/v1/reports" | "GET /api/v1/reports/status" => none(),
         "GET /api/v1/admin/point-rules" => none(),
         "PUT /api/v1/admin/point-rules" => Call::new(json_body(json!({ "rules": [] }))),
+        "GET /api/v1/admin/calendar" | "GET /api/v1/calendar/status" => none(),
+        "GET /api/v1/admin/calendar/{year}" => none().param("year", 2026),
+        // A year nothing else uses, put again by each admin call.
+        "PUT /api/v1/admin/calendar/{year}" => Call::new(json_body(json!({
+            "days": [{ "name": "元旦", "date": "2030-01-01", "isOffDay": true }],
+        })))
+        .param("year", 2030),
         "GET /api/v1/points" | "GET /api/v1/points/entries" => none(),
         "GET /healthz" | "GET /readyz" | "GET /metrics" => none(),
         other => panic!("no request recipe for {other}: add one to openapi_roles.rs"),

@@ -6,6 +6,7 @@
 
 mod board;
 mod browser;
+mod calendar;
 mod coverage;
 mod miniprogram;
 mod staff;

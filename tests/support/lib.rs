@@ -242,6 +242,12 @@ impl Reply {
 }
 
 impl TestApp {
+    /// Moves this app's clock (only this app's: other apps in the process keep theirs) to a
+    /// moment in RFC 3339, e.g. `2026-10-03T17:00:00+08:00`. Time runs on from there.
+    pub fn set_clock(&self, at: &str) {
+        self.state.clock.set_rfc3339(at);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

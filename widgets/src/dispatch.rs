@@ -2,12 +2,14 @@
 //! accepted or returned ones to assign (department, optional due time) or merge; the 督办
 //! tab lists overdue cases to escalate (levels 1..3); the 走访覆盖 tab shows how far a visit
 //! round has got ([`coverage`]). Wide on a desk, one column on a phone. Lists reload when
-//! the live feed reports a change.
+//! the live feed reports a change. A banner warns when the working calendar (holidays and
+//! 调休) of this year, or from December of next year, is not loaded.
 
 pub mod coverage;
 
 use std::rc::Rc;
 
+use minsheng_model::calendar::CalendarStatus;
 use minsheng_model::{Action, CaseList, CaseView, DepartmentView};
 use yew::prelude::*;
 
@@ -61,13 +63,18 @@ pub fn Dispatch(props: &WidgetProps) -> Html {
     let tick = use_state(|| 0u32);
     let notice = use_state(|| None::<String>);
     let departments = use_state(|| Rc::new(Vec::<DepartmentView>::new()));
+    let calendar = use_state(|| None::<CalendarStatus>);
 
     {
-        let (api, departments) = (props.api.clone(), departments.clone());
+        let (api, departments, calendar) =
+            (props.api.clone(), departments.clone(), calendar.clone());
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 if let Ok(d) = api.get::<Vec<DepartmentView>>("/api/v1/departments").await {
                     departments.set(Rc::new(d));
+                }
+                if let Ok(c) = api.get::<CalendarStatus>("/api/v1/calendar/status").await {
+                    calendar.set(Some(c));
                 }
             });
         });
@@ -142,8 +149,14 @@ pub fn Dispatch(props: &WidgetProps) -> Html {
         },
     };
 
+    // Whether the calendar status has been read and what it said, for tests and styling.
+    let calendar_state = match &*calendar {
+        None => "unknown",
+        Some(c) if c.message_zh.is_some() => "warning",
+        Some(_) => "ok",
+    };
     html! {
-        <div class="ms-dispatch">
+        <div class="ms-dispatch" data-calendar={calendar_state}>
             <header class="ms-bar ms-staff-bar">
                 <h1 class="ms-title">{ lang.t("受理交办", "Dispatch desk") }</h1>
             </header>
@@ -153,8 +166,20 @@ pub fn Dispatch(props: &WidgetProps) -> Html {
                 { tab_button(Tab::Resolved, "ms-tab-resolved", lang.t("待销号", "To close")) }
                 { tab_button(Tab::Coverage, "ms-tab-coverage", lang.t("走访覆盖", "Visit coverage")) }
             </nav>
+            if let Some(w) = calendar_warning(calendar.as_ref(), lang) {
+                <p id="ms-calendar-warning" class="ms-offline" role="alert">{ w }</p>
+            }
             if let Some(n) = &*notice { <p id="ms-notice" class="ms-notice" role="status">{ n }</p> }
             { body }
         </div>
+    }
+}
+
+/// The working-calendar warning in the reader's language, when there is one.
+fn calendar_warning(status: Option<&CalendarStatus>, lang: crate::i18n::Lang) -> Option<String> {
+    let s = status?;
+    match lang {
+        crate::i18n::Lang::Zh => s.message_zh.clone(),
+        crate::i18n::Lang::En => s.message_en.clone().or_else(|| s.message_zh.clone()),
     }
 }

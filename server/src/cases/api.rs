@@ -46,7 +46,13 @@ impl CasesApi {
     async fn full_view(&self, c: &CaseRow, p: &Principal) -> Result<CaseView, ApiError> {
         let photos = self.state.db.photos(c.id).await?;
         let events = self.state.db.events(c.id).await?;
-        Ok(case_view(c, p, &photos, Some(&events), crate::now_ms()))
+        Ok(case_view(
+            c,
+            p,
+            &photos,
+            Some(&events),
+            self.state.clock.now_ms(),
+        ))
     }
 
     async fn list_view(
@@ -55,7 +61,7 @@ impl CasesApi {
         p: &Principal,
         limit: i64,
     ) -> Result<CaseList, ApiError> {
-        let now = crate::now_ms();
+        let now = self.state.clock.now_ms();
         let next_cursor = if rows.len() as i64 == limit {
             rows.last().map(|c| c.id.to_string())
         } else {
@@ -242,7 +248,7 @@ impl CasesApi {
                 &p,
                 &[],
                 Some(std::slice::from_ref(event)),
-                crate::now_ms(),
+                self.state.clock.now_ms(),
             ),
             None => self.full_view(&case, &p).await?,
         };
@@ -304,7 +310,7 @@ impl CasesApi {
         let rows = self
             .state
             .db
-            .cases(&scope, &filter, crate::now_ms())
+            .cases(&scope, &filter, self.state.clock.now_ms())
             .await?;
         let mut list = self.list_view(rows, &p, limit).await?;
         list.items = list
@@ -337,7 +343,7 @@ impl CasesApi {
         let rows = self
             .state
             .db
-            .cases(&Scope::Owner(p.id()), &filter, crate::now_ms())
+            .cases(&Scope::Owner(p.id()), &filter, self.state.clock.now_ms())
             .await?;
         Ok(Json(self.list_view(rows, &p, limit).await?))
     }
@@ -366,7 +372,7 @@ impl CasesApi {
             if !crate::policy::sees_case(&scope, &hit.row) {
                 return Err(ApiError::not_found("case_not_found", "案件不存在"));
             }
-            let now = crate::now_ms();
+            let now = self.state.clock.now_ms();
             let json = hit.json(relation(&hit.row, &p), now, || {
                 CaseJson::of(&case_view(
                     &hit.row,
@@ -383,7 +389,7 @@ impl CasesApi {
         let (c, _) = self.visible_case(&p, id.0).await?;
         let photos = self.state.db.photos(c.id).await?;
         let events = self.state.db.events(c.id).await?;
-        let view = case_view(&c, &p, &photos, Some(&events), crate::now_ms());
+        let view = case_view(&c, &p, &photos, Some(&events), self.state.clock.now_ms());
         self.state.case_cache.put(c, photos, events);
         if feed.generation() != generation {
             // Something was committed or read from the log meanwhile: what we read may be stale.
@@ -412,7 +418,7 @@ impl CasesApi {
                 "案件已被他人更新,请刷新后重试",
             ));
         }
-        let now = crate::now_ms();
+        let now = self.state.clock.now_ms();
         let mut ch = CaseChange::default();
         // Reclassifying (with accept or assign) moves the case to the new category's deadlines.
         let category = match req.category_id.filter(|id| *id != c.category_id) {
@@ -435,10 +441,20 @@ impl CasesApi {
         };
         let mut note = req.note.clone();
         let mut data = None;
+        // The resolution deadline from now: in working days by the calendar when the category
+        // gives it so (stored as made), else in natural hours.
+        let resolve_due = match category.resolve_workdays {
+            Some(n) => (
+                self.state.work_calendar().await?.workday_deadline(now, n),
+                Some(n),
+            ),
+            None => (now + category.resolve_hours * HOUR_MS, None),
+        };
         // Rework after an unsatisfied rating or a reopen gets fresh deadlines.
         let reopen_deadlines = |ch: &mut CaseChange| {
             ch.sign_due_at = Some(Some(now + category.sign_hours * HOUR_MS));
-            ch.due_at = Some(Some(now + category.resolve_hours * HOUR_MS));
+            ch.due_at = Some(Some(resolve_due.0));
+            ch.due_workdays = Some(resolve_due.1);
         };
         match req.action {
             Action::Accept | Action::Sign | Action::Progress => {}
@@ -448,7 +464,7 @@ impl CasesApi {
                 if self.state.db.department(dept).await?.is_none() {
                     return Err(ApiError::not_found("unknown_department", "承办部门不存在"));
                 }
-                let due = match req.due_at {
+                let (due, workdays) = match req.due_at {
                     Some(d) if d.timestamp_millis() <= now => {
                         return Err(ApiError::field(minsheng_model::FieldError {
                             field: "due_at",
@@ -457,12 +473,13 @@ impl CasesApi {
                             message_en: "must be in the future".into(),
                         }));
                     }
-                    Some(d) => d.timestamp_millis(),
-                    None => now + category.resolve_hours * HOUR_MS,
+                    Some(d) => (d.timestamp_millis(), None),
+                    None => resolve_due,
                 };
                 ch.department_id = Some(Some(dept));
                 ch.sign_due_at = Some(Some(now + category.sign_hours * HOUR_MS));
                 ch.due_at = Some(Some(due));
+                ch.due_workdays = Some(workdays);
                 data = Some(json!({ "department_id": dept, "due_at": crate::to_time(due) }));
             }
             Action::Resolve => ch.resolved_at = Some(now),
@@ -477,10 +494,18 @@ impl CasesApi {
                 }
                 note = req.comment.clone().or_else(|| req.reason.clone());
                 data = Some(json!({ "satisfaction": s, "stars": req.stars, "reason": req.reason }));
+                if to != Status::Closed {
+                    // The fresh deadline as made, for the points ledger.
+                    data = data.map(|mut d| {
+                        d["due_at"] = json!(crate::to_time(resolve_due.0));
+                        d
+                    });
+                }
             }
             Action::Reopen => {
                 reopen_deadlines(&mut ch);
                 note = req.reason.clone();
+                data = Some(json!({ "due_at": crate::to_time(resolve_due.0) }));
             }
             Action::Close => ch.closed_at = Some(now),
             Action::Merge => {

@@ -164,6 +164,7 @@ mod tests {
                 name_en: None,
                 tier: "normal",
                 resolve_hours: 72,
+                resolve_workdays: None,
                 accept_hours: 2,
                 sign_hours: 4,
                 default_department_id: None,

@@ -56,7 +56,7 @@ impl AppState {
             },
             None => self.locate(lat, lng).await?,
         };
-        let now = crate::now_ms();
+        let now = self.clock.now_ms();
         let trimmed = |s: Option<String>| s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let record = NewCaseRecord {
             client_request_id: n.client_request_id,

@@ -103,7 +103,7 @@ impl MapApi {
                     .collect()
             }
         };
-        let now = crate::now_ms();
+        let now = self.state.clock.now_ms();
         let rows = {
             let view = self.state.map_index.fresh(&self.state.db).await?;
             view.counts_by_area(&scope, &f, now)
@@ -190,7 +190,7 @@ impl MapApi {
             department_id: department_id.0,
             ..Default::default()
         };
-        let now = crate::now_ms();
+        let now = self.state.clock.now_ms();
         let today = (now + BEIJING_MS) / DAY_MS * DAY_MS - BEIJING_MS;
         let since = today - (days - 1) * DAY_MS;
         let fig = {
@@ -264,7 +264,7 @@ impl MapApi {
         let (s, w) = coords::to_wgs84(system, nums[1], nums[0]);
         let (n, e) = coords::to_wgs84(system, nums[3], nums[2]);
         let b = (w, s, e, n);
-        let now = crate::now_ms();
+        let now = self.state.clock.now_ms();
         let (total, points, clusters) = {
             let view = self.state.map_index.fresh(&self.state.db).await?;
             let total = view.count_in_box(&scope, &f, b);

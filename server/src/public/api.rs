@@ -145,7 +145,7 @@ impl PublicApi {
                 .filter(|s| !matches!(s, Status::Rejected | Status::Merged))
                 .collect();
         }
-        let now = crate::now_ms();
+        let now = self.state.clock.now_ms();
         let filter = CaseFilter {
             statuses,
             area_ids,
@@ -203,7 +203,7 @@ impl PublicApi {
         let photos = self.state.db.public_photos_of(&[c.id]).await?;
         let departments = self.department_names().await?;
         Ok(Json(
-            self.public_case(&c, &areas, &departments, &photos, crate::now_ms())
+            self.public_case(&c, &areas, &departments, &photos, self.state.clock.now_ms())
                 .await?,
         ))
     }
@@ -243,8 +243,13 @@ impl PublicApi {
         }
         let photos = self.state.db.photos(c.id).await?;
         let events = self.state.db.events(c.id).await?;
-        let mut view =
-            crate::cases::view::case_view(&c, &viewer, &photos, Some(&events), crate::now_ms());
+        let mut view = crate::cases::view::case_view(
+            &c,
+            &viewer,
+            &photos,
+            Some(&events),
+            self.state.clock.now_ms(),
+        );
         // Read-only: whoever holds the link may look, not act. A link can be forwarded, so
         // the contact is masked as for staff who are not entitled to it.
         view.allowed_actions.clear();
@@ -269,7 +274,7 @@ impl PublicApi {
         let at = self.state.db.escalated_at(&ids).await?;
         let areas = self.state.areas().await?;
         let departments = self.department_names().await?;
-        let now = crate::now_ms();
+        let now = self.state.clock.now_ms();
         let out = rows
             .iter()
             .map(|c| Circular {
@@ -433,7 +438,7 @@ impl PublicApi {
                 p.id(),
                 p.role.as_str(),
                 &case.status,
-                crate::now_ms(),
+                self.state.clock.now_ms(),
             )
             .await?;
         self.state.feed.committed();

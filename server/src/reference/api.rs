@@ -72,6 +72,7 @@ fn category_view(c: &CategoryRow) -> CategoryView {
         name_en: c.name_en.clone(),
         tier: Tier::parse(&c.tier).unwrap_or(Tier::General),
         resolve_hours: c.resolve_hours,
+        resolve_workdays: c.resolve_workdays,
         accept_hours: c.accept_hours,
         sign_hours: c.sign_hours,
         default_department_id: c.default_department_id,
@@ -125,7 +126,7 @@ impl ReferenceApi {
     ) -> Result<CategoryRecord<'a>, ApiError> {
         name_ok("code", &c.code)?;
         name_ok("name", &c.name)?;
-        let resolve_hours = c.resolve_hours.unwrap_or(c.tier.resolve_hours());
+        let resolve_hours = crate::calendar::category_resolve_hours(c)?;
         hours_ok("resolve_hours", resolve_hours)?;
         hours_ok("accept_hours", c.accept_hours)?;
         hours_ok("sign_hours", c.sign_hours)?;
@@ -140,6 +141,7 @@ impl ReferenceApi {
             name_en: c.name_en.as_deref(),
             tier: c.tier.as_str(),
             resolve_hours,
+            resolve_workdays: c.resolve_workdays,
             accept_hours: c.accept_hours,
             sign_hours: c.sign_hours,
             default_department_id: c.default_department_id,
@@ -324,7 +326,9 @@ impl ReferenceApi {
         })))
     }
 
-    /// Add a category (admin). `resolve_hours` defaults to the tier's.
+    /// Add a category (admin). `resolve_hours` defaults to the tier's; `resolve_workdays`
+    /// gives the deadline in working days instead (not with `resolve_hours`, not for the
+    /// urgent tier: 422 `validation_failed` with `field`).
     #[oai(path = "/api/v1/admin/categories", method = "post")]
     async fn create_category(
         &self,
@@ -551,7 +555,7 @@ impl AppState {
                     area_id: u.area_id,
                     all_areas,
                 },
-                crate::now_ms(),
+                self.clock.now_ms(),
             )
             .await?;
         Ok(id)

@@ -46,7 +46,7 @@ impl ReportsApi {
     fn day(&self, day: Option<&str>) -> Result<chrono::NaiveDate, ApiError> {
         match day.map(str::trim).filter(|d| !d.is_empty()) {
             Some(d) => parse_day(d),
-            None => Ok(day_of(crate::now_ms())),
+            None => Ok(day_of(self.state.clock.now_ms())),
         }
     }
 
@@ -75,7 +75,8 @@ impl ReportsApi {
         body: crate::contract::StrictJson<NewReport>,
     ) -> Result<ReportFiled, ApiError> {
         let p = self.state.authenticate(&auth).await?;
-        let (view, filed) = super::file_report(&self.state, &p, &body.0, crate::now_ms()).await?;
+        let (view, filed) =
+            super::file_report(&self.state, &p, &body.0, self.state.clock.now_ms()).await?;
         Ok(match filed {
             Filed::Created => ReportFiled::Created(Json(view)),
             Filed::Updated | Filed::Replayed => ReportFiled::Existing(Json(view)),
@@ -101,7 +102,7 @@ impl ReportsApi {
         ))
     }
 
-    /// Every cadre expected to report on a day (Monday to Friday) with `on_time`, `late`,
+    /// Every cadre expected to report on a day (a working day by the calendar) with `on_time`, `late`,
     /// `missing` (once the deadline has passed) or `pending`; scoped like the list.
     #[oai(path = "/api/v1/reports/status", method = "get")]
     async fn status(
@@ -114,7 +115,7 @@ impl ReportsApi {
         let scope = self.state.report_scope(&p).await?;
         let day = self.day(day.0.as_ref().map(|d| d.0.as_str()))?;
         Ok(Json(
-            super::status(&self.state, &scope, day, crate::now_ms()).await?,
+            super::status(&self.state, &scope, day, self.state.clock.now_ms()).await?,
         ))
     }
 
@@ -128,7 +129,7 @@ impl ReportsApi {
     ) -> Result<Json<PublicReportList>, ApiError> {
         let day = self.day(day.0.as_ref().map(|d| d.0.as_str()))?;
         Ok(Json(
-            super::public_reports(&self.state, day, crate::now_ms()).await?,
+            super::public_reports(&self.state, day, self.state.clock.now_ms()).await?,
         ))
     }
 
@@ -169,7 +170,7 @@ impl ReportsApi {
             .collect();
         self.state
             .db
-            .set_point_rules(&rules, p.id(), crate::now_ms())
+            .set_point_rules(&rules, p.id(), self.state.clock.now_ms())
             .await?;
         Ok(Json(self.rules().await?))
     }
@@ -188,7 +189,7 @@ impl ReportsApi {
     ) -> Result<Json<PointTotals>, ApiError> {
         self.staff(&auth).await?;
         let by = group_by.0.unwrap_or(PointsGroupBy::User);
-        let (month, from, to) = month_range(month.0.as_deref(), crate::now_ms())?;
+        let (month, from, to) = month_range(month.0.as_deref(), self.state.clock.now_ms())?;
         let sums = self
             .state
             .db
@@ -218,7 +219,7 @@ impl ReportsApi {
         limit: Query<Option<i64>>,
     ) -> Result<Json<PointEntryList>, ApiError> {
         let p = self.staff(&auth).await?;
-        let (month, from, to) = month_range(month.0.as_deref(), crate::now_ms())?;
+        let (month, from, to) = month_range(month.0.as_deref(), self.state.clock.now_ms())?;
         let user = match (user_id.0, department_id.0) {
             (None, None) => Some(p.id()),
             (u, _) => u,
@@ -241,7 +242,7 @@ impl ReportsApi {
         #[oai(validator(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$"))]
         month: Query<Option<String>>,
     ) -> Result<Json<PublicPoints>, ApiError> {
-        let (month, from, to) = month_range(month.0.as_deref(), crate::now_ms())?;
+        let (month, from, to) = month_range(month.0.as_deref(), self.state.clock.now_ms())?;
         let public = |rows: Vec<minsheng_model::reports::PointTotal>| {
             rows.into_iter()
                 .map(|t| PublicPointTotal {

@@ -2,18 +2,20 @@
 //! one report per Beijing-time day by the deadline (`MINSHENG_REPORT_DEADLINE`, 17:00 by
 //! default). The system fills in what it knows they did that day (timeline events they
 //! made, cases they acted on, visits they made), stored with the report and shown fresh.
-//! Workdays are Monday to Friday: nobody is missing on a weekend, though a report filed
-//! then is kept and counted. Leaders and admins read reports and never file one.
+//! Reports are expected on working days by the working calendar (`crate::calendar`:
+//! 法定节假日 off, 调休 weekends on, Monday to Friday for a year without one): nobody is
+//! missing on an off day, though a report filed then is kept and counted. Leaders and admins
+//! read reports and never file one.
 //!
-//! Every function that depends on the clock takes `now` (epoch ms), so the deadline can be
-//! tested at chosen times.
+//! Every function that depends on the clock takes `now` (epoch ms; the handlers pass the
+//! application's `state.clock`), so the deadline can be tested at chosen times.
 
 pub mod api;
 pub mod points;
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::NaiveDate;
 use minsheng_model::reports::{
     KindCount, NewReport, PublicReport, PublicReportList, REPORTING_ROLES, ReportFigures,
     ReportList, ReportStatus, ReportStatusList, ReportStatusRow, ReportView, check_report, limits,
@@ -31,11 +33,6 @@ pub const DAY_MS: i64 = 86_400_000;
 /// The Beijing-time day an instant falls on.
 pub fn day_of(ms: i64) -> NaiveDate {
     to_time(ms + BEIJING_MS).date_naive()
-}
-
-/// Monday to Friday. (Public holidays and their swapped workdays, 调休, are not modelled.)
-pub fn is_workday(day: NaiveDate) -> bool {
-    !matches!(day.weekday(), Weekday::Sat | Weekday::Sun)
 }
 
 /// `YYYY-MM-DD`, or 400 `invalid_day`.
@@ -245,7 +242,7 @@ async fn standings(
     now: i64,
 ) -> Result<Vec<Standing>, ApiError> {
     let deadline = state.report_deadline(day);
-    let workday = is_workday(day);
+    let workday = state.is_workday(day).await?;
     let mut reports: BTreeMap<i64, ReportRow> = state
         .db
         .reports(scope, &day.to_string(), None, None)
@@ -314,7 +311,7 @@ pub async fn status(
     let count = |st: ReportStatus| rows.iter().filter(|r| r.status == st).count() as i64;
     Ok(ReportStatusList {
         day: day.to_string(),
-        workday: is_workday(day),
+        workday: state.is_workday(day).await?,
         deadline: to_time(state.report_deadline(day)),
         on_time: count(ReportStatus::OnTime),
         late: count(ReportStatus::Late),
@@ -361,7 +358,7 @@ pub async fn public_reports(
         .collect::<Result<_, _>>()?;
     Ok(PublicReportList {
         day: day.to_string(),
-        workday: is_workday(day),
+        workday: state.is_workday(day).await?,
         deadline: to_time(state.report_deadline(day)),
         items,
     })

@@ -30,7 +30,7 @@ use minsheng_model::reports::{
     REPORTING_ROLES, limits,
 };
 
-use super::{DAY_MS, day_of, is_workday};
+use super::{DAY_MS, day_of};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::storage::{
@@ -135,15 +135,18 @@ async fn due_in_effect(
         .filter(|e| e.id < row.event.id)
     {
         let reopened = e.kind == "reopen" || (e.kind == "rate" && e.to_status == "reopened");
+        // The deadline the event recorded as it was made (in working days or hours).
+        let recorded = e
+            .data
+            .as_deref()
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+            .and_then(|d| d["due_at"].as_str().map(str::to_string))
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
+            .map(|t| t.timestamp_millis());
         if e.kind == "assign" {
-            due = e
-                .data
-                .as_deref()
-                .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
-                .and_then(|d| d["due_at"].as_str().map(str::to_string))
-                .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
-                .map(|t| t.timestamp_millis())
-                .or(due);
+            due = recorded.or(due);
+        } else if reopened && recorded.is_some() {
+            due = recorded;
         } else if reopened && let Some(h) = hours {
             due = Some(e.at + h * HOUR_MS);
         }
@@ -279,6 +282,8 @@ async fn missing(state: &AppState, rules: &Rules, now: i64) -> anyhow::Result<u6
         return Ok(0);
     };
     let initial = (first - chrono::Duration::days(1)).min(settled);
+    // Working days by the calendar (法定节假日 off, 调休 weekends on).
+    let calendar = crate::calendar::work_calendar(&state.db.calendar_days(None).await?);
     let mut written = 0;
     for _ in 0..DAYS_PER_RUN {
         let cursor = state.db.cursor_at(DAYS_CURSOR, day_number(initial)).await?;
@@ -287,7 +292,7 @@ async fn missing(state: &AppState, rules: &Rules, now: i64) -> anyhow::Result<u6
         };
         let deadline = state.report_deadline(day);
         let mut entries = Vec::new();
-        if is_workday(day)
+        if calendar.is_workday(day)
             && let Some(rule) = rules.at(PointKind::ReportMissing, deadline)
         {
             let roles: Vec<&str> = REPORTING_ROLES.iter().map(|r| r.as_str()).collect();

@@ -146,6 +146,8 @@ pub struct CaseChange {
     pub category_id: Option<i64>,
     pub sign_due_at: Option<Option<i64>>,
     pub due_at: Option<Option<i64>>,
+    /// The working days `due_at` was counted in (`Some(None)`: natural hours).
+    pub due_workdays: Option<Option<i64>>,
     pub escalation_level: Option<i64>,
     pub merged_into: Option<i64>,
     pub satisfaction: Option<String>,
@@ -615,6 +617,9 @@ impl Db {
         }
         if let Some(v) = ch.due_at {
             sql.push(", due_at = ").bind(Bind::OptI64(v));
+        }
+        if let Some(v) = ch.due_workdays {
+            sql.push(", due_workdays = ").bind(Bind::OptI64(v));
         }
         if let Some(v) = ch.escalation_level {
             sql.push(", escalation_level = ").bind(Bind::I64(v));

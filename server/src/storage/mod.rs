@@ -5,6 +5,7 @@
 //! [`with_db!`]. What must differ between the databases (connection options, migrations,
 //! case-insensitive matching) lives in `sqlite.rs` and `postgres.rs`.
 
+mod calendar;
 mod cases;
 mod channels;
 mod jobs;
@@ -23,6 +24,7 @@ mod supervision;
 mod users;
 mod visits;
 
+pub use calendar::{CalendarDayRow, CalendarYearRow};
 pub use cases::{
     CaseChange, CaseFilter, NewCaseRecord, NewContentCheck, NewEvent, NewPhoto, Scope, Submitted,
 };

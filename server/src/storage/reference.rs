@@ -5,7 +5,7 @@ use super::{AreaRow, CategoryRow, Db, DepartmentRow, StoreError, StoreResult, un
 const AREA_COLS: &str =
     "SELECT id, parent_id, level, code, name, name_en, path, lat, lng, boundary FROM areas";
 const DEPT_COLS: &str = "SELECT id, code, name, name_en, area_id FROM departments";
-const CAT_COLS: &str = "SELECT id, code, name, name_en, tier, resolve_hours, accept_hours, sign_hours, default_department_id, active FROM categories";
+const CAT_COLS: &str = "SELECT id, code, name, name_en, tier, resolve_hours, resolve_workdays, accept_hours, sign_hours, default_department_id, active FROM categories";
 
 /// An area to insert; `boundary` is JSON text.
 pub struct NewAreaRecord<'a> {
@@ -26,6 +26,7 @@ pub struct CategoryRecord<'a> {
     pub name_en: Option<&'a str>,
     pub tier: &'a str,
     pub resolve_hours: i64,
+    pub resolve_workdays: Option<i64>,
     pub accept_hours: i64,
     pub sign_hours: i64,
     pub default_department_id: Option<i64>,
@@ -109,11 +110,12 @@ impl Db {
     pub async fn create_category(&self, c: &CategoryRecord<'_>) -> StoreResult<i64> {
         let id = with_db!(self, p => {
             sqlx::query_scalar::<_, i64>(
-                "INSERT INTO categories (code, name, name_en, tier, resolve_hours, accept_hours, sign_hours, default_department_id, active)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                "INSERT INTO categories (code, name, name_en, tier, resolve_hours, accept_hours, sign_hours, default_department_id, active, resolve_workdays)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
             )
             .bind(c.code).bind(c.name).bind(c.name_en).bind(c.tier).bind(c.resolve_hours)
             .bind(c.accept_hours).bind(c.sign_hours).bind(c.default_department_id).bind(c.active)
+            .bind(c.resolve_workdays)
             .fetch_one(p).await
         })
         .map_err(unique_as("category code"))?;
@@ -124,10 +126,12 @@ impl Db {
         let n = with_db!(self, p => {
             sqlx::query(
                 "UPDATE categories SET code = $1, name = $2, name_en = $3, tier = $4, resolve_hours = $5,
-                 accept_hours = $6, sign_hours = $7, default_department_id = $8, active = $9 WHERE id = $10",
+                 accept_hours = $6, sign_hours = $7, default_department_id = $8, active = $9,
+                 resolve_workdays = $11 WHERE id = $10",
             )
             .bind(c.code).bind(c.name).bind(c.name_en).bind(c.tier).bind(c.resolve_hours)
             .bind(c.accept_hours).bind(c.sign_hours).bind(c.default_department_id).bind(c.active).bind(id)
+            .bind(c.resolve_workdays)
             .execute(p).await.map(|r| r.rows_affected())
         })
         .map_err(unique_as("category code"))?;

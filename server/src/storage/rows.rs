@@ -49,6 +49,8 @@ pub struct CategoryRow {
     pub name_en: Option<String>,
     pub tier: String,
     pub resolve_hours: i64,
+    /// The resolution deadline in working days (the calendar's), instead of `resolve_hours`.
+    pub resolve_workdays: Option<i64>,
     pub accept_hours: i64,
     pub sign_hours: i64,
     pub default_department_id: Option<i64>,

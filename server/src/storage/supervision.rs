@@ -11,7 +11,11 @@ pub struct DueCase {
     pub status: String,
     pub escalation_level: i64,
     pub due_at: i64,
+    /// The case's resolution window in hours: 24 × its `due_workdays` when the deadline was
+    /// counted in working days, else its category's `resolve_hours`.
     pub resolve_hours: i64,
+    /// The working days the deadline was counted in, when it was.
+    pub due_workdays: Option<i64>,
 }
 
 /// One case with the times the statistics need (epoch ms; `None` when the step never happened).
@@ -45,10 +49,12 @@ impl Db {
         let lead_ms_per_hour = ((1.0 - lead_share).clamp(0.0, 1.0) * 3_600_000.0) as i64;
         Ok(with_db!(self, p => {
             sqlx::query_as::<_, DueCase>(
-                "SELECT c.id, c.version, c.status, c.escalation_level, c.due_at, cat.resolve_hours
+                "SELECT c.id, c.version, c.status, c.escalation_level, c.due_at,
+                        COALESCE(c.due_workdays * 24, cat.resolve_hours) AS resolve_hours, c.due_workdays
                  FROM cases c JOIN categories cat ON cat.id = c.category_id
                  WHERE c.status IN ('assigned', 'in_progress', 'reopened') AND c.due_at IS NOT NULL
-                   AND c.escalation_level < 3 AND c.due_at - cat.resolve_hours * $1 <= $2
+                   AND c.escalation_level < 3
+                   AND c.due_at - COALESCE(c.due_workdays * 24, cat.resolve_hours) * $1 <= $2
                  ORDER BY c.due_at LIMIT $3",
             )
             .bind(lead_ms_per_hour).bind(now).bind(limit).fetch_all(p).await

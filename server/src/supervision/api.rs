@@ -105,7 +105,7 @@ impl SupervisionApi {
         let day = match date.filter(|d| !d.is_empty()) {
             Some(d) => NaiveDate::parse_from_str(&d, "%Y-%m-%d")
                 .map_err(|_| ApiError::bad_request("invalid_date", "date 应为 YYYY-MM-DD"))?,
-            None => crate::today_beijing(),
+            None => self.state.clock.today_beijing(),
         };
         let level = area_level.unwrap_or_else(|| "street".into());
         if minsheng_model::AreaLevel::parse(&level).is_none() {
@@ -144,7 +144,7 @@ impl SupervisionApi {
                 .collect(),
             GroupBy::Area => areas.iter().map(|a| (a.id, a.name.clone())).collect(),
         };
-        let mut out: Vec<StatsRow> = tally(&rows, by, &areas, &level, crate::now_ms())
+        let mut out: Vec<StatsRow> = tally(&rows, by, &areas, &level, self.state.clock.now_ms())
             .into_iter()
             .map(|(key, t)| StatsRow {
                 key_id: key,
@@ -327,7 +327,7 @@ impl SupervisionApi {
             to: to.0.map(DayOrTime::into_inner),
         };
         let filter = query.filter(&self.state, &scope, None, EXPORT_MAX).await?;
-        let now = crate::now_ms();
+        let now = self.state.clock.now_ms();
         let rows = self.state.db.cases(&scope, &filter, now).await?;
         let areas = self.state.areas().await?;
         let depts: std::collections::HashMap<i64, String> = self

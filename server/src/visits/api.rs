@@ -775,7 +775,7 @@ impl VisitsApi {
         }
         let photos = self.state.db.photos(case.id).await?;
         let events = self.state.db.events(case.id).await?;
-        let view = case_view(&case, &p, &photos, Some(&events), crate::now_ms());
+        let view = case_view(&case, &p, &photos, Some(&events), self.state.clock.now_ms());
         Ok(if created {
             RaisedCase::Created(Json(view))
         } else {
