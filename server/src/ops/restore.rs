@@ -292,7 +292,7 @@ pub async fn restore(db: &Db, data_dir: &Path, from: &Path) -> anyhow::Result<Re
     }
     db.migrate_to(manifest.schema_version).await?;
     let files = copy_files(&manifest, from, data_dir)?;
-    let seeded = Db::seeded_by_migrations(Db::newest_migration()).await?;
+    let seeded = seeded_tables(Db::newest_migration()).await?;
     let rows = match db {
         Db::Sqlite(pool) => {
             let mut tx = pool.begin().await?;
@@ -331,6 +331,18 @@ pub async fn restore(db: &Db, data_dir: &Path, from: &Path) -> anyhow::Result<Re
     })
 }
 
+/// Tables that start-up fills from data shipped with the binary (the holiday-cn years): a
+/// database holding only those rows is empty, and the backup's rows replace them.
+const BUNDLED_AT_START_UP: &[&str] = &["calendar_years", "calendar_days"];
+
+/// The tables whose rows a restore replaces instead of refusing: those the migrations up to
+/// `version` fill themselves, and those filled at start-up from shipped data.
+async fn seeded_tables(version: i64) -> anyhow::Result<Vec<String>> {
+    let mut seeded = Db::seeded_by_migrations(version).await?;
+    seeded.extend(BUNDLED_AT_START_UP.iter().map(|t| t.to_string()));
+    Ok(seeded)
+}
+
 /// Refuses a database holding anything but what the migrations put there themselves;
 /// when it is empty, its schema version if that is past the backup's.
 async fn refuse_unless_empty(db: &Db, backup_version: i64) -> anyhow::Result<Option<i64>> {
@@ -363,6 +375,18 @@ async fn refuse_unless_empty(db: &Db, backup_version: i64) -> anyhow::Result<Opt
     for t in &tables {
         if seeded.contains(&t.name) {
             continue;
+        }
+        if BUNDLED_AT_START_UP.contains(&t.name.as_str()) {
+            // The shipped calendar years, loaded by `migrate` and at start-up, are not data;
+            // a year an admin put is.
+            let admin: i64 = with_conn!(db, c => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM calendar_years WHERE source <> 'bundled'"
+            )
+            .fetch_one(&mut *c)
+            .await?);
+            if admin == 0 {
+                continue;
+            }
         }
         let n: i64 = with_conn!(db, c => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM {}",
