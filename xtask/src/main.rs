@@ -30,19 +30,23 @@ const WIDGETS: &[(&str, &str)] = &[
     ("progress-map", "民生实事进度图 · 民生"),
     ("visit", "入户走访 · 民生"),
     ("board", "公开晾晒 · 民生"),
+    ("admin", "管理后台 · 民生"),
 ];
 /// Without `--split`: the bundles and the widgets (cargo features) each holds. Residents'
 /// phones download only the first; the staff widgets (SVG map, desk) never weigh on them,
 /// a supervisor's phone in the field (weak signal) downloads only `visit`, and the public
-/// (no login) only the board.
+/// (no login) only the board; the administrator's console is a bundle of its own.
 const BUNDLES: &[(&str, &[&str])] = &[
     ("widgets", &["submit", "track"]),
     ("staff", &["handle", "dispatch", "progress-map"]),
     ("field", &["visit"]),
     ("public", &["board"]),
+    ("admin", &["admin"]),
 ];
 /// Widgets whose page also gets `staff.css` (wide desk layouts, the map, the visit lists).
 const STAFF_WIDGETS: &[&str] = &["handle", "dispatch", "progress-map", "visit"];
+/// Widgets whose page gets `staff.css` and `admin.css` (the console's tables, tree and forms).
+const ADMIN_WIDGETS: &[&str] = &["admin"];
 /// Widgets whose page gets `board.css` instead (the public board's phone and big-screen layouts).
 const BOARD_WIDGETS: &[&str] = &["board"];
 /// What the submit widget may weigh, gzipped, html + js + wasm + css.
@@ -476,6 +480,14 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
         write_compressed(&assets.join(&staff_css_name), &staff_css_data)?,
     );
 
+    let mut admin_css_data = staff_css_data.clone();
+    admin_css_data.extend(fs::read(static_dir.join("admin.css"))?);
+    let admin_css_name = hashed_name("admin", "css", &admin_css_data);
+    gz_sizes.insert(
+        admin_css_name.clone(),
+        write_compressed(&assets.join(&admin_css_name), &admin_css_data)?,
+    );
+
     let mut board_css_data = css_data.clone();
     board_css_data.extend(fs::read(static_dir.join("board.css"))?);
     let board_css_name = hashed_name("board", "css", &board_css_data);
@@ -516,6 +528,8 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
         let (js, wasm) = &bundle_of[w];
         let css_name = if STAFF_WIDGETS.contains(w) {
             &staff_css_name
+        } else if ADMIN_WIDGETS.contains(w) {
+            &admin_css_name
         } else if BOARD_WIDGETS.contains(w) {
             &board_css_name
         } else {

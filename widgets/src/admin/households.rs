@@ -1,0 +1,11 @@
+//! (in progress)
+
+use yew::prelude::*;
+
+use super::TabProps;
+
+#[function_component]
+pub fn Households(props: &TabProps) -> Html {
+    let _ = props;
+    html! {}
+}
