@@ -24,6 +24,10 @@ pub enum Kind {
     Password,
     /// A whole number; empty is `null`.
     Int,
+    /// A number; empty is `null`.
+    Float,
+    /// `YYYY-MM-DD` (a date picker); empty is `null`.
+    Date,
     /// One of `(value, label)`; a value that reads as a whole number is sent as one (ids),
     /// the others as strings (enums); the empty value is `null`.
     Select(Rc<Vec<(String, String)>>),
@@ -106,7 +110,21 @@ pub fn body(fields: &[Field], values: &Values, lang: Lang) -> Result<Value, Vec<
         let value = match &f.kind {
             Kind::Check => Value::Bool(raw == "true"),
             _ if raw.is_empty() => Value::Null,
-            Kind::Text | Kind::Textarea | Kind::Password => Value::String(raw.into()),
+            Kind::Text | Kind::Textarea | Kind::Password | Kind::Date => Value::String(raw.into()),
+            Kind::Float => match raw
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+            {
+                Some(n) => Value::Number(n),
+                None => {
+                    errors.push(FieldError {
+                        field: f.name.into(),
+                        message: lang.t("请输入数字。", "Enter a number.").into(),
+                    });
+                    continue;
+                }
+            },
             Kind::Int => match raw.parse::<i64>() {
                 Ok(n) => Value::from(n),
                 Err(_) => {
@@ -283,13 +301,15 @@ pub fn Form(props: &FormProps) -> Html {
             }
         };
         match &f.kind {
-            Kind::Text | Kind::Int | Kind::Password => {
+            Kind::Text | Kind::Int | Kind::Float | Kind::Date | Kind::Password => {
                 let oninput = Callback::from(move |e: InputEvent| {
                     set(e.target_unchecked_into::<HtmlInputElement>().value())
                 });
                 let kind = match f.kind {
                     Kind::Password => "password",
                     Kind::Int => "number",
+                    Kind::Float => "text",
+                    Kind::Date => "date",
                     _ => "text",
                 };
                 html! { <input name={name} type={kind} value={current} oninput={oninput}
