@@ -5,6 +5,7 @@
 //! [`with_db!`]. What must differ between the databases (connection options, migrations,
 //! case-insensitive matching) lives in `sqlite.rs` and `postgres.rs`.
 
+pub(crate) mod audit;
 mod cases;
 mod channels;
 mod map;
@@ -22,6 +23,8 @@ mod supervision;
 mod users;
 mod visits;
 
+pub(crate) use audit::audit;
+pub use audit::{AuditFilter, AuditRecord, AuditRow};
 pub use cases::{
     CaseChange, CaseFilter, NewCaseRecord, NewContentCheck, NewEvent, NewPhoto, Scope, Submitted,
 };
@@ -31,7 +34,7 @@ pub use channels::{
 pub use map::{BEIJING_MS, MapCaseRow, MapChangeRow};
 pub use notifications::{NewNotification, NotificationRow, Recipient};
 pub use public::{EscalatedAt, NewProjectRecord, ProjectPhotoRow, ProjectRow, StageRow};
-pub use reference::{CategoryRecord, NewAreaRecord};
+pub use reference::{AreaRecord, CategoryRecord, DepartmentRecord, NewAreaRecord};
 pub use reports::{
     ActedCase, ActivityRow, CadreRow, EntryFilter, Filed, NewPointEntry, PointEntryRow,
     PointRuleRow, PointSumRow, ReportRecord, ReportRow, ReportScope, UserName,
@@ -39,7 +42,7 @@ pub use reports::{
 pub use rows::*;
 pub use sql::{Bind, Sql};
 pub use supervision::{DueCase, StatRow};
-pub use users::NewUserRecord;
+pub use users::{NewUserRecord, UserFilter};
 pub use visits::{
     CoverageHousehold, CoverageMeeting, CoverageVisit, FindingRecord, FindingRow, HouseholdFilter,
     HouseholdRecord, HouseholdRow, HouseholdScope, MeetingRecord, MeetingRow, NewRoundRecord,

@@ -164,6 +164,8 @@ mod tests {
             lat: None,
             lng: None,
             boundary: None,
+            boundary_multi: None,
+            active: true,
         }
     }
 
