@@ -167,20 +167,6 @@ pub async fn upload_file(
     blob: &Blob,
     on_progress: impl Fn(f64) + 'static,
 ) -> Result<PhotoView, ApiError> {
-    let (status, text) = send_form(api, path, fields, blob, "photo.jpg", on_progress).await?;
-    api::decode(status, &text)
-}
-
-/// Posts `blob` as the multipart field `file` named `file_name`, and returns the status and
-/// body as they are (the household import reads its own error shape from a 422).
-pub async fn send_form(
-    api: &Api,
-    path: &str,
-    fields: &[(&str, &str)],
-    blob: &Blob,
-    file_name: &str,
-    on_progress: impl Fn(f64) + 'static,
-) -> Result<(u16, String), ApiError> {
     let xhr = XmlHttpRequest::new().map_err(|_| ApiError::Network)?;
     xhr.open("POST", &api.url(path))
         .map_err(|_| ApiError::Network)?;
@@ -189,7 +175,7 @@ pub async fn send_form(
     }
     let _ = xhr.set_request_header("Accept", "application/json");
     let form = FormData::new().map_err(|_| ApiError::Network)?;
-    form.append_with_blob_and_filename("file", blob, file_name)
+    form.append_with_blob_and_filename("file", blob, "photo.jpg")
         .map_err(|_| ApiError::Network)?;
     for (name, value) in fields {
         form.append_with_str(name, value)
@@ -216,13 +202,8 @@ pub async fn send_form(
     if status == 0 {
         return Err(ApiError::Network);
     }
-    if status == 401 {
-        return Err(ApiError::Unauthorized);
-    }
-    Ok((
-        status,
-        xhr.response_text().ok().flatten().unwrap_or_default(),
-    ))
+    let text = xhr.response_text().ok().flatten().unwrap_or_default();
+    api::decode(status, &text)
 }
 
 #[cfg(test)]

@@ -503,18 +503,31 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
         write_compressed(&assets.join(&jssdk_name), jssdk_data.as_bytes())?,
     );
 
-    // The loader knows every bundle; the hashed copy sits beside them, the stable one a level up.
-    let bundles: serde_json::Map<String, Value> = bundle_of
-        .iter()
-        .map(|(w, (js, wasm))| (w.to_string(), json!({ "js": js, "wasm": wasm })))
-        .collect();
-    let loader_src = fs::read_to_string(static_dir.join("loader.js"))?
-        .replace("/*BUNDLES*/{}", &serde_json::to_string(&bundles)?);
+    // The loader knows every bundle but the console's; the hashed copy sits beside them, the
+    // stable one a level up. The console's page has a loader of its own that knows only the
+    // console, so no other page (and no host site) carries even its file names.
+    let loader_src_with = |keep: &dyn Fn(&str) -> bool| -> Result<String> {
+        let bundles: serde_json::Map<String, Value> = bundle_of
+            .iter()
+            .filter(|(w, _)| keep(w))
+            .map(|(w, (js, wasm))| (w.to_string(), json!({ "js": js, "wasm": wasm })))
+            .collect();
+        Ok(fs::read_to_string(static_dir.join("loader.js"))?
+            .replace("/*BUNDLES*/{}", &serde_json::to_string(&bundles)?))
+    };
+    let loader_src = loader_src_with(&|w| !ADMIN_WIDGETS.contains(&w))?;
     let hashed_loader = loader_src.replace("/*BASE*/\"./\"", "\"./\"");
     let loader_name = hashed_name("loader", "js", hashed_loader.as_bytes());
     gz_sizes.insert(
         loader_name.clone(),
         write_compressed(&assets.join(&loader_name), hashed_loader.as_bytes())?,
+    );
+    let admin_loader =
+        loader_src_with(&|w| ADMIN_WIDGETS.contains(&w))?.replace("/*BASE*/\"./\"", "\"./\"");
+    let admin_loader_name = hashed_name("loader-admin", "js", admin_loader.as_bytes());
+    gz_sizes.insert(
+        admin_loader_name.clone(),
+        write_compressed(&assets.join(&admin_loader_name), admin_loader.as_bytes())?,
     );
     let stable_loader = loader_src.replace("/*BASE*/\"./\"", "\"./assets/\"");
     gz_sizes.insert(
@@ -526,6 +539,11 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
     let mut widgets = serde_json::Map::new();
     for (w, title) in WIDGETS {
         let (js, wasm) = &bundle_of[w];
+        let loader_name = if ADMIN_WIDGETS.contains(w) {
+            &admin_loader_name
+        } else {
+            &loader_name
+        };
         let css_name = if STAFF_WIDGETS.contains(w) {
             &staff_css_name
         } else if ADMIN_WIDGETS.contains(w) {
@@ -540,7 +558,7 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
             .replace("{{css}}", css_name)
             .replace("{{glue}}", js)
             .replace("{{wasm}}", wasm)
-            .replace("{{loader}}", &loader_name)
+            .replace("{{loader}}", loader_name)
             .replace("{{jssdk}}", &jssdk_name)
             .replace("{{widget}}", w);
         let page_name = format!("{w}.html");
@@ -548,14 +566,14 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
             page_name.clone(),
             write_compressed(&stage.join(&page_name), page.as_bytes())?,
         );
-        let files = [&page_name, &loader_name, js, wasm, css_name];
+        let files = [&page_name, loader_name, js, wasm, css_name];
         let total: u64 = files.iter().map(|f| gz_sizes[f.as_str()]).sum();
         widgets.insert(
             w.to_string(),
             json!({
                 "page": page_name, "loader": loader_name, "js": js, "wasm": wasm, "css": css_name,
                 "gzip": {
-                    "html": gz_sizes[&page_name], "loader": gz_sizes[&loader_name], "js": gz_sizes[js],
+                    "html": gz_sizes[&page_name], "loader": gz_sizes[loader_name], "js": gz_sizes[js],
                     "wasm": gz_sizes[wasm], "css": gz_sizes[css_name], "total": total,
                 },
             }),

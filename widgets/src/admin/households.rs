@@ -11,7 +11,7 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use super::{Load, TabProps, act, active, id_of, name_of, placeholder, str_of, use_list};
-use crate::api::{self, ApiError};
+use crate::api::{self, Api, ApiError};
 use crate::i18n::Lang;
 
 /// What a checked file came to.
@@ -115,8 +115,7 @@ pub fn Households(props: &TabProps) -> Html {
             notice.set(None);
             wasm_bindgen_futures::spawn_local(async move {
                 let path = format!("/api/v1/households/import?dry_run={dry_run}");
-                let name = file.name();
-                let r = crate::upload::send_form(&api, &path, &[], &file, &name, |_| {}).await;
+                let r = post_file(&api, &path, &file).await;
                 busy.set(false);
                 let checked = match r {
                     Ok((status, text)) => read_answer(status, &text, lang),
@@ -445,6 +444,40 @@ pub fn Households(props: &TabProps) -> Html {
             </section>
         </div>
     }
+}
+
+/// Posts a chosen file as the multipart field `file`; the status and body as they are (a 422
+/// carries the bad rows in a shape of its own).
+async fn post_file(api: &Api, path: &str, file: &web_sys::File) -> Result<(u16, String), ApiError> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let form = web_sys::FormData::new().map_err(|_| ApiError::Network)?;
+    form.append_with_blob_and_filename("file", file, &file.name())
+        .map_err(|_| ApiError::Network)?;
+    let headers = web_sys::Headers::new().map_err(|_| ApiError::Network)?;
+    let _ = headers.set("Accept", "application/json");
+    if let Some(token) = api.token() {
+        let _ = headers.set("Authorization", &format!("Bearer {token}"));
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&headers);
+    init.set_body(&form);
+    let request = web_sys::Request::new_with_str_and_init(&api.url(path), &init)
+        .map_err(|_| ApiError::Network)?;
+    let resp: web_sys::Response =
+        JsFuture::from(crate::util::window().fetch_with_request(&request))
+            .await
+            .map_err(|_| ApiError::Network)?
+            .dyn_into()
+            .map_err(|_| ApiError::Network)?;
+    if resp.status() == 401 {
+        return Err(ApiError::Unauthorized);
+    }
+    let text = JsFuture::from(resp.text().map_err(|_| ApiError::Network)?)
+        .await
+        .map_err(|_| ApiError::Network)?;
+    Ok((resp.status(), text.as_string().unwrap_or_default()))
 }
 
 /// The bad rows of a file: row, column and reason.
