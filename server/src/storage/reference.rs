@@ -309,7 +309,8 @@ impl Db {
                 let new_path = format!("{parent_path}{id}/");
                 // Everything under the area keeps its place below it.
                 sqlx::query(
-                    "UPDATE areas SET path = $1 || substr(path, $2) WHERE substr(path, 1, $3) = $4",
+                    "UPDATE areas SET path = $1 || substr(path, CAST($2 AS INTEGER))
+                     WHERE substr(path, 1, CAST($3 AS INTEGER)) = $4",
                 )
                 .bind(&new_path).bind(before.path.len() as i64 + 1).bind(before.path.len() as i64).bind(&before.path)
                 .execute(&mut *tx).await?;
