@@ -291,7 +291,7 @@ pub fn Areas(props: &TabProps) -> Html {
                         </button>
                     </div>
                     if tree.is_empty() {
-                        <p class="ms-muted" id="ms-areas-empty">{ lang.t("还没有区域。先建街道，再在街道下建社区。", "No areas yet. Create a street, then its communities.") }</p>
+                        <p class="ms-muted" id="ms-areas-empty">{ lang.t("还没有区域。先建区县，再在其下建街道和社区。", "No areas yet. Create the district, then its streets and communities.") }</p>
                     }
                     <ul class="ms-tree" id="ms-area-tree">
                         { for tree.iter().map(|(depth, a)| {

@@ -180,6 +180,29 @@ pub fn blamed<'a>(fields: &'a [Field], field: &str) -> Option<&'a Field> {
     })
 }
 
+/// The sentence beside a field the server refused: ours for the codes we know (the server's
+/// own text for a schema constraint is written for developers), else the server's message.
+pub fn server_message(lang: Lang, code: Option<&str>, field: &str, message: &str) -> String {
+    match code {
+        Some("weak_password") => lang
+            .t(
+                "密码至少 8 位，且不能过于简单。",
+                "At least 8 characters, not too simple.",
+            )
+            .into(),
+        Some("invalid_username") => lang
+            .t(
+                "用户名只能含字母、数字、汉字、下划线、点和横线，最多 64 个字。",
+                "Letters, digits, Chinese characters, _ . - only; at most 64.",
+            )
+            .into(),
+        Some("validation_failed") if message.starts_with(&format!("{field}: ")) => lang
+            .t("格式或长度不符合要求。", "Wrong format or length.")
+            .into(),
+        _ => message.into(),
+    }
+}
+
 /// The values to start a form from: each field's key in a record (`null` is empty).
 pub fn values_of(fields: &[Field], record: &Value) -> Values {
     fields
@@ -274,7 +297,12 @@ pub fn Form(props: &FormProps) -> Html {
                     Err(e) => match e.field().and_then(|f| blamed(&props.fields, f)) {
                         Some(f) => errors.set(vec![FieldError {
                             field: f.name.to_string(),
-                            message: e.message(lang),
+                            message: server_message(
+                                lang,
+                                e.code(),
+                                e.field().unwrap_or_default(),
+                                &e.message(lang),
+                            ),
                         }]),
                         None => general.set(Some(e.message(lang))),
                     },
@@ -457,6 +485,37 @@ mod tests {
         assert_eq!(
             v,
             vals(&[("name", "城东"), ("area_id", "3"), ("active", "false")])
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_schema_refusal_reads_as_a_sentence_and_a_handlers_message_is_kept() {
+        assert_eq!(
+            server_message(
+                Lang::En,
+                Some("weak_password"),
+                "password",
+                "password: 不符合接口文档的约束 (…)"
+            ),
+            "At least 8 characters, not too simple."
+        );
+        assert_eq!(
+            server_message(
+                Lang::Zh,
+                Some("validation_failed"),
+                "duty.phone",
+                "duty.phone: 不符合接口文档的约束 (…)"
+            ),
+            "格式或长度不符合要求。"
+        );
+        assert_eq!(
+            server_message(
+                Lang::Zh,
+                Some("department_required"),
+                "department_id",
+                "承办人必须属于一个部门"
+            ),
+            "承办人必须属于一个部门"
         );
     }
 

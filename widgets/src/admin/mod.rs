@@ -209,6 +209,8 @@ pub fn act(
         let r: Result<Value, ApiError> = api.request(method, &path, body.as_ref()).await;
         match r {
             Ok(v) => done.emit(Ok(v)),
+            // A revocation answers 204 with no body.
+            Err(ApiError::Decode(_)) if method == "DELETE" => done.emit(Ok(Value::Null)),
             Err(ApiError::Unauthorized) => on_expired.emit(()),
             Err(e) => done.emit(Err(e.message(lang))),
         }
