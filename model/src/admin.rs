@@ -179,4 +179,48 @@ api_object! {
         pub created_at: DateTime<Utc>,
         pub revoked_at: Option<DateTime<Utc>>,
     }
+
+    /// A stage as an admin edits a project: `id` of a stage it has (kept with its progress
+    /// and photos), or `null` for a new one. The list's order is the stages' order.
+    pub struct StageEdit {
+        pub id: Option<i64>,
+        #[cfg_attr(feature = "server", oai(validator(max_length = 50, pattern = r"\S")))]
+        pub name: String,
+        /// `YYYY-MM-DD`
+        pub planned_start: crate::dto::IsoDay,
+        /// `YYYY-MM-DD`
+        pub planned_end: crate::dto::IsoDay,
+        #[cfg_attr(feature = "server", oai(validator(minimum(value = "0", exclusive), maximum(value = "1000"))))]
+        pub weight: f64,
+    }
+
+    /// A 民生实事 project's plan as an admin edits it (all replaced). Every stage it has
+    /// must be listed (a stage is never deleted: 422 `stage_missing`); new ones may be added.
+    /// Its parent does not change.
+    pub struct ProjectUpdate {
+        #[cfg_attr(feature = "server", oai(validator(max_length = 100, pattern = r"\S")))]
+        pub title: String,
+        #[cfg_attr(feature = "server", oai(validator(max_length = 2000)))]
+        pub description: Option<String>,
+        pub area_id: i64,
+        /// Yuan.
+        #[cfg_attr(feature = "server", oai(validator(minimum(value = "0"))))]
+        pub budget: Option<f64>,
+        pub department_id: i64,
+        /// Its share of its parent's progress (sub-projects; default 1).
+        #[cfg_attr(feature = "server", oai(validator(minimum(value = "0", exclusive), maximum(value = "1000"))))]
+        pub weight: Option<f64>,
+        #[cfg_attr(feature = "server", oai(validator(max_items = 20)))]
+        pub stages: Vec<StageEdit>,
+    }
+
+    /// Communities and the supervisors who cover them, in bulk (admin): each listed
+    /// community is covered by exactly these supervisors afterwards (an empty list clears
+    /// them); their other communities are kept.
+    pub struct CommunitySupervisors {
+        #[cfg_attr(feature = "server", oai(validator(min_items = 1, max_items = 500)))]
+        pub area_ids: Vec<i64>,
+        #[cfg_attr(feature = "server", oai(validator(max_items = 50)))]
+        pub user_ids: Vec<i64>,
+    }
 }

@@ -817,7 +817,7 @@ async fn seed_visits(state: &AppState, s: &Seeded) -> anyhow::Result<usize> {
             });
         }
     }
-    db.import_households(&records, now - 40 * day).await?;
+    db.import_households(&records, now - 40 * day, None).await?;
     let today = crate::today_beijing();
     let (from, to) = (
         today - chrono::Duration::days(30),

@@ -548,3 +548,229 @@ async fn the_audit_log_pages_newest_first_and_filters_by_entity_actor_and_time()
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_project_is_edited_keeping_its_stages_and_the_edit_is_audited() {
+    on_each_backend(|_| {}, |app| async move {
+        let w = World::build(&app).await;
+        let stage = |id: Value, name: &str, weight: f64| {
+            json!({ "id": id, "name": name, "planned_start": "2026-01-01", "planned_end": "2026-06-30", "weight": weight })
+        };
+        let p = app
+            .post(
+                "/api/v1/projects",
+                &w.admin,
+                json!({ "title": "老旧小区改造", "area_id": w.district, "department_id": w.dept_roads,
+                        "stages": [stage(Value::Null, "立项", 1.0), stage(Value::Null, "施工", 3.0)] }),
+            )
+            .await
+            .expect(201);
+        let id = p["id"].as_i64().unwrap();
+        let (s1, s2) = (p["stages"][0]["id"].clone(), p["stages"][1]["id"].clone());
+        let path = format!("/api/v1/projects/{id}");
+        // Dropping a stage is refused: stages are never deleted.
+        let r = put(&app, &path, &w.admin, json!({ "title": "老旧小区改造", "area_id": w.district, "department_id": w.dept_roads,
+            "stages": [stage(s1.clone(), "立项", 1.0)] })).await;
+        assert_eq!(r.body["field"], "stages");
+        r.expect_error(422, "stage_missing");
+        // A stage of another project is unknown.
+        put(&app, &path, &w.admin, json!({ "title": "老旧小区改造", "area_id": w.district, "department_id": w.dept_roads,
+            "stages": [stage(s1.clone(), "立项", 1.0), stage(s2.clone(), "施工", 3.0), stage(json!(999_999), "验收", 1.0)] }))
+            .await
+            .expect_error(404, "unknown_stage");
+        put(&app, "/api/v1/projects/999999", &w.admin, json!({ "title": "无", "area_id": w.district, "department_id": w.dept_roads,
+            "stages": [stage(Value::Null, "立项", 1.0)] }))
+            .await
+            .expect_error(404, "project_not_found");
+        let v = put(&app, &path, &w.admin, json!({ "title": "老旧小区改造(一期)", "area_id": w.district, "department_id": w.dept_water,
+            "stages": [stage(s2.clone(), "施工", 2.0), stage(s1.clone(), "立项", 1.0), stage(Value::Null, "验收", 1.0)] }))
+            .await
+            .expect(200);
+        assert_eq!(v["title"], "老旧小区改造(一期)");
+        assert_eq!(v["department_id"], w.dept_water);
+        let names: Vec<&str> = v["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["施工", "立项", "验收"]);
+        assert_eq!(v["stages"][0]["id"], s2, "kept with its id");
+        let entries = audit_of(&app, &w, "project", id).await;
+        assert_eq!(entries.len(), 2, "create and one edit: {entries:?}");
+        assert_eq!(entries[0]["action"], "update");
+        assert_eq!(entries[0]["before"]["title"], "老旧小区改造");
+        assert_eq!(entries[0]["after"]["stages"].as_array().unwrap().len(), 3);
+        assert_eq!(entries[1]["action"], "create");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn point_rules_api_keys_households_and_supervisors_changes_are_audited_without_secrets() {
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let count = |entity: &'static str| {
+                let app = &app;
+                let admin = w.admin.clone();
+                async move {
+                    app.get(
+                        &format!("/api/v1/admin/audit?entity={entity}&limit=200"),
+                        &admin,
+                    )
+                    .await
+                    .expect(200)["items"]
+                        .as_array()
+                        .unwrap()
+                        .clone()
+                }
+            };
+            // Point rules: only the changed rule is recorded; an unchanged save writes nothing.
+            let rules = app
+                .get("/api/v1/admin/point-rules", &w.admin)
+                .await
+                .expect(200);
+            let mut body: Vec<Value> = rules
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| json!({ "kind": r["kind"], "points": r["points"], "active": r["active"] }))
+                .collect();
+            put(
+                &app,
+                "/api/v1/admin/point-rules",
+                &w.admin,
+                json!({ "rules": body }),
+            )
+            .await
+            .expect(200);
+            assert!(count("point_rule").await.is_empty());
+            let kind = body[0]["kind"].as_str().unwrap().to_string();
+            let old = body[0]["points"].as_i64().unwrap();
+            body[0]["points"] = json!(old + 7);
+            put(
+                &app,
+                "/api/v1/admin/point-rules",
+                &w.admin,
+                json!({ "rules": body }),
+            )
+            .await
+            .expect(200);
+            let e = count("point_rule").await;
+            assert_eq!(e.len(), 1);
+            assert_eq!(e[0]["before"][&kind]["points"], old);
+            assert_eq!(e[0]["after"][&kind]["points"], old + 7);
+            assert_eq!(e[0]["after"].as_object().unwrap().len(), 1);
+            // API keys: the secret is shown once and never stored in the log.
+            let k = app
+                .post(
+                    "/api/v1/admin/api-keys",
+                    &w.admin,
+                    json!({ "name": "hotline" }),
+                )
+                .await
+                .expect(201);
+            let secret = k["key"].as_str().unwrap().to_string();
+            let keys = app
+                .get("/api/v1/admin/api-keys", &w.admin)
+                .await
+                .expect(200);
+            assert_eq!(keys[0]["name"], "hotline");
+            assert_eq!(keys[0]["revoked_at"], Value::Null);
+            assert!(!keys.to_string().contains(&secret));
+            app.call(
+                Method::DELETE,
+                "/api/v1/admin/api-keys/hotline",
+                Some(&w.admin),
+                Value::Null,
+            )
+            .await
+            .expect(204);
+            let keys = app
+                .get("/api/v1/admin/api-keys", &w.admin)
+                .await
+                .expect(200);
+            assert!(keys[0]["revoked_at"].is_string());
+            let e = count("api_key").await;
+            let actions: Vec<&str> = e.iter().map(|e| e["action"].as_str().unwrap()).collect();
+            assert_eq!(actions, ["revoke", "issue"]);
+            let log = app
+                .get("/api/v1/admin/audit?limit=200", &w.admin)
+                .await
+                .expect(200)
+                .to_string();
+            assert!(!log.contains(&secret));
+            // Households: the import and the assignment, without residents' names or phones.
+            let h = w.households(&app).await;
+            let roads1 = app
+                .get("/api/v1/admin/users?q=roads1", &w.admin)
+                .await
+                .expect(200)[0]["id"]
+                .as_i64()
+                .unwrap();
+            app.post(
+                "/api/v1/households/assign",
+                &w.admin,
+                json!({ "household_ids": [h.lone_elder, h.low_income], "user_id": roads1 }),
+            )
+            .await
+            .expect(200);
+            let e = count("household").await;
+            assert_eq!(e[0]["action"], "assign");
+            assert_eq!(e[0]["after"]["user_id"], roads1);
+            assert_eq!(
+                e[0]["before"]["households"][1]["user_id"], roads1,
+                "麻黄巷2号 was already theirs"
+            );
+            assert_eq!(e[1]["action"], "import");
+            assert_eq!(e[1]["after"]["created"], 3);
+            let log = app
+                .get("/api/v1/admin/audit?limit=200", &w.admin)
+                .await
+                .expect(200)
+                .to_string();
+            assert!(
+                !log.contains("13800001111") && !log.contains("李桂英"),
+                "{log}"
+            );
+            assert_eq!(count("round").await.len(), 1);
+            // Communities to supervisors, in bulk.
+            let sup = app
+                .get("/api/v1/admin/users?role=supervisor", &w.admin)
+                .await
+                .expect(200)[0]["id"]
+                .as_i64()
+                .unwrap();
+            let r = put(
+                &app,
+                "/api/v1/admin/community-supervisors",
+                &w.admin,
+                json!({ "area_ids": [w.community_a, w.grid_b], "user_ids": [sup] }),
+            )
+            .await
+            .expect(200);
+            assert_eq!(r["updated"], 2);
+            let e = count("supervisor_area").await;
+            assert_eq!(e[0]["after"]["user_ids"], json!([sup]));
+            put(
+                &app,
+                "/api/v1/admin/community-supervisors",
+                &w.admin,
+                json!({ "area_ids": [w.community_a], "user_ids": [roads1] }),
+            )
+            .await
+            .expect_error(422, "not_a_supervisor");
+            put(
+                &app,
+                "/api/v1/admin/community-supervisors",
+                &w.admin,
+                json!({ "area_ids": [999_999], "user_ids": [sup] }),
+            )
+            .await
+            .expect_error(404, "unknown_area");
+            assert_eq!(
+                count("supervisor_area").await.len(),
+                1,
+                "refused changes write nothing"
+            );
+        },
+    )
+    .await;
+}

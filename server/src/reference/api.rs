@@ -519,7 +519,7 @@ impl ReferenceApi {
                         .await?
                         .ok_or_else(|| ApiError::not_found("unknown_area", "上级区域不存在"))?;
                     if parent.path.starts_with(&area.path) {
-                        return Err(ApiError::field(minsheng_model::FieldError {
+                        return Err(ApiError::coded_field(minsheng_model::FieldError {
                             field: "parent_id",
                             code: "area_cycle",
                             message_zh: "不能移到自己或下级区域之下".into(),
@@ -584,7 +584,7 @@ impl ReferenceApi {
             &areas,
         )
         .map_err(|_| {
-            ApiError::field(minsheng_model::FieldError {
+            ApiError::coded_field(minsheng_model::FieldError {
                 field: "geojson",
                 code: "invalid_geojson",
                 message_zh: "须为 GeoJSON FeatureCollection".into(),
@@ -959,7 +959,7 @@ impl ReferenceApi {
 }
 
 fn level_error(msg: &str) -> ApiError {
-    ApiError::field(minsheng_model::FieldError {
+    ApiError::coded_field(minsheng_model::FieldError {
         field: "parent_id",
         code: "invalid_area_level",
         message_zh: msg.into(),

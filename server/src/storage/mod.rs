@@ -29,11 +29,15 @@ pub use cases::{
     CaseChange, CaseFilter, NewCaseRecord, NewContentCheck, NewEvent, NewPhoto, Scope, Submitted,
 };
 pub use channels::{
-    Attachment, CLOSED_STATUSES, ContentCheckRow, Open311Filter, Open311Row, Open311UpdateRow,
+    ApiKeyRow, Attachment, CLOSED_STATUSES, ContentCheckRow, Open311Filter, Open311Row,
+    Open311UpdateRow,
 };
 pub use map::{BEIJING_MS, MapCaseRow, MapChangeRow};
 pub use notifications::{NewNotification, NotificationRow, Recipient};
-pub use public::{EscalatedAt, NewProjectRecord, ProjectPhotoRow, ProjectRow, StageRow};
+pub use public::{
+    EscalatedAt, NewProjectRecord, ProjectEditRecord, ProjectPhotoRow, ProjectRow, StageEditRecord,
+    StageRow,
+};
 pub use reference::{AreaRecord, CategoryRecord, DepartmentRecord, NewAreaRecord};
 pub use reports::{
     ActedCase, ActivityRow, CadreRow, EntryFilter, Filed, NewPointEntry, PointEntryRow,
