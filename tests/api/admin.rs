@@ -774,3 +774,54 @@ async fn point_rules_api_keys_households_and_supervisors_changes_are_audited_wit
     )
     .await;
 }
+
+/// The errors of a refused import as (row, column).
+fn import_errors(r: &minsheng_tests::Reply) -> Vec<(i64, String)> {
+    r.body["errors"]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_i64().unwrap(),
+                e["column"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_household_dry_run_names_rows_and_columns_as_the_user_sees_them_in_csv_and_xlsx() {
+    on_each_backend(|_| {}, |app| async move {
+        let w = World::build(&app).await;
+        // English headers, a blank line and a quoted line break before the bad row: the
+        // error names line 6 (as an editor shows it) and the file's own header `grid`.
+        let csv = "address,grid,head,members\n麻黄巷1号,G1,李桂英,1\n\n\"麻黄巷\n2号\",G1,王建国,4\n麻黄巷3号,G9,孙七,2\n";
+        let r = app
+            .post_file("/api/v1/households/import?dry_run=true", &w.admin, "h.csv", csv.as_bytes().to_vec(), &[])
+            .await;
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert_eq!(import_errors(&r), [(6, "grid".to_string())]);
+        // A spreadsheet whose first row is left empty: rows as Excel numbers them, columns
+        // by the sheet's own headers.
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        let rows: [&[&str]; 3] = [
+            &["住址", "所属网格", "户主", "家庭人口"],
+            &["麻黄巷1号", "G1", "李桂英", "1"],
+            &["麻黄巷2号", "G1", "王建国", "很多"],
+        ];
+        for (r, cells) in rows.iter().enumerate() {
+            for (c, v) in cells.iter().enumerate() {
+                ws.write_string(r as u32 + 1, c as u16, *v).unwrap();
+            }
+        }
+        let bytes = wb.save_to_buffer().unwrap();
+        let r = app
+            .post_file("/api/v1/households/import?dry_run=true", &w.admin, "h.xlsx", bytes, &[])
+            .await;
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert_eq!(import_errors(&r), [(4, "家庭人口".to_string())]);
+    })
+    .await;
+}
