@@ -115,6 +115,7 @@ api_object! {
         pub code: String,
         #[cfg_attr(feature = "server", oai(validator(max_length = 100, pattern = r"\S")))]
         pub name: String,
+        #[cfg_attr(feature = "server", oai(validator(max_length = 100)))]
         pub name_en: Option<String>,
         pub area_id: Option<i64>,
         /// Default `functional`.

@@ -80,11 +80,14 @@ fn title_ok(
     Ok(title)
 }
 
+/// A checked stage: `(name, start, end, late_after, weight)`.
+type PlannedStage = (String, String, String, i64, f64);
+
 /// Stages `(name, planned_start, planned_end, weight)` checked, as
 /// `(name, start, end, late_after, weight)`.
 fn stages_ok<'a>(
     stages: impl ExactSizeIterator<Item = (&'a str, &'a str, &'a str, f64)>,
-) -> Result<Vec<(String, String, String, i64, f64)>, ApiError> {
+) -> Result<Vec<PlannedStage>, ApiError> {
     if stages.len() > limits::STAGES_MAX {
         return Err(invalid("stages", "阶段最多 20 个"));
     }

@@ -696,7 +696,9 @@ impl ReferenceApi {
             department_id: department_id.0,
             area_ids: crate::reference::subtree_ids(&areas, area_id.0)?,
             active: active.0,
-            q: q.0.map(|q| q.trim().to_string()).filter(|q| !q.is_empty()),
+            q: q.0
+                .map(|q| q.replace('\0', "").trim().to_string())
+                .filter(|q| !q.is_empty()),
         };
         Ok(Json(
             self.state
