@@ -191,13 +191,23 @@ async fn set_up_a_county(test: &str, run: Run, browser: Option<Browser>) {
     b.wait_for("#ms-tab-audit").await;
     run.shot(&b, "areas-empty", "body").await;
 
-    // 区域: a street, then a community under it. An empty form names its missing fields.
+    // 区域: the district, a street under it, a community under that. An empty form names
+    // its missing fields.
     b.click("#ms-area-new").await;
     b.click("#ms-area-form button[type=submit]").await;
     b.wait_for("#ms-area-form #ms-err-code").await;
     b.wait_for("#ms-area-form #ms-err-name").await;
     run.shot(&b, "area-form-errors", "#ms-area-form").await;
-    select(&b, "#ms-area-form select[name=level]", "street").await;
+    b.wait_for("#ms-area-form select[name=level] option[value=district]:checked")
+        .await;
+    b.type_into("#ms-area-form input[name=code]", "CDQ").await;
+    b.type_into("#ms-area-form input[name=name]", "城东区")
+        .await;
+    b.click("#ms-area-form button[type=submit]").await;
+    b.click("#ms-area-tree li[data-code=CDQ] [data-action=add-child]")
+        .await;
+    b.wait_for("#ms-area-form select[name=level] option[value=street]:checked")
+        .await;
     b.type_into("#ms-area-form input[name=code]", "CD").await;
     b.type_into("#ms-area-form input[name=name]", "城东街道")
         .await;

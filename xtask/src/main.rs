@@ -738,7 +738,8 @@ fn demo(rest: &[String]) -> Result<()> {
         "xtask: open http://{bind}/w/submit and http://{bind}/w/track (add ?lang=en for English); \
          sign in with a demo resident printed above. Staff: http://{bind}/w/handle (handler), \
          http://{bind}/w/dispatch (dispatcher), http://{bind}/w/progress-map (leader), http://{bind}/w/visit (supervisor); \
-         the public board (no login): http://{bind}/w/board (?layout=screen for a hall's screen)"
+         the public board (no login): http://{bind}/w/board (?layout=screen for a hall's screen); \
+         the admin console: http://{bind}/w/admin (an admin)"
     );
     let mut serve = server(&["serve"]);
     serve.args(rest);

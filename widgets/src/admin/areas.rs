@@ -158,11 +158,8 @@ pub fn Areas(props: &TabProps) -> Html {
             let parent_level = super::find(areas, *parent)
                 .and_then(|p| AreaLevel::parse(str_of(p, "level")))
                 .and_then(AreaLevel::child)
-                .unwrap_or(if areas.is_empty() {
-                    AreaLevel::Street
-                } else {
-                    AreaLevel::District
-                });
+                // Only a district stands without a parent.
+                .unwrap_or(AreaLevel::District);
             let fields = Rc::new(vec![
                 Field::select(
                     "parent_id",
