@@ -235,13 +235,16 @@ async fn set_up_a_county(test: &str, run: Run, browser: Option<Browser>) {
         json!(street)
     );
 
+    // Until then, every area is listed as lacking a boundary.
+    b.wait_for("#ms-boundary-missing li[data-code=CD01]").await;
     // Boundaries: the dry run is drawn and its unusable feature listed; nothing is stored yet.
     file(&b, "#ms-geojson-file", &fixture("admin-boundaries.geojson")).await;
     b.wait_for("#ms-boundary-preview .ms-incoming path[data-code=CD01]")
         .await;
     b.wait_for("#ms-boundary-unmatched tr[data-reason=unknown_code]")
         .await;
-    b.wait_for("#ms-boundary-missing").await;
+    // After this import no area would lack a boundary.
+    b.wait_for("#ms-missing-none").await;
     run.shot(&b, "boundaries-preview", "#ms-boundary-import")
         .await;
     let areas = app.get("/api/v1/areas", &admin).await.expect(200);
@@ -255,6 +258,8 @@ async fn set_up_a_county(test: &str, run: Run, browser: Option<Browser>) {
     );
     b.click("#ms-boundary-save").await;
     b.wait_for("#ms-boundary-saved").await;
+    b.wait_for("#ms-area-tree li[data-code=CD01]:not(:has(.ms-no-boundary))")
+        .await;
     b.wait_for("#ms-missing-none").await;
     run.shot(&b, "areas", "body").await;
 
@@ -434,10 +439,19 @@ async fn set_up_a_county(test: &str, run: Run, browser: Option<Browser>) {
         ))
         .await;
     }
-    let users = b
-        .js("return document.querySelectorAll('#ms-audit-list tr[data-entity=user][data-action=create]').length")
-        .await;
-    assert_eq!(users, json!(2), "the handler and the supervisor");
+    // Who was made and what was named, with the values after the change.
+    let log = b.text("#ms-audit-list").await;
+    for made in [
+        "shuiwu",
+        "jiandu",
+        "城东区",
+        "城东街道",
+        "幸福社区",
+        "城东水务站",
+        "供水问题",
+    ] {
+        assert!(log.contains(made), "the audit log names {made}: {log}");
+    }
     run.shot(&b, "audit", "body").await;
 
     // The public board shows the duty card (责任清单).
