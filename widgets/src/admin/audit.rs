@@ -75,8 +75,10 @@ pub fn changes(before: &Value, after: &Value) -> Vec<(String, String, String)> {
     let mut keys: Vec<&String> = b.iter().chain(a.iter()).flat_map(|m| m.keys()).collect();
     keys.sort();
     keys.dedup();
+    // A key missing on one side and `null` on the other did not change.
+    let at = |v: &Value, k: &str| v.get(k).filter(|x| !x.is_null()).cloned();
     keys.into_iter()
-        .filter(|k| before.get(k.as_str()) != after.get(k.as_str()))
+        .filter(|k| at(before, k) != at(after, k))
         .map(|k| {
             (
                 k.clone(),
@@ -195,9 +197,12 @@ pub fn Audit(props: &TabProps) -> Html {
                                 <tr data-entity={str_of(e, "entity").to_string()} data-action={str_of(e, "action").to_string()}>
                                     <td>{ when(&e["at"], lang) }</td>
                                     <td>{ str_of(e, "actor_name") }</td>
-                                    <td>{ format!("{} #{}", entity_label(lang, str_of(e, "entity")), e["entity_id"].as_i64().map_or(String::new(), |i| i.to_string())) }</td>
+                                    <td>{ match e["entity_id"].as_i64() {
+                                        Some(id) => format!("{} #{id}", entity_label(lang, str_of(e, "entity"))),
+                                        None => entity_label(lang, str_of(e, "entity")),
+                                    } }</td>
                                     <td>{ action_label(lang, str_of(e, "action")) }</td>
-                                    <td><pre class="ms-diff">{ diff.iter().map(|(k, b, a)| format!("{k}: {b} → {a}")).collect::<Vec<_>>().join("\n") }</pre></td>
+                                    <td class="ms-block"><pre class="ms-diff">{ diff.iter().map(|(k, b, a)| format!("{k}: {b} → {a}")).collect::<Vec<_>>().join("\n") }</pre></td>
                                 </tr>
                             }
                         }) }
@@ -252,7 +257,7 @@ mod tests {
                 ("name_en".into(), "—".into(), "Chengdong".into()),
             ]
         );
-        let created = changes(&Value::Null, &json!({"name": "水务"}));
+        let created = changes(&Value::Null, &json!({"name": "水务", "name_en": null}));
         assert_eq!(created, vec![("name".into(), "—".into(), "水务".into())]);
         assert!(changes(&Value::Null, &Value::Null).is_empty());
     }

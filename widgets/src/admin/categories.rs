@@ -68,14 +68,14 @@ pub fn Categories(props: &TabProps) -> Html {
         let h = |k: &str| c[k].as_i64().unwrap_or_default();
         html! {
             <>
-                <td><b>{ name_of(&c, lang) }</b><br /><small class="ms-muted">{ str_of(&c, "code") }</small></td>
-                <td>{ tier_label(lang, str_of(&c, "tier")) }</td>
-                <td>{ match lang {
+                <td class="ms-block"><b>{ name_of(&c, lang) }</b><br /><small class="ms-muted">{ str_of(&c, "code") }</small></td>
+                <td data-label={lang.t("时限档", "Tier")}>{ tier_label(lang, str_of(&c, "tier")) }</td>
+                <td class="ms-block">{ match lang {
                     Lang::Zh => format!("受理 {}h · 签收 {}h · 办结 {}h", h("accept_hours"), h("sign_hours"), h("resolve_hours")),
                     Lang::En => format!("accept {} h · sign {} h · resolve {} h", h("accept_hours"), h("sign_hours"), h("resolve_hours")),
                 } }</td>
-                <td>{ refs.department_name(c["default_department_id"].as_i64(), lang) }</td>
-                <td>{ if active(&c) { lang.t("在用", "Active") } else { lang.t("已停用", "Inactive") } }</td>
+                <td data-label={lang.t("默认部门", "Default department")}>{ refs.department_name(c["default_department_id"].as_i64(), lang) }</td>
+                <td data-label={lang.t("状态", "State")}>{ if active(&c) { lang.t("在用", "Active") } else { lang.t("已停用", "Inactive") } }</td>
             </>
         }
     });

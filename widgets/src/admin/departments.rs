@@ -52,16 +52,16 @@ pub fn Departments(props: &TabProps) -> Html {
         let duty = &d["duty"];
         html! {
             <>
-                <td><b>{ name_of(&d, lang) }</b><br /><small class="ms-muted">{ str_of(&d, "code") }</small></td>
-                <td>{ kind_label(lang, str_of(&d, "kind")) }</td>
-                <td>{ refs.area_name(d["area_id"].as_i64(), lang) }</td>
-                <td class="ms-duty">
+                <td class="ms-block"><b>{ name_of(&d, lang) }</b><br /><small class="ms-muted">{ str_of(&d, "code") }</small></td>
+                <td data-label={lang.t("类型", "Kind")}>{ kind_label(lang, str_of(&d, "kind")) }</td>
+                <td data-label={lang.t("区域", "Area")}>{ refs.area_name(d["area_id"].as_i64(), lang) }</td>
+                <td class="ms-duty ms-block">
                     { str_of(duty, "handles") }
                     if !str_of(duty, "post").is_empty() || !str_of(duty, "phone").is_empty() {
                         <br /><small class="ms-muted">{ format!("{} {} {}", str_of(duty, "post"), str_of(duty, "phone"), str_of(duty, "hours")) }</small>
                     }
                 </td>
-                <td>{ if active(&d) { lang.t("在用", "Active") } else { lang.t("已停用", "Inactive") } }</td>
+                <td data-label={lang.t("状态", "State")}>{ if active(&d) { lang.t("在用", "Active") } else { lang.t("已停用", "Inactive") } }</td>
             </>
         }
     });

@@ -331,7 +331,7 @@ pub fn Households(props: &TabProps) -> Html {
                         Lang::En => format!("{} households", l.total),
                     } }</p>
                     <div class="ms-table-wrap">
-                        <table class="ms-table" id="ms-household-list">
+                        <table class="ms-table ms-table-stack" id="ms-household-list">
                             <thead><tr>
                                 <th><input type="checkbox" aria-label={lang.t("全选", "All")} checked={all_ticked} onchange={tick_all} /></th>
                                 <th>{ lang.t("地址", "Address") }</th>
@@ -356,10 +356,10 @@ pub fn Households(props: &TabProps) -> Html {
                                     html! {
                                         <tr data-id={id.to_string()}>
                                             <td><input type="checkbox" checked={ticked} onchange={on_tick} aria-label={h.address.clone()} /></td>
-                                            <td>{ &h.address }</td>
-                                            <td>{ h.head_name.clone().unwrap_or_default() }</td>
-                                            <td>{ &h.area_name }</td>
-                                            <td class="ms-responsible">{ h.responsible_name.clone().unwrap_or_default() }</td>
+                                            <td><b>{ &h.address }</b></td>
+                                            <td data-label={lang.t("户主", "Head")}>{ h.head_name.clone().unwrap_or_default() }</td>
+                                            <td data-label={lang.t("网格", "Grid")}>{ &h.area_name }</td>
+                                            <td class="ms-responsible" data-label={lang.t("包保", "Cadre")}>{ h.responsible_name.clone().unwrap_or_default() }</td>
                                         </tr>
                                     }
                                 }) }

@@ -144,7 +144,7 @@ pub fn Records(props: &RecordsProps) -> Html {
                     <p class="ms-muted">{ lang.t("还没有记录。", "Nothing here yet.") }</p>
                 } else {
                     <div class="ms-table-wrap">
-                        <table class="ms-table" id={format!("ms-{}-list", props.kind)}>
+                        <table class="ms-table ms-table-stack" id={format!("ms-{}-list", props.kind)}>
                             <thead><tr>
                                 { for props.headings.iter().map(|h| html! { <th>{ *h }</th> }) }
                                 <th>{ lang.t("操作", "Actions") }</th>
@@ -153,7 +153,7 @@ pub fn Records(props: &RecordsProps) -> Html {
                                 { for props.records.iter().map(|r| html! {
                                     <tr data-id={id_of(r).to_string()} class={classes!((!active(r)).then_some("ms-inactive"))}>
                                         { props.cells.emit(r.clone()) }
-                                        <td class="ms-row-actions">
+                                        <td class="ms-row-actions ms-block">
                                             <button type="button" class="ms-link" data-action="edit" onclick={open(Editing::Edit(id_of(r)))}>
                                                 { lang.t("修改", "Edit") }
                                             </button>

@@ -346,13 +346,13 @@ pub fn Users(props: &TabProps) -> Html {
                                     html! {
                                         <tr data-id={id.to_string()} data-username={str_of(u, "username").to_string()}
                                             class={classes!((!active(u)).then_some("ms-inactive"))}>
-                                            <td><b>{ str_of(u, "display_name") }</b><br /><small class="ms-muted">{ str_of(u, "username") }</small>
+                                            <td class="ms-block"><b>{ str_of(u, "display_name") }</b><br /><small class="ms-muted">{ str_of(u, "username") }</small>
                                                 if !active(u) { <span class="ms-tag">{ lang.t("已停用", "inactive") }</span> }</td>
-                                            <td>{ role_label(lang, str_of(u, "role")) }</td>
-                                            <td>{ props.refs.department_name(u["department_id"].as_i64(), lang) }</td>
-                                            <td>{ scope }</td>
-                                            <td class="ms-last-sign-in">{ when(&u["last_sign_in_at"], lang) }</td>
-                                            <td class="ms-row-actions">
+                                            <td data-label={lang.t("角色", "Role")}>{ role_label(lang, str_of(u, "role")) }</td>
+                                            <td data-label={lang.t("部门", "Department")}>{ props.refs.department_name(u["department_id"].as_i64(), lang) }</td>
+                                            <td data-label={lang.t("范围", "Area")}>{ scope }</td>
+                                            <td class="ms-last-sign-in" data-label={lang.t("最近登录", "Last sign-in")}>{ when(&u["last_sign_in_at"], lang) }</td>
+                                            <td class="ms-row-actions ms-block">
                                                 <button type="button" class="ms-link" data-action="edit" onclick={open(Editing::Edit(id))}>{ lang.t("修改", "Edit") }</button>
                                                 <button type="button" class="ms-link" data-action="access" onclick={open(Editing::Access(id))}>{ lang.t("范围", "Access") }</button>
                                                 <button type="button" class="ms-link" data-action="password" onclick={open(Editing::Password(id))}>{ lang.t("重置密码", "Reset password") }</button>
