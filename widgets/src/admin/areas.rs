@@ -296,8 +296,9 @@ pub fn Areas(props: &TabProps) -> Html {
                             let level = str_of(a, "level");
                             let child = AreaLevel::parse(level).and_then(AreaLevel::child);
                             html! {
-                                <li class={classes!("ms-tree-row", (!active(a)).then_some("ms-inactive"))}
-                                    style={format!("padding-left:{}px", depth * 18)} data-area-id={id.to_string()} data-code={str_of(a, "code").to_string()}>
+                                // A class per depth: the pages' CSP allows no inline styles.
+                                <li class={classes!("ms-tree-row", format!("ms-depth-{}", (*depth).min(4)), (!active(a)).then_some("ms-inactive"))}
+                                    data-area-id={id.to_string()} data-code={str_of(a, "code").to_string()}>
                                     <span class="ms-tree-name">
                                         <b>{ name_of(a, lang) }</b>
                                         <small class="ms-muted">{ format!(" {} · {}", level_label(lang, level), str_of(a, "code")) }</small>
