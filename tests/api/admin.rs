@@ -192,6 +192,20 @@ async fn an_inactive_area_no_longer_receives_cases_but_stays_readable() {
             assert_eq!(grid["active"], false);
             let e = &audit_of(&app, &w, "area", w.grid_a).await[0];
             assert_eq!(e["action"], "deactivate");
+            // Nor can the desk file a case into it by naming it.
+            let r = app
+                .post(
+                    "/api/v1/cases",
+                    &w.dispatcher,
+                    json!({
+                        "client_request_id": uuid::Uuid::new_v4().to_string(),
+                        "category_id": w.cat_light, "description": "电话反映路灯不亮",
+                        "channel": "phone", "area_id": w.grid_a,
+                    }),
+                )
+                .await;
+            assert_eq!(r.body["field"], "area_id");
+            r.expect_error(422, "area_inactive");
         },
     )
     .await;
