@@ -568,6 +568,7 @@ mod tests {
             boundary: None,
             boundary_multi: None,
             active: true,
+            shape: None,
         }
     }
 

@@ -34,17 +34,24 @@ pub fn multi_contains(shape: &[Vec<Vec<Vec<f64>>>], lng: f64, lat: f64) -> bool 
     })
 }
 
-/// Whether an area's boundary holds the point: its whole imported shape when it has one,
-/// else its one ring.
-pub fn area_contains(a: &AreaRow, lng: f64, lat: f64) -> bool {
+/// An area's boundary as a MultiPolygon: its whole imported shape when it has one, else its
+/// one ring as a single polygon.
+pub fn parse_shape(a: &AreaRow) -> Option<Vec<Vec<Vec<Vec<f64>>>>> {
     if let Some(m) = a.boundary_multi.as_deref() {
-        return serde_json::from_str::<Vec<Vec<Vec<Vec<f64>>>>>(m)
-            .is_ok_and(|shape| multi_contains(&shape, lng, lat));
+        return serde_json::from_str(m).ok();
     }
     a.boundary
         .as_deref()
         .and_then(|b| serde_json::from_str::<Vec<Vec<f64>>>(b).ok())
-        .is_some_and(|ring| contains(&ring, lng, lat))
+        .map(|ring| vec![vec![ring]])
+}
+
+/// Whether an area's boundary holds the point (parsed once by `Db::areas`, else here).
+pub fn area_contains(a: &AreaRow, lng: f64, lat: f64) -> bool {
+    match &a.shape {
+        Some(shape) => multi_contains(shape, lng, lat),
+        None => parse_shape(a).is_some_and(|shape| multi_contains(&shape, lng, lat)),
+    }
 }
 
 /// The deepest active area containing the point, or the single root area when none does.

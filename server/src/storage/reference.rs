@@ -94,9 +94,14 @@ pub struct CategoryRecord<'a> {
 }
 
 impl Db {
+    /// Every area, parents first, each with its boundary parsed ([`AreaRow::shape`]).
     pub async fn areas(&self) -> StoreResult<Vec<AreaRow>> {
         let sql = sqlx::AssertSqlSafe(format!("{AREA_COLS} ORDER BY path"));
-        Ok(with_db!(self, p => sqlx::query_as::<_, AreaRow>(sql).fetch_all(p).await)?)
+        let mut rows = with_db!(self, p => sqlx::query_as::<_, AreaRow>(sql).fetch_all(p).await)?;
+        for a in &mut rows {
+            a.shape = crate::reference::locate::parse_shape(a).map(std::sync::Arc::new);
+        }
+        Ok(rows)
     }
 
     pub async fn area(&self, id: i64) -> StoreResult<Option<AreaRow>> {

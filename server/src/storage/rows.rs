@@ -41,6 +41,11 @@ pub struct AreaRow {
     pub boundary_multi: Option<String>,
     /// An inactive area receives no new cases (it is skipped when locating a point).
     pub active: bool,
+    /// The boundary parsed once (the whole shape, or the one ring as a polygon) by
+    /// [`super::Db::areas`], so locating a point does not parse every area's JSON again.
+    #[sqlx(skip)]
+    #[serde(skip)]
+    pub shape: Option<std::sync::Arc<minsheng_model::MultiPolygon>>,
 }
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]

@@ -166,6 +166,7 @@ mod tests {
             boundary: None,
             boundary_multi: None,
             active: true,
+            shape: None,
         }
     }
 
