@@ -149,3 +149,90 @@ fn ring_area(ring: &[Vec<f64>]) -> f64 {
         .abs()
         / 2.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn area(id: i64, code: &str) -> AreaRow {
+        AreaRow {
+            id,
+            parent_id: None,
+            level: "community".into(),
+            code: code.into(),
+            name: format!("社区{id}"),
+            name_en: None,
+            path: format!("/{id}/"),
+            lat: None,
+            lng: None,
+            boundary: None,
+            boundary_multi: None,
+            active: true,
+            shape: None,
+        }
+    }
+
+    #[test]
+    fn each_feature_is_matched_by_its_code_or_told_why_not() {
+        let areas = [area(1, "530302001"), area(2, "C2"), area(3, "C3")];
+        let square = serde_json::json!([[
+            [103.0, 25.0],
+            [103.1, 25.0],
+            [103.1, 25.1],
+            [103.0, 25.1],
+            [103.0, 25.0]
+        ]]);
+        let fc = serde_json::json!({ "type": "FeatureCollection", "features": [
+            // A code given as a number matches its text.
+            { "type": "Feature", "properties": { "code": 530302001 }, "geometry": { "type": "Polygon", "coordinates": square } },
+            { "type": "Feature", "properties": { "code": "C2" }, "geometry": { "type": "Polygon", "coordinates": [[[103.0, 25.0], [103.1, 25.0]]] } },
+            { "type": "Feature", "properties": { "name": "无编码" }, "geometry": { "type": "Polygon", "coordinates": square } },
+            { "type": "Feature", "properties": { "code": "530302001" }, "geometry": { "type": "Polygon", "coordinates": square } },
+            { "type": "Feature", "properties": { "code": "C3" }, "geometry": { "type": "Polygon", "coordinates": [[[200.0, 25.0], [103.1, 25.0], [103.1, 25.1]]] } },
+            { "type": "Feature", "properties": { "code": "C2" }, "geometry": null },
+        ]});
+        let (report, matched) = read(fc, "code", None, &areas).unwrap();
+        let reasons: Vec<Option<&str>> = report.iter().map(|f| f.reason.as_deref()).collect();
+        assert_eq!(
+            reasons,
+            [
+                None,
+                Some("bad_geometry"),
+                Some("missing_code"),
+                Some("duplicate_code"),
+                Some("bad_geometry"),
+                Some("bad_geometry"),
+            ]
+        );
+        assert_eq!(matched.len(), 1);
+        assert_eq!(matched[0].area_id, 1);
+        assert_eq!(
+            matched[0].shape[0][0].len(),
+            4,
+            "the closing point is dropped"
+        );
+        let missing: Vec<i64> = missing(&areas, &matched).iter().map(|a| a.id).collect();
+        assert_eq!(missing, [2, 3]);
+        assert!(
+            read(
+                serde_json::json!({ "type": "Point", "coordinates": [1.0, 2.0] }),
+                "code",
+                None,
+                &areas
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn the_outline_is_the_largest_polygons_outer_ring() {
+        let small = vec![vec![vec![0.0, 0.0], vec![1.0, 0.0], vec![1.0, 1.0]]];
+        let big = vec![vec![
+            vec![5.0, 5.0],
+            vec![9.0, 5.0],
+            vec![9.0, 9.0],
+            vec![5.0, 9.0],
+        ]];
+        assert_eq!(outline(&vec![small, big.clone()]), big[0]);
+    }
+}
