@@ -423,6 +423,21 @@ async fn set_up_a_county(test: &str, run: Run, browser: Option<Browser>) {
         "the case is in the new department's queue: {queue}"
     );
 
+    // 轮次·积分·密钥: an API key for the 12345 hotline is shown once, then revoked.
+    b.click("#ms-tab-more").await;
+    b.type_into("#ms-key-form input[name=name]", "hotline-12345")
+        .await;
+    b.click("#ms-key-form button[type=submit]").await;
+    let key = b.text("#ms-key-issued .ms-secret").await;
+    assert!(key.starts_with("o311_"), "{key}");
+    b.wait_for("#ms-key-list li[data-name=hotline-12345] [data-action=revoke]")
+        .await;
+    run.shot(&b, "api-key", "#ms-key-issued").await;
+    b.click("#ms-key-list li[data-name=hotline-12345] [data-action=revoke]")
+        .await;
+    b.wait_for("#ms-key-list li[data-name=hotline-12345] .ms-tag")
+        .await;
+
     // 审计: each change is listed.
     b.click("#ms-tab-audit").await;
     b.wait_for("#ms-audit-list").await;
@@ -433,6 +448,8 @@ async fn set_up_a_county(test: &str, run: Run, browser: Option<Browser>) {
         ("category", "create"),
         ("user", "create"),
         ("household", "import"),
+        ("api_key", "issue"),
+        ("api_key", "revoke"),
     ] {
         b.wait_for(&format!(
             "#ms-audit-list tr[data-entity={entity}][data-action={action}]"

@@ -70,6 +70,9 @@ fn Rounds(props: &TabProps) -> Html {
             <div class="ms-card">
                 <h2>{ lang.t("走访轮次", "Visit rounds") }</h2>
                 { placeholder(&*rounds, lang).unwrap_or_default() }
+                if matches!(&*rounds, Load::Ready(l) if l.is_empty()) {
+                    <p class="ms-muted">{ lang.t("还没有走访轮次。", "No visit rounds yet.") }</p>
+                }
                 if let Load::Ready(list) = &*rounds {
                     <ul class="ms-plain-list" id="ms-round-list">
                         { for list.iter().map(|r| html! {
@@ -323,7 +326,7 @@ fn Projects(props: &TabProps) -> Html {
             <div class="ms-card" id="ms-stages">
                 <h2>{ lang.t("民生实事：阶段（按权重计算进度）", "Project stages (weighted progress)") }</h2>
                 <div class="ms-table-wrap">
-                    <table class="ms-table">
+                    <table class="ms-table ms-table-stack ms-stage-table">
                         <thead><tr>
                             <th>{ lang.t("阶段", "Stage") }</th><th>{ lang.t("计划开始", "Start") }</th>
                             <th>{ lang.t("计划完成", "End") }</th><th>{ lang.t("权重", "Weight") }</th><th></th>
@@ -340,10 +343,10 @@ fn Projects(props: &TabProps) -> Html {
                                 };
                                 html! {
                                     <tr class={classes!(matches!(stage_error, Some((j, _)) if j == i).then_some("ms-invalid"))}>
-                                        <td><input value={s.name.clone()} aria-label={lang.t("阶段", "Stage")} onchange={edit(i, |d| &mut d.name)} /></td>
-                                        <td><input type="date" value={s.planned_start.clone()} onchange={edit(i, |d| &mut d.planned_start)} /></td>
-                                        <td><input type="date" value={s.planned_end.clone()} onchange={edit(i, |d| &mut d.planned_end)} /></td>
-                                        <td><input value={s.weight.clone()} placeholder="1" inputmode="decimal" onchange={edit(i, |d| &mut d.weight)} /></td>
+                                        <td class="ms-block"><input value={s.name.clone()} aria-label={lang.t("阶段", "Stage")} placeholder={lang.t("阶段名称，如 立项、施工、验收", "Stage, e.g. approval, works, acceptance")} onchange={edit(i, |d| &mut d.name)} /></td>
+                                        <td data-label={lang.t("计划开始", "Start")}><input type="date" value={s.planned_start.clone()} onchange={edit(i, |d| &mut d.planned_start)} /></td>
+                                        <td data-label={lang.t("计划完成", "End")}><input type="date" value={s.planned_end.clone()} onchange={edit(i, |d| &mut d.planned_end)} /></td>
+                                        <td data-label={lang.t("权重", "Weight")}><input class="ms-weight" value={s.weight.clone()} placeholder="1" inputmode="decimal" onchange={edit(i, |d| &mut d.weight)} /></td>
                                         <td><button type="button" class="ms-link" onclick={remove}>{ lang.t("删除", "Remove") }</button></td>
                                     </tr>
                                 }
