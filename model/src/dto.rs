@@ -47,6 +47,10 @@ api_object! {
         #[serde(default)]
         pub all_areas: bool,
         pub active: bool,
+        /// When they last signed in (their newest session); filled by the admin user
+        /// endpoints, `null` elsewhere and for one who never did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_sign_in_at: Option<DateTime<Utc>>,
     }
 
     /// An area: district → street → community → grid.
@@ -59,8 +63,14 @@ api_object! {
         pub name_en: Option<String>,
         pub lat: Option<f64>,
         pub lng: Option<f64>,
-        /// Boundary ring as `[lng, lat]` pairs.
+        /// Boundary ring as `[lng, lat]` pairs: the outline of the largest polygon.
         pub boundary: Option<Vec<Vec<f64>>>,
+        /// The whole boundary (every polygon, with holes), when imported as GeoJSON.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub boundaries: Option<crate::admin::MultiPolygon>,
+        /// Inactive areas receive no new cases but stay readable.
+        #[serde(default = "yes")]
+        pub active: bool,
     }
 
     /// A new area (admin).
@@ -90,16 +100,33 @@ api_object! {
         pub name: String,
         pub name_en: Option<String>,
         pub area_id: Option<i64>,
+        #[serde(default = "functional")]
+        pub kind: crate::admin::DepartmentKind,
+        /// Inactive departments get no new cases; their old cases keep them.
+        #[serde(default = "yes")]
+        pub active: bool,
+        #[serde(default)]
+        pub duty: crate::admin::DutyCard,
     }
 
-    /// A new department (admin).
+    /// A new department, or all of a department's fields when editing it (admin).
     pub struct NewDepartment {
         #[cfg_attr(feature = "server", oai(validator(max_length = 100, pattern = r"\S")))]
         pub code: String,
         #[cfg_attr(feature = "server", oai(validator(max_length = 100, pattern = r"\S")))]
         pub name: String,
+        #[cfg_attr(feature = "server", oai(validator(max_length = 100)))]
         pub name_en: Option<String>,
         pub area_id: Option<i64>,
+        /// Default `functional`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub kind: Option<crate::admin::DepartmentKind>,
+        /// Default true.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub active: Option<bool>,
+        /// The public duty card (default empty).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub duty: Option<crate::admin::DutyCard>,
     }
 
     /// A complaint category with its deadlines.
@@ -535,4 +562,12 @@ mod iso_day_schema {
             Some(Value::String(self.0.clone()))
         }
     }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn functional() -> crate::admin::DepartmentKind {
+    crate::admin::DepartmentKind::Functional
 }

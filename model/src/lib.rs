@@ -41,6 +41,7 @@ macro_rules! labelled_enum {
     };
 }
 
+pub mod admin;
 pub mod calendar;
 pub mod coords;
 pub mod dto;
@@ -52,6 +53,7 @@ pub mod reports;
 pub mod validate;
 pub mod visits;
 
+pub use admin::*;
 pub use dto::*;
 pub use enums::*;
 pub use machine::{CaseRelation, MAX_ESCALATION, RuleError, allowed_actions, is_overdue, plan};

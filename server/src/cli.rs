@@ -174,7 +174,7 @@ pub async fn main() -> anyhow::Result<()> {
             let state = AppState::new(cfg).await?;
             if !state
                 .db
-                .revoke_api_key(name.trim(), crate::now_ms())
+                .revoke_api_key(name.trim(), crate::now_ms(), None)
                 .await?
             {
                 anyhow::bail!("no live API key named {name}");

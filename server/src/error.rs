@@ -107,6 +107,16 @@ impl ApiError {
         }))
     }
 
+    /// 422 with the field error's own `code` (not `validation_failed`), naming its field:
+    /// for rules with a code of their own (`invalid_area_level`, `department_inactive`).
+    pub fn coded_field(e: FieldError) -> Self {
+        ApiError::Unprocessable(Json(ErrorBody {
+            code: e.code.into(),
+            message: format!("{}: {}", e.field, e.message_zh),
+            field: Some(e.field.into()),
+        }))
+    }
+
     /// Logs the cause and answers 500 with no detail.
     pub fn internal(err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "internal error");

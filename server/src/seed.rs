@@ -8,7 +8,9 @@ use rand::{Rng, SeedableRng, seq::SliceRandom};
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::storage::{CaseChange, CategoryRecord, NewAreaRecord, NewCaseRecord, NewEvent};
+use crate::storage::{
+    CaseChange, CategoryRecord, DepartmentRecord, NewAreaRecord, NewCaseRecord, NewEvent,
+};
 
 /// The password of every demo user (printed by `seed-demo`).
 pub const DEMO_PASSWORD: &str = "minsheng2026";
@@ -276,16 +278,20 @@ async fn seed_reference(state: &AppState) -> anyhow::Result<Seeded> {
     let db = &state.db;
     let (w, s, e, n) = DISTRICT_BOX;
     let district = db
-        .create_area(&NewAreaRecord {
-            parent_id: None,
-            level: "district",
-            code: "530302",
-            name: "麒麟区",
-            name_en: Some("Qilin District"),
-            lat: Some((s + n) / 2.0),
-            lng: Some((w + e) / 2.0),
-            boundary: Some(serde_json::to_string(&ring(w, s, e, n))?),
-        })
+        .create_area(
+            &NewAreaRecord {
+                parent_id: None,
+                level: "district",
+                code: "530302",
+                name: "麒麟区",
+                name_en: Some("Qilin District"),
+                lat: Some((s + n) / 2.0),
+                lng: Some((w + e) / 2.0),
+                boundary: Some(serde_json::to_string(&ring(w, s, e, n))?),
+            },
+            None,
+            crate::now_ms(),
+        )
         .await?;
     let mut grids = Vec::new();
     let mut first_community = None;
@@ -293,47 +299,59 @@ async fn seed_reference(state: &AppState) -> anyhow::Result<Seeded> {
     for (si, street) in STREETS.iter().enumerate() {
         let (sw, se) = (w + street_w * si as f64, w + street_w * (si + 1) as f64);
         let street_id = db
-            .create_area(&NewAreaRecord {
-                parent_id: Some(district),
-                level: "street",
-                code: &format!("530302{:03}", si + 1),
-                name: street,
-                name_en: None,
-                lat: Some((s + n) / 2.0),
-                lng: Some((sw + se) / 2.0),
-                boundary: Some(serde_json::to_string(&ring(sw, s, se, n))?),
-            })
+            .create_area(
+                &NewAreaRecord {
+                    parent_id: Some(district),
+                    level: "street",
+                    code: &format!("530302{:03}", si + 1),
+                    name: street,
+                    name_en: None,
+                    lat: Some((s + n) / 2.0),
+                    lng: Some((sw + se) / 2.0),
+                    boundary: Some(serde_json::to_string(&ring(sw, s, se, n))?),
+                },
+                None,
+                crate::now_ms(),
+            )
             .await?;
         let comm_h = (n - s) / 3.0;
         for (ci, community) in COMMUNITIES[si].iter().enumerate() {
             let (cs, cn) = (s + comm_h * ci as f64, s + comm_h * (ci + 1) as f64);
             let code = format!("530302{:03}{:03}", si + 1, ci + 1);
             let cid = db
-                .create_area(&NewAreaRecord {
-                    parent_id: Some(street_id),
-                    level: "community",
-                    code: &code,
-                    name: community,
-                    name_en: None,
-                    lat: Some((cs + cn) / 2.0),
-                    lng: Some((sw + se) / 2.0),
-                    boundary: Some(serde_json::to_string(&ring(sw, cs, se, cn))?),
-                })
+                .create_area(
+                    &NewAreaRecord {
+                        parent_id: Some(street_id),
+                        level: "community",
+                        code: &code,
+                        name: community,
+                        name_en: None,
+                        lat: Some((cs + cn) / 2.0),
+                        lng: Some((sw + se) / 2.0),
+                        boundary: Some(serde_json::to_string(&ring(sw, cs, se, cn))?),
+                    },
+                    None,
+                    crate::now_ms(),
+                )
                 .await?;
             first_community.get_or_insert(cid);
             let mid = (sw + se) / 2.0;
             for (gi, (gw, ge)) in [(sw, mid), (mid, se)].into_iter().enumerate() {
                 let gid = db
-                    .create_area(&NewAreaRecord {
-                        parent_id: Some(cid),
-                        level: "grid",
-                        code: &format!("{code}{:02}", gi + 1),
-                        name: &format!("{community}第{}网格", gi + 1),
-                        name_en: None,
-                        lat: Some((cs + cn) / 2.0),
-                        lng: Some((gw + ge) / 2.0),
-                        boundary: Some(serde_json::to_string(&ring(gw, cs, ge, cn))?),
-                    })
+                    .create_area(
+                        &NewAreaRecord {
+                            parent_id: Some(cid),
+                            level: "grid",
+                            code: &format!("{code}{:02}", gi + 1),
+                            name: &format!("{community}第{}网格", gi + 1),
+                            name_en: None,
+                            lat: Some((cs + cn) / 2.0),
+                            lng: Some((gw + ge) / 2.0),
+                            boundary: Some(serde_json::to_string(&ring(gw, cs, ge, cn))?),
+                        },
+                        None,
+                        crate::now_ms(),
+                    )
                     .await?;
                 grids.push((gid, (gw, cs, ge, cn), community.to_string()));
             }
@@ -343,26 +361,34 @@ async fn seed_reference(state: &AppState) -> anyhow::Result<Seeded> {
     for (code, name, en) in DEPARTMENTS {
         dept_ids.insert(
             code,
-            db.create_department(code, name, Some(en), Some(district))
-                .await?,
+            db.create_department(
+                &DepartmentRecord::plain(code, name, Some(en), Some(district)),
+                None,
+                crate::now_ms(),
+            )
+            .await?,
         );
     }
     let mut categories = Vec::new();
     for (i, (code, name, en, tier, accept, sign, dept, _)) in CATEGORIES.iter().enumerate() {
         let d = dept_ids[dept];
         let id = db
-            .create_category(&CategoryRecord {
-                code,
-                name,
-                name_en: Some(en),
-                tier: tier.as_str(),
-                resolve_hours: tier.resolve_hours(),
-                resolve_workdays: None,
-                accept_hours: *accept,
-                sign_hours: *sign,
-                default_department_id: Some(d),
-                active: true,
-            })
+            .create_category(
+                &CategoryRecord {
+                    code,
+                    name,
+                    name_en: Some(en),
+                    tier: tier.as_str(),
+                    resolve_hours: tier.resolve_hours(),
+                    resolve_workdays: None,
+                    accept_hours: *accept,
+                    sign_hours: *sign,
+                    default_department_id: Some(d),
+                    active: true,
+                },
+                None,
+                state.clock.now_ms(),
+            )
             .await?;
         categories.push((id, *tier, *accept, *sign, d, i));
     }
@@ -792,7 +818,7 @@ async fn seed_visits(state: &AppState, s: &Seeded) -> anyhow::Result<usize> {
             });
         }
     }
-    db.import_households(&records, now - 40 * day).await?;
+    db.import_households(&records, now - 40 * day, None).await?;
     let today = state.clock.today_beijing();
     let (from, to) = (
         today - chrono::Duration::days(30),

@@ -1,6 +1,7 @@
 //! The API against a real server on a random port: on SQLite always, and on PostgreSQL
 //! when `MINSHENG_TEST_POSTGRES_URL` is set (as CI does).
 
+mod admin;
 mod auth;
 mod calendar;
 mod content_check;

@@ -385,7 +385,7 @@ async fn every_error_answers_in_the_open311_format_with_a_stable_code() {
         assert_eq!(send("json", k(with(&[("jurisdiction_id", "qilin")], ""))).await.status, 200);
 
         // A revoked key no longer works.
-        assert!(app.state.db.revoke_api_key("client", 1).await.unwrap());
+        assert!(app.state.db.revoke_api_key("client", 1, None).await.unwrap());
         send("json", k(with(&[], ""))).await.error(403, "invalid_api_key");
 
         // Not a form, too large, wrong method.

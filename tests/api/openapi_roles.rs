@@ -473,6 +473,33 @@ async fn recipe(
             Call::new(json_body(json!({ "name": format!("mx-key-{n}") })))
         }
         "DELETE /api/v1/admin/api-keys/{name}" => none().param("name", &fx.api_key),
+        "GET /api/v1/admin/api-keys" | "GET /api/v1/admin/audit" => none(),
+        "GET /api/v1/public/departments" => none(),
+        // Grid A as it is: changing nothing.
+        "PUT /api/v1/admin/areas/{id}" => Call::new(json_body(json!({
+            "parent_id": w.community_a, "code": "G1", "name": "麻黄第一网格", "active": true,
+        })))
+        .param("id", w.grid_a),
+        // A preview of an empty file: storing nothing.
+        "POST /api/v1/admin/areas/boundaries" => Call::new(json_body(json!({
+            "geojson": { "type": "FeatureCollection", "features": [] },
+            "code_property": "code", "dry_run": true,
+        }))),
+        // The roads department as it is.
+        "PUT /api/v1/admin/departments/{id}" => {
+            Call::new(json_body(json!({ "code": "roads", "name": "城管局" })))
+                .param("id", w.dept_roads)
+        }
+        // The supervisor as they are: no role change, so no session ends.
+        "PUT /api/v1/admin/users/{id}" => Call::new(json_body(
+            json!({ "display_name": "sup", "role": "supervisor" }),
+        ))
+        .param("id", fx.supervisor_id),
+        "POST /api/v1/admin/users/{id}/reactivate" => none().param("id", fx.doomed_user),
+        // Community A covered by its own supervisor, as it is.
+        "PUT /api/v1/admin/community-supervisors" => Call::new(json_body(json!({
+            "area_ids": [w.community_a], "user_ids": [fx.supervisor_id],
+        }))),
         "GET /api/v1/events" | "GET /api/v1/map/areas" | "GET /api/v1/map/figures" => none(),
         "GET /api/v1/map/points" => none().query("bbox=103,25,104,26"),
         "GET /api/v1/stats"
@@ -527,6 +554,12 @@ async fn recipe(
         "GET /api/v1/public/photos/{id}" => none().param("id", fx.photo),
         "GET /api/v1/public/case-links/{token}" => none().param("token", "1.1.not-signed"),
         "POST /api/v1/projects" => Call::new(json_body(project_body(w, n))),
+        // The fixture project's plan as it is.
+        "PUT /api/v1/projects/{id}" => {
+            let mut body = project_body(w, 0);
+            body["stages"][0]["id"] = json!(fx.stage);
+            Call::new(json_body(body)).param("id", fx.project)
+        }
         "PUT /api/v1/projects/{id}/stages/{stage_id}" => {
             Call::new(json_body(json!({ "done": false })))
                 .param("id", fx.project)

@@ -2,8 +2,10 @@
 //! widgets (`cargo xtask widgets`), and real headless Chromium driven over WebDriver.
 //! Screenshots at 360 px go to `target/e2e-screenshots/`. The staff widgets' tests are in
 //! `staff.rs` (the desk's visit coverage in `coverage.rs`), the supervisor's offline visits
-//! in `visit.rs`, the public board in `board.rs`.
+//! in `visit.rs`, the public board in `board.rs`, the admin console (a county's set-up) in
+//! `admin.rs`.
 
+mod admin;
 mod board;
 mod browser;
 mod calendar;

@@ -128,6 +128,26 @@ impl Api {
         self.call("POST", path, Some(text)).await
     }
 
+    pub async fn put<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        let text = serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))?;
+        self.call("PUT", path, Some(text)).await
+    }
+
+    /// Any method with an optional JSON body (the admin console's generic forms).
+    pub async fn request<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, ApiError> {
+        let text = body.map(|b| b.to_string());
+        self.call(method, path, text).await
+    }
+
     async fn call<T: DeserializeOwned>(
         &self,
         method: &str,

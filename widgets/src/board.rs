@@ -24,7 +24,7 @@ use minsheng_model::public::{
     Circular, ProjectView, PublicCase, PublicCaseList, PublicRankings, StageView,
 };
 use minsheng_model::reports::{PublicPointTotal, PublicPoints, PublicReport, PublicReportList};
-use minsheng_model::{Status, StatusCount};
+use minsheng_model::{DepartmentKind, PublicDutyCard, Status, StatusCount};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
@@ -41,6 +41,8 @@ pub const SCREEN_CIRCULARS: usize = 5;
 pub const SCREEN_RANKINGS: usize = 10;
 pub const SCREEN_REPORTS: usize = 3;
 pub const SCREEN_POINTS: usize = 5;
+/// Duty cards per page of the big screen.
+pub const SCREEN_DUTY: usize = 3;
 
 #[derive(Properties, PartialEq, Clone)]
 pub struct BoardProps {
@@ -481,6 +483,21 @@ pub fn Board(props: &BoardProps) -> Html {
         });
     }
 
+    // The departments' duty cards (责任清单) change rarely: read once.
+    let duty = use_state(|| Fetch::<Rc<Vec<PublicDutyCard>>>::Loading);
+    {
+        let (api, duty) = (props.api.clone(), duty.clone());
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                let r = get::<Vec<PublicDutyCard>>(&api, "/api/v1/public/departments", lang).await;
+                duty.set(match r {
+                    Ok(v) => Fetch::Ready(Rc::new(v)),
+                    Err(m) => Fetch::Failed(m),
+                });
+            });
+        });
+    }
+
     let screen = state.layout == Layout::Screen;
     let ctx = View {
         lang,
@@ -512,6 +529,7 @@ pub fn Board(props: &BoardProps) -> Html {
     let rankings = rankings_panel(&state, &ctx);
     let reports = reports_panel(&state, &ctx);
     let points = points_panel(&state, &ctx);
+    let duty = duty_panel(&duty, &ctx);
     html! {
         <div id="ms-board" class={classes!("ms-board", if screen { "ms-screen" } else { "ms-phone" })}
             data-layout={if screen { "screen" } else { "phone" }}>
@@ -521,7 +539,7 @@ pub fn Board(props: &BoardProps) -> Html {
                     <div class="ms-board-col">{ cases }</div>
                     <div class="ms-board-col">{ projects }</div>
                     <div class="ms-board-col">{ reports }{ points }</div>
-                    <div class="ms-board-col">{ circulars }{ rankings }</div>
+                    <div class="ms-board-col">{ circulars }{ rankings }{ duty }</div>
                 </div>
             } else {
                 <nav class="ms-chips ms-board-nav" aria-label={lang.t("栏目", "Sections")}>
@@ -531,8 +549,10 @@ pub fn Board(props: &BoardProps) -> Html {
                     <a class="ms-chip" href="#ms-board-rankings">{ lang.t("部门排名", "Rankings") }</a>
                     <a class="ms-chip" href="#ms-board-reports">{ lang.t("工作报备", "Reports") }</a>
                     <a class="ms-chip" href="#ms-board-points">{ lang.t("积分", "Points") }</a>
+                    <a class="ms-chip" href="#ms-board-duty">{ lang.t("责任清单", "Duty cards") }</a>
                 </nav>
-                { cases }{ projects }{ circulars }{ rankings }{ reports }{ points }
+                // The duty cards come last, so their arrival moves nothing above them.
+                { cases }{ projects }{ circulars }{ rankings }{ reports }{ points }{ duty }
             }
         </div>
     }
@@ -1048,6 +1068,59 @@ fn points_panel(state: &UseReducerHandle<State>, v: &View) -> Html {
                 { list("ms-board-points-departments", lang.t("部门", "Departments"), &p.departments, false) }
                 { list("ms-board-points-people", lang.t("个人", "People"), &p.people, true) }
             </div>
+        </section>
+    }
+}
+
+fn duty_kind(lang: Lang, kind: DepartmentKind) -> &'static str {
+    match kind {
+        DepartmentKind::Functional => lang.t("职能部门", "Department"),
+        DepartmentKind::Stationed => lang.t("驻区单位", "Stationed unit"),
+        DepartmentKind::Street => lang.t("街道/社区", "Street / community"),
+    }
+}
+
+/// 责任清单: each department's duty card — what it handles, the responsible post, the public
+/// phone and hours ("将工作流程、服务事项、责任人员、联系方式上墙上网").
+fn duty_panel(duty: &Fetch<Rc<Vec<PublicDutyCard>>>, v: &View) -> Html {
+    let lang = v.lang;
+    let title = lang.t("责任清单", "Duty cards");
+    let Some(cards) = duty.ready() else {
+        return html! {
+            <section id="ms-board-duty" class="ms-board-panel">
+                { panel_head(title, None) }
+                { loading_or_error(duty, lang).unwrap_or_default() }
+            </section>
+        };
+    };
+    let (start, end, page) = v.window(cards.len(), SCREEN_DUTY);
+    html! {
+        <section id="ms-board-duty" class="ms-board-panel">
+            { panel_head(title, page) }
+            if cards.is_empty() {
+                <p class="ms-card ms-muted">{ lang.t("暂无责任清单。", "No duty cards yet.") }</p>
+            } else {
+                <ul id="ms-board-duty-list" class="ms-cases ms-duty-cards">
+                    { for cards[start..end].iter().map(|c| html! {
+                        <li class="ms-card ms-duty-card" data-department-id={c.id.to_string()}>
+                            <div class="ms-duty-head">
+                                <b>{ lang.name(&c.name, c.name_en.as_deref()) }</b>
+                                <span class="ms-tag">{ duty_kind(lang, c.kind) }</span>
+                            </div>
+                            if let Some(h) = &c.handles { <p class="ms-duty-handles">{ h }</p> }
+                            <dl class="ms-duty-facts">
+                                if let Some(p) = &c.post { <dt>{ lang.t("责任岗位", "Responsible") }</dt><dd>{ p }</dd> }
+                                if let Some(p) = &c.phone {
+                                    <dt>{ lang.t("服务电话", "Phone") }</dt>
+                                    <dd><a href={format!("tel:{}", p.replace(' ', ""))}>{ p }</a></dd>
+                                }
+                                if let Some(h) = &c.hours { <dt>{ lang.t("服务时间", "Hours") }</dt><dd>{ h }</dd> }
+                                if let Some(a) = &c.area_name { <dt>{ lang.t("区域", "Area") }</dt><dd>{ a }</dd> }
+                            </dl>
+                        </li>
+                    }) }
+                </ul>
+            }
         </section>
     }
 }

@@ -4,11 +4,13 @@
 //! their own so residents never download them; for supervisors `visit` (household visits
 //! that work offline), a bundle of its own too; for anyone `board` (the public board,
 //! 公开晾晒, no login), the `public` bundle, so the public downloads no staff or resident
-//! code. The loader (`static/loader.js`) finds elements carrying
+//! code; for administrators `admin` (the console that sets a county up), the `admin` bundle. The loader (`static/loader.js`) finds elements carrying
 //! `data-minsheng-widget="<name>"` and calls [`mount`] on each.
 //!
 //! API types come from `minsheng-model`, the crate the server uses, so the two cannot drift.
 
+#[cfg(feature = "admin")]
+pub mod admin;
 pub mod api;
 #[cfg(feature = "board")]
 pub mod board;
@@ -59,6 +61,8 @@ pub const WIDGETS: &[&str] = &[
     "visit",
     #[cfg(feature = "board")]
     "board",
+    #[cfg(feature = "admin")]
+    "admin",
 ];
 
 /// Renders widget `C` behind the session gate into `root` (every widget but the board).
@@ -68,7 +72,8 @@ pub const WIDGETS: &[&str] = &[
     feature = "handle",
     feature = "dispatch",
     feature = "progress-map",
-    feature = "visit"
+    feature = "visit",
+    feature = "admin"
 ))]
 fn render<C: yew::BaseComponent<Properties = session::WidgetProps>>(
     root: Element,
@@ -101,6 +106,7 @@ pub fn mount(name: &str, root: Element) -> Result<(), JsValue> {
             "progress-map" => "Progress map · Minsheng",
             "visit" => "Household visits · Minsheng",
             "board" => "Public board · Minsheng",
+            "admin" => "Admin console · Minsheng",
             _ => "Report a problem · Minsheng",
         });
     }
@@ -150,6 +156,12 @@ pub fn mount(name: &str, root: Element) -> Result<(), JsValue> {
         "visit" => {
             let _ = root.class_list().add_1("ms-staff");
             render::<visit::Visit>(root, lang, "visit");
+            Ok(())
+        }
+        #[cfg(feature = "admin")]
+        "admin" => {
+            let _ = root.class_list().add_1("ms-staff-wide");
+            render::<admin::Admin>(root, lang, "admin");
             Ok(())
         }
         // The public board needs no session: no gate, no token.

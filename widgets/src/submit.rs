@@ -8,7 +8,7 @@
 use std::rc::Rc;
 
 use minsheng_model::validate::{FieldError, limits};
-use minsheng_model::{AreaLevel, AreaView, CaseView, CategoryView};
+use minsheng_model::{AreaLevel, CaseView, CategoryView};
 use serde_json::json;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement, Url};
@@ -203,7 +203,27 @@ pub enum Fetch<T> {
     Failed(String),
 }
 
-fn area_label(a: &AreaView, lang: Lang) -> String {
+/// What the form needs of an area (`/api/v1/areas`): reading only these keeps the boundaries'
+/// decoding out of the resident bundle.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct AreaChoice {
+    pub id: i64,
+    #[serde(default)]
+    pub parent_id: Option<i64>,
+    pub level: AreaLevel,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: Option<String>,
+    /// A deactivated area takes no new cases.
+    #[serde(default = "active_by_default")]
+    pub active: bool,
+}
+
+fn active_by_default() -> bool {
+    true
+}
+
+fn area_label(a: &AreaChoice, lang: Lang) -> String {
     let indent = match a.level {
         AreaLevel::District => "",
         AreaLevel::Street => "\u{3000}",
@@ -214,11 +234,11 @@ fn area_label(a: &AreaView, lang: Lang) -> String {
 }
 
 /// Areas in tree order (each parent followed by its children).
-pub fn tree_order(areas: &[AreaView]) -> Vec<&AreaView> {
+pub fn tree_order(areas: &[AreaChoice]) -> Vec<&AreaChoice> {
     fn walk<'a>(
-        areas: &'a [AreaView],
+        areas: &'a [AreaChoice],
         parent: Option<i64>,
-        out: &mut Vec<&'a AreaView>,
+        out: &mut Vec<&'a AreaChoice>,
         depth: usize,
     ) {
         if depth > 8 {
@@ -286,7 +306,7 @@ pub fn Submit(props: &WidgetProps) -> Html {
     let lang = props.lang;
     let form = use_reducer(|| Form::new(initial_draft()));
     let categories = use_state(|| Fetch::<Vec<CategoryView>>::Fetching);
-    let areas = use_state(|| Fetch::<Vec<AreaView>>::Fetching);
+    let areas = use_state(|| Fetch::<Vec<AreaChoice>>::Fetching);
     let locating = use_state(|| false);
 
     // Reference data.
@@ -306,8 +326,10 @@ pub fn Submit(props: &WidgetProps) -> Html {
                     Err(ApiError::Unauthorized) => return on_expired.emit(()),
                     Err(e) => categories.set(Fetch::Failed(e.message(lang))),
                 }
-                match api.get::<Vec<AreaView>>("/api/v1/areas").await {
-                    Ok(list) => areas.set(Fetch::Success(list)),
+                match api.get::<Vec<AreaChoice>>("/api/v1/areas").await {
+                    Ok(list) => areas.set(Fetch::Success(
+                        list.into_iter().filter(|a| a.active).collect(),
+                    )),
                     Err(e) => areas.set(Fetch::Failed(e.message(lang))),
                 }
             });

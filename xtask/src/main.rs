@@ -30,19 +30,23 @@ const WIDGETS: &[(&str, &str)] = &[
     ("progress-map", "民生实事进度图 · 民生"),
     ("visit", "入户走访 · 民生"),
     ("board", "公开晾晒 · 民生"),
+    ("admin", "管理后台 · 民生"),
 ];
 /// Without `--split`: the bundles and the widgets (cargo features) each holds. Residents'
 /// phones download only the first; the staff widgets (SVG map, desk) never weigh on them,
 /// a supervisor's phone in the field (weak signal) downloads only `visit`, and the public
-/// (no login) only the board.
+/// (no login) only the board; the administrator's console is a bundle of its own.
 const BUNDLES: &[(&str, &[&str])] = &[
     ("widgets", &["submit", "track"]),
     ("staff", &["handle", "dispatch", "progress-map"]),
     ("field", &["visit"]),
     ("public", &["board"]),
+    ("admin", &["admin"]),
 ];
 /// Widgets whose page also gets `staff.css` (wide desk layouts, the map, the visit lists).
 const STAFF_WIDGETS: &[&str] = &["handle", "dispatch", "progress-map", "visit"];
+/// Widgets whose page gets `staff.css` and `admin.css` (the console's tables, tree and forms).
+const ADMIN_WIDGETS: &[&str] = &["admin"];
 /// Widgets whose page gets `board.css` instead (the public board's phone and big-screen layouts).
 const BOARD_WIDGETS: &[&str] = &["board"];
 /// What the submit widget may weigh, gzipped, html + js + wasm + css.
@@ -476,6 +480,14 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
         write_compressed(&assets.join(&staff_css_name), &staff_css_data)?,
     );
 
+    let mut admin_css_data = staff_css_data.clone();
+    admin_css_data.extend(fs::read(static_dir.join("admin.css"))?);
+    let admin_css_name = hashed_name("admin", "css", &admin_css_data);
+    gz_sizes.insert(
+        admin_css_name.clone(),
+        write_compressed(&assets.join(&admin_css_name), &admin_css_data)?,
+    );
+
     let mut board_css_data = css_data.clone();
     board_css_data.extend(fs::read(static_dir.join("board.css"))?);
     let board_css_name = hashed_name("board", "css", &board_css_data);
@@ -491,18 +503,31 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
         write_compressed(&assets.join(&jssdk_name), jssdk_data.as_bytes())?,
     );
 
-    // The loader knows every bundle; the hashed copy sits beside them, the stable one a level up.
-    let bundles: serde_json::Map<String, Value> = bundle_of
-        .iter()
-        .map(|(w, (js, wasm))| (w.to_string(), json!({ "js": js, "wasm": wasm })))
-        .collect();
-    let loader_src = fs::read_to_string(static_dir.join("loader.js"))?
-        .replace("/*BUNDLES*/{}", &serde_json::to_string(&bundles)?);
+    // The loader knows every bundle but the console's; the hashed copy sits beside them, the
+    // stable one a level up. The console's page has a loader of its own that knows only the
+    // console, so no other page (and no host site) carries even its file names.
+    let loader_src_with = |keep: &dyn Fn(&str) -> bool| -> Result<String> {
+        let bundles: serde_json::Map<String, Value> = bundle_of
+            .iter()
+            .filter(|(w, _)| keep(w))
+            .map(|(w, (js, wasm))| (w.to_string(), json!({ "js": js, "wasm": wasm })))
+            .collect();
+        Ok(fs::read_to_string(static_dir.join("loader.js"))?
+            .replace("/*BUNDLES*/{}", &serde_json::to_string(&bundles)?))
+    };
+    let loader_src = loader_src_with(&|w| !ADMIN_WIDGETS.contains(&w))?;
     let hashed_loader = loader_src.replace("/*BASE*/\"./\"", "\"./\"");
     let loader_name = hashed_name("loader", "js", hashed_loader.as_bytes());
     gz_sizes.insert(
         loader_name.clone(),
         write_compressed(&assets.join(&loader_name), hashed_loader.as_bytes())?,
+    );
+    let admin_loader =
+        loader_src_with(&|w| ADMIN_WIDGETS.contains(&w))?.replace("/*BASE*/\"./\"", "\"./\"");
+    let admin_loader_name = hashed_name("loader-admin", "js", admin_loader.as_bytes());
+    gz_sizes.insert(
+        admin_loader_name.clone(),
+        write_compressed(&assets.join(&admin_loader_name), admin_loader.as_bytes())?,
     );
     let stable_loader = loader_src.replace("/*BASE*/\"./\"", "\"./assets/\"");
     gz_sizes.insert(
@@ -514,8 +539,15 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
     let mut widgets = serde_json::Map::new();
     for (w, title) in WIDGETS {
         let (js, wasm) = &bundle_of[w];
+        let loader_name = if ADMIN_WIDGETS.contains(w) {
+            &admin_loader_name
+        } else {
+            &loader_name
+        };
         let css_name = if STAFF_WIDGETS.contains(w) {
             &staff_css_name
+        } else if ADMIN_WIDGETS.contains(w) {
+            &admin_css_name
         } else if BOARD_WIDGETS.contains(w) {
             &board_css_name
         } else {
@@ -526,7 +558,7 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
             .replace("{{css}}", css_name)
             .replace("{{glue}}", js)
             .replace("{{wasm}}", wasm)
-            .replace("{{loader}}", &loader_name)
+            .replace("{{loader}}", loader_name)
             .replace("{{jssdk}}", &jssdk_name)
             .replace("{{widget}}", w);
         let page_name = format!("{w}.html");
@@ -534,14 +566,14 @@ fn build_widgets(dist: &Path, split: bool) -> Result<Value> {
             page_name.clone(),
             write_compressed(&stage.join(&page_name), page.as_bytes())?,
         );
-        let files = [&page_name, &loader_name, js, wasm, css_name];
+        let files = [&page_name, loader_name, js, wasm, css_name];
         let total: u64 = files.iter().map(|f| gz_sizes[f.as_str()]).sum();
         widgets.insert(
             w.to_string(),
             json!({
                 "page": page_name, "loader": loader_name, "js": js, "wasm": wasm, "css": css_name,
                 "gzip": {
-                    "html": gz_sizes[&page_name], "loader": gz_sizes[&loader_name], "js": gz_sizes[js],
+                    "html": gz_sizes[&page_name], "loader": gz_sizes[loader_name], "js": gz_sizes[js],
                     "wasm": gz_sizes[wasm], "css": gz_sizes[css_name], "total": total,
                 },
             }),
@@ -706,7 +738,8 @@ fn demo(rest: &[String]) -> Result<()> {
         "xtask: open http://{bind}/w/submit and http://{bind}/w/track (add ?lang=en for English); \
          sign in with a demo resident printed above. Staff: http://{bind}/w/handle (handler), \
          http://{bind}/w/dispatch (dispatcher), http://{bind}/w/progress-map (leader), http://{bind}/w/visit (supervisor); \
-         the public board (no login): http://{bind}/w/board (?layout=screen for a hall's screen)"
+         the public board (no login): http://{bind}/w/board (?layout=screen for a hall's screen); \
+         the admin console: http://{bind}/w/admin (an admin)"
     );
     let mut serve = server(&["serve"]);
     serve.args(rest);

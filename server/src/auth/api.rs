@@ -69,6 +69,7 @@ pub fn user_view(u: &UserRow) -> UserView {
         area_id: u.area_id,
         all_areas: u.all_areas,
         active: u.active,
+        last_sign_in_at: None,
     }
 }
 
@@ -277,7 +278,7 @@ impl AuthApi {
         }
         self.state.db.clear_login_failures(&username).await?;
         self.state
-            .set_password(p.id(), body.0.new_password, Some(&p.token_hash))
+            .set_password(p.id(), body.0.new_password, Some(&p.token_hash), None)
             .await?;
         Ok(NoContent::Done)
     }

@@ -182,13 +182,14 @@ impl AppState {
         user_id: i64,
         new_password: String,
         keep: Option<&str>,
+        audit: Option<crate::storage::AuditRecord>,
     ) -> Result<bool, ApiError> {
         let hash = password::hash(new_password)
             .await
             .map_err(ApiError::internal)?;
         let found = self
             .db
-            .set_password(user_id, &hash, keep, crate::now_ms())
+            .set_password(user_id, &hash, keep, crate::now_ms(), audit.as_ref())
             .await?;
         if found {
             self.sessions_changed(None);

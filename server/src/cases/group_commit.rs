@@ -158,18 +158,22 @@ mod tests {
             .await
             .unwrap();
         let category = db
-            .create_category(&CategoryRecord {
-                code: "lamp",
-                name: "路灯",
-                name_en: None,
-                tier: "normal",
-                resolve_hours: 72,
-                resolve_workdays: None,
-                accept_hours: 2,
-                sign_hours: 4,
-                default_department_id: None,
-                active: true,
-            })
+            .create_category(
+                &CategoryRecord {
+                    code: "lamp",
+                    name: "路灯",
+                    name_en: None,
+                    tier: "normal",
+                    resolve_hours: 72,
+                    resolve_workdays: None,
+                    accept_hours: 2,
+                    sign_hours: 4,
+                    default_department_id: None,
+                    active: true,
+                },
+                None,
+                0,
+            )
             .await
             .unwrap();
         (db, user, category, dir)

@@ -51,7 +51,23 @@ impl AppState {
         };
         let area_id = match n.area_id {
             Some(a) => match self.db.area(a).await? {
-                Some(_) => Some(a),
+                // A retired area (or one under a retired area) takes no new cases.
+                Some(row) => {
+                    let areas = self.areas().await?;
+                    if areas
+                        .iter()
+                        .any(|x| !x.active && row.path.starts_with(x.path.as_str()))
+                        || !row.active
+                    {
+                        return Err(ApiError::coded_field(minsheng_model::FieldError {
+                            field: "area_id",
+                            code: "area_inactive",
+                            message_zh: "该区域已停用,不再受理新诉求".into(),
+                            message_en: "this area is inactive and takes no new cases".into(),
+                        }));
+                    }
+                    Some(a)
+                }
                 None => return Err(ApiError::not_found("unknown_area", "区域不存在")),
             },
             None => self.locate(lat, lng).await?,

@@ -151,9 +151,42 @@ impl ChannelsApi {
         let key = crate::auth::new_secret("o311_");
         self.state
             .db
-            .create_api_key(&name, &crate::auth::secret_hash(&key), crate::now_ms())
+            .create_api_key(
+                &name,
+                &crate::auth::secret_hash(&key),
+                crate::now_ms(),
+                Some(p.id()),
+            )
             .await?;
         Ok(KeyCreated::Created(Json(ApiKeyCreated { name, key })))
+    }
+
+    /// Every Open311 / hotline API key (admin): names and dates, never a secret.
+    #[oai(
+        path = "/api/v1/admin/api-keys",
+        method = "get",
+        tag = "Tag::Reference"
+    )]
+    async fn keys(
+        &self,
+        auth: BearerAuth,
+    ) -> Result<Json<Vec<minsheng_model::ApiKeyView>>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        crate::policy::administers(&p)?;
+        Ok(Json(
+            self.state
+                .db
+                .api_keys()
+                .await?
+                .into_iter()
+                .map(|k| minsheng_model::ApiKeyView {
+                    id: k.id,
+                    name: k.name,
+                    created_at: crate::to_time(k.created_at),
+                    revoked_at: k.revoked_at.map(crate::to_time),
+                })
+                .collect(),
+        ))
     }
 
     /// Revoke an Open311 API key by name (admin).
@@ -168,7 +201,7 @@ impl ChannelsApi {
         if !self
             .state
             .db
-            .revoke_api_key(name.0.trim(), crate::now_ms())
+            .revoke_api_key(name.0.trim(), crate::now_ms(), Some(p.id()))
             .await?
         {
             return Err(ApiError::not_found(

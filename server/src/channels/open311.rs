@@ -944,7 +944,7 @@ pub async fn create_api_key(state: &AppState, name: &str) -> anyhow::Result<Stri
     let key = crate::auth::new_secret("o311_");
     match state
         .db
-        .create_api_key(name, &crate::auth::secret_hash(&key), crate::now_ms())
+        .create_api_key(name, &crate::auth::secret_hash(&key), crate::now_ms(), None)
         .await
     {
         Ok(_) => Ok(key),

@@ -13,6 +13,8 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use minsheng_model::{Status, is_overdue};
 
+#[cfg(test)]
+use crate::storage::DepartmentRecord;
 use crate::storage::{BEIJING_MS, Db, MapCaseRow, Scope, StoreResult};
 
 const DAY_MS: i64 = 86_400_000;
@@ -623,16 +625,20 @@ mod tests {
         {
             let code = format!("A{i}");
             let id = db
-                .create_area(&NewAreaRecord {
-                    parent_id: parent.map(|p: usize| areas[p]),
-                    level: "grid",
-                    code: &code,
-                    name: &code,
-                    name_en: None,
-                    lat: None,
-                    lng: None,
-                    boundary: None,
-                })
+                .create_area(
+                    &NewAreaRecord {
+                        parent_id: parent.map(|p: usize| areas[p]),
+                        level: "grid",
+                        code: &code,
+                        name: &code,
+                        name_en: None,
+                        lat: None,
+                        lng: None,
+                        boundary: None,
+                    },
+                    None,
+                    0,
+                )
                 .await
                 .expect("area");
             areas.push(id);
@@ -648,7 +654,7 @@ mod tests {
         for i in 0..3 {
             let code = format!("D{i}");
             departments.push(
-                db.create_department(&code, &code, None, None)
+                db.create_department(&DepartmentRecord::plain(&code, &code, None, None), None, 0)
                     .await
                     .expect("dept"),
             );
@@ -657,18 +663,22 @@ mod tests {
         for i in 0..3 {
             let code = format!("C{i}");
             let id = db
-                .create_category(&CategoryRecord {
-                    code: &code,
-                    name: &code,
-                    name_en: None,
-                    tier: "normal",
-                    resolve_hours: 72,
-                    resolve_workdays: None,
-                    accept_hours: 4,
-                    sign_hours: 2,
-                    default_department_id: None,
-                    active: true,
-                })
+                .create_category(
+                    &CategoryRecord {
+                        code: &code,
+                        name: &code,
+                        name_en: None,
+                        tier: "normal",
+                        resolve_hours: 72,
+                        resolve_workdays: None,
+                        accept_hours: 4,
+                        sign_hours: 2,
+                        default_department_id: None,
+                        active: true,
+                    },
+                    None,
+                    0,
+                )
                 .await
                 .expect("category");
             categories.push(id);

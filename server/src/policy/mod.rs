@@ -566,6 +566,9 @@ mod tests {
             lat: None,
             lng: None,
             boundary: None,
+            boundary_multi: None,
+            active: true,
+            shape: None,
         }
     }
 

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use minsheng_model::PhotoView;
 use minsheng_model::public::{NewProject, ProjectView, StageUpdate, StageView, limits, rollup};
+use minsheng_model::{PhotoView, ProjectUpdate};
 use poem_openapi::param::Path;
 use poem_openapi::payload::{Json, Response};
 use poem_openapi::types::multipart::Upload;
@@ -16,7 +16,9 @@ use super::anonymise;
 use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, Principal};
 use crate::error::ApiError;
-use crate::storage::{NewProjectRecord, ProjectPhotoRow, ProjectRow, StageRow};
+use crate::storage::{
+    NewProjectRecord, ProjectEditRecord, ProjectPhotoRow, ProjectRow, StageEditRecord, StageRow,
+};
 use crate::to_time;
 
 pub struct ProjectsApi {
@@ -57,6 +59,64 @@ fn weight_ok(field: &'static str, w: f64) -> Result<f64, ApiError> {
     } else {
         Err(invalid(field, "权重应大于 0 且不超过 1000"))
     }
+}
+
+/// A project's trimmed title, after checking it, the description's length and the budget.
+fn title_ok(
+    title: &str,
+    description: Option<&str>,
+    budget: Option<f64>,
+) -> Result<String, ApiError> {
+    let title = title.trim().to_string();
+    if title.is_empty() || title.chars().count() > limits::TITLE_MAX {
+        return Err(invalid("title", "项目名称应为 1 到 100 个字"));
+    }
+    if description.is_some_and(|d| d.chars().count() > limits::DESCRIPTION_MAX) {
+        return Err(invalid("description", "项目简介过长"));
+    }
+    if budget.is_some_and(|b| !b.is_finite() || b < 0.0) {
+        return Err(invalid("budget", "预算应为非负数"));
+    }
+    Ok(title)
+}
+
+/// A checked stage: `(name, start, end, late_after, weight)`.
+type PlannedStage = (String, String, String, i64, f64);
+
+/// Stages `(name, planned_start, planned_end, weight)` checked, as
+/// `(name, start, end, late_after, weight)`.
+fn stages_ok<'a>(
+    stages: impl ExactSizeIterator<Item = (&'a str, &'a str, &'a str, f64)>,
+) -> Result<Vec<PlannedStage>, ApiError> {
+    if stages.len() > limits::STAGES_MAX {
+        return Err(invalid("stages", "阶段最多 20 个"));
+    }
+    let mut out = Vec::new();
+    for (name, start, end, weight) in stages {
+        let name = name.trim().to_string();
+        if name.is_empty() || name.chars().count() > limits::STAGE_NAME_MAX {
+            return Err(invalid("stages.name", "阶段名称应为 1 到 50 个字"));
+        }
+        let start =
+            minsheng_model::visits::day("stages.planned_start", start).map_err(ApiError::field)?;
+        let end =
+            minsheng_model::visits::day("stages.planned_end", end).map_err(ApiError::field)?;
+        if end < start {
+            return Err(invalid(
+                "stages.planned_end",
+                "计划完成日期不能早于开始日期",
+            ));
+        }
+        let late_after = crate::beijing_day_start(end + chrono::Duration::days(1));
+        out.push((
+            name,
+            start.to_string(),
+            end.to_string(),
+            late_after,
+            weight_ok("stages.weight", weight)?,
+        ));
+    }
+    Ok(out)
 }
 
 /// All projects as trees with their progress, roots first in id order.
@@ -167,6 +227,17 @@ impl ProjectsApi {
             .ok_or_else(|| ApiError::not_found("project_not_found", "项目不存在"))
     }
 
+    /// 404 `unknown_area` / `unknown_department` for a project's references.
+    async fn refs_ok(&self, area_id: i64, department_id: i64) -> Result<(), ApiError> {
+        if self.state.db.area(area_id).await?.is_none() {
+            return Err(ApiError::not_found("unknown_area", "区域不存在"));
+        }
+        if self.state.db.department(department_id).await?.is_none() {
+            return Err(ApiError::not_found("unknown_department", "责任单位不存在"));
+        }
+        Ok(())
+    }
+
     /// The stage, if it belongs to the project and the caller's department runs the project.
     async fn stage_for(
         &self,
@@ -204,57 +275,19 @@ impl ProjectsApi {
         let p = self.state.authenticate(&auth).await?;
         crate::policy::administers(&p)?;
         let n = body.0;
-        let title = n.title.trim().to_string();
-        if title.is_empty() || title.chars().count() > limits::TITLE_MAX {
-            return Err(invalid("title", "项目名称应为 1 到 100 个字"));
-        }
-        if n.description
-            .as_deref()
-            .is_some_and(|d| d.chars().count() > limits::DESCRIPTION_MAX)
-        {
-            return Err(invalid("description", "项目简介过长"));
-        }
-        if n.budget.is_some_and(|b| !b.is_finite() || b < 0.0) {
-            return Err(invalid("budget", "预算应为非负数"));
-        }
-        if n.stages.len() > limits::STAGES_MAX {
-            return Err(invalid("stages", "阶段最多 20 个"));
-        }
+        let title = title_ok(&n.title, n.description.as_deref(), n.budget)?;
         if n.stages.is_empty() && n.parent_id.is_none() {
             return Err(invalid("stages", "请至少设置一个阶段"));
         }
-        let mut stages = Vec::new();
-        for s in &n.stages {
-            let name = s.name.trim().to_string();
-            if name.is_empty() || name.chars().count() > limits::STAGE_NAME_MAX {
-                return Err(invalid("stages.name", "阶段名称应为 1 到 50 个字"));
-            }
-            let start =
-                minsheng_model::visits::day("stages.planned_start", s.planned_start.as_str())
-                    .map_err(ApiError::field)?;
-            let end = minsheng_model::visits::day("stages.planned_end", s.planned_end.as_str())
-                .map_err(ApiError::field)?;
-            if end < start {
-                return Err(invalid(
-                    "stages.planned_end",
-                    "计划完成日期不能早于开始日期",
-                ));
-            }
-            let late_after = crate::beijing_day_start(end + chrono::Duration::days(1));
-            stages.push((
-                name,
-                start.to_string(),
-                end.to_string(),
-                late_after,
-                weight_ok("stages.weight", s.weight)?,
-            ));
-        }
-        if self.state.db.area(n.area_id).await?.is_none() {
-            return Err(ApiError::not_found("unknown_area", "区域不存在"));
-        }
-        if self.state.db.department(n.department_id).await?.is_none() {
-            return Err(ApiError::not_found("unknown_department", "责任单位不存在"));
-        }
+        let stages = stages_ok(n.stages.iter().map(|s| {
+            (
+                s.name.as_str(),
+                s.planned_start.as_str(),
+                s.planned_end.as_str(),
+                s.weight,
+            )
+        }))?;
+        self.refs_ok(n.area_id, n.department_id).await?;
         if let Some(parent) = n.parent_id
             && self.state.db.project(parent).await?.is_none()
         {
@@ -282,6 +315,103 @@ impl ProjectsApi {
             )
             .await?;
         Ok(ProjectCreated::Created(Json(self.one(id).await?)))
+    }
+
+    /// Change a project's plan (admin): title, description, area, budget, department,
+    /// weight and its stages (renamed, rescheduled, reweighted, reordered or added; a stage
+    /// is never removed, 422 `stage_missing`). Done stages stay done.
+    #[oai(path = "/api/v1/projects/:id", method = "put")]
+    async fn update(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: crate::contract::StrictJson<ProjectUpdate>,
+    ) -> Result<Json<ProjectView>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        crate::policy::administers(&p)?;
+        let n = body.0;
+        let title = title_ok(&n.title, n.description.as_deref(), n.budget)?;
+        let project = self
+            .state
+            .db
+            .project(id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("project_not_found", "项目不存在"))?;
+        if n.stages.is_empty() && project.parent_id.is_none() {
+            return Err(invalid("stages", "请至少设置一个阶段"));
+        }
+        let planned = stages_ok(n.stages.iter().map(|s| {
+            (
+                s.name.as_str(),
+                s.planned_start.as_str(),
+                s.planned_end.as_str(),
+                s.weight,
+            )
+        }))?;
+        let have: Vec<i64> = self
+            .state
+            .db
+            .stages()
+            .await?
+            .into_iter()
+            .filter(|s| s.project_id == project.id)
+            .map(|s| s.id)
+            .collect();
+        let listed: Vec<i64> = n.stages.iter().filter_map(|s| s.id).collect();
+        if let Some(bad) = listed.iter().find(|i| !have.contains(i)) {
+            return Err(ApiError::not_found(
+                "unknown_stage",
+                format!("阶段 {bad} 不属于该项目"),
+            ));
+        }
+        let mut dedup = listed.clone();
+        dedup.sort_unstable();
+        dedup.dedup();
+        if dedup.len() != listed.len() || have.iter().any(|h| !listed.contains(h)) {
+            return Err(ApiError::coded_field(minsheng_model::FieldError {
+                field: "stages",
+                code: "stage_missing",
+                message_zh: "须列出项目的每个已有阶段(各一次),阶段不能删除".into(),
+                message_en: "list every existing stage once; stages are never removed".into(),
+            }));
+        }
+        self.refs_ok(n.area_id, n.department_id).await?;
+        let stages = n
+            .stages
+            .iter()
+            .zip(planned)
+            .map(
+                |(s, (name, start, end, late_after, weight))| StageEditRecord {
+                    id: s.id,
+                    name,
+                    planned_start: start,
+                    planned_end: end,
+                    late_after,
+                    weight,
+                },
+            )
+            .collect();
+        self.state
+            .db
+            .update_project(
+                &ProjectEditRecord {
+                    id: project.id,
+                    title,
+                    description: n
+                        .description
+                        .map(|d| d.trim().to_string())
+                        .filter(|d| !d.is_empty()),
+                    area_id: n.area_id,
+                    budget: n.budget,
+                    department_id: n.department_id,
+                    weight: weight_ok("weight", n.weight.unwrap_or(project.weight))?,
+                    stages,
+                },
+                p.id(),
+                crate::now_ms(),
+            )
+            .await?;
+        Ok(Json(self.one(id.0).await?))
     }
 
     /// The responsible department marks a stage done (or not done again); on the project's timeline.

@@ -1,6 +1,7 @@
 //! Reference data: the area tree, departments, categories, and user administration.
 
 pub mod api;
+pub mod boundaries;
 pub mod locate;
 
 use crate::error::ApiError;

@@ -3,9 +3,21 @@
 
 use sqlx::FromRow;
 
+use minsheng_model::AuditEntity;
+
 use super::{
-    Bind, Db, EventLogLock, Sql, StoreError, StoreResult, UserRow, bind_all, unique_as, with_db,
+    AuditRecord, Bind, Db, EventLogLock, Sql, StoreError, StoreResult, UserRow, audit, bind_all,
+    unique_as, with_db,
 };
+
+/// An API key as listed (never its hash).
+#[derive(Debug, Clone, FromRow)]
+pub struct ApiKeyRow {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
 
 /// Statuses Open311 calls `closed`; everything else is `open`.
 pub const CLOSED_STATUSES: [&str; 3] = ["closed", "rejected", "merged"];
@@ -104,8 +116,15 @@ const OPEN311_SELECT: &str = "SELECT c.id, c.created_by, c.contact_name, u.displ
 const USER_COLS: &str = "u.id, u.username, u.password_hash, u.openid, u.display_name, u.role, u.department_id, u.area_id, u.all_areas, u.active, u.created_at";
 
 impl Db {
-    /// Creates an Open311 client: its resident user and its key (stored as a hash).
-    pub async fn create_api_key(&self, name: &str, key_hash: &str, now: i64) -> StoreResult<i64> {
+    /// Creates an Open311 client: its resident user and its key (stored as a hash), with
+    /// its audit entry (the name, never the key).
+    pub async fn create_api_key(
+        &self,
+        name: &str,
+        key_hash: &str,
+        now: i64,
+        actor: Option<i64>,
+    ) -> StoreResult<i64> {
         let display = format!("Open311 · {name}");
         with_db!(self, p => {
             // Writes first, and the unique name decides a clash: a read first would make
@@ -121,18 +140,43 @@ impl Db {
             )
             .bind(name).bind(key_hash).bind(user).bind(now).fetch_one(&mut *tx).await
             .map_err(unique_as("api key name"))?;
+            let mut rec = AuditRecord::new(actor, "issue", AuditEntity::ApiKey, Some(id));
+            rec.after = Some(serde_json::json!({ "name": name, "user_id": user }));
+            audit!(tx, now, &rec)?;
             tx.commit().await?;
             Ok(id)
         })
     }
 
-    /// Revokes a key by name; `false` when no live key has that name.
-    pub async fn revoke_api_key(&self, name: &str, now: i64) -> StoreResult<bool> {
-        let n = with_db!(self, p => {
-            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
-                .bind(now).bind(name).execute(p).await.map(|r| r.rows_affected())
-        })?;
-        Ok(n == 1)
+    /// Revokes a key by name, with its audit entry; `false` when no live key has that name.
+    pub async fn revoke_api_key(
+        &self,
+        name: &str,
+        now: i64,
+        actor: Option<i64>,
+    ) -> StoreResult<bool> {
+        Ok(with_db!(self, p => async {
+            let mut tx = p.begin().await?;
+            let Some(id) = sqlx::query_scalar::<_, i64>(
+                "UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL RETURNING id",
+            )
+            .bind(now).bind(name).fetch_optional(&mut *tx).await? else {
+                return Ok(false);
+            };
+            let mut rec = AuditRecord::new(actor, "revoke", AuditEntity::ApiKey, Some(id));
+            rec.before = Some(serde_json::json!({ "name": name, "revoked": false }));
+            rec.after = Some(serde_json::json!({ "name": name, "revoked": true }));
+            audit!(tx, now, &rec)?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(true)
+        }.await)?)
+    }
+
+    /// Every API key, newest first (names and dates only).
+    pub async fn api_keys(&self) -> StoreResult<Vec<ApiKeyRow>> {
+        Ok(with_db!(self, p => sqlx::query_as::<_, ApiKeyRow>(
+            "SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY id DESC",
+        ).fetch_all(p).await)?)
     }
 
     /// The user behind a live API key.

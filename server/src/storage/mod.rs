@@ -6,6 +6,7 @@
 //! case-insensitive matching) lives in `sqlite.rs` and `postgres.rs`.
 
 mod calendar;
+pub(crate) mod audit;
 mod cases;
 mod channels;
 mod jobs;
@@ -25,16 +26,22 @@ mod users;
 mod visits;
 
 pub use calendar::{CalendarDayRow, CalendarYearRow};
+pub(crate) use audit::audit;
+pub use audit::{AuditFilter, AuditRecord, AuditRow};
 pub use cases::{
     CaseChange, CaseFilter, NewCaseRecord, NewContentCheck, NewEvent, NewPhoto, Scope, Submitted,
 };
 pub use channels::{
-    Attachment, CLOSED_STATUSES, ContentCheckRow, Open311Filter, Open311Row, Open311UpdateRow,
+    ApiKeyRow, Attachment, CLOSED_STATUSES, ContentCheckRow, Open311Filter, Open311Row,
+    Open311UpdateRow,
 };
 pub use map::{BEIJING_MS, MapCaseRow, MapChangeRow};
 pub use notifications::{NewNotification, NotificationRow, Recipient};
-pub use public::{EscalatedAt, NewProjectRecord, ProjectPhotoRow, ProjectRow, StageRow};
-pub use reference::{CategoryRecord, NewAreaRecord};
+pub use public::{
+    EscalatedAt, NewProjectRecord, ProjectEditRecord, ProjectPhotoRow, ProjectRow, StageEditRecord,
+    StageRow,
+};
+pub use reference::{AreaRecord, CategoryRecord, DepartmentRecord, NewAreaRecord};
 pub use reports::{
     ActedCase, ActivityRow, CadreRow, EntryFilter, Filed, NewPointEntry, PointEntryRow,
     PointRuleRow, PointSumRow, ReportRecord, ReportRow, ReportScope, UserName,
@@ -42,7 +49,7 @@ pub use reports::{
 pub use rows::*;
 pub use sql::{Bind, Sql};
 pub use supervision::{DueCase, StatRow};
-pub use users::NewUserRecord;
+pub use users::{NewUserRecord, UserFilter};
 pub use visits::{
     CoverageHousehold, CoverageMeeting, CoverageVisit, FindingRecord, FindingRow, HouseholdFilter,
     HouseholdRecord, HouseholdRow, HouseholdScope, MeetingRecord, MeetingRow, NewRoundRecord,

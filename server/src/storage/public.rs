@@ -1,7 +1,11 @@
 //! The public board's queries and 民生实事 projects with their stages, photos and timeline.
 
 use super::cases::{CASE_SELECT, INSERT_EVENT};
-use super::{CaseRow, Db, EventLogLock, Sql, StoreError, StoreResult, bind_all, with_db};
+use minsheng_model::AuditEntity;
+
+use super::{
+    AuditRecord, CaseRow, Db, EventLogLock, Sql, StoreError, StoreResult, audit, bind_all, with_db,
+};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProjectRow {
@@ -54,6 +58,41 @@ pub struct NewProjectRecord {
     pub created_by: i64,
     /// (name, planned_start, planned_end, late_after, weight)
     pub stages: Vec<(String, String, String, i64, f64)>,
+}
+
+/// A project's plan as edited; its stages in their new order.
+pub struct ProjectEditRecord {
+    pub id: i64,
+    pub title: String,
+    pub description: Option<String>,
+    pub area_id: i64,
+    pub budget: Option<f64>,
+    pub department_id: i64,
+    pub weight: f64,
+    pub stages: Vec<StageEditRecord>,
+}
+
+/// A stage as edited: an existing one (`id`) or a new one.
+pub struct StageEditRecord {
+    pub id: Option<i64>,
+    pub name: String,
+    pub planned_start: String,
+    pub planned_end: String,
+    pub late_after: i64,
+    pub weight: f64,
+}
+
+/// A project's plan for the audit log: its fields and stages.
+fn project_plan(
+    p: &(String, Option<String>, i64, Option<f64>, i64, f64),
+    stages: &[(i64, String, String, String, f64, bool)],
+) -> serde_json::Value {
+    serde_json::json!({
+        "title": p.0, "description": p.1, "area_id": p.2, "budget": p.3, "department_id": p.4, "weight": p.5,
+        "stages": stages.iter().map(|s| serde_json::json!({
+            "id": s.0, "name": s.1, "planned_start": s.2, "planned_end": s.3, "weight": s.4, "done": s.5,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// When a case reached each escalation level's top (通报).
@@ -174,9 +213,79 @@ impl Db {
             }
             sqlx::query("INSERT INTO project_events (project_id, at, actor_id, kind) VALUES ($1, $2, $3, 'create')")
                 .bind(id).bind(now).bind(r.created_by).execute(&mut *tx).await?;
+            let plan = (r.title.clone(), r.description.clone(), r.area_id, r.budget, r.department_id, r.weight);
+            let stages: Vec<_> = r.stages.iter().map(|s| (0, s.0.clone(), s.1.clone(), s.2.clone(), s.4, false)).collect();
+            let mut rec = AuditRecord::new(Some(r.created_by), "create", AuditEntity::Project, Some(id));
+            rec.after = Some(project_plan(&plan, &stages));
+            if let (Some(parent), Some(after)) = (r.parent_id, rec.after.as_mut()) {
+                after["parent_id"] = parent.into();
+            }
+            audit!(tx, now, &rec)?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(id)
         }.await)?)
+    }
+
+    /// Replaces a project's plan: its fields, its stages' names, dates, weights and order,
+    /// and new stages; with an `edit` event on its timeline and its audit entry.
+    pub async fn update_project(
+        &self,
+        r: &ProjectEditRecord,
+        actor: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        type Plan = (String, Option<String>, i64, Option<f64>, i64, f64);
+        type Stage = (i64, String, String, String, f64, bool);
+        const PLAN: &str = "SELECT title, description, area_id, budget, department_id, weight FROM projects WHERE id = $1";
+        const STAGES: &str = "SELECT id, name, planned_start, planned_end, weight, done FROM project_stages WHERE project_id = $1 ORDER BY position";
+        let found = with_db!(self, p => async {
+            let mut tx = p.begin().await?;
+            let Some(before) = sqlx::query_as::<_, Plan>(PLAN).bind(r.id).fetch_optional(&mut *tx).await? else {
+                return Ok(false);
+            };
+            let before_stages = sqlx::query_as::<_, Stage>(STAGES).bind(r.id).fetch_all(&mut *tx).await?;
+            sqlx::query(
+                "UPDATE projects SET title = $1, description = $2, area_id = $3, budget = $4, department_id = $5,
+                 weight = $6, updated_at = $7 WHERE id = $8",
+            )
+            .bind(&r.title).bind(&r.description).bind(r.area_id).bind(r.budget).bind(r.department_id)
+            .bind(r.weight).bind(now).bind(r.id).execute(&mut *tx).await?;
+            for (i, s) in r.stages.iter().enumerate() {
+                match s.id {
+                    Some(sid) => {
+                        sqlx::query(
+                            "UPDATE project_stages SET position = $1, name = $2, planned_start = $3, planned_end = $4,
+                             late_after = $5, weight = $6 WHERE id = $7 AND project_id = $8",
+                        )
+                        .bind(i as i64).bind(&s.name).bind(&s.planned_start).bind(&s.planned_end)
+                        .bind(s.late_after).bind(s.weight).bind(sid).bind(r.id).execute(&mut *tx).await?;
+                    }
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO project_stages (project_id, position, name, planned_start, planned_end, late_after, weight)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        )
+                        .bind(r.id).bind(i as i64).bind(&s.name).bind(&s.planned_start).bind(&s.planned_end)
+                        .bind(s.late_after).bind(s.weight).execute(&mut *tx).await?;
+                    }
+                }
+            }
+            sqlx::query("INSERT INTO project_events (project_id, at, actor_id, kind) VALUES ($1, $2, $3, 'edit')")
+                .bind(r.id).bind(now).bind(actor).execute(&mut *tx).await?;
+            let after = sqlx::query_as::<_, Plan>(PLAN).bind(r.id).fetch_one(&mut *tx).await?;
+            let after_stages = sqlx::query_as::<_, Stage>(STAGES).bind(r.id).fetch_all(&mut *tx).await?;
+            let mut rec = AuditRecord::new(Some(actor), "update", AuditEntity::Project, Some(r.id));
+            rec.before = Some(project_plan(&before, &before_stages));
+            rec.after = Some(project_plan(&after, &after_stages));
+            audit!(tx, now, &rec)?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(true)
+        }.await)?;
+        if found {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
     }
 
     /// Every project (they are few: a district's yearly 民生实事 list).

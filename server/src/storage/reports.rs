@@ -2,7 +2,9 @@
 //! a cadre did on a day (from the timeline and the visits), the rules, and the ledger with
 //! its cursors.
 
-use super::{Bind, Db, Sql, StoreResult, bind_all, with_db};
+use minsheng_model::AuditEntity;
+
+use super::{AuditRecord, Bind, Db, Sql, StoreResult, audit, bind_all, with_db};
 
 /// Whose reports a viewer may read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -431,17 +433,44 @@ impl Db {
         by: i64,
         now: i64,
     ) -> StoreResult<()> {
+        // The audit entry holds the rules that changed, before and after.
+        const RULES: &str = "SELECT kind, points, active FROM point_rules ORDER BY kind";
+        let as_json = |rows: &[(String, i64, bool)], changed: &[String]| {
+            serde_json::Value::Object(
+                rows.iter()
+                    .filter(|r| changed.contains(&r.0))
+                    .map(|r| {
+                        (
+                            r.0.clone(),
+                            serde_json::json!({ "points": r.1, "active": r.2 }),
+                        )
+                    })
+                    .collect(),
+            )
+        };
         with_db!(self, p => async {
             let mut tx = p.begin().await?;
+            let before = sqlx::query_as::<_, (String, i64, bool)>(RULES).fetch_all(&mut *tx).await?;
+            let mut changed = Vec::new();
             for (kind, points, active) in rules {
-                sqlx::query(
+                let n = sqlx::query(
                     "UPDATE point_rules SET points = $1, active = $2, version = version + 1,
                         active_since = CASE WHEN $2 AND NOT active THEN $3 ELSE active_since END,
                         updated_at = $3, updated_by = $4
                      WHERE kind = $5 AND (points <> $1 OR active <> $2)",
                 )
                 .bind(points).bind(active).bind(now).bind(by).bind(kind)
-                .execute(&mut *tx).await?;
+                .execute(&mut *tx).await?.rows_affected();
+                if n > 0 {
+                    changed.push(kind.to_string());
+                }
+            }
+            if !changed.is_empty() {
+                let after = sqlx::query_as::<_, (String, i64, bool)>(RULES).fetch_all(&mut *tx).await?;
+                let mut rec = AuditRecord::new(Some(by), "update", AuditEntity::PointRule, None);
+                rec.before = Some(as_json(&before, &changed));
+                rec.after = Some(as_json(&after, &changed));
+                audit!(tx, now, &rec)?;
             }
             tx.commit().await
         }.await)?;

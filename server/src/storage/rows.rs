@@ -2,11 +2,14 @@
 
 use sqlx::FromRow;
 
-#[derive(Debug, Clone, PartialEq, FromRow)]
+/// Serialized for the audit log without its secrets (hash, WeChat openid).
+#[derive(Debug, Clone, PartialEq, FromRow, serde::Serialize)]
 pub struct UserRow {
     pub id: i64,
     pub username: Option<String>,
+    #[serde(skip)]
     pub password_hash: Option<String>,
+    #[serde(skip)]
     pub openid: Option<String>,
     pub display_name: String,
     pub role: String,
@@ -18,7 +21,8 @@ pub struct UserRow {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, FromRow)]
+/// Serialized for the audit log without its boundary (a boundary's change has entries of its own).
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct AreaRow {
     pub id: i64,
     pub parent_id: Option<i64>,
@@ -29,19 +33,39 @@ pub struct AreaRow {
     pub path: String,
     pub lat: Option<f64>,
     pub lng: Option<f64>,
+    /// The outline of the largest polygon, `[[lng, lat], ...]` as JSON.
+    #[serde(skip)]
     pub boundary: Option<String>,
+    /// The whole boundary as imported: a GeoJSON MultiPolygon's coordinates, as JSON.
+    #[serde(skip)]
+    pub boundary_multi: Option<String>,
+    /// An inactive area receives no new cases (it is skipped when locating a point).
+    pub active: bool,
+    /// The boundary parsed once (the whole shape, or the one ring as a polygon) by
+    /// [`super::Db::areas`], so locating a point does not parse every area's JSON again.
+    #[sqlx(skip)]
+    #[serde(skip)]
+    pub shape: Option<std::sync::Arc<minsheng_model::MultiPolygon>>,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct DepartmentRow {
     pub id: i64,
     pub code: String,
     pub name: String,
     pub name_en: Option<String>,
     pub area_id: Option<i64>,
+    /// `functional`, `stationed` or `street`.
+    pub kind: String,
+    /// An inactive department is assigned no new cases.
+    pub active: bool,
+    pub duty_handles: Option<String>,
+    pub duty_post: Option<String>,
+    pub duty_phone: Option<String>,
+    pub duty_hours: Option<String>,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct CategoryRow {
     pub id: i64,
     pub code: String,

@@ -1,6 +1,11 @@
 //! Users and sessions.
 
-use super::{Bind, Db, Sql, StoreResult, UserRow, UsernameLock, bind_all, unique_as, with_db};
+use minsheng_model::AuditEntity;
+
+use super::{
+    AuditRecord, Bind, Db, Sql, StoreResult, UserRow, UsernameLock, audit, bind_all, unique_as,
+    with_db,
+};
 
 const USER_COLS: &str = "SELECT id, username, password_hash, openid, display_name, role, department_id, area_id, all_areas, active, created_at FROM users";
 
@@ -16,7 +21,154 @@ pub struct NewUserRecord<'a> {
     pub all_areas: bool,
 }
 
+/// Which users the admin list shows.
+#[derive(Debug, Default, Clone)]
+pub struct UserFilter {
+    pub role: Option<String>,
+    pub department_id: Option<i64>,
+    /// Users whose area is one of these.
+    pub area_ids: Option<Vec<i64>>,
+    pub active: Option<bool>,
+    /// Part of the username or display name, any case.
+    pub q: Option<String>,
+}
+
+/// `%text%` for LIKE, with LIKE's own wildcards escaped (`ESCAPE '\'`).
+fn like_pattern(text: &str) -> String {
+    let mut out = String::from("%");
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
 impl Db {
+    /// Creates a staff user with its audit entry (the command line's has no actor).
+    pub async fn create_staff_user(
+        &self,
+        u: &NewUserRecord<'_>,
+        now: i64,
+        actor: Option<i64>,
+    ) -> StoreResult<i64> {
+        let one = || sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE id = $1"));
+        let id = with_db!(self, p => async {
+            let mut tx = p.begin().await?;
+            let id = sqlx::query_scalar::<_, i64>(
+                "INSERT INTO users (username, password_hash, openid, display_name, role, department_id, area_id, all_areas, active, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9) RETURNING id",
+            )
+            .bind(u.username).bind(u.password_hash).bind(u.openid).bind(u.display_name)
+            .bind(u.role).bind(u.department_id).bind(u.area_id).bind(u.all_areas).bind(now)
+            .fetch_one(&mut *tx).await?;
+            let row = sqlx::query_as::<_, UserRow>(one()).bind(id).fetch_one(&mut *tx).await?;
+            audit!(tx, now, &AuditRecord::new(actor, "create", AuditEntity::User, Some(id)).after(&row))?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(id)
+        }.await)
+        .map_err(unique_as("username"))?;
+        Ok(id)
+    }
+
+    /// Users matching the admin list's filters, each with when they last signed in (their
+    /// newest session's start).
+    pub async fn users_filtered(&self, f: &UserFilter) -> StoreResult<Vec<(UserRow, Option<i64>)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: UserRow,
+            last_sign_in: Option<i64>,
+        }
+        let mut sql = Sql::new(
+            "SELECT u.id, u.username, u.password_hash, u.openid, u.display_name, u.role, u.department_id,
+                    u.area_id, u.all_areas, u.active, u.created_at,
+                    (SELECT MAX(s.created_at) FROM sessions s WHERE s.user_id = u.id AND s.kind = 'session') AS last_sign_in
+             FROM users u WHERE 1 = 1",
+        );
+        if let Some(r) = &f.role {
+            sql.push(" AND u.role = ").bind(Bind::Str(r.clone()));
+        }
+        if let Some(d) = f.department_id {
+            sql.push(" AND u.department_id = ").bind(Bind::I64(d));
+        }
+        if let Some(ids) = &f.area_ids {
+            if ids.is_empty() {
+                sql.push(" AND 1 = 0");
+            }
+            sql.push_in_i64("u.area_id", ids);
+        }
+        if let Some(a) = f.active {
+            sql.push(" AND u.active = ").bind(Bind::Bool(a));
+        }
+        if let Some(q) = &f.q {
+            let ilike = self.ilike();
+            let pat = like_pattern(q);
+            sql.push(" AND (u.username ")
+                .push(ilike)
+                .push(" ")
+                .bind(Bind::Str(pat.clone()));
+            sql.push(" ESCAPE '\\' OR u.display_name ")
+                .push(ilike)
+                .push(" ")
+                .bind(Bind::Str(pat));
+            sql.push(" ESCAPE '\\')");
+        }
+        sql.push(" ORDER BY u.id");
+        let q = sql.sql();
+        let rows = with_db!(self, p => bind_all!(sqlx::query_as::<_, Row>(q), sql.binds.clone()).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|r| (r.user, r.last_sign_in)).collect())
+    }
+
+    /// When the user last signed in (their newest session's start).
+    pub async fn last_sign_in(&self, user_id: i64) -> StoreResult<Option<i64>> {
+        Ok(with_db!(self, p => {
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT MAX(created_at) FROM sessions WHERE user_id = $1 AND kind = 'session'",
+            )
+            .bind(user_id).fetch_one(p).await
+        })?)
+    }
+
+    /// Changes a user's display name, role and department, with its audit entry; a role
+    /// change revokes their sessions, and a role that cannot hold the city-wide grant
+    /// (`keep_city` false) loses it. `None` when there is no such user.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn update_user(
+        &self,
+        id: i64,
+        display_name: &str,
+        role: &str,
+        department_id: Option<i64>,
+        keep_city: bool,
+        actor: Option<i64>,
+        now: i64,
+    ) -> StoreResult<Option<UserRow>> {
+        let one = || sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE id = $1"));
+        Ok(with_db!(self, p => async {
+            let mut tx = p.begin().await?;
+            let Some(before) = sqlx::query_as::<_, UserRow>(one()).bind(id).fetch_optional(&mut *tx).await? else {
+                return Ok(None);
+            };
+            sqlx::query(
+                "UPDATE users SET display_name = $1, role = $2, department_id = $3,
+                 all_areas = (all_areas AND $4) WHERE id = $5",
+            )
+            .bind(display_name).bind(role).bind(department_id).bind(keep_city).bind(id)
+            .execute(&mut *tx).await?;
+            if before.role != role {
+                sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                    .bind(now).bind(id).execute(&mut *tx).await?;
+            }
+            let after = sqlx::query_as::<_, UserRow>(one()).bind(id).fetch_one(&mut *tx).await?;
+            audit!(tx, now, &AuditRecord::new(actor, "update", AuditEntity::User, Some(id)).before(&before).after(&after))?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(Some(after))
+        }.await)?)
+    }
+
     pub async fn create_user(&self, u: &NewUserRecord<'_>, now: i64) -> StoreResult<i64> {
         let id = with_db!(self, p => {
             sqlx::query_scalar::<_, i64>(
@@ -79,35 +231,58 @@ impl Db {
         .flatten())
     }
 
-    /// Turns a user on or off; turning off also revokes every session they hold.
-    pub async fn set_user_active(&self, id: i64, active: bool, now: i64) -> StoreResult<bool> {
-        let changed = with_db!(self, p => {
+    /// Turns a user on or off, with its audit entry; turning off also revokes every
+    /// session they hold. False when there is no such user.
+    pub async fn set_user_active(
+        &self,
+        id: i64,
+        active: bool,
+        now: i64,
+        actor: Option<i64>,
+    ) -> StoreResult<bool> {
+        let one = || sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE id = $1"));
+        Ok(with_db!(self, p => async {
             let mut tx = p.begin().await?;
-            let n = sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
-                .bind(active).bind(id).execute(&mut *tx).await?.rows_affected();
+            let Some(before) = sqlx::query_as::<_, UserRow>(one()).bind(id).fetch_optional(&mut *tx).await? else {
+                return Ok(false);
+            };
+            sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+                .bind(active).bind(id).execute(&mut *tx).await?;
             if !active {
                 sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
                     .bind(now).bind(id).execute(&mut *tx).await?;
             }
+            let after = sqlx::query_as::<_, UserRow>(one()).bind(id).fetch_one(&mut *tx).await?;
+            let action = if active { "reactivate" } else { "deactivate" };
+            audit!(tx, now, &AuditRecord::new(actor, action, AuditEntity::User, Some(id)).before(&before).after(&after))?;
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(n)
-        })?;
-        Ok(changed == 1)
+            Ok::<_, sqlx::Error>(true)
+        }.await)?)
     }
 
-    /// Sets where a staff member answers for: an area (or none) and the city-wide grant.
-    /// False when there is no such user.
+    /// Sets where a staff member answers for: an area (or none) and the city-wide grant,
+    /// with its audit entry. False when there is no such user.
     pub async fn set_user_access(
         &self,
         id: i64,
         area_id: Option<i64>,
         all_areas: bool,
+        actor: Option<i64>,
+        now: i64,
     ) -> StoreResult<bool> {
-        let n = with_db!(self, p => {
+        let one = || sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE id = $1"));
+        Ok(with_db!(self, p => async {
+            let mut tx = p.begin().await?;
+            let Some(before) = sqlx::query_as::<_, UserRow>(one()).bind(id).fetch_optional(&mut *tx).await? else {
+                return Ok(false);
+            };
             sqlx::query("UPDATE users SET area_id = $1, all_areas = $2 WHERE id = $3")
-                .bind(area_id).bind(all_areas).bind(id).execute(p).await.map(|r| r.rows_affected())
-        })?;
-        Ok(n == 1)
+                .bind(area_id).bind(all_areas).bind(id).execute(&mut *tx).await?;
+            let after = sqlx::query_as::<_, UserRow>(one()).bind(id).fetch_one(&mut *tx).await?;
+            audit!(tx, now, &AuditRecord::new(actor, "access", AuditEntity::User, Some(id)).before(&before).after(&after))?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(true)
+        }.await)?)
     }
 
     /// Stores a session or ticket; `parent` is the session that asked for it (a ticket, and
@@ -268,17 +443,25 @@ impl Db {
 
     /// Sets a user's password hash and revokes their sessions, all but `keep` (the caller's
     /// own, when they change their own password). `false` when there is no such user.
+    /// `audit`: the entry of an admin's reset (it records no values).
     pub async fn set_password(
         &self,
         user_id: i64,
         hash: &str,
         keep: Option<&str>,
         now: i64,
+        audit: Option<&AuditRecord>,
     ) -> StoreResult<bool> {
         let n = with_db!(self, p => async {
             let mut tx = p.begin().await?;
             let n = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                 .bind(hash).bind(user_id).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Ok(0);
+            }
+            if let Some(rec) = audit {
+                audit!(tx, now, rec)?;
+            }
             sqlx::query(
                 "UPDATE sessions SET revoked_at = $1
                  WHERE user_id = $2 AND revoked_at IS NULL AND token_hash <> $3",

@@ -4,7 +4,12 @@
 //! A visit's id comes from the phone, so storing one is naturally idempotent: the insert
 //! does nothing on a second arrival and the caller reads back what is stored.
 
-use super::{Bind, Db, Sql, StoreError, StoreResult, bind_all, unique_as, with_db};
+use minsheng_model::AuditEntity;
+use serde_json::json;
+
+use super::{
+    AuditRecord, Bind, Db, Sql, StoreError, StoreResult, audit, bind_all, unique_as, with_db,
+};
 
 /// Which households a viewer may see: everything, or those under some area paths plus the
 /// ones the viewer is personally responsible for.
@@ -375,12 +380,15 @@ impl Db {
 
     /// Stores an import in one transaction: a household already at the same grid and address
     /// is updated, any other is created. Returns (created, updated).
+    /// Stores an import (all or nothing) with its audit entry: how many households it
+    /// created and updated, not their residents' names and phones.
     pub async fn import_households(
         &self,
         rows: &[HouseholdRecord],
         now: i64,
+        actor: Option<i64>,
     ) -> StoreResult<(i64, i64)> {
-        Ok(with_db!(self, p => {
+        Ok(with_db!(self, p => async {
             let mut tx = p.begin().await?;
             let (mut created, mut updated) = (0, 0);
             for r in rows {
@@ -413,9 +421,15 @@ impl Db {
                     }
                 }
             }
+            let mut areas: Vec<i64> = rows.iter().map(|r| r.area_id).collect();
+            areas.sort_unstable();
+            areas.dedup();
+            let mut rec = AuditRecord::new(actor, "import", AuditEntity::Household, None);
+            rec.after = Some(json!({ "rows": rows.len(), "created": created, "updated": updated, "area_ids": areas }));
+            audit!(tx, now, &rec)?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>((created, updated))
-        })?)
+        }.await)?)
     }
 
     /// The (area, address) of the households already in these areas, for a dry-run import.
@@ -432,26 +446,37 @@ impl Db {
     }
 
     /// Makes `user_id` responsible for the households (all of them exist, or nothing changes).
+    /// Makes `user_id` responsible for the households (包保), all or none, with one audit
+    /// entry holding each household's previous cadre.
     pub async fn assign_households(
         &self,
         ids: &[i64],
         user_id: Option<i64>,
         now: i64,
+        actor: Option<i64>,
     ) -> StoreResult<u64> {
-        Ok(with_db!(self, p => {
+        Ok(with_db!(self, p => async {
             let mut tx = p.begin().await?;
             let mut n = 0;
+            let mut before = Vec::new();
             for id in ids {
+                let Some(prev) = sqlx::query_scalar::<_, Option<i64>>(
+                    "SELECT responsible_user_id FROM households WHERE id = $1",
+                ).bind(id).fetch_optional(&mut *tx).await? else {
+                    return Err(StoreError::NotFound);
+                };
+                before.push(json!({ "household_id": id, "user_id": prev }));
                 let r = sqlx::query("UPDATE households SET responsible_user_id = $1, updated_at = $2 WHERE id = $3")
                     .bind(user_id).bind(now).bind(id).execute(&mut *tx).await?;
-                if r.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
                 n += r.rows_affected();
             }
+            let mut rec = AuditRecord::new(actor, "assign", AuditEntity::Household, None);
+            rec.before = Some(json!({ "households": before }));
+            rec.after = Some(json!({ "household_ids": ids, "user_id": user_id }));
+            audit!(tx, now, &rec)?;
             tx.commit().await?;
             Ok::<_, StoreError>(n)
-        })?)
+        }.await)?)
     }
 
     /// The area paths a supervisor covers: their own area and the communities assigned to them.
@@ -462,18 +487,63 @@ impl Db {
         ).bind(user_id).fetch_all(p).await)?)
     }
 
-    /// Replaces the communities a supervisor covers.
-    pub async fn set_supervisor_areas(&self, user_id: i64, area_ids: &[i64]) -> StoreResult<()> {
-        Ok(with_db!(self, p => {
+    /// Replaces the communities a supervisor covers, with its audit entry.
+    pub async fn set_supervisor_areas(
+        &self,
+        user_id: i64,
+        area_ids: &[i64],
+        now: i64,
+        actor: Option<i64>,
+    ) -> StoreResult<()> {
+        Ok(with_db!(self, p => async {
             let mut tx = p.begin().await?;
+            let before = sqlx::query_scalar::<_, i64>(
+                "SELECT area_id FROM supervisor_areas WHERE user_id = $1 ORDER BY area_id",
+            ).bind(user_id).fetch_all(&mut *tx).await?;
             sqlx::query("DELETE FROM supervisor_areas WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
             for a in area_ids {
                 sqlx::query("INSERT INTO supervisor_areas (user_id, area_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                     .bind(user_id).bind(a).execute(&mut *tx).await?;
             }
+            let mut rec = AuditRecord::new(actor, "assign", AuditEntity::SupervisorArea, Some(user_id));
+            rec.before = Some(json!({ "area_ids": before }));
+            rec.after = Some(json!({ "area_ids": area_ids }));
+            audit!(tx, now, &rec)?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(())
-        })?)
+        }.await)?)
+    }
+
+    /// Makes `user_ids` the supervisors of each of `area_ids` (all in one transaction), with
+    /// one audit entry holding each community's supervisors before and after.
+    pub async fn set_community_supervisors(
+        &self,
+        area_ids: &[i64],
+        user_ids: &[i64],
+        now: i64,
+        actor: Option<i64>,
+    ) -> StoreResult<()> {
+        Ok(with_db!(self, p => async {
+            let mut tx = p.begin().await?;
+            let mut before = Vec::new();
+            for a in area_ids {
+                let had = sqlx::query_scalar::<_, i64>(
+                    "SELECT user_id FROM supervisor_areas WHERE area_id = $1 ORDER BY user_id",
+                ).bind(a).fetch_all(&mut *tx).await?;
+                before.push(json!({ "area_id": a, "user_ids": had }));
+                sqlx::query("DELETE FROM supervisor_areas WHERE area_id = $1").bind(a).execute(&mut *tx).await?;
+                for u in user_ids {
+                    sqlx::query("INSERT INTO supervisor_areas (user_id, area_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(u).bind(a).execute(&mut *tx).await?;
+                }
+            }
+            let mut rec = AuditRecord::new(actor, "assign", AuditEntity::SupervisorArea, None);
+            rec.before = Some(json!({ "communities": before }));
+            rec.after = Some(json!({ "area_ids": area_ids, "user_ids": user_ids }));
+            audit!(tx, now, &rec)?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(())
+        }.await)?)
     }
 
     /// Every supervisor with each area they cover.
@@ -487,13 +557,22 @@ impl Db {
         ).fetch_all(p).await)?)
     }
 
+    /// Plans a round, with its audit entry (by its creator).
     pub async fn create_round(&self, r: &NewRoundRecord, now: i64) -> StoreResult<i64> {
-        Ok(with_db!(self, p => sqlx::query_scalar::<_, i64>(
-            "INSERT INTO visit_rounds (name, area_id, starts_on, due_on, starts_at, ends_at, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(&r.name).bind(r.area_id).bind(&r.starts_on).bind(&r.due_on).bind(r.starts_at).bind(r.ends_at)
-        .bind(r.created_by).bind(now).fetch_one(p).await)?)
+        Ok(with_db!(self, p => async {
+            let mut tx = p.begin().await?;
+            let id = sqlx::query_scalar::<_, i64>(
+                "INSERT INTO visit_rounds (name, area_id, starts_on, due_on, starts_at, ends_at, created_by, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(&r.name).bind(r.area_id).bind(&r.starts_on).bind(&r.due_on).bind(r.starts_at).bind(r.ends_at)
+            .bind(r.created_by).bind(now).fetch_one(&mut *tx).await?;
+            let mut rec = AuditRecord::new(Some(r.created_by), "create", AuditEntity::Round, Some(id));
+            rec.after = Some(json!({ "name": r.name, "area_id": r.area_id, "starts_on": r.starts_on, "due_on": r.due_on }));
+            audit!(tx, now, &rec)?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(id)
+        }.await)?)
     }
 
     pub async fn round(&self, id: i64) -> StoreResult<Option<RoundRow>> {

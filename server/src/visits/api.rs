@@ -234,7 +234,7 @@ impl VisitsApi {
         dry_run: bool,
         coord_system: CoordSystem,
     ) -> Result<Result<ImportReport, ImportRejected>, ApiError> {
-        self.admin(auth).await?;
+        let actor = self.admin(auth).await?.id();
         if file.size() > limits::IMPORT_BYTES_MAX {
             return Err(ApiError::PayloadTooLarge(Json(ErrorBody {
                 code: "payload_too_large".into(),
@@ -282,7 +282,7 @@ impl VisitsApi {
         } else {
             self.state
                 .db
-                .import_households(&records, crate::now_ms())
+                .import_households(&records, crate::now_ms(), Some(actor))
                 .await?
         };
         Ok(Ok(ImportReport {
@@ -436,7 +436,7 @@ impl VisitsApi {
         auth: BearerAuth,
         body: crate::contract::StrictJson<AssignHouseholds>,
     ) -> Result<Json<Updated>, ApiError> {
-        self.admin(&auth).await?;
+        let actor = self.admin(&auth).await?.id();
         if body.household_ids.is_empty() || body.household_ids.len() > 1000 {
             return Err(ApiError::unprocessable(
                 "validation_failed",
@@ -452,7 +452,12 @@ impl VisitsApi {
         let n = self
             .state
             .db
-            .assign_households(&body.household_ids, body.user_id, crate::now_ms())
+            .assign_households(
+                &body.household_ids,
+                body.user_id,
+                crate::now_ms(),
+                Some(actor),
+            )
             .await
             .map_err(|e| match e {
                 StoreError::NotFound => {
@@ -471,7 +476,7 @@ impl VisitsApi {
         id: Path<i64>,
         body: crate::contract::StrictJson<SupervisorAreas>,
     ) -> Result<Json<Updated>, ApiError> {
-        self.admin(&auth).await?;
+        let actor = self.admin(&auth).await?.id();
         match self.state.db.user(id.0).await? {
             Some(u) if u.role == Role::Supervisor.as_str() => {}
             Some(_) => {
@@ -488,10 +493,53 @@ impl VisitsApi {
         }
         self.state
             .db
-            .set_supervisor_areas(id.0, &body.area_ids)
+            .set_supervisor_areas(id.0, &body.area_ids, crate::now_ms(), Some(actor))
             .await?;
         Ok(Json(Updated {
             updated: body.area_ids.len() as i64,
+        }))
+    }
+
+    /// Set the supervisors of communities in bulk (admin): each listed community is covered
+    /// by exactly `user_ids` afterwards. 404 `unknown_area` / `unknown_user`; 422
+    /// `not_a_supervisor` for a user who is not an active supervisor.
+    #[oai(path = "/api/v1/admin/community-supervisors", method = "put")]
+    async fn community_supervisors(
+        &self,
+        auth: BearerAuth,
+        body: crate::contract::StrictJson<minsheng_model::CommunitySupervisors>,
+    ) -> Result<Json<Updated>, ApiError> {
+        let actor = self.admin(&auth).await?.id();
+        let areas = self.state.areas().await?;
+        for a in &body.area_ids {
+            area_path(&areas, Some(*a))?;
+        }
+        for u in &body.user_ids {
+            match self.state.db.user(*u).await? {
+                Some(user) if user.role == Role::Supervisor.as_str() && user.active => {}
+                Some(_) => {
+                    return Err(ApiError::coded_field(minsheng_model::FieldError {
+                        field: "user_ids",
+                        code: "not_a_supervisor",
+                        message_zh: "只能为社区分配在岗的监督员".into(),
+                        message_en: "only active supervisors can cover communities".into(),
+                    }));
+                }
+                None => return Err(ApiError::not_found("unknown_user", "用户不存在")),
+            }
+        }
+        let mut area_ids = body.0.area_ids.clone();
+        area_ids.sort_unstable();
+        area_ids.dedup();
+        let mut user_ids = body.0.user_ids.clone();
+        user_ids.sort_unstable();
+        user_ids.dedup();
+        self.state
+            .db
+            .set_community_supervisors(&area_ids, &user_ids, crate::now_ms(), Some(actor))
+            .await?;
+        Ok(Json(Updated {
+            updated: area_ids.len() as i64,
         }))
     }
 

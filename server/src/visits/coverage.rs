@@ -164,6 +164,9 @@ mod tests {
             lat: None,
             lng: None,
             boundary: None,
+            boundary_multi: None,
+            active: true,
+            shape: None,
         }
     }
 

@@ -171,9 +171,15 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet, ImportRowError> {
         .from_reader(text.as_bytes());
     let mut rows = Vec::new();
     for (i, rec) in reader.records().enumerate() {
-        let rec = rec.map_err(|_| row_error(i as i64 + 1, None, "CSV 格式错误"))?;
+        let rec = rec.map_err(|e| {
+            let line = e.position().map_or(i as u64 + 1, |p| p.line());
+            row_error(line as i64, None, "CSV 格式错误")
+        })?;
+        // The line the record starts on, as an editor shows it: blank lines and quoted
+        // line breaks before it count (the csv reader skips the former).
+        let line = rec.position().map_or(i as u64 + 1, |p| p.line());
         rows.push((
-            i as i64 + 1,
+            line as i64,
             rec.iter().map(|c| c.trim().to_string()).collect(),
         ));
     }
@@ -340,6 +346,22 @@ pub fn check(
     if errors.is_empty() {
         Ok(out)
     } else {
+        // Name each column as the file's own header does (it may use another accepted name).
+        for e in &mut errors {
+            let key = e
+                .column
+                .as_deref()
+                .and_then(|zh| COLUMNS.iter().find(|(_, names)| names[0] == zh))
+                .map(|(k, _)| *k);
+            if let Some(h) = key
+                .and_then(|k| index.get(k))
+                .and_then(|i| header.get(*i))
+                .map(|h| h.trim())
+                .filter(|h| !h.is_empty())
+            {
+                e.column = Some(h.to_string());
+            }
+        }
         Err(errors)
     }
 }
@@ -360,6 +382,9 @@ mod tests {
             lat: None,
             lng: None,
             boundary: None,
+            boundary_multi: None,
+            active: true,
+            shape: None,
         }
     }
 
