@@ -22,6 +22,7 @@ labelled_enum!(
         Project => "project", "民生实事", "Project",
         PointRule => "point_rule", "积分规则", "Point rule",
         ApiKey => "api_key", "接口密钥", "API key",
+        Calendar => "calendar", "工作日历", "Working calendar",
     }
 );
 

@@ -150,6 +150,20 @@ async fn the_shipped_years_are_loaded_and_an_admins_year_replaces_one_and_surviv
             .await
             .expect(200);
         assert_eq!(r["workday"], true, "the admin's 2026 no longer has 5 October off");
+        // Each admin put is in the audit log with the dates it replaced; the shipped loads are not.
+        let log = app
+            .get("/api/v1/admin/audit?entity=calendar", &w.admin)
+            .await
+            .expect(200);
+        let items = log["items"].as_array().unwrap();
+        let summary: Vec<(i64, &str)> = items
+            .iter()
+            .map(|e| (e["entity_id"].as_i64().unwrap(), e["action"].as_str().unwrap()))
+            .collect();
+        assert_eq!(summary, [(2026, "update"), (2027, "create")], "{log}");
+        assert_eq!(items[0]["after"]["days"].as_array().unwrap().len(), 1);
+        assert!(items[0]["before"]["days"].as_array().unwrap().len() > 30, "{}", items[0]["before"]);
+        assert!(items[1]["before"].is_null());
     })
     .await;
 }

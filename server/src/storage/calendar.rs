@@ -1,6 +1,8 @@
 //! The working calendar's tables: `calendar_years` and their `calendar_days`.
 
-use super::{Db, StoreResult, with_db};
+use minsheng_model::AuditEntity;
+
+use super::{AuditRecord, Db, StoreResult, audit, with_db};
 
 /// A loaded year.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -78,12 +80,30 @@ impl Db {
             if n == 0 {
                 return Ok::<_, sqlx::Error>(false);
             }
+            // An admin's year is audited with the dates it replaced; the shipped years are not.
+            let before: Vec<(String, String, bool)> = if replace {
+                sqlx::query_as("SELECT day, name, off_day FROM calendar_days WHERE year = $1 ORDER BY day")
+                    .bind(year).fetch_all(&mut *tx).await?
+            } else {
+                Vec::new()
+            };
             sqlx::query("DELETE FROM calendar_days WHERE year = $1")
                 .bind(year).execute(&mut *tx).await?;
             for (day, name, off) in days {
                 sqlx::query("INSERT INTO calendar_days (day, year, name, off_day) VALUES ($1, $2, $3, $4)")
                     .bind(day).bind(year).bind(name).bind(off)
                     .execute(&mut *tx).await?;
+            }
+            if replace {
+                let days_json = |d: &[(String, String, bool)]| {
+                    serde_json::json!({ "days": d.iter().map(|(day, name, off)| {
+                        serde_json::json!({ "date": day, "name": name, "isOffDay": off })
+                    }).collect::<Vec<_>>() })
+                };
+                let mut rec = AuditRecord::new(by, if before.is_empty() { "create" } else { "update" }, AuditEntity::Calendar, Some(year));
+                rec.before = (!before.is_empty()).then(|| days_json(&before));
+                rec.after = Some(days_json(days));
+                audit!(tx, now, &rec)?;
             }
             tx.commit().await?;
             Ok(true)

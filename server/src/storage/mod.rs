@@ -5,8 +5,8 @@
 //! [`with_db!`]. What must differ between the databases (connection options, migrations,
 //! case-insensitive matching) lives in `sqlite.rs` and `postgres.rs`.
 
-mod calendar;
 pub(crate) mod audit;
+mod calendar;
 mod cases;
 mod channels;
 mod jobs;
@@ -25,9 +25,9 @@ mod supervision;
 mod users;
 mod visits;
 
-pub use calendar::{CalendarDayRow, CalendarYearRow};
 pub(crate) use audit::audit;
 pub use audit::{AuditFilter, AuditRecord, AuditRow};
+pub use calendar::{CalendarDayRow, CalendarYearRow};
 pub use cases::{
     CaseChange, CaseFilter, NewCaseRecord, NewContentCheck, NewEvent, NewPhoto, Scope, Submitted,
 };
