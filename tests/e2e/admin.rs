@@ -111,6 +111,21 @@ async fn file(b: &Browser, css: &str, path: &Path) {
         .unwrap_or_else(|e| panic!("choose {} in {css}: {e}", path.display()));
 }
 
+/// Fills row `row` of the project's stages (name, start, end, weight), one input at a time as
+/// a person would (each change re-renders the list before the next).
+async fn set_stage(b: &Browser, row: usize, values: [&str; 4]) {
+    b.wait_for(&format!("#ms-stages tbody tr:nth-child({})", row + 1))
+        .await;
+    for (i, v) in values.iter().enumerate() {
+        b.js(&format!(
+            "const el = document.querySelectorAll('#ms-stages tbody tr')[{row}].querySelectorAll('input')[{i}];
+             el.value = {v}; el.dispatchEvent(new Event('change', {{ bubbles: true }}));",
+            v = json!(v)
+        ))
+        .await;
+    }
+}
+
 fn by_code(list: &Value, code: &str) -> i64 {
     list.as_array()
         .and_then(|l| l.iter().find(|a| a["code"] == json!(code)))
@@ -438,6 +453,38 @@ async fn set_up_a_county(test: &str, run: Run, browser: Option<Browser>) {
     b.wait_for("#ms-key-list li[data-name=hotline-12345] .ms-tag")
         .await;
 
+    // A 民生实事 project with one stage, then edited to add a second (kept stages stay).
+    set_stage(&b, 0, ["入户摸排", "2026-01-05", "2026-01-31", "1"]).await;
+    b.type_into("#ms-project-form input[name=title]", "幸福社区老旧管网改造")
+        .await;
+    select(
+        &b,
+        "#ms-project-form select[name=area_id]",
+        &community.to_string(),
+    )
+    .await;
+    select(
+        &b,
+        "#ms-project-form select[name=department_id]",
+        &water.to_string(),
+    )
+    .await;
+    b.click("#ms-project-form button[type=submit]").await;
+    b.click("#ms-project-list li [data-action=edit]").await;
+    b.wait_for("#ms-project-form input[name=title]").await;
+    b.click("#ms-stages > button.ms-link").await;
+    set_stage(&b, 1, ["管网施工", "2026-02-01", "2026-05-31", "3"]).await;
+    run.shot(&b, "project-edit", "#ms-stages").await;
+    b.click("#ms-project-form button[type=submit]").await;
+    b.wait_for("#ms-project-list li[data-id]").await;
+    let projects = app.get("/api/v1/public/projects", &admin).await.expect(200);
+    let stages = projects[0]["stages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(stages.len(), 2, "{projects}");
+    assert_eq!(stages[1]["name"], json!("管网施工"));
+
     // 审计: each change is listed.
     b.click("#ms-tab-audit").await;
     b.wait_for("#ms-audit-list").await;
@@ -450,6 +497,8 @@ async fn set_up_a_county(test: &str, run: Run, browser: Option<Browser>) {
         ("household", "import"),
         ("api_key", "issue"),
         ("api_key", "revoke"),
+        ("project", "create"),
+        ("project", "update"),
     ] {
         b.wait_for(&format!(
             "#ms-audit-list tr[data-entity={entity}][data-action={action}]"

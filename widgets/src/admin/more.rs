@@ -188,6 +188,8 @@ fn ApiKeys(props: &TabProps) -> Html {
 /// One stage of a project being written.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StageDraft {
+    /// A stage the project already has (editing): it can be changed but not removed.
+    pub id: Option<i64>,
     pub name: String,
     pub planned_start: String,
     pub planned_end: String,
@@ -219,18 +221,61 @@ pub fn stages_body(stages: &[StageDraft], lang: Lang) -> Result<Value, (usize, &
                 }
             },
         };
-        out.push(json!({
+        let mut stage = json!({
             "name": s.name.trim(), "planned_start": s.planned_start,
             "planned_end": s.planned_end, "weight": weight,
-        }));
+        });
+        // Only an edit names its stages (a new project's stages take no id).
+        if let Some(id) = s.id {
+            stage["id"] = json!(id);
+        }
+        out.push(stage);
     }
     Ok(Value::Array(out))
+}
+
+/// A project's stages as drafts, to edit them.
+pub fn drafts_of(project: &Value) -> Vec<StageDraft> {
+    let drafts: Vec<StageDraft> = project["stages"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .map(|s| StageDraft {
+                    id: s["id"].as_i64(),
+                    name: str_of(s, "name").into(),
+                    planned_start: str_of(s, "planned_start").into(),
+                    planned_end: str_of(s, "planned_end").into(),
+                    weight: s["weight"]
+                        .as_f64()
+                        .map(|w| w.to_string())
+                        .unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if drafts.is_empty() {
+        vec![StageDraft::default()]
+    } else {
+        drafts
+    }
+}
+
+/// Every project, each followed by its sub-projects: `(depth, project)`.
+fn flatten(list: &[Value], depth: usize, out: &mut Vec<(usize, Value)>) {
+    for p in list {
+        out.push((depth, p.clone()));
+        if let Some(children) = p["children"].as_array() {
+            flatten(children, depth + 1, out);
+        }
+    }
 }
 
 #[function_component]
 fn Projects(props: &TabProps) -> Html {
     let lang = props.lang;
     let stages = use_state(|| vec![StageDraft::default()]);
+    // The project being edited, if any.
+    let editing = use_state(|| None::<Value>);
     let notice = use_state(|| None::<String>);
     let tick = use_state(|| 0u32);
     let projects = use_state(|| Load::<Vec<Value>>::Loading);
@@ -250,14 +295,24 @@ fn Projects(props: &TabProps) -> Html {
             });
         });
     }
-    let parents: Vec<(String, String)> = match &*projects {
-        Load::Ready(l) => l
-            .iter()
-            .map(|p| (id_of(p).to_string(), str_of(p, "title").to_string()))
-            .collect(),
+    let all: Vec<(usize, Value)> = match &*projects {
+        Load::Ready(l) => {
+            let mut out = Vec::new();
+            flatten(l, 0, &mut out);
+            out
+        }
         _ => Vec::new(),
     };
-    let fields = Rc::new(vec![
+    let parents: Vec<(String, String)> = all
+        .iter()
+        .map(|(d, p)| {
+            (
+                id_of(p).to_string(),
+                format!("{}{}", "　".repeat(*d), str_of(p, "title")),
+            )
+        })
+        .collect();
+    let mut fields = vec![
         Field::text("title", lang.t("项目名称", "Title")).required(),
         Field::select(
             "area_id",
@@ -283,7 +338,12 @@ fn Projects(props: &TabProps) -> Html {
             Kind::Float,
         ),
         Field::new("description", lang.t("说明", "Description"), Kind::Textarea),
-    ]);
+    ];
+    // A project keeps its parent when edited.
+    if editing.is_some() {
+        fields.retain(|f| f.name != "parent_id");
+    }
+    let fields = Rc::new(fields);
     // The stages ride along as a fixed part of the body; a bad stage keeps the form from sending.
     let extra = match stages_body(&stages, lang) {
         Ok(s) => Rc::new(serde_json::Map::from_iter([("stages".to_string(), s)])),
@@ -293,15 +353,31 @@ fn Projects(props: &TabProps) -> Html {
     let untouched = stages.len() == 1 && stages[0] == StageDraft::default();
     let stage_error = stages_body(&stages, lang).err().filter(|_| !untouched);
     let done = {
-        let (notice, tick, stages) = (notice.clone(), tick.clone(), stages.clone());
+        let (notice, tick, stages, editing) = (
+            notice.clone(),
+            tick.clone(),
+            stages.clone(),
+            editing.clone(),
+        );
         Callback::from(move |v: Value| {
             notice.set(Some(format!(
                 "{}{}",
-                lang.t("已创建项目：", "Project created: "),
+                lang.t("已保存项目：", "Project saved: "),
                 str_of(&v, "title")
             )));
             stages.set(vec![StageDraft::default()]);
+            editing.set(None);
             tick.set(crate::staff::fresh_tick());
+        })
+    };
+    let open = |p: Option<Value>| {
+        let (stages, editing) = (stages.clone(), editing.clone());
+        Callback::from(move |_: ()| {
+            stages.set(
+                p.as_ref()
+                    .map_or_else(|| vec![StageDraft::default()], drafts_of),
+            );
+            editing.set(p.clone());
         })
     };
     let edit = |i: usize, part: fn(&mut StageDraft) -> &mut String| {
@@ -333,6 +409,7 @@ fn Projects(props: &TabProps) -> Html {
                         </tr></thead>
                         <tbody>
                             { for stages.iter().enumerate().map(|(i, s)| {
+                                let kept = s.id.is_some();
                                 let remove = {
                                     let stages = stages.clone();
                                     Callback::from(move |_: MouseEvent| {
@@ -347,7 +424,7 @@ fn Projects(props: &TabProps) -> Html {
                                         <td data-label={lang.t("计划开始", "Start")}><input type="date" value={s.planned_start.clone()} onchange={edit(i, |d| &mut d.planned_start)} /></td>
                                         <td data-label={lang.t("计划完成", "End")}><input type="date" value={s.planned_end.clone()} onchange={edit(i, |d| &mut d.planned_end)} /></td>
                                         <td data-label={lang.t("权重", "Weight")}><input class="ms-weight" value={s.weight.clone()} placeholder="1" inputmode="decimal" onchange={edit(i, |d| &mut d.weight)} /></td>
-                                        <td><button type="button" class="ms-link" onclick={remove}>{ lang.t("删除", "Remove") }</button></td>
+                                        <td>if !kept { <button type="button" class="ms-link" onclick={remove}>{ lang.t("删除", "Remove") }</button> }</td>
                                     </tr>
                                 }
                             }) }
@@ -359,10 +436,41 @@ fn Projects(props: &TabProps) -> Html {
                 }
                 <button type="button" class="ms-link" onclick={add}>{ lang.t("＋ 添加阶段", "+ Add a stage") }</button>
             </div>
-            <Form key={format!("project-{}", *tick)} lang={lang} api={props.api.clone()} id="ms-project-form"
-                title={lang.t("新建民生实事项目", "New project")} fields={fields} extra={extra}
-                method="POST" path="/api/v1/projects" submit_label={lang.t("创建", "Create")}
-                on_done={done} on_expired={props.on_expired.clone()} />
+            { match &*editing {
+                None => html! {
+                    <Form key={format!("project-{}", *tick)} lang={lang} api={props.api.clone()} id="ms-project-form"
+                        title={lang.t("新建民生实事项目", "New project")} fields={fields} extra={extra}
+                        method="POST" path="/api/v1/projects" submit_label={lang.t("创建", "Create")}
+                        on_done={done} on_expired={props.on_expired.clone()} />
+                },
+                Some(p) => html! {
+                    <Form key={format!("project-edit-{}", id_of(p))} lang={lang} api={props.api.clone()} id="ms-project-form"
+                        title={format!("{}{}", lang.t("修改项目：", "Edit project: "), str_of(p, "title"))}
+                        fields={fields.clone()} initial={Rc::new(super::form::values_of(&fields, p))} extra={extra}
+                        method="PUT" path={format!("/api/v1/projects/{}", id_of(p))} submit_label={lang.t("保存", "Save")}
+                        on_done={done} on_cancel={Some(open(None))}
+                        on_expired={props.on_expired.clone()} />
+                },
+            } }
+            <div class="ms-card">
+                <h2>{ lang.t("民生实事项目", "Projects") }</h2>
+                { placeholder(&*projects, lang).unwrap_or_default() }
+                if matches!(&*projects, Load::Ready(l) if l.is_empty()) {
+                    <p class="ms-muted">{ lang.t("还没有项目。", "No projects yet.") }</p>
+                }
+                <ul class="ms-plain-list" id="ms-project-list">
+                    { for all.iter().map(|(d, p)| {
+                        let edit = open(Some(p.clone()));
+                        html! {
+                            <li class={format!("ms-depth-{}", (*d).min(4))} data-id={id_of(p).to_string()}>
+                                { format!("{} · {}", str_of(p, "title"), str_of(p, "area_name")) }
+                                <button type="button" class="ms-link" data-action="edit"
+                                    onclick={Callback::from(move |_: MouseEvent| edit.emit(()))}>{ lang.t("修改", "Edit") }</button>
+                            </li>
+                        }
+                    }) }
+                </ul>
+            </div>
         </section>
     }
 }
@@ -504,6 +612,7 @@ mod tests {
             planned_start: "2026-01-01".into(),
             planned_end: "2026-02-01".into(),
             weight: weight.into(),
+            id: None,
         }
     }
 
@@ -522,5 +631,25 @@ mod tests {
             stages_body(&[stage("立项", "-2")], Lang::Zh).unwrap_err().0,
             0
         );
+        assert!(
+            body[0].get("id").is_none(),
+            "a new project's stages carry no id"
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn an_edited_project_names_each_stage_it_keeps() {
+        let project = json!({"id": 4, "title": "老旧小区改造", "stages": [
+            {"id": 11, "name": "立项", "planned_start": "2026-01-01", "planned_end": "2026-01-31", "weight": 1.0},
+            {"id": 12, "name": "施工", "planned_start": "2026-02-01", "planned_end": "2026-06-30", "weight": 3.0},
+        ]});
+        let mut drafts = drafts_of(&project);
+        assert_eq!(drafts.len(), 2);
+        drafts.push(stage("验收", ""));
+        let body = stages_body(&drafts, Lang::Zh).unwrap();
+        assert_eq!(body[0]["id"], 11);
+        assert_eq!(body[1]["weight"], 3.0);
+        assert!(body[2].get("id").is_none());
+        assert_eq!(drafts_of(&json!({"id": 5})), vec![StageDraft::default()]);
     }
 }
