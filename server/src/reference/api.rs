@@ -365,10 +365,7 @@ impl ReferenceApi {
         minsheng_model::validate::location(a.lat, a.lng).map_err(ApiError::field)?;
         match a.parent_id {
             None if a.level != AreaLevel::District => {
-                return Err(ApiError::unprocessable(
-                    "invalid_area_level",
-                    "只有区县可以没有上级",
-                ));
+                return Err(level_error("只有区县可以没有上级"));
             }
             Some(pid) => {
                 let parent = self
@@ -378,10 +375,7 @@ impl ReferenceApi {
                     .await?
                     .ok_or_else(|| ApiError::not_found("unknown_area", "上级区域不存在"))?;
                 if AreaLevel::parse(&parent.level).and_then(AreaLevel::child) != Some(a.level) {
-                    return Err(ApiError::unprocessable(
-                        "invalid_area_level",
-                        "区域层级与上级不符",
-                    ));
+                    return Err(level_error("区域层级与上级不符"));
                 }
             }
             None => {}
