@@ -50,7 +50,7 @@ impl Endpoint for Embedded {
         }
         let (name, cache) = match locate(&req, self.kind) {
             Ok(found) => found,
-            Err(refused) => return Ok(refused),
+            Err(refused) => return Ok(*refused),
         };
         let Some(plain) = Dist::get(&name) else {
             if self.kind == Kind::Page && Dist::get("manifest.json").is_none() {
@@ -75,7 +75,7 @@ impl Endpoint for Embedded {
         let path = std::path::Path::new(&name);
         let builder = match headers(&req, path, cache, self.kind == Kind::Page, &etag, coding) {
             Ok(builder) => builder,
-            Err(not_modified) => return Ok(not_modified),
+            Err(not_modified) => return Ok(*not_modified),
         };
         if req.method() == Method::HEAD {
             return Ok(builder

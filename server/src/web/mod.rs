@@ -151,7 +151,7 @@ impl Endpoint for Files {
         }
         let (name, cache) = match locate(&req, self.kind) {
             Ok(found) => found,
-            Err(refused) => return Ok(refused),
+            Err(refused) => return Ok(*refused),
         };
         let path = self.dist.join(name);
         if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
@@ -166,13 +166,13 @@ impl Endpoint for Files {
 
 /// The file a request names, relative to the widgets folder, and how long it may be cached;
 /// 404 for a name that could reach outside it or a precompressed sibling asked for by name.
-fn locate(req: &Request, kind: Kind) -> Result<(String, &'static str), Response> {
+fn locate(req: &Request, kind: Kind) -> Result<(String, &'static str), Box<Response>> {
     match kind {
         Kind::Page => {
             let name = req.raw_path_param("widget").unwrap_or_default();
             let name = name.strip_suffix(".html").unwrap_or(name);
             if !safe_name(name) {
-                return Err(not_found());
+                return Err(Box::new(not_found()));
             }
             Ok((format!("{name}.html"), REVALIDATE))
         }
@@ -180,7 +180,7 @@ fn locate(req: &Request, kind: Kind) -> Result<(String, &'static str), Response>
         Kind::Asset => {
             let name = req.raw_path_param("file").unwrap_or_default();
             if !safe_name(name) || name.ends_with(".gz") || name.ends_with(".br") {
-                return Err(not_found());
+                return Err(Box::new(not_found()));
             }
             let cache = if is_hashed(name) {
                 IMMUTABLE
@@ -300,7 +300,7 @@ async fn serve(
     );
     let builder = match headers(req, path, cache, page, &etag, coding) {
         Ok(builder) => builder,
-        Err(not_modified) => return Ok(not_modified),
+        Err(not_modified) => return Ok(*not_modified),
     };
     if req.method() == Method::HEAD {
         return Ok(builder.header(header::CONTENT_LENGTH, meta.len()).finish());
@@ -320,7 +320,7 @@ fn headers(
     page: bool,
     etag: &str,
     coding: Option<&'static str>,
-) -> Result<poem::ResponseBuilder, Response> {
+) -> Result<poem::ResponseBuilder, Box<Response>> {
     let mut builder = Response::builder()
         .header(header::CACHE_CONTROL, cache)
         .header(header::VARY, "Accept-Encoding")
@@ -339,7 +339,7 @@ fn headers(
         .header(header::IF_NONE_MATCH)
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     if matches_etag {
-        return Err(builder.status(StatusCode::NOT_MODIFIED).finish());
+        return Err(Box::new(builder.status(StatusCode::NOT_MODIFIED).finish()));
     }
     builder = builder.content_type(content_type(path));
     if let Some(c) = coding {
