@@ -873,8 +873,8 @@ fn binary_size(report: &mut SizeReport) {
 /// `cargo xtask dist [--debug] [--reuse-widgets] [--version V]`: the widgets (rebuilt unless
 /// `--reuse-widgets` finds them built), `minsheng` with them inside (release; `--debug` for a
 /// quick build that tests use), stripped into `target/dist/<profile>/minsheng`, and
-/// `target/dist/minsheng_<version>_<arch>.deb` (`--version` stamps another version). Returns
-/// the package's path.
+/// `target/dist/minsheng_<version>_<arch>.deb` (`target/dist/debug/…` with `--debug`;
+/// `--version` stamps another version). Returns the package's path.
 fn dist(rest: &[String]) -> Result<PathBuf> {
     let flag = |f: &str| rest.iter().any(|a| a == f);
     let debug = flag("--debug");
@@ -922,7 +922,13 @@ fn dist(rest: &[String]) -> Result<PathBuf> {
         bin.display(),
         fs::metadata(&bin)?.len() as f64 / 1e6
     );
-    let deb = debian_package(&bin, &version, &out, debug)?;
+    // A debug package (the test's) never takes the release package's place.
+    let deb_dir = if debug {
+        out.join("debug")
+    } else {
+        out.clone()
+    };
+    let deb = debian_package(&bin, &version, &deb_dir, debug)?;
     eprintln!(
         "xtask: {} ({:.1} MB)",
         deb.display(),
