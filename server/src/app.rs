@@ -277,7 +277,7 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
         .nest("/", api.around(crate::system::limit_body))
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
-        .nest("/w", crate::web::routes(state.cfg.widgets_dir.clone()))
+        .nest("/w", crate::web::widget_routes(&state.cfg))
         .nest(
             "/open311/v2",
             crate::channels::open311::routes(state.clone()),

@@ -45,6 +45,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Built widgets (`cargo xtask widgets`) are served from here.
     pub widgets_dir: PathBuf,
+    /// Serve the widgets built into the binary instead (feature `embed-widgets`, which
+    /// `cargo xtask dist` builds): true when the binary has them and `MINSHENG_WIDGETS_DIR`
+    /// is not set.
+    pub widgets_embedded: bool,
     pub wechat: WechatConfig,
     /// Lifetime of a staff session (hours; fractions allowed).
     pub staff_session_hours: f64,
@@ -227,6 +231,8 @@ impl Config {
             widgets_dir: PathBuf::from(
                 var("MINSHENG_WIDGETS_DIR").unwrap_or_else(|| "./widgets/dist".into()),
             ),
+            widgets_embedded: cfg!(feature = "embed-widgets")
+                && var("MINSHENG_WIDGETS_DIR").is_none(),
             data_dir,
             wechat: WechatConfig {
                 api_base: var("MINSHENG_WECHAT_API_BASE")
@@ -305,6 +311,7 @@ impl Config {
             redis_url: None,
             data_dir: data_dir.into(),
             widgets_dir: PathBuf::from("./widgets/dist"),
+            widgets_embedded: false,
             wechat: WechatConfig {
                 api_base: "https://api.weixin.qq.com".into(),
                 appid: None,

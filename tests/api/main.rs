@@ -19,6 +19,7 @@ mod openapi_roles;
 mod ops;
 mod photos;
 mod policy;
+mod proxy;
 mod public;
 mod reports;
 mod resilience;

@@ -5,9 +5,13 @@
 //! - `size [--compare]`: gzip size of what a phone downloads per widget (html + js + wasm + css);
 //!   fails when the submit widget is over its budget. `--compare` builds the resident + staff bundles and one
 //!   bundle per widget side by side and prints both.
+//! - `dist [--debug] [--reuse-widgets] [--version V]`: build the widgets, then `minsheng` with
+//!   them inside (feature `embed-widgets`), and package it as
+//!   `target/dist/minsheng_<version>_<arch>.deb` (`dist/debian/`, `dpkg-deb`).
 //! - `demo [serve args…]`: build the widgets, seed the demo data, serve on SQLite.
 //! - `test [cargo test args…]`: widget tests in headless Chromium when it is installed, then
-//!   the workspace's tests with `MINSHENG_WIDGETS_DIR` pointing at the built widgets.
+//!   the workspace's tests with `MINSHENG_WIDGETS_DIR` pointing at the built widgets, then
+//!   (as root with dpkg) the Debian package test, `tests/package/deb.sh`.
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
@@ -76,7 +80,8 @@ fn main() -> Result<()> {
             if !dist.join("manifest.json").exists() {
                 build_widgets(&dist, false)?;
             }
-            let report = size_report(&dist)?;
+            let mut report = size_report(&dist)?;
+            binary_size(&mut report);
             print!("{}", report.text);
             fs::write(dist.join("size.txt"), &report.text)?;
             fs::write(
@@ -91,6 +96,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        "dist" => dist(rest).map(|_| ()),
         "demo" => demo(rest),
         "test" => test(rest),
         "bench" => bench(rest),
@@ -98,7 +104,8 @@ fn main() -> Result<()> {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  widgets [--split]   build the wasm widgets into widgets/dist\n\
-                 size [--compare]    gzip size per widget (html+js+wasm+css), budget check\n\
+                 size [--compare]    gzip size per widget (html+js+wasm+css), budget check; the release binary's size\n\
+                 dist [--debug] [--reuse-widgets] [--version V]  one binary with the widgets inside, and its .deb (target/dist/)\n\
                  demo [serve args]   build widgets, seed demo data, serve on SQLite\n\
                  test [test args]    widget tests in headless Chromium (if installed), then cargo test\n\
                  bench [--quick] [--pg URL] [--subscribers N]  baselines and the server measured in one run (target/bench/)"
@@ -796,7 +803,45 @@ fn test(rest: &[String]) -> Result<()> {
     cmd.args(["test", "--workspace", "--exclude", "minsheng-widgets"])
         .args(rest.iter().map(OsStr::new));
     cmd.env("MINSHENG_WIDGETS_DIR", &dist);
-    run_within(&mut cmd, std::time::Duration::from_secs(45 * 60))
+    run_within(&mut cmd, std::time::Duration::from_secs(45 * 60))?;
+    package_test()
+}
+
+/// The Debian package installed, upgraded and purged for real (`tests/package/deb.sh`), after
+/// the other suites: only as root with dpkg (skipped otherwise, a failure under
+/// `MINSHENG_TEST_REQUIRE_ALL=1`). It packages a debug build with the widgets inside, which
+/// builds in a fraction of the release build's time; the package is otherwise the same.
+fn package_test() -> Result<()> {
+    let is_root = output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
+    let missing = if !is_root {
+        Some("not running as root")
+    } else if which("dpkg").is_none() || which("dpkg-deb").is_none() {
+        Some("dpkg is not installed")
+    } else {
+        None
+    };
+    if let Some(why) = missing {
+        if require_all() {
+            bail!(
+                "the Debian package test cannot run ({why}), and MINSHENG_TEST_REQUIRE_ALL=1 makes that a failure"
+            );
+        }
+        eprintln!("xtask: SKIPPED the Debian package test: {why}");
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let deb = dist(&["--debug".into(), "--reuse-widgets".into()])?;
+    run_within(
+        Command::new("bash")
+            .arg(root().join("tests/package/deb.sh"))
+            .arg(&deb),
+        std::time::Duration::from_secs(5 * 60),
+    )?;
+    eprintln!(
+        "xtask: the Debian package test passed in {} s (packaging included)",
+        started.elapsed().as_secs()
+    );
+    Ok(())
 }
 
 /// `cargo xtask bench`: builds the server and the load generator in release and runs the
@@ -826,4 +871,172 @@ fn bench(rest: &[String]) -> Result<()> {
         .arg("--root")
         .arg(root())
         .args(rest.iter().map(OsStr::new)))
+}
+
+// ---------------------------------------------------------------------------------------
+// One binary, and its Debian package
+
+/// What the release binary, widgets inside, should stay under.
+const BINARY_GOAL: u64 = 40_000_000;
+
+/// Adds the release binary's size (when `cargo xtask dist` has built it) to the size report.
+fn binary_size(report: &mut SizeReport) {
+    let bin = root().join("target/dist/release/minsheng");
+    let Ok(meta) = fs::metadata(&bin) else {
+        report.text.push_str(
+            "minsheng binary: not built (`cargo xtask dist` builds it, widgets inside)\n",
+        );
+        return;
+    };
+    let size = meta.len();
+    report.text.push_str(&format!(
+        "minsheng binary (release, widgets inside, stripped): {:.1} MB of a {:.0} MB goal ({})\n",
+        size as f64 / 1e6,
+        BINARY_GOAL as f64 / 1e6,
+        if size <= BINARY_GOAL { "ok" } else { "OVER" }
+    ));
+    if let Value::Object(map) = &mut report.json {
+        map.insert(
+            "minsheng_binary".into(),
+            json!({ "file": bin, "bytes": size, "goal": BINARY_GOAL }),
+        );
+    }
+}
+
+/// `cargo xtask dist [--debug] [--reuse-widgets] [--version V]`: the widgets (rebuilt unless
+/// `--reuse-widgets` finds them built), `minsheng` with them inside (release; `--debug` for a
+/// quick build that tests use), stripped into `target/dist/<profile>/minsheng`, and
+/// `target/dist/minsheng_<version>_<arch>.deb` (`target/dist/debug/…` with `--debug`;
+/// `--version` stamps another version). Returns the package's path.
+fn dist(rest: &[String]) -> Result<PathBuf> {
+    let flag = |f: &str| rest.iter().any(|a| a == f);
+    let debug = flag("--debug");
+    let version = rest
+        .windows(2)
+        .find(|w| w[0] == "--version")
+        .map(|w| w[1].clone())
+        .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string());
+    let widgets = dist_dir();
+    if flag("--reuse-widgets") && widgets.join("manifest.json").exists() {
+        eprintln!(
+            "xtask: embedding the widgets already built in {}",
+            widgets.display()
+        );
+    } else {
+        build_widgets(&widgets, false)?;
+    }
+    let profile = if debug { "debug" } else { "release" };
+    let mut build = cargo();
+    build.args([
+        "build",
+        "-p",
+        "minsheng-server",
+        "--bin",
+        "minsheng",
+        "--features",
+        "embed-widgets",
+    ]);
+    if !debug {
+        build.arg("--release");
+    }
+    run(&mut build)?;
+    let out = root().join("target/dist");
+    let bin = out.join(profile).join("minsheng");
+    fs::create_dir_all(out.join(profile))?;
+    fs::copy(root().join("target").join(profile).join("minsheng"), &bin)?;
+    // Symbols and debug lines are for the build machine; a server gets the code alone.
+    if which("strip").is_some() {
+        run(Command::new("strip").arg(&bin))?;
+    } else {
+        eprintln!("xtask: no `strip` (binutils); the binary keeps its symbols");
+    }
+    eprintln!(
+        "xtask: {} ({profile}, widgets inside): {:.1} MB",
+        bin.display(),
+        fs::metadata(&bin)?.len() as f64 / 1e6
+    );
+    // A debug package (the test's) never takes the release package's place.
+    let deb_dir = if debug {
+        out.join("debug")
+    } else {
+        out.clone()
+    };
+    let deb = debian_package(&bin, &version, &deb_dir, debug)?;
+    eprintln!(
+        "xtask: {} ({:.1} MB)",
+        deb.display(),
+        fs::metadata(&deb)?.len() as f64 / 1e6
+    );
+    Ok(deb)
+}
+
+/// Stages `dist/debian/` and the binary as the installed tree and builds the `.deb` with
+/// `dpkg-deb` (files owned by root).
+fn debian_package(bin: &Path, version: &str, out: &Path, quick: bool) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if which("dpkg-deb").is_none() {
+        bail!("dpkg-deb is not installed (Debian's `dpkg` package): cannot build the .deb");
+    }
+    let arch = output(Command::new("dpkg").arg("--print-architecture"))
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "amd64".into());
+    let src = root().join("dist/debian");
+    let stage = out.join(format!("deb-{version}"));
+    if stage.exists() {
+        fs::remove_dir_all(&stage)?;
+    }
+    let put = |rel: &str, from: &Path, mode: u32| -> Result<u64> {
+        let to = stage.join(rel);
+        let dir = to.parent().expect("a file inside the stage");
+        fs::create_dir_all(dir)?;
+        fs::copy(from, &to).with_context(|| format!("staging {}", from.display()))?;
+        fs::set_permissions(&to, fs::Permissions::from_mode(mode))?;
+        Ok(fs::metadata(&to)?.len())
+    };
+    let mut installed = 0;
+    installed += put("usr/bin/minsheng", bin, 0o755)?;
+    installed += put(
+        "usr/lib/systemd/system/minsheng.service",
+        &src.join("minsheng.service"),
+        0o644,
+    )?;
+    installed += put(
+        "etc/minsheng/minsheng.env",
+        &src.join("minsheng.env"),
+        0o640,
+    )?;
+    for script in ["postinst", "prerm", "postrm"] {
+        put(&format!("DEBIAN/{script}"), &src.join(script), 0o755)?;
+    }
+    put("DEBIAN/conffiles", &src.join("conffiles"), 0o644)?;
+    let control = fs::read_to_string(src.join("control"))?
+        .replace("@VERSION@", version)
+        .replace("@ARCH@", &arch)
+        .replace("@INSTALLED_SIZE@", &installed.div_ceil(1024).to_string());
+    fs::write(stage.join("DEBIAN/control"), control)?;
+    // Every folder 0755, whatever the umask.
+    let mut dirs = vec![stage.clone()];
+    while let Some(d) = dirs.pop() {
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o755))?;
+        for e in fs::read_dir(&d)? {
+            let e = e?;
+            if e.file_type()?.is_dir() {
+                dirs.push(e.path());
+            }
+        }
+    }
+    let deb = out.join(format!("minsheng_{version}_{arch}.deb"));
+    let mut cmd = Command::new("dpkg-deb");
+    cmd.arg("--root-owner-group");
+    // xz for what is shipped; gzip, fast, for the test's debug package.
+    if quick {
+        cmd.args(["-Zgzip", "-z1"]);
+    } else {
+        cmd.args(["-Zxz", "-z6"]);
+    }
+    cmd.arg("--build").arg(&stage).arg(&deb);
+    run(&mut cmd)?;
+    fs::remove_dir_all(&stage)?;
+    Ok(deb)
 }

@@ -11,6 +11,9 @@
 //! sent as it is, so nothing is compressed per request. The folder is read per request, so
 //! rebuilding the widgets needs no restart.
 
+#[cfg(feature = "embed-widgets")]
+mod embedded;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -24,6 +27,16 @@ form-action 'self'; frame-ancestors 'self'";
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
+
+/// The routes to nest under `/w`: the widgets built into the binary when it has them
+/// (feature `embed-widgets`) and `MINSHENG_WIDGETS_DIR` is not set, else that folder.
+pub fn widget_routes(cfg: &crate::config::Config) -> Route {
+    #[cfg(feature = "embed-widgets")]
+    if cfg.widgets_embedded {
+        return embedded::routes();
+    }
+    routes(cfg.widgets_dir.clone())
+}
 
 /// The routes to nest under `/w`: `app.nest("/w", web::routes(cfg.widgets_dir.clone()))`.
 pub fn routes(dist: PathBuf) -> Route {
@@ -136,41 +149,56 @@ impl Endpoint for Files {
         if let Some(refused) = only_get_or_head(&req) {
             return Ok(refused);
         }
-        let (path, cache) = match self.kind {
-            Kind::Page => {
-                let name = req.raw_path_param("widget").unwrap_or_default();
-                let name = name.strip_suffix(".html").unwrap_or(name);
-                if !safe_name(name) {
-                    return Ok(not_found());
-                }
-                (self.dist.join(format!("{name}.html")), REVALIDATE)
-            }
-            Kind::Loader => (self.dist.join("loader.js"), REVALIDATE),
-            Kind::Asset => {
-                let name = req.raw_path_param("file").unwrap_or_default();
-                if !safe_name(name) || name.ends_with(".gz") || name.ends_with(".br") {
-                    return Ok(not_found());
-                }
-                let cache = if is_hashed(name) {
-                    IMMUTABLE
-                } else {
-                    REVALIDATE
-                };
-                (self.dist.join("assets").join(name), cache)
-            }
+        let (name, cache) = match locate(&req, self.kind) {
+            Ok(found) => found,
+            Err(refused) => return Ok(*refused),
         };
+        let path = self.dist.join(name);
         if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
             if self.kind == Kind::Page && !self.dist.join("manifest.json").exists() {
-                return Ok(Response::builder()
-                    .status(StatusCode::SERVICE_UNAVAILABLE)
-                    .content_type("text/plain; charset=utf-8")
-                    .header(header::CACHE_CONTROL, "no-store")
-                    .body("The widgets are not built: run `cargo xtask widgets`."));
+                return Ok(not_built());
             }
             return Ok(not_found());
         }
         serve(&req, &path, cache, self.kind == Kind::Page).await
     }
+}
+
+/// The file a request names, relative to the widgets folder, and how long it may be cached;
+/// 404 for a name that could reach outside it or a precompressed sibling asked for by name.
+fn locate(req: &Request, kind: Kind) -> Result<(String, &'static str), Box<Response>> {
+    match kind {
+        Kind::Page => {
+            let name = req.raw_path_param("widget").unwrap_or_default();
+            let name = name.strip_suffix(".html").unwrap_or(name);
+            if !safe_name(name) {
+                return Err(Box::new(not_found()));
+            }
+            Ok((format!("{name}.html"), REVALIDATE))
+        }
+        Kind::Loader => Ok(("loader.js".into(), REVALIDATE)),
+        Kind::Asset => {
+            let name = req.raw_path_param("file").unwrap_or_default();
+            if !safe_name(name) || name.ends_with(".gz") || name.ends_with(".br") {
+                return Err(Box::new(not_found()));
+            }
+            let cache = if is_hashed(name) {
+                IMMUTABLE
+            } else {
+                REVALIDATE
+            };
+            Ok((format!("assets/{name}"), cache))
+        }
+    }
+}
+
+/// The answer to a page while no widgets are built.
+fn not_built() -> Response {
+    Response::builder()
+        .status(StatusCode::SERVICE_UNAVAILABLE)
+        .content_type("text/plain; charset=utf-8")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body("The widgets are not built: run `cargo xtask widgets`.")
 }
 
 fn not_found() -> Response {
@@ -270,11 +298,33 @@ async fn serve(
         mtime,
         coding.map(|c| format!("-{c}")).unwrap_or_default()
     );
+    let builder = match headers(req, path, cache, page, &etag, coding) {
+        Ok(builder) => builder,
+        Err(not_modified) => return Ok(*not_modified),
+    };
+    if req.method() == Method::HEAD {
+        return Ok(builder.header(header::CONTENT_LENGTH, meta.len()).finish());
+    }
+    let body = tokio::fs::read(&file)
+        .await
+        .map_err(poem::error::NotFound)?;
+    Ok(builder.body(body))
+}
 
+/// The headers of a widget file (`path` names it uncompressed; `coding` is the stored
+/// encoding sent), or the whole 304 when the client's `If-None-Match` already holds `etag`.
+fn headers(
+    req: &Request,
+    path: &Path,
+    cache: &'static str,
+    page: bool,
+    etag: &str,
+    coding: Option<&'static str>,
+) -> Result<poem::ResponseBuilder, Box<Response>> {
     let mut builder = Response::builder()
         .header(header::CACHE_CONTROL, cache)
         .header(header::VARY, "Accept-Encoding")
-        .header(header::ETAG, etag.as_str())
+        .header(header::ETAG, etag)
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     if page {
         builder = builder
@@ -289,19 +339,13 @@ async fn serve(
         .header(header::IF_NONE_MATCH)
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     if matches_etag {
-        return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
+        return Err(Box::new(builder.status(StatusCode::NOT_MODIFIED).finish()));
     }
     builder = builder.content_type(content_type(path));
     if let Some(c) = coding {
         builder = builder.header(header::CONTENT_ENCODING, HeaderValue::from_static(c));
     }
-    if req.method() == Method::HEAD {
-        return Ok(builder.header(header::CONTENT_LENGTH, meta.len()).finish());
-    }
-    let body = tokio::fs::read(&file)
-        .await
-        .map_err(poem::error::NotFound)?;
-    Ok(builder.body(body))
+    Ok(builder)
 }
 
 #[cfg(test)]
