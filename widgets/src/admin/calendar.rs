@@ -348,6 +348,7 @@ pub fn Calendar(props: &TabProps) -> Html {
     let on_add = {
         let (edit, put, selected, days) =
             (edit.clone(), put.clone(), selected.clone(), days.clone());
+        let api = props.api.clone();
         let (new_date, new_name, new_off) = (new_date.clone(), new_name.clone(), new_off.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
@@ -366,22 +367,33 @@ pub fn Calendar(props: &TabProps) -> Html {
                 return;
             }
             let y = i64::from(d.year());
-            // Another year than the one shown starts from that year's stored days.
-            let base = if *selected == Some(y) {
-                days.clone()
-            } else {
-                Vec::new()
-            };
             let day = CalendarDay {
                 name,
                 date,
                 is_off_day: *new_off,
             };
             let saved = format!("{}{} {}", lang.t("已添加：", "Added: "), day.date, day.name);
-            let (edit, put, selected) = (edit.clone(), put.clone(), selected.clone());
-            let body = serde_json::json!({ "days": with_day(&base, day) });
-            put.emit((y, body, edit, saved));
-            selected.set(Some(y));
+            if *selected == Some(y) {
+                let body = serde_json::json!({ "days": with_day(&days, day) });
+                put.emit((y, body, edit.clone(), saved));
+                return;
+            }
+            // A day of another year than the one shown joins that year's stored days.
+            let (api, edit, put) = (api.clone(), edit.clone(), put.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let r: Result<Value, ApiError> =
+                    api.get(&format!("/api/v1/admin/calendar/{y}")).await;
+                let base: Vec<CalendarDay> = match r {
+                    Ok(v) => serde_json::from_value(v["days"].clone()).unwrap_or_default(),
+                    Err(ApiError::Status { status: 404, .. }) => Vec::new(),
+                    Err(e) => {
+                        edit.set(Some(Outcome::Refused(e.message(lang))));
+                        return;
+                    }
+                };
+                let body = serde_json::json!({ "days": with_day(&base, day) });
+                put.emit((y, body, edit, saved));
+            });
         })
     };
     let remove = |date: String| {
