@@ -771,6 +771,19 @@ async fn keep_the_calendar(test: &str, run: Run, browser: Option<Browser>) {
     b.click("#ms-category-form button[type=submit]").await;
     b.wait_for("#ms-category-form #ms-err-resolve_workdays")
         .await;
+    assert_eq!(
+        b.text("#ms-category-form #ms-err-resolve_workdays").await,
+        run.t(
+            "紧急件按自然小时计时，不能按工作日。",
+            "Urgent cases count natural hours, not working days."
+        )
+    );
+    run.shot(
+        &b,
+        &shot("calendar-category-form"),
+        "#ms-field-resolve_workdays",
+    )
+    .await;
     select(&b, "#ms-category-form select[name=tier]", "general").await;
     b.click("#ms-category-form button[type=submit]").await;
     b.wait_for("#ms-category-list tr[data-id]").await;

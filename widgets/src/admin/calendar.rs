@@ -60,6 +60,19 @@ pub fn groups(days: &[CalendarDay]) -> Vec<Group> {
     out
 }
 
+/// A holiday's dates in date order, each with whether it is off.
+pub fn chips(g: &Group) -> Vec<(NaiveDate, bool)> {
+    let mut out: Vec<(NaiveDate, bool)> = g
+        .off
+        .iter()
+        .flat_map(|(a, b)| a.iter_days().take_while(move |d| d <= b))
+        .map(|d| (d, true))
+        .chain(g.work.iter().map(|d| (*d, false)))
+        .collect();
+    out.sort();
+    out
+}
+
 /// "10月1日" / "Oct 1".
 pub fn month_day(d: NaiveDate, lang: Lang) -> String {
     match lang {
@@ -162,9 +175,31 @@ pub fn field_text(field: &str, file: &Value, message: &str, lang: Lang) -> Strin
     let message = message
         .strip_prefix(&format!("{field}: "))
         .unwrap_or(message);
+    let message = match lang {
+        Lang::Zh => message.to_string(),
+        Lang::En => english(message),
+    };
     match lang {
         Lang::Zh => format!("第 {} 条{about}的{part}：{message}", i + 1),
         Lang::En => format!("Day {}{about}, {part}: {message}", i + 1),
+    }
+}
+
+/// The server's sentences about a day in English (it writes them in Chinese).
+fn english(message: &str) -> String {
+    if let Some(year) = message
+        .strip_prefix("日期不在 ")
+        .and_then(|r| r.strip_suffix(" 年内"))
+    {
+        return format!("not in {year}");
+    }
+    if message.starts_with("不是有效日期") {
+        return "not a date (YYYY-MM-DD)".into();
+    }
+    match message {
+        "日期重复" => "listed twice".into(),
+        "不能为空" => "empty".into(),
+        other => other.into(),
     }
 }
 
@@ -488,9 +523,7 @@ pub fn Calendar(props: &TabProps) -> Html {
                             <li data-name={g.name.clone()}>
                                 <b>{ &g.name }</b>{ lang.t("：", ": ") }<span class="ms-calendar-line">{ group_line(g, lang) }</span>
                                 <div class="ms-calendar-days">
-                                    { for g.off.iter().flat_map(|(a, b)| a.iter_days().take_while(move |d| d <= b)).map(|d| (d, true))
-                                        .chain(g.work.iter().map(|d| (*d, false)))
-                                        .map(|(d, off)| {
+                                    { for chips(g).into_iter().map(|(d, off)| {
                                             let iso = d.format("%Y-%m-%d").to_string();
                                             html! {
                                                 <button type="button" class={classes!("ms-day", (!off).then_some("ms-day-work"))}
@@ -630,6 +663,10 @@ mod tests {
         );
         assert_eq!(gs[1].work, vec![d("2027-10-10")]);
         assert_eq!(
+            chips(&gs[0]),
+            vec![(d("2027-04-25"), false), (d("2027-05-01"), true)]
+        );
+        assert_eq!(
             group_line(&gs[1], Lang::Zh),
             "10月1日–10月3日 放假，10月5日–10月7日 放假，10月10日(日) 上班"
         );
@@ -674,7 +711,12 @@ mod tests {
             "第 2 条（2028-05-01 劳动节）的日期：不在 2027 年内"
         );
         assert_eq!(
-            field_text("days[1].date", &file, "not in 2027", Lang::En),
+            field_text(
+                "days[1].date",
+                &file,
+                "days[1].date: 日期不在 2027 年内",
+                Lang::En
+            ),
             "Day 2 (2028-05-01 劳动节), date: not in 2027"
         );
         assert_eq!(field_text("days", &file, "重复", Lang::Zh), "days：重复");
