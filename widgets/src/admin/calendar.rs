@@ -256,10 +256,10 @@ pub fn Calendar(props: &TabProps) -> Html {
             _ => None,
         };
         use_effect_with(latest, move |latest| {
-            if selected.is_none() {
-                if let Some(y) = latest {
-                    selected.set(Some(*y));
-                }
+            if selected.is_none()
+                && let Some(y) = latest
+            {
+                selected.set(Some(*y));
             }
         });
     }
