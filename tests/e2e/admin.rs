@@ -579,3 +579,264 @@ async fn a_county_sets_itself_up_in_the_console_on_a_phone_in_english() {
     };
     set_up_a_county(test, run, b).await;
 }
+
+/// A small holiday-cn file for 2027 (its `year` names the year), or one with a date of 2028.
+fn holiday_file(dir: &Path, bad: bool) -> PathBuf {
+    let mut days = vec![json!({"name": "元旦", "date": "2027-01-01", "isOffDay": true})];
+    if bad {
+        days.push(json!({"name": "劳动节", "date": "2028-05-01", "isOffDay": true}));
+    }
+    for d in 1..=7 {
+        days.push(json!({"name": "国庆节", "date": format!("2027-10-0{d}"), "isOffDay": true}));
+    }
+    // A Saturday worked instead (调休).
+    days.push(json!({"name": "国庆节", "date": "2027-10-09", "isOffDay": false}));
+    let path = dir.join(if bad { "2027-bad.json" } else { "2027.json" });
+    let file = json!({"$schema": "https://raw.githubusercontent.com/NateScarlet/holiday-cn/master/schema.json",
+        "year": 2027, "papers": [], "days": days});
+    std::fs::write(&path, file.to_string()).expect("write holiday file");
+    path
+}
+
+async fn set_the_date(b: &Browser, css: &str, value: &str) {
+    b.wait_for(css).await;
+    b.js(&format!(
+        "const el = document.querySelector({}); el.value = {}; el.dispatchEvent(new Event('input', {{ bubbles: true }}));",
+        json!(css),
+        json!(value)
+    ))
+    .await;
+}
+
+/// The working calendar and a category whose deadline is in working days, in the console.
+async fn keep_the_calendar(test: &str, run: Run, browser: Option<Browser>) {
+    let Some(dist) = widgets_dir() else {
+        minsheng_tests::skip(
+            test,
+            "no built widgets (run `cargo xtask widgets` or set MINSHENG_WIDGETS_DIR)",
+        );
+        return;
+    };
+    let Some(b) = browser else { return };
+    let Some(bin) = binary() else {
+        minsheng_tests::skip(
+            test,
+            "the minsheng binary is not built (cargo build -p minsheng-server --bin minsheng)",
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}/county.db", dir.path().display());
+    let data = dir.path().join("data");
+    minsheng(&bin, &db, &data, &["migrate"]);
+    minsheng(
+        &bin,
+        &db,
+        &data,
+        &[
+            "create-user",
+            "--role",
+            "admin",
+            "--username",
+            "admin",
+            "--password",
+            PASSWORD,
+        ],
+    );
+    let (db_url, data_dir) = (db.clone(), data.clone());
+    let app = spawn_app_on(&Backend::Sqlite, move |c| {
+        c.database_url = db_url;
+        c.data_dir = data_dir;
+        c.widgets_dir = dist;
+    })
+    .await;
+    let admin = app.login("admin", PASSWORD).await;
+    let status = app.get("/api/v1/calendar/status", &admin).await.expect(200);
+    let q = if run.en { "?lang=en" } else { "" };
+    // The phone's screenshots are kept beside the desk's: admin-calendar-360.png.
+    let shot = |step: &str| format!("{step}{}", if run.en { "-360" } else { "" });
+
+    b.goto(&format!("{}/w/admin{q}#calendar", app.base)).await;
+    b.type_into("form.ms-login input[name=username]", "admin")
+        .await;
+    b.type_into("form.ms-login input[name=password]", PASSWORD)
+        .await;
+    b.click("form.ms-login button[type=submit]").await;
+    b.click("#ms-tab-calendar").await;
+    // The bundled years are listed as such; the latest one is open, grouped by holiday.
+    b.wait_for("#ms-calendar-years tr[data-year=\"2026\"]")
+        .await;
+    assert!(
+        b.text("#ms-calendar-years tr[data-year=\"2026\"]")
+            .await
+            .contains(run.t("随附数据", "bundled"))
+    );
+    b.wait_for("#ms-calendar-year[data-year=\"2026\"] li[data-name=国庆节]")
+        .await;
+    // The desk's warning is repeated while next year is missing (from December).
+    if status["missing_next_year"] == json!(true) {
+        let w = b.text("#ms-calendar-warning").await;
+        assert!(w.contains(&status["next_year"].to_string()), "{w}");
+    }
+    run.shot(&b, &shot("calendar"), "body").await;
+
+    // A file with a date of another year is refused, the day named beside the upload.
+    file(&b, "#ms-calendar-file", &holiday_file(dir.path(), true)).await;
+    b.wait_for("#ms-calendar-upload-result.ms-error").await;
+    let refused = b.text("#ms-calendar-upload-result").await;
+    assert!(
+        refused.contains(run.t("第 2 条", "Day 2")) && refused.contains("2028-05-01"),
+        "{refused}"
+    );
+    run.shot(&b, &shot("calendar-refused"), "#ms-calendar-upload")
+        .await;
+    app.get("/api/v1/admin/calendar/2027", &admin)
+        .await
+        .expect(404);
+
+    // The good file loads 2027 as the admin's, listed with its counts and its days.
+    file(&b, "#ms-calendar-file", &holiday_file(dir.path(), false)).await;
+    b.wait_for("#ms-calendar-upload-result.ms-notice").await;
+    b.wait_for("#ms-calendar-years tr[data-year=\"2027\"]")
+        .await;
+    let row = "#ms-calendar-years tr[data-year=\"2027\"]";
+    assert_eq!(
+        b.text(&format!("{row} td:nth-child(2)")).await,
+        run.t("管理员", "admin")
+    );
+    assert_eq!(
+        b.text(&format!("{row} td:nth-child(3)")).await,
+        "8",
+        "days off"
+    );
+    assert_eq!(
+        b.text(&format!("{row} td:nth-child(4)")).await,
+        "1",
+        "swapped workdays"
+    );
+    b.wait_for("#ms-calendar-year[data-year=\"2027\"] li[data-name=国庆节]")
+        .await;
+    let line = b
+        .text("#ms-calendar-year li[data-name=国庆节] .ms-calendar-line")
+        .await;
+    assert_eq!(
+        line,
+        run.t(
+            "10月1日–10月7日 放假，10月9日(六) 上班",
+            "Oct 1–Oct 7 off, Oct 9(Sat) working day"
+        )
+    );
+    if status["next_year"] == json!(2027) {
+        let gone = b
+            .js("const w = document.querySelector('#ms-calendar-warning'); return w === null || !w.textContent.includes('2027');")
+            .await;
+        assert_eq!(gone, json!(true), "the warning goes once 2027 is loaded");
+    }
+
+    // One day added by hand, then removed.
+    set_the_date(&b, "#ms-calendar-day-form input[name=date]", "2027-05-03").await;
+    b.type_into("#ms-calendar-day-form input[name=name]", "劳动节")
+        .await;
+    b.click("#ms-calendar-day-form button[type=submit]").await;
+    b.wait_for("#ms-calendar-year li[data-name=劳动节] button[data-date=\"2027-05-03\"]")
+        .await;
+    let year = app
+        .get("/api/v1/admin/calendar/2027", &admin)
+        .await
+        .expect(200);
+    assert_eq!(year["days"].as_array().map(Vec::len), Some(10), "{year}");
+    run.shot(&b, &shot("calendar-year"), "#ms-calendar-year")
+        .await;
+    b.click("#ms-calendar-year button[data-date=\"2027-05-03\"]")
+        .await;
+    b.wait_for("#ms-calendar-year[data-year=\"2027\"]:not(:has(li[data-name=劳动节]))")
+        .await;
+    let year = app
+        .get("/api/v1/admin/calendar/2027", &admin)
+        .await
+        .expect(200);
+    assert_eq!(year["days"].as_array().map(Vec::len), Some(9), "{year}");
+
+    // A category due in working days: refused beside the field for the urgent tier, then
+    // created, listed as such, and saved again unchanged (without the derived hours).
+    b.click("#ms-tab-categories").await;
+    b.click("#ms-category-new").await;
+    b.type_into("#ms-category-form input[name=code]", "road")
+        .await;
+    b.type_into("#ms-category-form input[name=name]", "道路破损")
+        .await;
+    select(&b, "#ms-category-form select[name=tier]", "urgent").await;
+    b.type_into("#ms-category-form input[name=resolve_workdays]", "5")
+        .await;
+    b.click("#ms-category-form button[type=submit]").await;
+    b.wait_for("#ms-category-form #ms-err-resolve_workdays")
+        .await;
+    assert_eq!(
+        b.text("#ms-category-form #ms-err-resolve_workdays").await,
+        run.t(
+            "紧急件按自然小时计时，不能按工作日。",
+            "Urgent cases count natural hours, not working days."
+        )
+    );
+    run.shot(
+        &b,
+        &shot("calendar-category-form"),
+        "#ms-field-resolve_workdays",
+    )
+    .await;
+    select(&b, "#ms-category-form select[name=tier]", "general").await;
+    b.click("#ms-category-form button[type=submit]").await;
+    b.wait_for("#ms-category-list tr[data-id]").await;
+    let listed = b.text("#ms-category-list").await;
+    assert!(
+        listed.contains(run.t("办结 5个工作日", "resolve in 5 working days")),
+        "{listed}"
+    );
+    run.shot(&b, &shot("calendar-category"), "#ms-category-list")
+        .await;
+    b.click("#ms-category-list tr[data-id] [data-action=edit]")
+        .await;
+    b.wait_for("#ms-category-form input[name=resolve_workdays]")
+        .await;
+    let hours = b
+        .js("return document.querySelector('#ms-category-form input[name=resolve_hours]').value")
+        .await;
+    assert_eq!(hours, json!(""));
+    b.click("#ms-category-form button[type=submit]").await;
+    // Saved without a refusal: the form closes.
+    b.wait_for(".ms-admin-category:not(:has(#ms-category-form))")
+        .await;
+    let categories = app.get("/api/v1/categories", &admin).await.expect(200);
+    let road = categories
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["code"] == json!("road")))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(road["resolve_workdays"], json!(5), "{categories}");
+    assert_eq!(road["tier"], json!("general"));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_console_loads_a_years_holidays_and_a_category_in_working_days_on_a_desk() {
+    let test = "admin_calendar_zh";
+    let b = Browser::start_screen(test, 1280, 1000).await;
+    let run = Run {
+        en: false,
+        prefix: "admin-zh-1280".into(),
+        docs: true,
+    };
+    keep_the_calendar(test, run, b).await;
+}
+
+#[tokio::test]
+async fn the_console_loads_a_years_holidays_and_a_category_in_working_days_on_a_phone_in_english() {
+    let test = "admin_calendar_en";
+    let b = Browser::start(test).await;
+    let run = Run {
+        en: true,
+        prefix: "admin-en-360".into(),
+        docs: true,
+    };
+    keep_the_calendar(test, run, b).await;
+}

@@ -196,6 +196,21 @@ pub fn server_message(lang: Lang, code: Option<&str>, field: &str, message: &str
                 "Letters, digits, Chinese characters, _ . - only; at most 64.",
             )
             .into(),
+        // A category's deadline in working days: exclusive with hours, never for urgent cases.
+        Some("validation_failed") if field == "resolve_workdays" => if message.contains("同时") {
+            lang.t(
+                "与办结时限（小时）二选一：请清空其中一个。",
+                "Give hours or working days to resolve, not both.",
+            )
+        } else if message.contains("紧急") {
+            lang.t(
+                "紧急件按自然小时计时，不能按工作日。",
+                "Urgent cases count natural hours, not working days.",
+            )
+        } else {
+            lang.t("应为 1 到 60 个工作日。", "Between 1 and 60 working days.")
+        }
+        .into(),
         Some("validation_failed") if message.starts_with(&format!("{field}: ")) => lang
             .t("格式或长度不符合要求。", "Wrong format or length.")
             .into(),
@@ -516,6 +531,37 @@ mod tests {
                 "承办人必须属于一个部门"
             ),
             "承办人必须属于一个部门"
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_deadline_in_working_days_refused_by_the_server_says_why() {
+        assert_eq!(
+            server_message(
+                Lang::Zh,
+                Some("validation_failed"),
+                "resolve_workdays",
+                "resolve_workdays: 紧急件按自然小时计时,不能按工作日"
+            ),
+            "紧急件按自然小时计时，不能按工作日。"
+        );
+        assert_eq!(
+            server_message(
+                Lang::En,
+                Some("validation_failed"),
+                "resolve_workdays",
+                "resolve_workdays: 不能与 resolve_hours 同时给出"
+            ),
+            "Give hours or working days to resolve, not both."
+        );
+        assert_eq!(
+            server_message(
+                Lang::Zh,
+                Some("validation_failed"),
+                "resolve_workdays",
+                "resolve_workdays: 不符合接口文档的约束 (maximum 60)"
+            ),
+            "应为 1 到 60 个工作日。"
         );
     }
 

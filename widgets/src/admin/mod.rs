@@ -2,7 +2,7 @@
 //! calls: the area tree and its boundaries ([`areas`]), departments with their public duty
 //! cards ([`departments`]), categories and their deadlines ([`categories`]), users
 //! ([`users`]), households and who answers for them ([`households`]), the audit log
-//! ([`audit`]) and the rest ([`more`]: visit rounds, point rules, API keys). Only an admin
+//! ([`audit`]), the working calendar ([`calendar`]) and the rest ([`more`]: visit rounds, point rules, API keys). Only an admin
 //! gets past the door; anyone else signed in reads a clear "not allowed" page.
 //!
 //! Every form is a [`form::Form`]: its fields, the body they make, and each error beside its
@@ -10,6 +10,7 @@
 
 pub mod areas;
 pub mod audit;
+pub mod calendar;
 pub mod categories;
 pub mod departments;
 pub mod form;
@@ -37,17 +38,19 @@ pub enum Tab {
     Users,
     Households,
     Audit,
+    Calendar,
     More,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 7] = [
+    pub const ALL: [Tab; 8] = [
         Tab::Areas,
         Tab::Departments,
         Tab::Categories,
         Tab::Users,
         Tab::Households,
         Tab::Audit,
+        Tab::Calendar,
         Tab::More,
     ];
 
@@ -59,6 +62,7 @@ impl Tab {
             Tab::Users => "users",
             Tab::Households => "households",
             Tab::Audit => "audit",
+            Tab::Calendar => "calendar",
             Tab::More => "more",
         }
     }
@@ -71,6 +75,7 @@ impl Tab {
             Tab::Users => lang.t("用户", "Users"),
             Tab::Households => lang.t("住户", "Households"),
             Tab::Audit => lang.t("审计", "Audit log"),
+            Tab::Calendar => lang.t("工作日历", "Working calendar"),
             Tab::More => lang.t("轮次·积分·密钥", "Rounds · points · keys"),
         }
     }
@@ -339,6 +344,7 @@ pub fn Admin(props: &WidgetProps) -> Html {
         Tab::Users => html! { <users::Users ..tab_props /> },
         Tab::Households => html! { <households::Households ..tab_props /> },
         Tab::Audit => html! { <audit::Audit ..tab_props /> },
+        Tab::Calendar => html! { <calendar::Calendar ..tab_props /> },
         Tab::More => html! { <more::More ..tab_props /> },
     };
     html! {
@@ -378,6 +384,7 @@ mod tests {
     fn the_fragment_picks_the_tab_and_anything_else_opens_areas() {
         assert_eq!(Tab::from_hash("#users"), Tab::Users);
         assert_eq!(Tab::from_hash("audit"), Tab::Audit);
+        assert_eq!(Tab::from_hash("#calendar"), Tab::Calendar);
         assert_eq!(Tab::from_hash(""), Tab::Areas);
         assert_eq!(Tab::from_hash("#nothing"), Tab::Areas);
     }
