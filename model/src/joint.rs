@@ -187,7 +187,15 @@ pub fn allowed(
         let ok = match a {
             // Release is offered when some co-handler may still be let go.
             Action::Release => summons.iter().any(|s| {
-                plan(status, rel, department_id, summons, a, Some(s.department_id)).is_ok()
+                plan(
+                    status,
+                    rel,
+                    department_id,
+                    summons,
+                    a,
+                    Some(s.department_id),
+                )
+                .is_ok()
             }),
             _ => plan(status, rel, department_id, summons, a, None).is_ok(),
         };
@@ -294,13 +302,27 @@ mod tests {
         ];
         let lead = rel(Role::Handler, true);
         assert_eq!(
-            plan(Status::InProgress, &lead, Some(1), &ss, Action::Resolve, None),
+            plan(
+                Status::InProgress,
+                &lead,
+                Some(1),
+                &ss,
+                Action::Resolve,
+                None
+            ),
             Err(JointError::CoHandlersUnfinished(vec![2]))
         );
         assert!(!allowed(Status::InProgress, &lead, Some(1), &ss).contains(&Action::Resolve));
         ss[1].state = S::PartDone;
         assert_eq!(
-            plan(Status::InProgress, &lead, Some(1), &ss, Action::Resolve, None),
+            plan(
+                Status::InProgress,
+                &lead,
+                Some(1),
+                &ss,
+                Action::Resolve,
+                None
+            ),
             Ok(Status::Resolved)
         );
         ss[1].state = S::Released;
@@ -335,7 +357,16 @@ mod tests {
             s(3, JointRole::Co, S::PartDone),
         ];
         let d = rel(Role::Dispatcher, false);
-        let r = |dept| plan(Status::InProgress, &d, None, &ss, Action::Release, Some(dept));
+        let r = |dept| {
+            plan(
+                Status::InProgress,
+                &d,
+                None,
+                &ss,
+                Action::Release,
+                Some(dept),
+            )
+        };
         assert_eq!(r(2), Ok(Status::InProgress));
         assert_eq!(r(1), Err(JointError::LeadNotReleasable));
         assert_eq!(r(3), Err(JointError::NotReleasable));

@@ -220,8 +220,7 @@ pub fn action_input(r: &CaseActionRequest) -> Result<(), FieldError> {
             ));
         }
         Action::Whistle
-            if r
-                .co_department_ids
+            if r.co_department_ids
                 .iter()
                 .flatten()
                 .any(|d| Some(*d) == r.department_id) =>

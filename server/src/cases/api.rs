@@ -3,12 +3,10 @@
 use std::sync::Arc;
 
 use minsheng_model::{
-    JointRole, SummonState, joint,
-};
-use minsheng_model::{
     Action, CaseActionRequest, CaseList, CaseView, Channel, CoordSystem, NewCase, Satisfaction,
     Status, coords, limits, plan,
 };
+use minsheng_model::{JointRole, SummonState, joint};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
 use serde_json::json;
@@ -483,20 +481,26 @@ impl CasesApi {
         let summons: Vec<joint::Summons> = summons_rows.iter().map(|s| s.rule()).collect();
         let my_dept = crate::policy::summoned_reader(&p);
         let mine = joint::mine(&summons, my_dept).cloned();
-        let joint_action = matches!(
-            req.action,
-            Action::Whistle | Action::ReportIn | Action::PartDone | Action::Release
-        ) || (req.action == Action::Progress
-            && !rel.in_case_department
-            && mine.is_some());
+        let joint_action =
+            matches!(
+                req.action,
+                Action::Whistle | Action::ReportIn | Action::PartDone | Action::Release
+            ) || (req.action == Action::Progress && !rel.in_case_department && mine.is_some());
         let to = if joint_action {
             minsheng_model::validate::action_input(&req).map_err(ApiError::field)?;
             if req.action == Action::Release {
                 self.department_for(req.department_id.unwrap_or_default(), false)
                     .await?;
             }
-            joint::plan(status, &rel, my_dept, &summons, req.action, req.department_id)
-                .map_err(joint_error)?
+            joint::plan(
+                status,
+                &rel,
+                my_dept,
+                &summons,
+                req.action,
+                req.department_id,
+            )
+            .map_err(joint_error)?
         } else {
             let to = plan(status, c.escalation_level as i32, &rel, &req)?;
             if req.action == Action::Resolve {
@@ -559,7 +563,9 @@ impl CasesApi {
                     ch.summons.push(SummonOp::ReportIn {
                         department_id: m.department_id,
                     });
-                    data = Some(json!({ "department_id": m.department_id, "role": "lead", "on_time": now <= m.due_at }));
+                    data = Some(
+                        json!({ "department_id": m.department_id, "role": "lead", "on_time": now <= m.due_at }),
+                    );
                 }
             }
             Action::Accept => {}
@@ -633,10 +639,7 @@ impl CasesApi {
                     new_co.push(d);
                 }
                 if ch.summons.is_empty() {
-                    return Err(ApiError::conflict(
-                        "already_summoned",
-                        "这些部门都已被召集",
-                    ));
+                    return Err(ApiError::conflict("already_summoned", "这些部门都已被召集"));
                 }
                 if c.department_id != Some(lead) || status != to {
                     // The case goes to the lead, whose report-in is its 签收.
@@ -654,7 +657,9 @@ impl CasesApi {
                 }));
             }
             Action::ReportIn => {
-                let m = mine.as_ref().ok_or_else(|| ApiError::forbidden("无权进行此操作"))?;
+                let m = mine
+                    .as_ref()
+                    .ok_or_else(|| ApiError::forbidden("无权进行此操作"))?;
                 ch.summons.push(SummonOp::ReportIn {
                     department_id: m.department_id,
                 });
@@ -665,7 +670,9 @@ impl CasesApi {
                 }));
             }
             Action::PartDone => {
-                let m = mine.as_ref().ok_or_else(|| ApiError::forbidden("无权进行此操作"))?;
+                let m = mine
+                    .as_ref()
+                    .ok_or_else(|| ApiError::forbidden("无权进行此操作"))?;
                 ch.summons.push(SummonOp::PartDone {
                     department_id: m.department_id,
                 });

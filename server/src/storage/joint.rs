@@ -62,7 +62,9 @@ impl SummonOp {
                 role,
                 due_at,
             } => {
-                sql = Sql::new("INSERT INTO case_summons (case_id, department_id, role, state, due_at, summoned_at) VALUES (");
+                sql = Sql::new(
+                    "INSERT INTO case_summons (case_id, department_id, role, state, due_at, summoned_at) VALUES (",
+                );
                 sql.bind(Bind::I64(case_id)).push(", ");
                 sql.bind(Bind::I64(*department_id)).push(", ");
                 sql.bind(Bind::Str((*role).into())).push(", 'summoned', ");
@@ -92,7 +94,8 @@ impl SummonOp {
             } => {
                 sql = Sql::new("UPDATE case_summons SET state = 'released', released_at = ");
                 sql.bind(Bind::I64(now));
-                sql.push(", release_reason = ").bind(Bind::Str(reason.clone()));
+                sql.push(", release_reason = ")
+                    .bind(Bind::Str(reason.clone()));
                 sql.push(" WHERE case_id = ").bind(Bind::I64(case_id));
                 sql.push(" AND department_id = ")
                     .bind(Bind::I64(*department_id));

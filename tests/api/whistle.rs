@@ -1,0 +1,364 @@
+//! 吹哨报到: a dispatcher summons a lead and co-handling departments, each reports in by its
+//! deadline, co-handlers finish their part, the lead resolves once no co-handler is working.
+
+use minsheng_tests::{PASSWORD, TestApp, World, on_each_backend};
+use serde_json::{Value, json};
+
+/// A third department with a handler (its token).
+async fn department_with_handler(
+    app: &TestApp,
+    w: &World,
+    code: &str,
+    name: &str,
+) -> (i64, String) {
+    let d = app
+        .post(
+            "/api/v1/admin/departments",
+            &w.admin,
+            json!({ "code": code, "name": name }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let user = format!("{code}1");
+    app.post(
+        "/api/v1/admin/users",
+        &w.admin,
+        json!({ "username": user, "password": PASSWORD, "role": "handler", "department_id": d }),
+    )
+    .await
+    .expect(201);
+    (d, app.login(&user, PASSWORD).await)
+}
+
+fn kinds(case: &Value) -> Vec<String> {
+    case["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn actions(case: &Value) -> Vec<String> {
+    case["allowed_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn summons_of(case: &Value, dept: i64) -> Value {
+    case["joint"]["departments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["department_id"] == dept)
+        .cloned()
+        .unwrap()
+}
+
+/// An accepted case in grid A (street A), whistled to roads (lead), water and power.
+async fn whistled(app: &TestApp, w: &World, power: i64) -> i64 {
+    let id = w
+        .submit(app, &w.resident_a, "小区雨污管道堵塞,路面塌陷,还有电线垂落")
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    app.act(&w.dispatcher, id, json!({ "action": "accept" }))
+        .await
+        .expect(200);
+    let c = app
+        .act(&w.dispatcher, id, json!({ "action": "whistle", "department_id": w.dept_roads, "co_department_ids": [w.dept_water, power] }))
+        .await
+        .expect(200);
+    assert_eq!(c["status"], "assigned");
+    assert_eq!(
+        c["department_id"], w.dept_roads,
+        "the case goes to the lead"
+    );
+    id
+}
+
+#[tokio::test]
+async fn three_departments_report_in_and_the_lead_resolves_only_when_its_co_handlers_are_done() {
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            app.set_clock("2026-12-07T09:00:00+08:00");
+            let w = World::build(&app).await;
+            let (power, handler_power) = department_with_handler(&app, &w, "power", "供电局").await;
+            let (_parks, handler_parks) =
+                department_with_handler(&app, &w, "parks", "园林局").await;
+            let id = whistled(&app, &w, power).await;
+
+            // Each summoned department sees the case in its queue, marked 主办/协办 with the time left.
+            for (token, role) in [
+                (&w.handler, "lead"),
+                (&w.handler_water, "co"),
+                (&handler_power, "co"),
+            ] {
+                let queue = app.get("/api/v1/cases", token).await.expect(200);
+                let c = queue["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|c| c["id"] == id)
+                    .cloned()
+                    .expect("in the queue");
+                assert_eq!(c["joint"]["my_role"], role);
+                assert_eq!(c["joint"]["my_state"], "summoned");
+                let left = c["joint"]["report_in_seconds_left"].as_i64().unwrap();
+                assert!(
+                    (7100..=7200).contains(&left),
+                    "2 hours for a utility case: {left}"
+                );
+                let expected: &[&str] = if role == "lead" {
+                    &["sign", "return", "report_in"]
+                } else {
+                    &["report_in"]
+                };
+                assert_eq!(actions(&c), expected, "{role}: {c}");
+            }
+            // A department not summoned neither sees nor acts on it.
+            app.get(&format!("/api/v1/cases/{id}"), &handler_parks)
+                .await
+                .expect_error(404, "case_not_found");
+            let v = app
+                .get(&format!("/api/v1/cases/{id}"), &w.dispatcher)
+                .await
+                .expect(200)["version"]
+                .clone();
+            app.act(
+                &handler_parks,
+                id,
+                json!({ "action": "report_in", "version": v }),
+            )
+            .await
+            .expect_error(404, "case_not_found");
+            // Nor does a dispatcher outside the area whistle it.
+            app.act(
+                &w.dispatcher_b,
+                id,
+                json!({ "action": "whistle", "department_id": w.dept_roads, "version": v }),
+            )
+            .await
+            .expect_error(404, "case_not_found");
+
+            // The lead's report-in is its 签收; water reports in on time.
+            app.set_clock("2026-12-07T09:30:00+08:00");
+            let c = app
+                .act(&w.handler, id, json!({ "action": "report_in" }))
+                .await
+                .expect(200);
+            assert_eq!(c["status"], "in_progress");
+            assert_eq!(summons_of(&c, w.dept_roads)["on_time"], true);
+            let c = app
+                .act(&w.handler_water, id, json!({ "action": "report_in" }))
+                .await
+                .expect(200);
+            assert_eq!(c["status"], "in_progress");
+            assert_eq!(c["joint"]["my_state"], "reported_in");
+            assert_eq!(actions(&c), ["progress", "part_done"]);
+            // Power answers late.
+            app.set_clock("2026-12-07T11:30:00+08:00");
+            let c = app
+                .act(&handler_power, id, json!({ "action": "report_in" }))
+                .await
+                .expect(200);
+            assert_eq!(summons_of(&c, power)["on_time"], false);
+
+            // Water and power have reported in and are not done: the lead cannot resolve.
+            let c = app
+                .get(&format!("/api/v1/cases/{id}"), &w.handler)
+                .await
+                .expect(200);
+            assert!(!actions(&c).contains(&"resolve".to_string()), "{c}");
+            app.act(
+                &w.handler,
+                id,
+                json!({ "action": "resolve", "note": "已修复" }),
+            )
+            .await
+            .expect_error(409, "co_handlers_unfinished");
+            // A co-handler cannot resolve, and part_done needs a note.
+            app.act(
+                &w.handler_water,
+                id,
+                json!({ "action": "resolve", "note": "好了" }),
+            )
+            .await
+            .expect_error(403, "forbidden");
+            app.act(&w.handler_water, id, json!({ "action": "part_done" }))
+                .await
+                .expect_error(422, "validation_failed");
+            app.act(
+                &w.handler_water,
+                id,
+                json!({ "action": "progress", "note": "管道已疏通一半" }),
+            )
+            .await
+            .expect(200);
+            app.act(
+                &w.handler_water,
+                id,
+                json!({ "action": "part_done", "note": "管道已疏通" }),
+            )
+            .await
+            .expect(200);
+            app.act(
+                &w.handler,
+                id,
+                json!({ "action": "resolve", "note": "已修复" }),
+            )
+            .await
+            .expect_error(409, "co_handlers_unfinished");
+            let c = app
+                .act(
+                    &handler_power,
+                    id,
+                    json!({ "action": "part_done", "note": "电线已归位" }),
+                )
+                .await
+                .expect(200);
+            assert_eq!(summons_of(&c, power)["state"], "part_done");
+            let c = app
+                .act(
+                    &w.handler,
+                    id,
+                    json!({ "action": "resolve", "note": "路面已修复" }),
+                )
+                .await
+                .expect(200);
+            assert_eq!(c["status"], "resolved");
+
+            // The resident sees one case and one timeline with each department's steps.
+            let c = app
+                .get(&format!("/api/v1/cases/{id}"), &w.resident_a)
+                .await
+                .expect(200);
+            assert_eq!(
+                kinds(&c),
+                [
+                    "submit",
+                    "accept",
+                    "whistle",
+                    "report_in",
+                    "report_in",
+                    "report_in",
+                    "progress",
+                    "part_done",
+                    "part_done",
+                    "resolve"
+                ]
+            );
+            let tl = c["timeline"].as_array().unwrap();
+            assert_eq!(
+                tl[2]["data"]["co_department_ids"],
+                json!([w.dept_water, power])
+            );
+            assert_eq!(tl[3]["to_status"], "in_progress");
+            assert_eq!(tl[5]["data"]["on_time"], false);
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_desk_releases_a_co_handler_with_its_reason_and_the_lead_may_then_resolve() {
+    on_each_backend(|_| {}, |app| async move {
+        let w = World::build(&app).await;
+        let (power, handler_power) = department_with_handler(&app, &w, "power", "供电局").await;
+        let id = whistled(&app, &w, power).await;
+        app.act(&w.handler, id, json!({ "action": "report_in" })).await.expect(200);
+        app.act(&handler_power, id, json!({ "action": "report_in" })).await.expect(200);
+        app.act(&w.handler, id, json!({ "action": "resolve", "note": "已修复" }))
+            .await
+            .expect_error(409, "co_handlers_unfinished");
+        // Only the desk releases, with a reason; never the lead.
+        app.act(&w.handler, id, json!({ "action": "release", "department_id": power, "reason": "不需要" }))
+            .await
+            .expect_error(403, "forbidden");
+        app.act(&w.dispatcher, id, json!({ "action": "release", "department_id": power }))
+            .await
+            .expect_error(422, "validation_failed");
+        app.act(&w.dispatcher, id, json!({ "action": "release", "department_id": w.dept_roads, "reason": "x" }))
+            .await
+            .expect_error(409, "lead_not_releasable");
+        app.act(&w.dispatcher, id, json!({ "action": "release", "department_id": 999_999, "reason": "x" }))
+            .await
+            .expect_error(404, "unknown_department");
+        let c = app
+            .act(&w.dispatcher, id, json!({ "action": "release", "department_id": power, "reason": "经核实与供电无关" }))
+            .await
+            .expect(200);
+        assert_eq!(summons_of(&c, power)["state"], "released");
+        let ev = c["timeline"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(ev["kind"], "release");
+        assert_eq!(ev["note"], "经核实与供电无关");
+        assert_eq!(ev["data"]["department_id"], power);
+        // Water never reported in: it does not hold the lead back.
+        let c = app.act(&w.handler, id, json!({ "action": "resolve", "note": "已修复" })).await.expect(200);
+        assert_eq!(c["status"], "resolved");
+        // The released department no longer acts.
+        app.act(&handler_power, id, json!({ "action": "part_done", "note": "x" })).await.expect_error(409, "invalid_transition");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_whistle_refuses_unknown_and_inactive_departments_and_summons_more_later() {
+    on_each_backend(|_| {}, |app| async move {
+        let w = World::build(&app).await;
+        let (power, handler_power) = department_with_handler(&app, &w, "power", "供电局").await;
+        let id = w.submit(&app, &w.resident_a, "井盖缺失,夜里很危险").await["id"].as_i64().unwrap();
+        app.act(&w.dispatcher, id, json!({ "action": "accept" })).await.expect(200);
+        // Only the desk whistles, and it names a lead.
+        app.act(&w.handler, id, json!({ "action": "whistle", "department_id": w.dept_roads, "version": 2 }))
+            .await
+            .expect_error(404, "case_not_found");
+        app.act(&w.dispatcher, id, json!({ "action": "whistle", "co_department_ids": [w.dept_water] }))
+            .await
+            .expect_error(422, "validation_failed");
+        app.act(&w.dispatcher, id, json!({ "action": "whistle", "department_id": w.dept_roads, "co_department_ids": [w.dept_roads] }))
+            .await
+            .expect_error(422, "validation_failed");
+        app.act(&w.dispatcher, id, json!({ "action": "whistle", "department_id": w.dept_roads, "co_department_ids": [424_242] }))
+            .await
+            .expect_error(404, "unknown_department");
+        app.call(
+            poem::http::Method::PUT,
+            &format!("/api/v1/admin/departments/{power}"),
+            Some(&w.admin),
+            json!({ "code": "power", "name": "供电局", "active": false }),
+        )
+        .await
+        .expect(200);
+        app.act(&w.dispatcher, id, json!({ "action": "whistle", "department_id": w.dept_roads, "co_department_ids": [power] }))
+            .await
+            .expect_error(422, "department_inactive");
+        // The refusals changed nothing; a due_at sets the report-in deadline.
+        let c = app
+            .act(&w.dispatcher, id, json!({ "action": "whistle", "department_id": w.dept_roads, "due_at": "2099-01-01T00:00:00Z" }))
+            .await
+            .expect(200);
+        assert_eq!(c["joint"]["departments"].as_array().unwrap().len(), 1);
+        assert!(summons_of(&c, w.dept_roads)["due_at"].as_str().unwrap().starts_with("2099-01-01"));
+        // Again: summons more; the same ones again is a conflict, another lead too.
+        let c = app
+            .act(&w.dispatcher, id, json!({ "action": "whistle", "department_id": w.dept_roads, "co_department_ids": [w.dept_water] }))
+            .await
+            .expect(200);
+        assert_eq!(summons_of(&c, w.dept_water)["role"], "co");
+        app.act(&w.dispatcher, id, json!({ "action": "whistle", "department_id": w.dept_roads, "co_department_ids": [w.dept_water] }))
+            .await
+            .expect_error(409, "already_summoned");
+        app.act(&w.dispatcher, id, json!({ "action": "whistle", "department_id": w.dept_water }))
+            .await
+            .expect_error(409, "lead_already_named");
+        app.get(&format!("/api/v1/cases/{id}"), &handler_power).await.expect_error(404, "case_not_found");
+    })
+    .await;
+}
