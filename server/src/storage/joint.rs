@@ -1,7 +1,8 @@
 //! 吹哨报到: the departments summoned to a case. Their changes are written by
 //! [`super::Db::change_case`] in the case's transaction (see [`SummonOp`]).
 
-use super::{Bind, Db, Sql, StoreResult, bind_all, with_db};
+use super::{Bind, Db, EventLogLock, NewEvent, Sql, StoreResult, bind_all, with_db};
+use super::cases::INSERT_EVENT;
 
 /// A summoned department as stored.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -132,5 +133,81 @@ impl Db {
                 .bind(case_id).bind(department_id).fetch_one(p).await
         })?;
         Ok(n > 0)
+    }
+}
+
+/// A summoned department still to report in, for its report-in ladder.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DueSummons {
+    pub case_id: i64,
+    pub department_id: i64,
+    pub role: String,
+    pub due_at: i64,
+    pub summoned_at: i64,
+    pub ladder_level: i64,
+    pub status: String,
+}
+
+impl Db {
+    /// Summoned departments that have not reported in, on open cases, whose report-in
+    /// reminder may be due by `now` (the ladder decides the exact step).
+    pub async fn summons_due(
+        &self,
+        now: i64,
+        reminder_share: f64,
+        limit: i64,
+    ) -> StoreResult<Vec<DueSummons>> {
+        let share = reminder_share.clamp(0.0, 1.0);
+        // The reminder falls `reminder_share` into the window [summoned_at, due_at].
+        let rows = with_db!(self, p => {
+            sqlx::query_as::<_, DueSummons>(
+                "SELECT s.case_id, s.department_id, s.role, s.due_at, s.summoned_at, s.ladder_level, c.status
+                 FROM case_summons s JOIN cases c ON c.id = s.case_id
+                 WHERE s.state = 'summoned' AND s.ladder_level < 3
+                   AND c.status IN ('assigned', 'in_progress', 'reopened')
+                 ORDER BY s.due_at LIMIT $1",
+            )
+            .bind(limit).fetch_all(p).await
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| {
+                r.summoned_at + ((r.due_at - r.summoned_at) as f64 * share) as i64 <= now
+            })
+            .collect())
+    }
+
+    /// Moves a summoned department's report-in ladder from `from` to `from + 1` with its
+    /// timeline event, in one transaction; `false` when another instance (or the report-in
+    /// itself) came first, and then nothing is written.
+    pub async fn climb_summons(
+        &self,
+        case_id: i64,
+        department_id: i64,
+        from: i64,
+        ev: &NewEvent,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let data = ev.data.as_ref().map(|d| d.to_string());
+        Ok(with_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query(
+                "UPDATE case_summons SET ladder_level = ladder_level + 1
+                 WHERE case_id = $1 AND department_id = $2 AND ladder_level = $3 AND state = 'summoned'",
+            )
+            .bind(case_id).bind(department_id).bind(from)
+            .execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                sqlx::query("UPDATE cases SET version = version + 1, updated_at = $1 WHERE id = $2")
+                    .bind(now).bind(case_id).execute(&mut *tx).await?;
+                (*tx).lock_event_log().await?;
+                sqlx::query(INSERT_EVENT)
+                    .bind(case_id).bind(now).bind(ev.actor_id).bind(&ev.actor_role).bind(&ev.kind)
+                    .bind(&ev.from_status).bind(&ev.to_status).bind(&ev.note).bind(&data)
+                    .execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            Ok::<_, sqlx::Error>(n == 1)
+        })?)
     }
 }
