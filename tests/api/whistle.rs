@@ -362,3 +362,103 @@ async fn a_whistle_refuses_unknown_and_inactive_departments_and_summons_more_lat
     })
     .await;
 }
+
+fn fast_scheduler(c: &mut minsheng_tests::minsheng_server::Config) {
+    c.scheduler_interval_secs = 0.1;
+}
+
+/// The report-in ladder's events for one department, by level.
+fn ladder_steps(case: &Value, dept: i64) -> Vec<i64> {
+    case["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "report_in_escalate" && e["data"]["department_id"] == dept)
+        .map(|e| e["data"]["level"].as_i64().unwrap())
+        .collect()
+}
+
+/// Reads the case on both instances until `dept` has climbed to `level` (10 s at most).
+async fn until_level(
+    a: &TestApp,
+    b: &TestApp,
+    token: &str,
+    id: i64,
+    dept: i64,
+    level: i64,
+) -> Value {
+    for _ in 0..200 {
+        for app in [a, b] {
+            let c = app
+                .get(&format!("/api/v1/cases/{id}"), token)
+                .await
+                .expect(200);
+            if ladder_steps(&c, dept).last() == Some(&level) {
+                return c;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("department {dept} did not reach level {level}");
+}
+
+#[tokio::test]
+async fn a_department_late_to_report_in_climbs_its_own_ladder_once_with_two_instances_running() {
+    on_each_backend(fast_scheduler, |a| async move {
+        let b = minsheng_tests::spawn_instance_sharing(&a, fast_scheduler).await;
+        let set = |at: &str| {
+            a.set_clock(at);
+            b.set_clock(at);
+        };
+        set("2026-12-07T09:00:00+08:00");
+        let w = World::build(&a).await;
+        let (power, handler_power) = department_with_handler(&a, &w, "power", "供电局").await;
+        // Report-in deadline 11:00 (2 h): reminder at 10:30, notice at 11:00, circular at 12:00.
+        let id = whistled(&a, &w, power).await;
+        set("2026-12-07T09:20:00+08:00");
+        a.act(&w.handler, id, json!({ "action": "report_in" }))
+            .await
+            .expect(200);
+        b.act(&w.handler_water, id, json!({ "action": "report_in" }))
+            .await
+            .expect(200);
+
+        set("2026-12-07T10:40:00+08:00");
+        let c = until_level(&a, &b, &w.dispatcher, id, power, 1).await;
+        assert_eq!(
+            c["status"], "in_progress",
+            "the ladder does not move the case"
+        );
+        set("2026-12-07T11:10:00+08:00");
+        until_level(&a, &b, &w.dispatcher, id, power, 2).await;
+        set("2026-12-07T12:10:00+08:00");
+        until_level(&a, &b, &w.dispatcher, id, power, 3).await;
+        // Let both schedulers run several more times: nothing fires twice.
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        let c = b
+            .get(&format!("/api/v1/cases/{id}"), &w.dispatcher)
+            .await
+            .expect(200);
+        assert_eq!(ladder_steps(&c, power), [1, 2, 3], "each step once");
+        assert!(
+            ladder_steps(&c, w.dept_roads).is_empty() && ladder_steps(&c, w.dept_water).is_empty(),
+            "those who reported in on time do not climb"
+        );
+        let circular = c["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rfind(|e| e["kind"] == "report_in_escalate")
+            .unwrap()
+            .clone();
+        assert_eq!(circular["data"]["step"], "circular");
+        assert_eq!(circular["actor_role"], "system");
+        // It reports in late at last, and climbs no further.
+        let c = a
+            .act(&handler_power, id, json!({ "action": "report_in" }))
+            .await
+            .expect(200);
+        assert_eq!(summons_of(&c, power)["on_time"], false);
+    })
+    .await;
+}

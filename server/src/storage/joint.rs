@@ -1,8 +1,8 @@
 //! 吹哨报到: the departments summoned to a case. Their changes are written by
 //! [`super::Db::change_case`] in the case's transaction (see [`SummonOp`]).
 
-use super::{Bind, Db, EventLogLock, NewEvent, Sql, StoreResult, bind_all, with_db};
 use super::cases::INSERT_EVENT;
+use super::{Bind, Db, EventLogLock, NewEvent, Sql, StoreResult, bind_all, with_db};
 
 /// A summoned department as stored.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -171,9 +171,7 @@ impl Db {
         })?;
         Ok(rows
             .into_iter()
-            .filter(|r| {
-                r.summoned_at + ((r.due_at - r.summoned_at) as f64 * share) as i64 <= now
-            })
+            .filter(|r| r.summoned_at + ((r.due_at - r.summoned_at) as f64 * share) as i64 <= now)
             .collect())
     }
 
