@@ -483,6 +483,11 @@ api_object! {
         pub avg_accept_hours: Option<f64>,
         pub avg_sign_hours: Option<f64>,
         pub avg_resolve_hours: Option<f64>,
+        /// 报到率 (吹哨报到): reported in by the deadline, of the summonses answered or past
+        /// their report-in deadline.
+        pub report_in_rate: Option<f64>,
+        /// Joint cases (with summoned departments); per department, those it was summoned to.
+        pub joint_cases: i64,
         /// The mean of the four main rates, for the ranking.
         pub score: Option<f64>,
         /// 1 is best; rows without a score come last, unranked.

@@ -2,7 +2,7 @@
 //! [`super::Db::change_case`] in the case's transaction (see [`SummonOp`]).
 
 use super::cases::INSERT_EVENT;
-use super::{Bind, Db, EventLogLock, NewEvent, Sql, StoreResult, bind_all, with_db};
+use super::{Bind, Db, EventLogLock, NewEvent, Scope, Sql, StoreResult, bind_all, with_db};
 
 /// A summoned department as stored.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -207,5 +207,41 @@ impl Db {
             }
             Ok::<_, sqlx::Error>(n == 1)
         })?)
+    }
+}
+
+/// One summons on a case created in a statistics period (epoch ms).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SummonStatRow {
+    pub case_id: i64,
+    pub department_id: i64,
+    pub category_id: i64,
+    pub area_path: Option<String>,
+    pub due_at: i64,
+    pub reported_at: Option<i64>,
+    pub released_at: Option<i64>,
+}
+
+impl Db {
+    /// The summonses of cases created in `[from, to)` within `scope`.
+    pub async fn summon_stat_rows(
+        &self,
+        scope: &Scope,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<SummonStatRow>> {
+        let mut sql = Sql::new(
+            "SELECT s.case_id, s.department_id, c.category_id, a.path AS area_path, s.due_at, s.reported_at, s.released_at
+             FROM case_summons s JOIN cases c ON c.id = s.case_id LEFT JOIN areas a ON a.id = c.area_id
+             WHERE c.created_at >= ",
+        );
+        sql.bind(Bind::I64(from))
+            .push(" AND c.created_at < ")
+            .bind(Bind::I64(to));
+        scope.push(&mut sql);
+        let q = sql.sql();
+        Ok(
+            with_db!(self, p => bind_all!(sqlx::query_as::<_, SummonStatRow>(q), sql.binds.clone()).fetch_all(p).await)?,
+        )
     }
 }
