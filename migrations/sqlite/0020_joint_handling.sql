@@ -17,3 +17,9 @@ CREATE TABLE case_summons (
 );
 CREATE INDEX case_summons_department ON case_summons (department_id, state);
 CREATE INDEX case_summons_due ON case_summons (state, due_at);
+
+-- Points for answering a whistle: reporting in by the deadline, and late (for the handler
+-- who reported in and the summoned department).
+INSERT INTO point_rules (kind, points) VALUES
+    ('report_in_on_time', 1),
+    ('report_in_late', -1);

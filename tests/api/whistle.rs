@@ -462,3 +462,74 @@ async fn a_department_late_to_report_in_climbs_its_own_ladder_once_with_two_inst
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_report_in_rate_the_joint_cases_and_the_points_match_a_hand_count() {
+    on_each_backend(|_| {}, |app| async move {
+        app.set_clock("2026-12-07T09:00:00+08:00");
+        let w = World::build(&app).await;
+        let (power, handler_power) = department_with_handler(&app, &w, "power", "供电局").await;
+        // Case 1: roads (lead), water, power; deadline 11:00.
+        let one = whistled(&app, &w, power).await;
+        // Case 2: roads (lead) and power; deadline 11:00.
+        let two = w.submit(&app, &w.resident_a, "路灯杆倾斜,电线外露").await["id"].as_i64().unwrap();
+        app.act(&w.dispatcher, two, json!({ "action": "accept" })).await.expect(200);
+        app.act(&w.dispatcher, two, json!({ "action": "whistle", "department_id": w.dept_roads, "co_department_ids": [power] }))
+            .await
+            .expect(200);
+        app.set_clock("2026-12-07T09:30:00+08:00");
+        app.act(&w.handler, one, json!({ "action": "report_in" })).await.expect(200);
+        app.act(&w.handler_water, one, json!({ "action": "report_in" })).await.expect(200);
+        app.set_clock("2026-12-07T11:30:00+08:00");
+        app.act(&handler_power, one, json!({ "action": "report_in" })).await.expect(200);
+        // The lead signs case 2 late: its 签收 is its report-in. Power never answers case 2.
+        let c = app.act(&w.handler, two, json!({ "action": "sign" })).await.expect(200);
+        assert_eq!(c["status"], "in_progress");
+        assert_eq!(summons_of(&c, w.dept_roads)["state"], "reported_in");
+        assert_eq!(summons_of(&c, w.dept_roads)["on_time"], false);
+        app.set_clock("2026-12-07T12:00:00+08:00");
+
+        // 报到率 by hand: roads 1 of 2 (case 1 on time, case 2 late), water 1 of 1,
+        // power 0 of 2 (late on case 1, missed on case 2); joint cases 2, 1, 2.
+        let stats = app.get("/api/v1/stats?period=week&group_by=department&date=2026-12-07", &w.admin).await.expect(200);
+        let row = |d: i64| stats["rows"].as_array().unwrap().iter().find(|r| r["key_id"] == d).cloned().unwrap();
+        assert_eq!(row(w.dept_roads)["report_in_rate"], 0.5);
+        assert_eq!(row(w.dept_roads)["joint_cases"], 2);
+        assert_eq!(row(w.dept_water)["report_in_rate"], 1.0);
+        assert_eq!(row(w.dept_water)["joint_cases"], 1);
+        assert_eq!(row(power)["report_in_rate"], 0.0);
+        assert_eq!(row(power)["joint_cases"], 2);
+        let by_area = app.get("/api/v1/stats?period=week&group_by=area&area_level=street&date=2026-12-07", &w.admin).await.expect(200);
+        let street = by_area["rows"].as_array().unwrap().iter().find(|r| r["key_id"] == w.street_a).cloned().unwrap();
+        assert_eq!(street["joint_cases"], 2);
+        assert_eq!(street["report_in_rate"], 2.0 / 5.0);
+
+        // Points by hand (rules: on time +1, late −1): roads +1 −1, water +1, power −1.
+        minsheng_tests::minsheng_server::reports::points::run(&app.state, app.state.clock.now_ms())
+            .await
+            .unwrap();
+        let points_of = |d: i64| {
+            let app = &app;
+            let admin = w.admin.clone();
+            async move {
+                let list = app.get(&format!("/api/v1/points/entries?department_id={d}&month=2026-12"), &admin).await.expect(200);
+                let mut got: Vec<(String, i64)> = list["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|e| e["kind"].as_str().unwrap().starts_with("report_in"))
+                    .map(|e| (e["kind"].as_str().unwrap().to_string(), e["points"].as_i64().unwrap()))
+                    .collect();
+                got.sort();
+                got
+            }
+        };
+        assert_eq!(
+            points_of(w.dept_roads).await,
+            [("report_in_late".to_string(), -1), ("report_in_on_time".to_string(), 1)]
+        );
+        assert_eq!(points_of(w.dept_water).await, [("report_in_on_time".to_string(), 1)]);
+        assert_eq!(points_of(power).await, [("report_in_late".to_string(), -1)]);
+    })
+    .await;
+}
