@@ -464,7 +464,12 @@ impl CasesApi {
     }
 
     /// Change a case: accept, reject, assign, sign, return, progress, resolve, rate, reopen,
-    /// close, merge or escalate. A stale `version` is 409.
+    /// close, merge or escalate; 吹哨报到: whistle (`department_id` the lead,
+    /// `co_department_ids`, `due_at` the report-in deadline; again to summon more), report_in
+    /// (a summoned department's handler; the lead's is its 签收), part_done (`note`, a
+    /// co-handler), release (`department_id`, `reason`, the desk). The lead's resolve is 409
+    /// `co_handlers_unfinished` while a co-handler that reported in has not finished.
+    /// A stale `version` is 409.
     #[oai(path = "/:id/actions", method = "post")]
     async fn act(
         &self,
