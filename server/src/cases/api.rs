@@ -424,12 +424,8 @@ impl CasesApi {
             return Ok(CaseJson::of(&in_system(view, Some(to))));
         }
         let feed = &self.state.feed;
-        // A joint case's view depends on its summoned departments, which the cache does not hold.
-        let joint = !self.state.db.summons(id.0).await?.is_empty();
-        if joint {
-            let (c, _) = self.visible_case(&p, id.0).await?;
-            return Ok(CaseJson::of(&self.full_view(&c, &p).await?));
-        }
+        // Only cases without summoned departments are cached (below): a whistle is an event
+        // of the case, which drops its entry, so a hit is never a joint case.
         if feed.caught_up()
             && let Some(hit) = self.state.case_cache.get(id.0)
         {
@@ -454,7 +450,13 @@ impl CasesApi {
         let (c, _) = self.visible_case(&p, id.0).await?;
         let photos = self.state.db.photos(c.id).await?;
         let events = self.state.db.events(c.id).await?;
-        let view = case_view(&c, &p, &photos, Some(&events), self.state.clock.now_ms());
+        let summons = self.state.db.summons(c.id).await?;
+        let now = self.state.clock.now_ms();
+        let view = case_view(&c, &p, &photos, Some(&events), now);
+        if !summons.is_empty() {
+            // A joint case's view depends on the reader's department's part: not cached.
+            return Ok(CaseJson::of(&with_joint(view, &c, &p, &summons, now)));
+        }
         self.state.case_cache.put(c, photos, events);
         if feed.generation() != generation {
             // Something was committed or read from the log meanwhile: what we read may be stale.
