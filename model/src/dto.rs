@@ -289,6 +289,35 @@ api_object! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
         pub timeline: Option<Vec<EventView>>,
+        /// 吹哨报到: the summoned departments, on a case that was whistled.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
+        pub joint: Option<JointView>,
+    }
+
+    /// A department summoned to a joint case.
+    pub struct SummonView {
+        pub department_id: i64,
+        /// 主办 or 协办.
+        pub role: JointRole,
+        pub state: SummonState,
+        /// The report-in deadline.
+        pub due_at: DateTime<Utc>,
+        pub reported_at: Option<DateTime<Utc>>,
+        /// Reported in by the deadline (absent until it reports in).
+        pub on_time: Option<bool>,
+    }
+
+    /// A joint case as this viewer stands to it: their department's part and time left.
+    pub struct JointView {
+        /// The viewer's department's part (主办/协办), when it is summoned.
+        pub my_role: Option<JointRole>,
+        pub my_state: Option<SummonState>,
+        /// The viewer's department's report-in deadline while it has not reported in.
+        pub report_in_due_at: Option<DateTime<Utc>>,
+        /// Seconds until that deadline (negative: late).
+        pub report_in_seconds_left: Option<i64>,
+        pub departments: Vec<SummonView>,
     }
 
     /// A page of cases; pass `next_cursor` as `cursor` for the next one.
@@ -315,6 +344,10 @@ api_object! {
         pub merge_into: Option<i64>,
         /// With `accept` or `assign`: reclassify the case (its deadlines follow the new category).
         pub category_id: Option<i64>,
+        /// With `whistle`: the co-handling departments (协办) summoned beside the lead
+        /// `department_id`; `due_at` is then the report-in deadline.
+        #[cfg_attr(feature = "server", oai(validator(max_items = 50)))]
+        pub co_department_ids: Option<Vec<i64>>,
     }
 }
 
@@ -333,6 +366,7 @@ impl CaseActionRequest {
             comment: None,
             merge_into: None,
             category_id: None,
+            co_department_ids: None,
         }
     }
 }
@@ -449,6 +483,11 @@ api_object! {
         pub avg_accept_hours: Option<f64>,
         pub avg_sign_hours: Option<f64>,
         pub avg_resolve_hours: Option<f64>,
+        /// 报到率 (吹哨报到): reported in by the deadline, of the summonses answered or past
+        /// their report-in deadline.
+        pub report_in_rate: Option<f64>,
+        /// Joint cases (with summoned departments); per department, those it was summoned to.
+        pub joint_cases: i64,
         /// The mean of the four main rates, for the ranking.
         pub score: Option<f64>,
         /// 1 is best; rows without a score come last, unranked.

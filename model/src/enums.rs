@@ -112,6 +112,32 @@ wire_enum!(
         Close => "close",
         Merge => "merge",
         Escalate => "escalate",
+        /// 吹哨: name a lead department and co-handling ones (again: summon more).
+        Whistle => "whistle",
+        /// 报到: a summoned department answers (the lead's is its 签收).
+        ReportIn => "report_in",
+        /// A co-handler's part is finished.
+        PartDone => "part_done",
+        /// The desk lets a summoned department go, with a reason.
+        Release => "release",
+    }
+);
+
+wire_enum!(
+    /// Where a summoned department stands in a joint handling (吹哨报到).
+    SummonState {
+        Summoned => "summoned",
+        ReportedIn => "reported_in",
+        PartDone => "part_done",
+        Released => "released",
+    }
+);
+
+wire_enum!(
+    /// A summoned department's part: 主办 (lead) or 协办 (co-handler).
+    JointRole {
+        Lead => "lead",
+        Co => "co",
     }
 );
 

@@ -46,6 +46,7 @@ pub mod calendar;
 pub mod coords;
 pub mod dto;
 pub mod enums;
+pub mod joint;
 pub mod machine;
 pub mod mask;
 pub mod public;

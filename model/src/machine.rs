@@ -39,6 +39,8 @@ fn may(action: Action, rel: &CaseRelation) -> bool {
         Sign | Return | Progress | Resolve => rel.role == Role::Handler && rel.in_case_department,
         // Residents rate their own cases; staff may record a rating given by phone or letter.
         Rate | Reopen => (rel.role == Role::Resident && rel.is_owner) || rel.role.dispatches(),
+        // Joint handling: decided by `crate::joint`, which knows the summoned departments.
+        Whistle | ReportIn | PartDone | Release => false,
     }
 }
 
@@ -64,6 +66,11 @@ fn target(status: Status, action: Action, req: Option<&CaseActionRequest>) -> Op
         _ => return None,
     };
     Some(to)
+}
+
+/// The status an action leads to from `status`, inputs aside (`None`: not from here).
+pub fn target_of(status: Status, action: Action) -> Option<Status> {
+    target(status, action, None)
 }
 
 /// The actions this user could take on a case in `status` (inputs not yet considered).

@@ -47,6 +47,8 @@ labelled_enum!(
         ReportOnTime => "report_on_time", "按时报备", "Report on time",
         ReportLate => "report_late", "迟报", "Report late",
         ReportMissing => "report_missing", "未报", "Report missing",
+        ReportInOnTime => "report_in_on_time", "按时报到", "Reported in on time",
+        ReportInLate => "report_in_late", "超时报到", "Reported in late",
     }
 );
 

@@ -202,7 +202,38 @@ pub fn action_input(r: &CaseActionRequest) -> Result<(), FieldError> {
             "may only change with accept or assign",
         ));
     }
+    if r.co_department_ids.is_some() && r.action != Action::Whistle {
+        return Err(FieldError::new(
+            "co_department_ids",
+            "not_allowed",
+            "只能在吹哨时召集协办部门",
+            "may only be given with whistle",
+        ));
+    }
     match r.action {
+        Action::Whistle | Action::Release if r.department_id.is_none() => {
+            return Err(FieldError::new(
+                "department_id",
+                "required",
+                "请选择部门",
+                "is required",
+            ));
+        }
+        Action::Whistle
+            if r.co_department_ids
+                .iter()
+                .flatten()
+                .any(|d| Some(*d) == r.department_id) =>
+        {
+            return Err(FieldError::new(
+                "co_department_ids",
+                "lead_also_co",
+                "主办部门不能同时是协办部门",
+                "must not contain the lead department",
+            ));
+        }
+        Action::Release => required("reason", r.reason.as_deref(), limits::REASON_MAX)?,
+        Action::PartDone => required("note", r.note.as_deref(), limits::NOTE_MAX)?,
         Action::Reject | Action::Return | Action::Reopen => {
             required("reason", r.reason.as_deref(), limits::REASON_MAX)?
         }

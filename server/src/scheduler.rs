@@ -19,6 +19,9 @@ pub async fn run(state: Arc<AppState>) {
         if let Err(e) = crate::supervision::escalate_due(&state).await {
             tracing::warn!(error = %e, "escalation failed; will retry");
         }
+        if let Err(e) = crate::supervision::escalate_report_ins(&state).await {
+            tracing::warn!(error = %e, "the report-in ladder failed; will retry");
+        }
         if let Err(e) = crate::notify::plan(&state).await {
             tracing::warn!(error = %e, "planning subscribe messages failed; will retry");
         }

@@ -30,4 +30,5 @@ mod system;
 mod validation;
 mod visits;
 mod wechat_mp;
+mod whistle;
 mod workflow;

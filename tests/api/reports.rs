@@ -392,7 +392,11 @@ async fn points_follow_the_rules_with_worked_totals_per_person_and_department() 
             .get("/api/v1/admin/point-rules", &w.admin)
             .await
             .expect(200);
-        assert_eq!(rules.as_array().unwrap().len(), 9);
+        assert_eq!(
+            rules.as_array().unwrap().len(),
+            11,
+            "nine rules and the two of 吹哨报到"
+        );
         app.get("/api/v1/admin/point-rules", &w.dispatcher)
             .await
             .expect_error(403, "forbidden");

@@ -83,6 +83,10 @@ impl Lang {
                 Action::Close => self.t("销号", "Closed"),
                 Action::Merge => self.t("合并", "Merged"),
                 Action::Escalate => self.t("督办", "Escalated"),
+                Action::Whistle => self.t("吹哨", "Whistled"),
+                Action::ReportIn => self.t("报到", "Reported in"),
+                Action::PartDone => self.t("协办完成", "Part done"),
+                Action::Release => self.t("解除协办", "Released"),
             },
             _ => self.t("更新", "Updated"),
         }

@@ -230,6 +230,10 @@ pub fn action_label(lang: Lang, a: Action) -> &'static str {
         Action::Close => lang.t("销号", "Close"),
         Action::Merge => lang.t("合并", "Merge"),
         Action::Escalate => lang.t("督办", "Escalate"),
+        Action::Whistle => lang.t("吹哨", "Whistle"),
+        Action::ReportIn => lang.t("报到", "Report in"),
+        Action::PartDone => lang.t("协办完成", "Part done"),
+        Action::Release => lang.t("解除协办", "Release"),
     }
 }
 

@@ -6,16 +6,17 @@ use minsheng_model::{
     Action, CaseActionRequest, CaseList, CaseView, Channel, CoordSystem, NewCase, Satisfaction,
     Status, coords, limits, plan,
 };
+use minsheng_model::{JointRole, SummonState, joint};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
 use serde_json::json;
 
-use super::view::{CaseJson, case_view, relation, status_of};
+use super::view::{CaseJson, case_view, relation, status_of, with_joint};
 use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, Principal};
 use crate::contract::{DayOrTime, StatusList};
 use crate::error::ApiError;
-use crate::storage::{CaseChange, CaseFilter, CaseRow, NewEvent, Scope};
+use crate::storage::{CaseChange, CaseFilter, CaseRow, NewEvent, Scope, SummonOp};
 
 pub struct CasesApi {
     pub state: Arc<AppState>,
@@ -39,6 +40,15 @@ impl CasesApi {
         let scope = self.state.scope(p).await?;
         match self.state.db.case(id).await? {
             Some(c) if crate::policy::sees_case(&scope, &c) => Ok((c, scope)),
+            // A handler of a department summoned to the case (吹哨报到) reads it too.
+            Some(c)
+                if match crate::policy::summoned_reader(p) {
+                    Some(d) => self.state.db.is_summoned(c.id, d).await?,
+                    None => false,
+                } =>
+            {
+                Ok((c, scope))
+            }
             _ => Err(ApiError::not_found("case_not_found", "案件不存在")),
         }
     }
@@ -46,12 +56,14 @@ impl CasesApi {
     async fn full_view(&self, c: &CaseRow, p: &Principal) -> Result<CaseView, ApiError> {
         let photos = self.state.db.photos(c.id).await?;
         let events = self.state.db.events(c.id).await?;
-        Ok(case_view(
+        let summons = self.state.db.summons(c.id).await?;
+        let now = self.state.clock.now_ms();
+        Ok(with_joint(
+            case_view(c, p, &photos, Some(&events), now),
             c,
             p,
-            &photos,
-            Some(&events),
-            self.state.clock.now_ms(),
+            &summons,
+            now,
         ))
     }
 
@@ -72,14 +84,25 @@ impl CasesApi {
         for ph in self.state.db.photos_of(&ids).await? {
             photos.entry(ph.case_id).or_default().push(ph);
         }
+        let mut summons: std::collections::HashMap<i64, Vec<_>> = std::collections::HashMap::new();
+        for s in self.state.db.summons_of(&ids).await? {
+            summons.entry(s.case_id).or_default().push(s);
+        }
         let items = rows
             .iter()
             .map(|c| {
-                case_view(
+                let view = case_view(
                     c,
                     p,
                     photos.get(&c.id).map(Vec::as_slice).unwrap_or_default(),
                     None,
+                    now,
+                );
+                with_joint(
+                    view,
+                    c,
+                    p,
+                    summons.get(&c.id).map(Vec::as_slice).unwrap_or_default(),
                     now,
                 )
             })
@@ -89,6 +112,42 @@ impl CasesApi {
 }
 
 /// A case as stored (WGS-84), its point in `to` for a map on a Chinese base map.
+/// A joint-handling refusal as the API answers it.
+fn joint_error(e: joint::JointError) -> ApiError {
+    match e {
+        joint::JointError::Rule(r) => r.into(),
+        joint::JointError::CoHandlersUnfinished(_) => ApiError::conflict(
+            "co_handlers_unfinished",
+            "尚有已报到的协办部门未完成,不能办结",
+        ),
+        joint::JointError::NotReleasable => {
+            ApiError::conflict("not_releasable", "该部门未被召集或已完成协办")
+        }
+        joint::JointError::LeadNotReleasable => {
+            ApiError::conflict("lead_not_releasable", "主办部门不能解除")
+        }
+    }
+}
+
+impl CasesApi {
+    /// A department named by an action: 404 `unknown_department`; when it must take new
+    /// work, 422 `department_inactive` for an inactive one.
+    async fn department_for(&self, id: i64, takes_work: bool) -> Result<(), ApiError> {
+        match self.state.db.department(id).await? {
+            None => Err(ApiError::not_found("unknown_department", "部门不存在")),
+            Some(d) if takes_work && !d.active => {
+                Err(ApiError::coded_field(minsheng_model::FieldError {
+                    field: "department_id",
+                    code: "department_inactive",
+                    message_zh: "该部门已停用,不能交办新案件".into(),
+                    message_en: "this department is inactive and takes no new cases".into(),
+                }))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+}
+
 pub(crate) fn in_system(mut v: CaseView, to: Option<CoordSystem>) -> CaseView {
     (v.lat, v.lng) = coords::opt_from_wgs84(to, v.lat, v.lng);
     v
@@ -365,6 +424,8 @@ impl CasesApi {
             return Ok(CaseJson::of(&in_system(view, Some(to))));
         }
         let feed = &self.state.feed;
+        // Only cases without summoned departments are cached (below): a whistle is an event
+        // of the case, which drops its entry, so a hit is never a joint case.
         if feed.caught_up()
             && let Some(hit) = self.state.case_cache.get(id.0)
         {
@@ -389,7 +450,13 @@ impl CasesApi {
         let (c, _) = self.visible_case(&p, id.0).await?;
         let photos = self.state.db.photos(c.id).await?;
         let events = self.state.db.events(c.id).await?;
-        let view = case_view(&c, &p, &photos, Some(&events), self.state.clock.now_ms());
+        let summons = self.state.db.summons(c.id).await?;
+        let now = self.state.clock.now_ms();
+        let view = case_view(&c, &p, &photos, Some(&events), now);
+        if !summons.is_empty() {
+            // A joint case's view depends on the reader's department's part: not cached.
+            return Ok(CaseJson::of(&with_joint(view, &c, &p, &summons, now)));
+        }
         self.state.case_cache.put(c, photos, events);
         if feed.generation() != generation {
             // Something was committed or read from the log meanwhile: what we read may be stale.
@@ -399,7 +466,12 @@ impl CasesApi {
     }
 
     /// Change a case: accept, reject, assign, sign, return, progress, resolve, rate, reopen,
-    /// close, merge or escalate. A stale `version` is 409.
+    /// close, merge or escalate; 吹哨报到: whistle (`department_id` the lead,
+    /// `co_department_ids`, `due_at` the report-in deadline; again to summon more), report_in
+    /// (a summoned department's handler; the lead's is its 签收), part_done (`note`, a
+    /// co-handler), release (`department_id`, `reason`, the desk). The lead's resolve is 409
+    /// `co_handlers_unfinished` while a co-handler that reported in has not finished.
+    /// A stale `version` is 409.
     #[oai(path = "/:id/actions", method = "post")]
     async fn act(
         &self,
@@ -411,7 +483,39 @@ impl CasesApi {
         let (c, scope) = self.visible_case(&p, id.0).await?;
         let req = body.0;
         let status = status_of(&c);
-        let to = plan(status, c.escalation_level as i32, &relation(&c, &p), &req)?;
+        let rel = relation(&c, &p);
+        let summons_rows = self.state.db.summons(c.id).await?;
+        let summons: Vec<joint::Summons> = summons_rows.iter().map(|s| s.rule()).collect();
+        let my_dept = crate::policy::summoned_reader(&p);
+        let mine = joint::mine(&summons, my_dept).cloned();
+        let joint_action =
+            matches!(
+                req.action,
+                Action::Whistle | Action::ReportIn | Action::PartDone | Action::Release
+            ) || (req.action == Action::Progress && !rel.in_case_department && mine.is_some());
+        let to = if joint_action {
+            minsheng_model::validate::action_input(&req).map_err(ApiError::field)?;
+            if req.action == Action::Release {
+                self.department_for(req.department_id.unwrap_or_default(), false)
+                    .await?;
+            }
+            joint::plan(
+                status,
+                &rel,
+                my_dept,
+                &summons,
+                req.action,
+                req.department_id,
+            )
+            .map_err(joint_error)?
+        } else {
+            let to = plan(status, c.escalation_level as i32, &rel, &req)?;
+            if req.action == Action::Resolve {
+                joint::plan(status, &rel, my_dept, &summons, req.action, None)
+                    .map_err(joint_error)?;
+            }
+            to
+        };
         if req.version != c.version {
             return Err(ApiError::conflict(
                 "version_conflict",
@@ -457,7 +561,140 @@ impl CasesApi {
             ch.due_workdays = Some(resolve_due.1);
         };
         match req.action {
-            Action::Accept | Action::Sign | Action::Progress => {}
+            // The lead's 签收 is also its report-in.
+            Action::Sign => {
+                if let Some(m) = mine
+                    .as_ref()
+                    .filter(|m| m.role == JointRole::Lead && m.state == SummonState::Summoned)
+                {
+                    ch.summons.push(SummonOp::ReportIn {
+                        department_id: m.department_id,
+                    });
+                    data = Some(
+                        json!({ "department_id": m.department_id, "role": "lead", "on_time": now <= m.due_at }),
+                    );
+                }
+            }
+            Action::Accept => {}
+            Action::Progress => {
+                if joint_action {
+                    data = Some(json!({ "department_id": my_dept, "role": "co" }));
+                }
+            }
+            Action::Whistle => {
+                let lead = req.department_id.unwrap_or_default();
+                self.department_for(lead, true).await?;
+                let mut co: Vec<i64> = Vec::new();
+                for d in req.co_department_ids.iter().flatten() {
+                    if !co.contains(d) {
+                        self.department_for(*d, true).await?;
+                        co.push(*d);
+                    }
+                }
+                let current_lead = summons.iter().find(|s| s.role == JointRole::Lead);
+                if let Some(l) = current_lead
+                    && l.department_id != lead
+                {
+                    return Err(ApiError::conflict(
+                        "lead_already_named",
+                        "该案件已有主办部门,再次吹哨只能召集协办部门",
+                    ));
+                }
+                if current_lead.is_none()
+                    && status == Status::InProgress
+                    && c.department_id != Some(lead)
+                {
+                    return Err(ApiError::conflict(
+                        "lead_not_handling",
+                        "办理中的案件,主办部门须为当前承办部门",
+                    ));
+                }
+                let tier = minsheng_model::Tier::parse(&category.tier)
+                    .unwrap_or(minsheng_model::Tier::General);
+                let due = match req.due_at {
+                    Some(d) if d.timestamp_millis() <= now => {
+                        return Err(ApiError::field(minsheng_model::FieldError {
+                            field: "due_at",
+                            code: "in_the_past",
+                            message_zh: "报到时限须晚于现在".into(),
+                            message_en: "must be in the future".into(),
+                        }));
+                    }
+                    Some(d) => d.timestamp_millis(),
+                    None => now + joint::default_report_in_ms(tier),
+                };
+                // Summoned anew: not yet summoned, or released before.
+                let fresh = |d: i64| {
+                    summons
+                        .iter()
+                        .all(|s| s.department_id != d || s.state == SummonState::Released)
+                };
+                let mut new_co = Vec::new();
+                if current_lead.is_none() {
+                    ch.summons.push(SummonOp::Summon {
+                        department_id: lead,
+                        role: "lead",
+                        due_at: due,
+                    });
+                }
+                for d in co.into_iter().filter(|d| fresh(*d)) {
+                    ch.summons.push(SummonOp::Summon {
+                        department_id: d,
+                        role: "co",
+                        due_at: due,
+                    });
+                    new_co.push(d);
+                }
+                if ch.summons.is_empty() {
+                    return Err(ApiError::conflict("already_summoned", "这些部门都已被召集"));
+                }
+                if c.department_id != Some(lead) || status != to {
+                    // The case goes to the lead, whose report-in is its 签收.
+                    ch.department_id = Some(Some(lead));
+                    ch.sign_due_at = Some(Some(due));
+                    if status != Status::Assigned || c.due_at.is_none() {
+                        ch.due_at = Some(Some(resolve_due.0));
+                        ch.due_workdays = Some(resolve_due.1);
+                    }
+                }
+                data = Some(json!({
+                    "department_id": lead,
+                    "co_department_ids": new_co,
+                    "report_in_due_at": crate::to_time(due),
+                }));
+            }
+            Action::ReportIn => {
+                let m = mine
+                    .as_ref()
+                    .ok_or_else(|| ApiError::forbidden("无权进行此操作"))?;
+                ch.summons.push(SummonOp::ReportIn {
+                    department_id: m.department_id,
+                });
+                data = Some(json!({
+                    "department_id": m.department_id,
+                    "role": m.role,
+                    "on_time": now <= m.due_at,
+                }));
+            }
+            Action::PartDone => {
+                let m = mine
+                    .as_ref()
+                    .ok_or_else(|| ApiError::forbidden("无权进行此操作"))?;
+                ch.summons.push(SummonOp::PartDone {
+                    department_id: m.department_id,
+                });
+                data = Some(json!({ "department_id": m.department_id }));
+            }
+            Action::Release => {
+                let d = req.department_id.unwrap_or_default();
+                let reason = req.reason.clone().unwrap_or_default().trim().to_string();
+                ch.summons.push(SummonOp::Release {
+                    department_id: d,
+                    reason: reason.clone(),
+                });
+                note = Some(reason.clone());
+                data = Some(json!({ "department_id": d, "reason": reason }));
+            }
             Action::Reject | Action::Return => note = req.reason.clone(),
             Action::Assign => {
                 let dept = req.department_id.unwrap_or_default();

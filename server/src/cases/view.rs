@@ -146,5 +146,44 @@ pub fn case_view(
                 .map(|e| event_view(e, crate::policy::timeline_names_unmasked(full, p.role)))
                 .collect()
         }),
+        joint: None,
     }
+}
+
+/// The view with its joint handling (吹哨报到): the summoned departments, the viewer's
+/// department's part (主办/协办) and time left, and the actions the joint rules allow.
+pub fn with_joint(
+    mut v: CaseView,
+    c: &CaseRow,
+    p: &Principal,
+    summons: &[crate::storage::SummonRow],
+    now: i64,
+) -> CaseView {
+    if summons.is_empty() {
+        return v;
+    }
+    let rules: Vec<_> = summons.iter().map(|s| s.rule()).collect();
+    let my_dept = crate::policy::summoned_reader(p);
+    let mine = minsheng_model::joint::mine(&rules, my_dept);
+    let waiting = mine.filter(|m| m.state == minsheng_model::SummonState::Summoned);
+    v.allowed_actions =
+        minsheng_model::joint::allowed(status_of(c), &relation(c, p), my_dept, &rules);
+    v.joint = Some(minsheng_model::JointView {
+        my_role: mine.map(|m| m.role),
+        my_state: mine.map(|m| m.state),
+        report_in_due_at: waiting.map(|m| to_time(m.due_at)),
+        report_in_seconds_left: waiting.map(|m| (m.due_at - now).div_euclid(1000)),
+        departments: rules
+            .iter()
+            .map(|s| minsheng_model::SummonView {
+                department_id: s.department_id,
+                role: s.role,
+                state: s.state,
+                due_at: to_time(s.due_at),
+                reported_at: s.reported_at.map(to_time),
+                on_time: minsheng_model::joint::on_time(s),
+            })
+            .collect(),
+    });
+    v
 }

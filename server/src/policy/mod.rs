@@ -106,6 +106,14 @@ pub fn sees_case(scope: &Scope, c: &CaseRow) -> bool {
     scope.contains(c)
 }
 
+/// The department through which a handler may read and act on cases it is summoned to
+/// (吹哨报到), beside its own: only handlers answer a summons.
+pub fn summoned_reader(p: &Principal) -> Option<i64> {
+    (p.role == Role::Handler)
+        .then_some(p.user.department_id)
+        .flatten()
+}
+
 /// How the caller stands to a case, which is all the status machine is told.
 pub fn relation(c: &CaseRow, p: &Principal) -> CaseRelation {
     CaseRelation {

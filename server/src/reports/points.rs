@@ -9,6 +9,9 @@
 //!   desk's) costs the department `case_escalated`; a `rate` gives `rating_satisfied`
 //!   (satisfied or basically satisfied) or `rating_unsatisfied` to the handler who resolved
 //!   the case last and to its department.
+//! - 吹哨报到: a `report_in` (or the lead's `sign`, which is its report-in) earns
+//!   `report_in_on_time` or `report_in_late`, as the event recorded it against the
+//!   department's report-in deadline, for the handler and the summoned department.
 //! - Visits and reports are matched against the ledger on every run (those recorded in the
 //!   last 31 days): `visit_made` for the visitor, `report_on_time` / `report_late` for the
 //!   reporter. The ledger's unique key makes each entry exactly once.
@@ -216,6 +219,30 @@ async fn entries_for(
                         .rfind(|e| e.id < row.event.id && e.kind == "resolve")
                         .and_then(|e| e.actor_id);
                     entry(kind, r, row, resolver)
+                }
+                None => None,
+            }
+        }
+        "report_in" | "sign" => {
+            let data = row
+                .event
+                .data
+                .as_deref()
+                .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok());
+            match data.as_ref().and_then(|d| d["on_time"].as_bool()) {
+                Some(on_time) => {
+                    let kind = if on_time {
+                        PointKind::ReportInOnTime
+                    } else {
+                        PointKind::ReportInLate
+                    };
+                    let department = data.as_ref().and_then(|d| d["department_id"].as_i64());
+                    rules.at(kind, at).and_then(|r| {
+                        entry(kind, r, row, row.event.actor_id).map(|mut e| {
+                            e.department_id = department.or(e.department_id);
+                            e
+                        })
+                    })
                 }
                 None => None,
             }

@@ -66,8 +66,12 @@ impl Scope {
             Scope::Owner(u) => {
                 sql.push(" AND c.created_by = ").bind(Bind::I64(*u));
             }
+            // A handler's department: the cases it handles and those it is summoned to.
             Scope::Department(d) => {
-                sql.push(" AND c.department_id = ").bind(Bind::I64(*d));
+                sql.push(" AND (c.department_id = ").bind(Bind::I64(*d));
+                sql.push(" OR c.id IN (SELECT case_id FROM case_summons WHERE department_id = ")
+                    .bind(Bind::I64(*d));
+                sql.push("))");
             }
             Scope::Subtree(p) => {
                 sql.push(" AND a.path LIKE ")
@@ -154,6 +158,8 @@ pub struct CaseChange {
     pub stars: Option<Option<i64>>,
     pub resolved_at: Option<i64>,
     pub closed_at: Option<i64>,
+    /// Changes to the summoned departments (吹哨报到), in the same transaction.
+    pub summons: Vec<super::SummonOp>,
 }
 
 /// A timeline entry to append.
@@ -643,10 +649,14 @@ impl Db {
         sql.push(" AND version = ").bind(Bind::I64(version));
         let q = sql.sql();
         let data = ev.data.as_ref().map(|d| d.to_string());
+        let ops: Vec<Sql> = ch.summons.iter().map(|o| o.sql(case_id, now)).collect();
         let applied = with_db!(self, p => {
             let mut tx = p.begin().await?;
             let n = bind_all!(sqlx::query(q), sql.binds.clone()).execute(&mut *tx).await?.rows_affected();
             if n == 1 {
+                for op in &ops {
+                    bind_all!(sqlx::query(op.sql()), op.binds.clone()).execute(&mut *tx).await?;
+                }
                 (*tx).lock_event_log().await?;
                 sqlx::query(INSERT_EVENT)
                     .bind(case_id).bind(now).bind(ev.actor_id).bind(&ev.actor_role).bind(&ev.kind)

@@ -10,6 +10,7 @@ mod calendar;
 mod cases;
 mod channels;
 mod jobs;
+mod joint;
 mod map;
 #[cfg(test)]
 mod map_reference;
@@ -35,6 +36,7 @@ pub use channels::{
     ApiKeyRow, Attachment, CLOSED_STATUSES, ContentCheckRow, Open311Filter, Open311Row,
     Open311UpdateRow,
 };
+pub use joint::{DueSummons, SummonOp, SummonRow, SummonStatRow};
 pub use map::{BEIJING_MS, MapCaseRow, MapChangeRow};
 pub use notifications::{NewNotification, NotificationRow, Recipient};
 pub use public::{

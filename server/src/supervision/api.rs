@@ -124,6 +124,15 @@ impl SupervisionApi {
                 crate::beijing_day_start(to),
             )
             .await?;
+        let summons = self
+            .state
+            .db
+            .summon_stat_rows(
+                scope,
+                crate::beijing_day_start(from),
+                crate::beijing_day_start(to),
+            )
+            .await?;
         let areas = self.state.areas().await?;
         let names: std::collections::HashMap<i64, String> = match by {
             GroupBy::Department => self
@@ -144,29 +153,38 @@ impl SupervisionApi {
                 .collect(),
             GroupBy::Area => areas.iter().map(|a| (a.id, a.name.clone())).collect(),
         };
-        let mut out: Vec<StatsRow> = tally(&rows, by, &areas, &level, self.state.clock.now_ms())
-            .into_iter()
-            .map(|(key, t)| StatsRow {
-                key_id: key,
-                name: key
-                    .and_then(|k| names.get(&k).cloned())
-                    .unwrap_or_else(|| match by {
-                        GroupBy::Department => "未交办".into(),
-                        _ => "未定位".into(),
-                    }),
-                total: t.total,
-                response_rate: t.response_rate(),
-                resolution_rate: t.resolution_rate(),
-                satisfaction_rate: t.satisfaction_rate(),
-                on_time_rate: t.on_time_rate(),
-                reopen_rate: t.reopen_rate(),
-                avg_accept_hours: t.avg_accept_hours(),
-                avg_sign_hours: t.avg_sign_hours(),
-                avg_resolve_hours: t.avg_resolve_hours(),
-                score: t.score(),
-                rank: None,
-            })
-            .collect();
+        let mut out: Vec<StatsRow> = tally(
+            &rows,
+            &summons,
+            by,
+            &areas,
+            &level,
+            self.state.clock.now_ms(),
+        )
+        .into_iter()
+        .map(|(key, t)| StatsRow {
+            key_id: key,
+            name: key
+                .and_then(|k| names.get(&k).cloned())
+                .unwrap_or_else(|| match by {
+                    GroupBy::Department => "未交办".into(),
+                    _ => "未定位".into(),
+                }),
+            total: t.total,
+            response_rate: t.response_rate(),
+            resolution_rate: t.resolution_rate(),
+            satisfaction_rate: t.satisfaction_rate(),
+            on_time_rate: t.on_time_rate(),
+            reopen_rate: t.reopen_rate(),
+            avg_accept_hours: t.avg_accept_hours(),
+            avg_sign_hours: t.avg_sign_hours(),
+            avg_resolve_hours: t.avg_resolve_hours(),
+            report_in_rate: t.report_in_rate(),
+            joint_cases: t.joint_cases.len() as i64,
+            score: t.score(),
+            rank: None,
+        })
+        .collect();
         out.sort_by(|a, b| {
             b.score
                 .unwrap_or(-1.0)

@@ -140,6 +140,67 @@ pub async fn escalate_due(state: &AppState) -> anyhow::Result<u64> {
     Ok(fired)
 }
 
+fn report_in_label(level: i64) -> &'static str {
+    match level {
+        1 => "临近报到时限,系统提醒",
+        2 => "已超过报到时限,下发工作提示",
+        _ => "严重超时未报到,予以通报",
+    }
+}
+
+/// 吹哨报到: a summoned department that has not reported in climbs its own ladder, timed
+/// on its report-in window (from the whistle to its deadline) like the case ladder on the
+/// resolution window. Each step is a `report_in_escalate` event, claimed with the
+/// department's ladder level, so it fires once however many instances run.
+pub async fn escalate_report_ins(state: &AppState) -> anyhow::Result<u64> {
+    let now = state.clock.now_ms();
+    let cfg = &state.cfg;
+    let due = state.db.summons_due(now, cfg.reminder_share, 500).await?;
+    let mut fired = 0;
+    for s in due {
+        let window = (s.due_at - s.summoned_at).max(1);
+        let (reminder_at, circular_at) = step_times(
+            s.due_at,
+            window,
+            cfg.reminder_share,
+            cfg.circular_share,
+            None,
+        );
+        let target = level_at(now, reminder_at, s.due_at, circular_at).min(MAX_ESCALATION as i64);
+        for level in s.ladder_level + 1..=target {
+            let ev = NewEvent {
+                actor_id: None,
+                actor_role: "system".into(),
+                kind: "report_in_escalate".into(),
+                from_status: Some(s.status.clone()),
+                to_status: s.status.clone(),
+                note: Some(report_in_label(level).into()),
+                data: Some(json!({
+                    "department_id": s.department_id,
+                    "role": s.role,
+                    "level": level,
+                    "step": step_name(level),
+                    "auto": true,
+                })),
+            };
+            if state
+                .db
+                .climb_summons(s.case_id, s.department_id, level - 1, &ev, now)
+                .await?
+            {
+                fired += 1;
+            } else {
+                break; // another instance came first, or the department reported in
+            }
+        }
+    }
+    if fired > 0 {
+        state.feed.committed();
+        tracing::info!(steps = fired, "report-in ladder");
+    }
+    Ok(fired)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{step_times, target_level};

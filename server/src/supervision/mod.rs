@@ -5,4 +5,4 @@ pub mod api;
 pub mod ladder;
 pub mod stats;
 
-pub use ladder::escalate_due;
+pub use ladder::{escalate_due, escalate_report_ins};

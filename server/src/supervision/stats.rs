@@ -6,6 +6,10 @@
 //!   satisfied" counts as satisfied).
 //! - 按时办结率 on-time rate: of resolved cases, those resolved by their deadline.
 //! - 重办率 reopen rate: of resolved cases, those reopened at least once.
+//! - 报到率 report-in rate (吹哨报到): of the summonses answered or past their report-in
+//!   deadline (a department released before its deadline without answering is not counted),
+//!   those answered by the deadline; and the joint cases (cases with summoned departments) —
+//!   per department, the joint cases it was summoned to.
 //! - average hours to accept (from submission), to sign (from assignment), to resolve (from signing).
 
 use std::collections::BTreeMap;
@@ -13,7 +17,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use minsheng_model::Status;
 
-use crate::storage::{AreaRow, StatRow};
+use crate::storage::{AreaRow, StatRow, SummonStatRow};
 
 /// A reporting period in Beijing time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +94,11 @@ pub struct Tally {
     pub satisfied: i64,
     pub resolved_on_time: i64,
     pub reopened: i64,
+    /// Summonses answered, or past their report-in deadline unanswered.
+    pub summonses: i64,
+    pub reported_on_time: i64,
+    /// Joint cases (ids, to count each once).
+    pub joint_cases: std::collections::BTreeSet<i64>,
     accept_ms: (i64, i64),
     sign_ms: (i64, i64),
     resolve_ms: (i64, i64),
@@ -151,6 +160,30 @@ impl Tally {
         }
     }
 
+    /// Counts one summons (吹哨报到); `now` tells a report-in deadline that has passed from
+    /// one still running.
+    pub fn add_summons(&mut self, s: &SummonStatRow, now: i64) {
+        self.joint_cases.insert(s.case_id);
+        match s.reported_at {
+            Some(at) => {
+                self.summonses += 1;
+                if at <= s.due_at {
+                    self.reported_on_time += 1;
+                }
+            }
+            // Unanswered past the deadline, unless let go before it.
+            None if s.due_at < now && s.released_at.is_none_or(|r| r > s.due_at) => {
+                self.summonses += 1
+            }
+            None => {}
+        }
+    }
+
+    /// 报到率: reported in by the deadline, of the summonses counted.
+    pub fn report_in_rate(&self) -> Option<f64> {
+        ratio(self.reported_on_time, self.summonses)
+    }
+
     pub fn response_rate(&self) -> Option<f64> {
         ratio(self.signed_on_time, self.assigned)
     }
@@ -207,9 +240,27 @@ pub fn key(r: &StatRow, by: GroupBy, areas: &[AreaRow], area_level: &str) -> Opt
     }
 }
 
-/// Tallies per key (`None`: not yet assigned, or outside any area at that level).
+/// The group key of a summons: its department, its case's area or category.
+fn summons_key(s: &SummonStatRow, by: GroupBy, areas: &[AreaRow], area_level: &str) -> Option<i64> {
+    match by {
+        GroupBy::Department => Some(s.department_id),
+        GroupBy::Category => Some(s.category_id),
+        GroupBy::Area => {
+            let path = s.area_path.as_deref()?;
+            areas
+                .iter()
+                .filter(|a| a.level == area_level && path.starts_with(&a.path))
+                .map(|a| a.id)
+                .next()
+        }
+    }
+}
+
+/// Tallies per key (`None`: not yet assigned, or outside any area at that level), with
+/// the summonses of joint cases (a co-handling department gets a row of its own).
 pub fn tally(
     rows: &[StatRow],
+    summons: &[SummonStatRow],
     by: GroupBy,
     areas: &[AreaRow],
     area_level: &str,
@@ -220,6 +271,11 @@ pub fn tally(
         out.entry(key(r, by, areas, area_level))
             .or_default()
             .add(r, now);
+    }
+    for s in summons {
+        out.entry(summons_key(s, by, areas, area_level))
+            .or_default()
+            .add_summons(s, now);
     }
     out
 }
@@ -279,6 +335,32 @@ mod tests {
         assert_eq!(t.avg_accept_hours(), Some(1.0));
         assert_eq!(t.avg_sign_hours(), Some(1.0));
         assert_eq!(t.avg_resolve_hours(), Some((7.0 + 27.0 + 12.0) / 3.0));
+    }
+
+    #[test]
+    fn the_report_in_rate_counts_answers_and_missed_deadlines_but_not_running_ones() {
+        let s = |case_id, due, reported: Option<i64>, released: Option<i64>| SummonStatRow {
+            case_id,
+            department_id: 7,
+            category_id: 1,
+            area_path: None,
+            due_at: due,
+            reported_at: reported,
+            released_at: released,
+        };
+        let mut t = Tally::default();
+        for r in [
+            s(1, 10 * H, Some(9 * H), None),  // on time
+            s(1, 10 * H, Some(11 * H), None), // late
+            s(2, 10 * H, None, None),         // missed
+            s(2, 10 * H, None, Some(5 * H)),  // let go before the deadline: not counted
+            s(3, 200 * H, None, None),        // still running: not counted
+        ] {
+            t.add_summons(&r, 100 * H);
+        }
+        assert_eq!(t.summonses, 3);
+        assert_eq!(t.report_in_rate(), Some(1.0 / 3.0));
+        assert_eq!(t.joint_cases.len(), 3);
     }
 
     #[test]
