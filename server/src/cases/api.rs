@@ -698,21 +698,8 @@ impl CasesApi {
             Action::Reject | Action::Return => note = req.reason.clone(),
             Action::Assign => {
                 let dept = req.department_id.unwrap_or_default();
-                match self.state.db.department(dept).await? {
-                    None => {
-                        return Err(ApiError::not_found("unknown_department", "承办部门不存在"));
-                    }
-                    // An inactive department keeps its old cases but takes no new ones.
-                    Some(d) if !d.active => {
-                        return Err(ApiError::coded_field(minsheng_model::FieldError {
-                            field: "department_id",
-                            code: "department_inactive",
-                            message_zh: "该部门已停用,不能交办新案件".into(),
-                            message_en: "this department is inactive and takes no new cases".into(),
-                        }));
-                    }
-                    Some(_) => {}
-                }
+                // An inactive department keeps its old cases but takes no new ones.
+                self.department_for(dept, true).await?;
                 let (due, workdays) = match req.due_at {
                     Some(d) if d.timestamp_millis() <= now => {
                         return Err(ApiError::field(minsheng_model::FieldError {
