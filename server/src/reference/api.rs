@@ -215,11 +215,7 @@ impl ReferenceApi {
             duty.and_then(|c| c.hours.as_deref()),
             duty_limits::HOURS_MAX,
         )?;
-        if let Some(a) = d.area_id
-            && self.state.db.area(a).await?.is_none()
-        {
-            return Err(ApiError::not_found("unknown_area", "区域不存在"));
-        }
+        self.state.known_area(d.area_id).await?;
         Ok(DepartmentRecord {
             code: d.code.trim(),
             name: d.name.trim(),
@@ -253,11 +249,7 @@ impl ReferenceApi {
         hours_ok("resolve_hours", resolve_hours)?;
         hours_ok("accept_hours", c.accept_hours)?;
         hours_ok("sign_hours", c.sign_hours)?;
-        if let Some(d) = c.default_department_id
-            && self.state.db.department(d).await?.is_none()
-        {
-            return Err(ApiError::not_found("unknown_department", "部门不存在"));
-        }
+        self.state.known_department(c.default_department_id).await?;
         Ok(CategoryRecord {
             code: c.code.trim(),
             name: c.name.trim(),
@@ -759,11 +751,7 @@ impl ReferenceApi {
                 message_en: "a handler must belong to a department".into(),
             }));
         }
-        if let Some(d) = u.department_id
-            && self.state.db.department(d).await?.is_none()
-        {
-            return Err(ApiError::not_found("unknown_department", "部门不存在"));
-        }
+        self.state.known_department(u.department_id).await?;
         let row = self
             .state
             .db
@@ -799,11 +787,7 @@ impl ReferenceApi {
                 .ok_or_else(|| ApiError::internal("unknown role in database"))?;
             crate::policy::may_be_granted_city(role)?;
         }
-        if let Some(a) = body.area_id
-            && self.state.db.area(a).await?.is_none()
-        {
-            return Err(ApiError::not_found("unknown_area", "区域不存在"));
-        }
+        self.state.known_area(body.area_id).await?;
         if !self
             .state
             .db
@@ -968,6 +952,26 @@ fn level_error(msg: &str) -> ApiError {
 }
 
 impl AppState {
+    /// 404 `unknown_area` when `id` names no area (`None` is fine).
+    pub(crate) async fn known_area(&self, id: Option<i64>) -> Result<(), ApiError> {
+        match id {
+            Some(a) if self.db.area(a).await?.is_none() => {
+                Err(ApiError::not_found("unknown_area", "区域不存在"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// 404 `unknown_department` when `id` names no department (`None` is fine).
+    pub(crate) async fn known_department(&self, id: Option<i64>) -> Result<(), ApiError> {
+        match id {
+            Some(d) if self.db.department(d).await?.is_none() => {
+                Err(ApiError::not_found("unknown_department", "部门不存在"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Creates a password user after checking the role's bindings (the command line: its
     /// audit entry has no actor).
     pub async fn create_user(&self, u: &NewUser) -> Result<i64, ApiError> {
@@ -1005,16 +1009,8 @@ impl AppState {
                 "承办人必须属于一个部门",
             ));
         }
-        if let Some(d) = u.department_id
-            && self.db.department(d).await?.is_none()
-        {
-            return Err(ApiError::not_found("unknown_department", "部门不存在"));
-        }
-        if let Some(a) = u.area_id
-            && self.db.area(a).await?.is_none()
-        {
-            return Err(ApiError::not_found("unknown_area", "区域不存在"));
-        }
+        self.known_department(u.department_id).await?;
+        self.known_area(u.area_id).await?;
         let all_areas = u.all_areas.unwrap_or(false);
         if all_areas {
             crate::policy::may_be_granted_city(u.role)?;
