@@ -492,6 +492,33 @@ api_object! {
         pub score: Option<f64>,
         /// 1 is best; rows without a score come last, unranked.
         pub rank: Option<i64>,
+        /// The channel mix (信、访、网、电、微 and supervision): the row's cases per channel,
+        /// every channel listed (zero included), in a fixed order.
+        #[serde(default)]
+        pub channels: Vec<ChannelCount>,
+        /// The row's figures in the periods before this one and in this one, oldest first
+        /// (as many as the request's `trend` asked for; empty without it).
+        #[serde(default)]
+        pub trend: Vec<StatsTrendPoint>,
+    }
+
+    /// Cases that came in through one channel.
+    pub struct ChannelCount {
+        pub channel: Channel,
+        pub count: i64,
+    }
+
+    /// One period of a row's trend.
+    pub struct StatsTrendPoint {
+        /// First day of the period (Beijing time).
+        pub from: String,
+        pub total: i64,
+        pub response_rate: Option<f64>,
+        pub resolution_rate: Option<f64>,
+        pub satisfaction_rate: Option<f64>,
+        pub on_time_rate: Option<f64>,
+        pub reopen_rate: Option<f64>,
+        pub score: Option<f64>,
     }
 
     /// Statistics for one period, grouped by department, area or category.
@@ -609,4 +636,39 @@ fn yes() -> bool {
 
 fn functional() -> crate::admin::DepartmentKind {
     crate::admin::DepartmentKind::Functional
+}
+
+impl StatsRow {
+    /// The value a numeric column sorts by (`None`: nothing to rate, always last).
+    fn sort_value(&self, by: StatsSort) -> Option<f64> {
+        match by {
+            StatsSort::Rank => self.rank.map(|r| r as f64),
+            StatsSort::Name => None,
+            StatsSort::Total => Some(self.total as f64),
+            StatsSort::ResponseRate => self.response_rate,
+            StatsSort::ResolutionRate => self.resolution_rate,
+            StatsSort::SatisfactionRate => self.satisfaction_rate,
+            StatsSort::OnTimeRate => self.on_time_rate,
+            StatsSort::ReopenRate => self.reopen_rate,
+            StatsSort::AvgResolveHours => self.avg_resolve_hours,
+        }
+    }
+}
+
+/// Sorts statistics rows by a column, the same way on the server (the Excel export) and in
+/// the widget (the 研判 table): rows without a value last in either direction, ties kept in
+/// their order (the ranking's).
+pub fn sort_stats_rows(rows: &mut [StatsRow], by: StatsSort, desc: bool) {
+    rows.sort_by(|a, b| {
+        let ord = match by {
+            StatsSort::Name => a.name.cmp(&b.name),
+            _ => match (a.sort_value(by), b.sort_value(by)) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (Some(_), None) => return std::cmp::Ordering::Less,
+                (None, Some(_)) => return std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            },
+        };
+        if desc { ord.reverse() } else { ord }
+    });
 }

@@ -267,6 +267,8 @@ wire_enum!(
         Week => "week",
         Month => "month",
         Quarter => "quarter",
+        /// 半年督: January–June or July–December.
+        HalfYear => "half_year",
         Year => "year",
     }
 );
@@ -286,5 +288,20 @@ wire_enum!(
         Community => "community",
         Supervisor => "supervisor",
         Responsible => "responsible",
+    }
+);
+
+wire_enum!(
+    /// A column the period statistics can be sorted by.
+    StatsSort {
+        Rank => "rank",
+        Name => "name",
+        Total => "total",
+        ResponseRate => "response_rate",
+        ResolutionRate => "resolution_rate",
+        SatisfactionRate => "satisfaction_rate",
+        OnTimeRate => "on_time_rate",
+        ReopenRate => "reopen_rate",
+        AvgResolveHours => "avg_resolve_hours",
     }
 );

@@ -227,3 +227,154 @@ async fn stats_give_the_standard_rates_per_department_and_export_to_excel() {
     )
     .await;
 }
+
+/// Files a case as `token` through `channel` (`None`: the resident's own), then accepts
+/// and assigns it to the roads department.
+async fn case_through(
+    app: &minsheng_tests::TestApp,
+    w: &World,
+    token: &str,
+    channel: Option<&str>,
+) -> i64 {
+    let mut body = json!({
+        "client_request_id": uuid::Uuid::new_v4().to_string(),
+        "category_id": w.cat_light,
+        "description": "路灯不亮,晚上出行不便",
+        "area_id": w.grid_a,
+    });
+    if let Some(c) = channel {
+        body["channel"] = json!(c);
+    }
+    let id = app.post("/api/v1/cases", token, body).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    w.accept_and_assign(app, id).await;
+    id
+}
+
+#[tokio::test]
+async fn half_year_stats_count_the_channel_mix_and_the_trend_as_counted_by_hand() {
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            // Second half of 2025: two phone calls, the last ten minutes before new year.
+            app.set_clock("2025-09-01T10:00:00+08:00");
+            let old = case_through(&app, &w, &w.dispatcher, Some("phone")).await;
+            w.sign_and_resolve(&app, old).await;
+            app.set_clock("2025-12-31T23:50:00+08:00");
+            case_through(&app, &w, &w.dispatcher, Some("phone")).await;
+            // First half of 2026: a resident's own, a phone call, a letter, two visits;
+            // and one just after it ends (second half), which must not count.
+            app.set_clock("2026-01-01T00:05:00+08:00");
+            let own = case_through(&app, &w, &w.resident_a, None).await;
+            let own_channel = app.get(&format!("/api/v1/cases/{own}"), &w.dispatcher).await.expect(200)
+                ["channel"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            app.set_clock("2026-03-10T09:00:00+08:00");
+            case_through(&app, &w, &w.dispatcher, Some("phone")).await;
+            case_through(&app, &w, &w.dispatcher, Some("letter")).await;
+            case_through(&app, &w, &w.dispatcher, Some("visit")).await;
+            app.set_clock("2026-06-30T23:59:00+08:00");
+            case_through(&app, &w, &w.dispatcher, Some("visit")).await;
+            app.set_clock("2026-07-01T00:01:00+08:00");
+            case_through(&app, &w, &w.dispatcher, Some("phone")).await;
+
+            app.set_clock("2026-07-02T10:00:00+08:00");
+            let r = app
+                .get(
+                    "/api/v1/stats?period=half_year&date=2026-05-20&group_by=department&trend=3",
+                    &w.leader,
+                )
+                .await
+                .expect(200);
+            assert_eq!(
+                (r["period"].as_str(), r["from"].as_str(), r["to"].as_str()),
+                (Some("half_year"), Some("2026-01-01"), Some("2026-07-01"))
+            );
+            let roads = r["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["key_id"] == w.dept_roads)
+                .unwrap()
+                .clone();
+            assert_eq!(roads["total"], 5);
+            let mix: std::collections::BTreeMap<String, i64> = roads["channels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| (c["channel"].as_str().unwrap().to_string(), c["count"].as_i64().unwrap()))
+                .collect();
+            let mut by_hand: std::collections::BTreeMap<String, i64> =
+                ["wechat", "web", "phone", "letter", "visit", "supervision"]
+                    .iter()
+                    .map(|c| (c.to_string(), 0))
+                    .collect();
+            *by_hand.get_mut("phone").unwrap() += 1;
+            *by_hand.get_mut("letter").unwrap() += 1;
+            *by_hand.get_mut("visit").unwrap() += 2;
+            *by_hand.entry(own_channel.clone()).or_default() += 1;
+            assert_eq!(mix, by_hand, "every channel listed, counted as by hand");
+            let trend: Vec<(String, i64)> = roads["trend"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p["from"].as_str().unwrap().to_string(), p["total"].as_i64().unwrap()))
+                .collect();
+            assert_eq!(
+                trend,
+                [
+                    ("2025-01-01".to_string(), 0),
+                    ("2025-07-01".to_string(), 2),
+                    ("2026-01-01".to_string(), 5)
+                ]
+            );
+            // The 2025 half: one of two resolved, on time, signed on time.
+            assert_eq!(roads["trend"][1]["resolution_rate"], 0.5);
+            assert_eq!(roads["trend"][2]["score"], roads["score"]);
+            // Without `trend`, no trend; more than 12 periods is refused.
+            let plain = app
+                .get("/api/v1/stats?period=half_year&date=2026-05-20", &w.leader)
+                .await
+                .expect(200);
+            assert_eq!(plain["rows"][0]["trend"].as_array().map(Vec::len), Some(0));
+            app.get("/api/v1/stats?trend=13", &w.leader)
+                .await
+                .expect_error(400, "invalid_trend");
+
+            // The export for the same parameters: the channel columns and the trend's scores.
+            let resp = app
+                .client
+                .get(app.url(
+                    "/api/v1/exports/stats.xlsx?period=half_year&date=2026-05-20&group_by=department&trend=3&sort=total&desc=true",
+                ))
+                .bearer_auth(&w.leader)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 200);
+            let mut book: Xlsx<_> =
+                Xlsx::new(std::io::Cursor::new(resp.bytes().await.unwrap().to_vec())).unwrap();
+            let sheet = book.worksheet_range("统计").unwrap();
+            let rows: Vec<Vec<String>> = sheet
+                .rows()
+                .map(|r| r.iter().map(|c| c.to_string()).collect())
+                .collect();
+            assert_eq!(rows[0][0], "统计周期:2026-01-01 至 2026-07-01(不含)");
+            let header = &rows[2];
+            let col = |h: &str| header.iter().position(|x| x == h).unwrap_or_else(|| panic!("no column {h}: {header:?}"));
+            let first = &rows[3];
+            assert_eq!(first[1], "城管局", "sorted by total, descending");
+            assert_eq!(first[col("诉求总数")], "5");
+            assert_eq!(first[col("渠道:电话")], "1");
+            assert_eq!(first[col("渠道:来信")], "1");
+            assert_eq!(first[col("渠道:来访")], "2");
+            assert_eq!(first[col("渠道:监督员")], "0");
+            assert!(header.iter().any(|h| h == "综合得分 2025-07-01起"));
+        },
+    )
+    .await;
+}

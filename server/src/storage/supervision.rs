@@ -23,6 +23,7 @@ pub struct DueCase {
 pub struct StatRow {
     pub id: i64,
     pub status: String,
+    pub channel: String,
     pub category_id: i64,
     pub department_id: Option<i64>,
     pub area_path: Option<String>,
@@ -64,7 +65,7 @@ impl Db {
     /// Cases created in `[from, to)` within `scope`, with the first time each step happened.
     pub async fn stat_rows(&self, scope: &Scope, from: i64, to: i64) -> StoreResult<Vec<StatRow>> {
         let mut sql = Sql::new(
-            "SELECT c.id, c.status, c.category_id, c.department_id, a.path AS area_path, c.created_at, c.due_at,
+            "SELECT c.id, c.status, c.channel, c.category_id, c.department_id, a.path AS area_path, c.created_at, c.due_at,
                     c.resolved_at, c.satisfaction, c.sign_due_at,
                     (SELECT MIN(e.at) FROM case_events e WHERE e.case_id = c.id AND e.kind = 'accept') AS first_accept,
                     (SELECT MIN(e.at) FROM case_events e WHERE e.case_id = c.id AND e.kind = 'assign') AS first_assign,

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use minsheng_model::{
-    AreaLevel, CaseView, Channel, StatsGroupBy, StatsPeriod, StatsReport, StatsRow,
+    AreaLevel, CaseView, Channel, ChannelCount, StatsGroupBy, StatsPeriod, StatsReport, StatsRow,
+    StatsSort, StatsTrendPoint, sort_stats_rows,
 };
 use poem_openapi::OpenApi;
 use poem_openapi::param::Query;
@@ -30,6 +31,20 @@ const EXPORT_MAX: i64 = 50_000;
 fn pct(v: Option<f64>) -> String {
     v.map(|x| format!("{:.1}%", x * 100.0))
         .unwrap_or_else(|| "—".into())
+}
+
+/// A channel's Chinese name, for the export's headers.
+fn channel_label(c: Channel) -> &'static str {
+    match c {
+        Channel::Wechat => "微信",
+        Channel::Web => "网站",
+        Channel::Phone => "电话",
+        Channel::Letter => "来信",
+        Channel::Visit => "来访",
+        Channel::Supervision => "监督员",
+        #[allow(unreachable_patterns)]
+        _ => c.as_str(),
+    }
 }
 
 pub(crate) fn xlsx_error(e: rust_xlsxwriter::XlsxError) -> ApiError {
@@ -86,9 +101,27 @@ impl SupervisionApi {
         group_by: Option<String>,
         area_level: Option<String>,
     ) -> Result<StatsReport, ApiError> {
+        self.report_with_trend(scope, period, date, group_by, area_level, 0)
+            .await
+    }
+
+    /// The report, each row with its figures in the `trend` periods ending with this one
+    /// (0: none).
+    pub(crate) async fn report_with_trend(
+        &self,
+        scope: &Scope,
+        period: Option<String>,
+        date: Option<String>,
+        group_by: Option<String>,
+        area_level: Option<String>,
+        trend: usize,
+    ) -> Result<StatsReport, ApiError> {
         let period_name = period.unwrap_or_else(|| "month".into());
         let period = Period::parse(&period_name).ok_or_else(|| {
-            ApiError::bad_request("invalid_period", "period 应为 week、month、quarter 或 year")
+            ApiError::bad_request(
+                "invalid_period",
+                "period 应为 week、month、quarter、half_year 或 year",
+            )
         })?;
         let by_name = group_by.unwrap_or_else(|| "department".into());
         let by = match by_name.as_str() {
@@ -134,6 +167,62 @@ impl SupervisionApi {
             )
             .await?;
         let areas = self.state.areas().await?;
+        // The trend: the same grouping over each of the periods ending with this one.
+        let mut trends: std::collections::HashMap<Option<i64>, Vec<StatsTrendPoint>> =
+            std::collections::HashMap::new();
+        let spans = if trend > 0 {
+            period.back(day, trend)
+        } else {
+            Vec::new()
+        };
+        let empty_trend = |spans: &[(NaiveDate, NaiveDate)]| -> Vec<StatsTrendPoint> {
+            spans
+                .iter()
+                .map(|(f, _)| StatsTrendPoint {
+                    from: f.to_string(),
+                    total: 0,
+                    response_rate: None,
+                    resolution_rate: None,
+                    satisfaction_rate: None,
+                    on_time_rate: None,
+                    reopen_rate: None,
+                    score: None,
+                })
+                .collect()
+        };
+        if let (Some(first), Some(last)) = (spans.first(), spans.last()) {
+            let wide = self
+                .state
+                .db
+                .stat_rows(
+                    scope,
+                    crate::beijing_day_start(first.0),
+                    crate::beijing_day_start(last.1),
+                )
+                .await?;
+            let now = self.state.clock.now_ms();
+            for (i, (a, b)) in spans.iter().enumerate() {
+                let (a_ms, b_ms) = (crate::beijing_day_start(*a), crate::beijing_day_start(*b));
+                let part: Vec<_> = wide
+                    .iter()
+                    .filter(|r| r.created_at >= a_ms && r.created_at < b_ms)
+                    .cloned()
+                    .collect();
+                for (key, t) in tally(&part, &[], by, &areas, &level, now) {
+                    let points = trends.entry(key).or_insert_with(|| empty_trend(&spans));
+                    points[i] = StatsTrendPoint {
+                        from: a.to_string(),
+                        total: t.total,
+                        response_rate: t.response_rate(),
+                        resolution_rate: t.resolution_rate(),
+                        satisfaction_rate: t.satisfaction_rate(),
+                        on_time_rate: t.on_time_rate(),
+                        reopen_rate: t.reopen_rate(),
+                        score: t.score(),
+                    };
+                }
+            }
+        }
         let names: std::collections::HashMap<i64, String> = match by {
             GroupBy::Department => self
                 .state
@@ -183,6 +272,14 @@ impl SupervisionApi {
             joint_cases: t.joint_cases.len() as i64,
             score: t.score(),
             rank: None,
+            channels: Channel::ALL
+                .iter()
+                .map(|c| ChannelCount {
+                    channel: *c,
+                    count: t.channels.get(c.as_str()).copied().unwrap_or(0),
+                })
+                .collect(),
+            trend: trends.remove(&key).unwrap_or_else(|| empty_trend(&spans)),
         })
         .collect();
         out.sort_by(|a, b| {
@@ -216,7 +313,7 @@ impl SupervisionApi {
     async fn stats(
         &self,
         auth: BearerAuth,
-        /// `week`, `month` (default), `quarter` or `year`.
+        /// `week`, `month` (default), `quarter`, `half_year` or `year`.
         period: Query<Option<StatsPeriod>>,
         /// Any day in the period (YYYY-MM-DD, Beijing time); default today.
         date: Query<Option<Day>>,
@@ -224,21 +321,29 @@ impl SupervisionApi {
         group_by: Query<Option<StatsGroupBy>>,
         /// For `group_by=area`: the level to group at (default `street`).
         area_level: Query<Option<AreaLevel>>,
+        /// Each row's figures in this many periods ending with this one, oldest first
+        /// (default 0: no trend).
+        #[oai(validator(minimum(value = "0"), maximum(value = "12")))]
+        trend: Query<Option<u32>>,
     ) -> Result<Json<StatsReport>, ApiError> {
         let (_, scope) = self.reader(&auth).await?;
         Ok(Json(
-            self.report(
+            self.report_with_trend(
                 &scope,
                 period.0.map(|p| p.as_str().into()),
                 date.0.map(Day::into_inner),
                 group_by.0.map(|g| g.as_str().into()),
                 area_level.0.map(|l| l.as_str().into()),
+                trend.0.unwrap_or(0) as usize,
             )
             .await?,
         ))
     }
 
-    /// The statistics as an Excel workbook with Chinese headers.
+    /// The statistics as an Excel workbook with Chinese headers: the rows of `/api/v1/stats`
+    /// for the same parameters (in the order `sort`/`desc` give, default the ranking), with
+    /// the channel mix and, when `trend` is given, each period's score.
+    #[allow(clippy::too_many_arguments)]
     #[oai(path = "/api/v1/exports/stats.xlsx", method = "get")]
     async fn stats_xlsx(
         &self,
@@ -247,24 +352,33 @@ impl SupervisionApi {
         date: Query<Option<Day>>,
         group_by: Query<Option<StatsGroupBy>>,
         area_level: Query<Option<AreaLevel>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "12")))] trend: Query<Option<u32>>,
+        /// The column to sort by (default the ranking).
+        sort: Query<Option<StatsSort>>,
+        /// Descending (default ascending).
+        desc: Query<Option<bool>>,
     ) -> Result<XlsxFile, ApiError> {
         let (_, scope) = self.reader(&auth).await?;
-        let r = self
-            .report(
+        let mut r = self
+            .report_with_trend(
                 &scope,
                 period.0.map(|p| p.as_str().into()),
                 date.0.map(Day::into_inner),
                 group_by.0.map(|g| g.as_str().into()),
                 area_level.0.map(|l| l.as_str().into()),
+                trend.0.unwrap_or(0) as usize,
             )
             .await?;
+        if let Some(by) = sort.0 {
+            sort_stats_rows(&mut r.rows, by, desc.0.unwrap_or(false));
+        }
         let mut wb = Workbook::new();
         let ws = wb.add_worksheet();
         ws.set_name("统计").map_err(xlsx_error)?;
         let bold = Format::new().set_bold();
         ws.write_string(0, 0, format!("统计周期:{} 至 {}(不含)", r.from, r.to))
             .map_err(xlsx_error)?;
-        let headers = [
+        let mut headers: Vec<String> = [
             "排名",
             "名称",
             "诉求总数",
@@ -276,15 +390,26 @@ impl SupervisionApi {
             "平均受理时长(小时)",
             "平均签收时长(小时)",
             "平均办结时长(小时)",
-        ];
+        ]
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+        headers.extend(
+            Channel::ALL
+                .iter()
+                .map(|c| format!("渠道:{}", channel_label(*c))),
+        );
+        if let Some(first) = r.rows.first() {
+            headers.extend(first.trend.iter().map(|p| format!("综合得分 {}起", p.from)));
+        }
         for (c, h) in headers.iter().enumerate() {
-            ws.write_string_with_format(2, c as u16, *h, &bold)
+            ws.write_string_with_format(2, c as u16, h, &bold)
                 .map_err(xlsx_error)?;
         }
         let hours = |v: Option<f64>| v.map(|h| format!("{h:.1}")).unwrap_or_else(|| "—".into());
         for (i, row) in r.rows.iter().enumerate() {
             let y = 3 + i as u32;
-            let cells = [
+            let mut cells = vec![
                 row.rank
                     .map(|r| r.to_string())
                     .unwrap_or_else(|| "—".into()),
@@ -299,8 +424,25 @@ impl SupervisionApi {
                 hours(row.avg_sign_hours),
                 hours(row.avg_resolve_hours),
             ];
+            let counts_at = cells.len();
             for (c, v) in cells.iter().enumerate() {
                 ws.write_string(y, c as u16, v).map_err(xlsx_error)?;
+            }
+            for (j, c) in Channel::ALL.iter().enumerate() {
+                let n = row
+                    .channels
+                    .iter()
+                    .find(|x| x.channel == *c)
+                    .map_or(0, |x| x.count);
+                ws.write_number(y, (counts_at + j) as u16, n as f64)
+                    .map_err(xlsx_error)?;
+            }
+            cells.clear();
+            cells.extend(row.trend.iter().map(|p| pct(p.score)));
+            let trend_at = counts_at + Channel::ALL.len();
+            for (j, v) in cells.iter().enumerate() {
+                ws.write_string(y, (trend_at + j) as u16, v)
+                    .map_err(xlsx_error)?;
             }
         }
         let bytes = wb.save_to_buffer().map_err(xlsx_error)?;

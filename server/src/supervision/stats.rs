@@ -25,6 +25,8 @@ pub enum Period {
     Week,
     Month,
     Quarter,
+    /// 半年督: January–June or July–December.
+    HalfYear,
     Year,
 }
 
@@ -34,6 +36,7 @@ impl Period {
             "week" => Some(Period::Week),
             "month" => Some(Period::Month),
             "quarter" => Some(Period::Quarter),
+            "half_year" => Some(Period::HalfYear),
             "year" => Some(Period::Year),
             _ => None,
         }
@@ -69,8 +72,27 @@ impl Period {
                 };
                 (start, end)
             }
+            Period::HalfYear => {
+                if day.month() <= 6 {
+                    (ymd(day.year(), 1), ymd(day.year(), 7))
+                } else {
+                    (ymd(day.year(), 7), ymd(day.year() + 1, 1))
+                }
+            }
             Period::Year => (ymd(day.year(), 1), ymd(day.year() + 1, 1)),
         }
+    }
+
+    /// The `n` periods ending with the one containing `day`, oldest first.
+    pub fn back(self, day: NaiveDate, n: usize) -> Vec<(NaiveDate, NaiveDate)> {
+        let mut out = Vec::with_capacity(n);
+        let mut cur = self.bounds(day);
+        for _ in 0..n {
+            out.push(cur);
+            cur = self.bounds(cur.0 - chrono::Duration::days(1));
+        }
+        out.reverse();
+        out
     }
 }
 
@@ -99,6 +121,8 @@ pub struct Tally {
     pub reported_on_time: i64,
     /// Joint cases (ids, to count each once).
     pub joint_cases: std::collections::BTreeSet<i64>,
+    /// Cases per channel (wire name).
+    pub channels: BTreeMap<String, i64>,
     accept_ms: (i64, i64),
     sign_ms: (i64, i64),
     resolve_ms: (i64, i64),
@@ -117,6 +141,7 @@ impl Tally {
     pub fn add(&mut self, r: &StatRow, now: i64) {
         let status = Status::parse(&r.status).unwrap_or(Status::Submitted);
         self.total += 1;
+        *self.channels.entry(r.channel.clone()).or_default() += 1;
         if let Some(assign) = r.first_assign {
             match r.first_sign {
                 Some(sign) => {
@@ -296,6 +321,7 @@ mod tests {
         StatRow {
             id: 1,
             status: status.into(),
+            channel: "phone".into(),
             category_id: 1,
             department_id: Some(7),
             area_path: None,
@@ -385,6 +411,31 @@ mod tests {
         assert_eq!(
             Period::Month.bounds(d).1,
             NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+        );
+    }
+
+    #[test]
+    fn half_years_run_january_to_june_and_july_to_december_and_step_back_across_years() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(
+            Period::HalfYear.bounds(day(2026, 6, 30)),
+            (day(2026, 1, 1), day(2026, 7, 1))
+        );
+        assert_eq!(
+            Period::HalfYear.bounds(day(2026, 7, 1)),
+            (day(2026, 7, 1), day(2027, 1, 1))
+        );
+        assert_eq!(
+            Period::HalfYear.back(day(2026, 3, 5), 3),
+            vec![
+                (day(2025, 1, 1), day(2025, 7, 1)),
+                (day(2025, 7, 1), day(2026, 1, 1)),
+                (day(2026, 1, 1), day(2026, 7, 1)),
+            ]
+        );
+        assert_eq!(
+            Period::Quarter.back(day(2026, 2, 1), 2)[0],
+            (day(2025, 10, 1), day(2026, 1, 1))
         );
     }
 }
