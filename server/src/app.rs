@@ -278,6 +278,7 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .nest("/w", crate::web::widget_routes(&state.cfg))
+        .at("/favicon.ico", crate::web::favicon())
         .nest(
             "/open311/v2",
             crate::channels::open311::routes(state.clone()),
