@@ -10,6 +10,7 @@ mod board;
 mod browser;
 mod calendar;
 mod coverage;
+mod judge;
 mod miniprogram;
 mod staff;
 mod track_live;

@@ -34,15 +34,16 @@ use crate::staff::status_class;
 use crate::util;
 use logic::{Batch, Dirty, Layout, StageState};
 
-/// What the big screen shows of each list per page.
-pub const SCREEN_CASES: usize = 3;
-pub const SCREEN_PROJECTS: usize = 4;
-pub const SCREEN_CIRCULARS: usize = 5;
+/// What the big screen shows of each list per page: what fits whole in its column on a 16:9
+/// screen (the layout scales with the window, so 1366×768 and 1920×1080 hold the same).
+pub const SCREEN_CASES: usize = 2;
+pub const SCREEN_PROJECTS: usize = 3;
+pub const SCREEN_CIRCULARS: usize = 4;
 pub const SCREEN_RANKINGS: usize = 10;
 pub const SCREEN_REPORTS: usize = 3;
 pub const SCREEN_POINTS: usize = 5;
 /// Duty cards per page of the big screen.
-pub const SCREEN_DUTY: usize = 3;
+pub const SCREEN_DUTY: usize = 2;
 
 #[derive(Properties, PartialEq, Clone)]
 pub struct BoardProps {
@@ -516,9 +517,8 @@ pub fn Board(props: &BoardProps) -> Html {
                 <span id="ms-live" class={classes!("ms-live", state.live.then_some("ms-on"))} data-live={state.live.to_string()}>
                     { if state.live { lang.t("● 实时更新", "● Live") } else { lang.t("○ 正在连接…", "○ Connecting…") } }
                 </span>
-                if let Some(ms) = state.updated_ms {
-                    <span class="ms-muted ms-updated">{ format!("{} {}", lang.t("更新于", "Updated"), clock(ms)) }</span>
-                }
+                // Always there (empty until the first answer), so its arrival moves nothing.
+                <span class="ms-muted ms-updated">{ state.updated_ms.map(|ms| format!("{} {}", lang.t("更新于", "Updated"), clock(ms))).unwrap_or_default() }</span>
                 <a class="ms-link ms-lang" href={other_lang_href(lang)}>{ lang.t("English", "中文") }</a>
             </div>
         </header>
@@ -538,8 +538,8 @@ pub fn Board(props: &BoardProps) -> Html {
                 <div class="ms-board-grid">
                     <div class="ms-board-col">{ cases }</div>
                     <div class="ms-board-col">{ projects }</div>
-                    <div class="ms-board-col">{ reports }{ points }</div>
-                    <div class="ms-board-col">{ circulars }{ rankings }{ duty }</div>
+                    <div class="ms-board-col">{ reports }{ points }{ duty }</div>
+                    <div class="ms-board-col">{ circulars }{ rankings }</div>
                 </div>
             } else {
                 <nav class="ms-chips ms-board-nav" aria-label={lang.t("栏目", "Sections")}>
@@ -909,18 +909,18 @@ fn rankings_panel(state: &UseReducerHandle<State>, v: &View) -> Html {
                 <div class="ms-card ms-table-wrap">
                     <table id="ms-board-ranking-table" class="ms-rank">
                         <thead><tr>
-                            <th>{ lang.t("名次", "Rank") }</th>
+                            <th>{ lang.t("名次", "#") }</th>
                             <th>{ lang.t("部门", "Department") }</th>
-                            <th>{ lang.t("响应率", "Response") }</th>
-                            <th>{ lang.t("解决率", "Resolution") }</th>
-                            <th>{ lang.t("满意率", "Satisfaction") }</th>
+                            <th title={lang.t("响应率", "Response rate")}>{ lang.t("响应率", "Resp.") }</th>
+                            <th title={lang.t("解决率", "Resolution rate")}>{ lang.t("解决率", "Solved") }</th>
+                            <th title={lang.t("满意率", "Satisfaction rate")}>{ lang.t("满意率", "Satisf.") }</th>
                             <th>{ lang.t("得分", "Score") }</th>
                         </tr></thead>
                         <tbody>
                             { for r.rows[start..end].iter().map(|row| html! {
                                 <tr data-department={row.department_name.clone()}>
                                     <td>{ row.rank.map_or("—".to_string(), |n| n.to_string()) }</td>
-                                    <td>{ &row.department_name }</td>
+                                    <td title={row.department_name.clone()}>{ &row.department_name }</td>
                                     <td>{ logic::rate(row.response_rate) }</td>
                                     <td>{ logic::rate(row.resolution_rate) }</td>
                                     <td>{ logic::rate(row.satisfaction_rate) }</td>
@@ -1049,7 +1049,7 @@ fn points_panel(state: &UseReducerHandle<State>, v: &View) -> Html {
                         { for rows[start..end].iter().map(|t| html! {
                             <li data-name={t.name.clone()}>
                                 <span class="ms-point-rank">{ t.rank }</span>
-                                <span class="ms-point-name">
+                                <span class="ms-point-name" title={t.name.clone()}>
                                     { &t.name }
                                     if people && let Some(d) = &t.department_name { <small>{ format!(" {d}") }</small> }
                                 </span>

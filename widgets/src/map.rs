@@ -112,9 +112,40 @@ fn select_value(e: &Event) -> String {
     e.target_unchecked_into::<HtmlSelectElement>().value()
 }
 
-/// The live progress map.
+mod judge;
+
+/// The page's two tabs: the live map and the leaders' 研判 (`?tab=judge` opens it).
 #[function_component]
 pub fn ProgressMap(props: &WidgetProps) -> Html {
+    let lang = props.lang;
+    let judging = use_state(|| util::query_param("tab").as_deref() == Some("judge"));
+    let tab = |id: &'static str, zh: &'static str, en: &'static str| {
+        let selected = *judging == (id == "ms-tab-judge");
+        let judging = judging.clone();
+        let onclick = Callback::from(move |_: MouseEvent| judging.set(id == "ms-tab-judge"));
+        html! {
+            <button type="button" role="tab" {id} class={classes!("ms-chip", selected.then_some("ms-selected"))}
+                aria-selected={selected.to_string()} {onclick}>{ lang.t(zh, en) }</button>
+        }
+    };
+    html! {
+        <>
+            <nav class="ms-chips ms-map-tabs" role="tablist" aria-label={lang.t("视图", "Views")}>
+                { tab("ms-tab-map", "进度图", "Map") }
+                { tab("ms-tab-judge", "研判", "Review") }
+            </nav>
+            if *judging {
+                <judge::Judge lang={lang} api={props.api.clone()} on_expired={props.on_expired.clone()} />
+            } else {
+                <MapView ..props.clone() />
+            }
+        </>
+    }
+}
+
+/// The live progress map.
+#[function_component]
+fn MapView(props: &WidgetProps) -> Html {
     let lang = props.lang;
     let api = props.api.clone();
     let areas = use_state(|| Rc::new(Vec::<AreaView>::new()));
