@@ -223,7 +223,15 @@ async fn the_document_states_the_limits_the_server_enforces() {
         Some(r) => &doc["components"]["schemas"][r.rsplit('/').next().unwrap()],
         None => period,
     };
-    assert_eq!(period["enum"], json!(["week", "month", "quarter", "year"]));
+    assert_eq!(
+        period["enum"],
+        json!(["week", "month", "quarter", "half_year", "year"])
+    );
+    let trend = param(&doc, "get", "/api/v1/stats", "trend");
+    assert_eq!(
+        (trend["minimum"].as_f64(), trend["maximum"].as_f64()),
+        (Some(0.0), Some(12.0))
+    );
     assert!(param(&doc, "get", "/api/v1/points", "month")["pattern"].is_string());
     assert_eq!(
         param(&doc, "get", "/api/v1/reports", "day")["format"],
@@ -245,6 +253,8 @@ async fn the_document_states_the_limits_the_server_enforces() {
     for (path, code) in [
         ("/api/v1/cases?limit=101", "invalid_limit"),
         ("/api/v1/stats?period=decade", "invalid_period"),
+        ("/api/v1/stats?trend=13", "invalid_trend"),
+        ("/api/v1/exports/stats.xlsx?sort=mood", "invalid_sort"),
         ("/api/v1/points?month=2026-13", "invalid_month"),
         ("/api/v1/reports?day=2026-02-30", "invalid_day"),
         ("/api/v1/cases?status=pending", "invalid_status"),
