@@ -346,4 +346,39 @@ async fn the_board_on_a_hall_screen_keeps_its_sections_apart_and_names_readable_
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // On a phone, the sections keep their place as their data arrives: the layout shift the
+    // browser measured from the first paint to everything loaded stays under 0.05.
+    let Some(b) = Browser::start("board_phone_shift").await else {
+        return;
+    };
+    b.goto(&format!("{}/w/board", site.base)).await;
+    for list in [
+        "#ms-board-case-list li",
+        "#ms-board-project-list li",
+        "#ms-board-circular-list li",
+        "#ms-board-ranking-table td",
+        "#ms-board-points-departments li",
+        "#ms-board-duty-list li",
+    ] {
+        b.wait_for(list).await;
+    }
+    let shift = b
+        .js(r#"
+            return new Promise(done => {
+                let sum = 0;
+                new PerformanceObserver(list => {
+                    for (const e of list.getEntries()) if (!e.hadRecentInput) sum += e.value;
+                }).observe({ type: 'layout-shift', buffered: true });
+                setTimeout(() => done(sum), 300);
+            });
+        "#)
+        .await;
+    let shot = b.screenshot("board-phone-360").await;
+    assert!(
+        shift.as_f64().is_some_and(|s| s < 0.05),
+        "cumulative layout shift {shift} ({})",
+        shot.display()
+    );
+    b.close().await;
 }
