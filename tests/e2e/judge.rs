@@ -274,6 +274,37 @@ const LAYOUT_PROBLEMS: &str = r#"
     return problems;
 "#;
 
+/// Text whose contrast with what is behind it is below WCAG AA (4.5:1, or 3:1 for large
+/// text: 24 px, or 18.66 px bold), computed from the page's colours.
+const LOW_CONTRAST: &str = r#"
+    const rgb = c => (c.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+        const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = el => {
+        for (let e = el; e; e = e.parentElement) {
+            const c = rgb(getComputedStyle(e).backgroundColor);
+            if (c.length >= 3 && (c.length < 4 || c[3] > 0.5)) return c;
+        }
+        return [255, 255, 255];
+    };
+    const low = [];
+    for (const el of document.querySelectorAll('#ms-board *')) {
+        const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+        if (!own || !el.getClientRects().length) continue;
+        const st = getComputedStyle(el);
+        if (st.visibility === 'hidden' || parseFloat(st.opacity) === 0) continue;
+        const fg = rgb(st.color), bg = background(el);
+        const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+        const ratio = (a + 0.05) / (b + 0.05);
+        const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight) >= 700;
+        const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+        if (ratio < need) low.push(`${el.tagName}.${el.className} "${el.textContent.trim().slice(0, 20)}" ${ratio.toFixed(2)}`);
+    }
+    return [...new Set(low)];
+"#;
+
 #[tokio::test]
 async fn the_board_on_a_hall_screen_keeps_its_sections_apart_and_names_readable_at_three_sizes() {
     let Some(site) = demo_site("board_screen_sizes").await else {
@@ -339,6 +370,10 @@ async fn the_board_on_a_hall_screen_keeps_its_sections_apart_and_names_readable_
             let titled = b
                 .js("return [...document.querySelectorAll('#ms-board-ranking-table td:nth-child(2)')].every(td => td.title === td.textContent.trim())")
                 .await;
+            let low = b.js(LOW_CONTRAST).await;
+            if low != json!([]) {
+                failures.push(format!("{w}×{h} {lang}: low contrast {low}"));
+            }
             if titled != json!(true) {
                 failures.push(format!("{w}×{h} {lang}: names without their title"));
             }
@@ -375,6 +410,13 @@ async fn the_board_on_a_hall_screen_keeps_its_sections_apart_and_names_readable_
         "#)
         .await;
     let shot = b.screenshot("board-phone-360").await;
+    let low = b.js(LOW_CONTRAST).await;
+    assert_eq!(
+        low,
+        json!([]),
+        "text below WCAG AA contrast ({})",
+        shot.display()
+    );
     assert!(
         shift.as_f64().is_some_and(|s| s < 0.05),
         "cumulative layout shift {shift} ({})",
