@@ -574,6 +574,7 @@ async fn recipe(
         "POST /api/v1/projects/{id}/stages/{stage_id}/photos" => Call::new(image(Vec::new()))
             .param("id", fx.project)
             .param("stage_id", fx.stage),
+        "POST /api/v1/projects/{id}/take" => none().param("id", fx.project),
         "GET /api/v1/public/projects/{id}" => none().param("id", fx.project),
         "GET /api/v1/public/project-photos/{id}" => none().param("id", fx.project_photo),
         "POST /api/v1/reports" => Call::new(json_body(

@@ -10,6 +10,7 @@
 //!   deadline (a department released before its deadline without answering is not counted),
 //!   those answered by the deadline; and the joint cases (cases with summoned departments) —
 //!   per department, the joint cases it was summoned to.
+//! - 领导包案: the cases a leader took (or was named to by the desk's escalation).
 //! - average hours to accept (from submission), to sign (from assignment), to resolve (from signing).
 
 use std::collections::BTreeMap;
@@ -99,6 +100,8 @@ pub struct Tally {
     pub reported_on_time: i64,
     /// Joint cases (ids, to count each once).
     pub joint_cases: std::collections::BTreeSet<i64>,
+    /// 领导包案: cases a leader took.
+    pub leader_cases: i64,
     accept_ms: (i64, i64),
     sign_ms: (i64, i64),
     resolve_ms: (i64, i64),
@@ -117,6 +120,9 @@ impl Tally {
     pub fn add(&mut self, r: &StatRow, now: i64) {
         let status = Status::parse(&r.status).unwrap_or(Status::Submitted);
         self.total += 1;
+        if r.with_leader {
+            self.leader_cases += 1;
+        }
         if let Some(assign) = r.first_assign {
             match r.first_sign {
                 Some(sign) => {
@@ -308,6 +314,7 @@ mod tests {
             first_sign: Some(3 * H),
             sign_due_at: Some(4 * H),
             reopens,
+            with_leader: false,
         }
     }
 
