@@ -87,6 +87,8 @@ impl Lang {
                 Action::ReportIn => self.t("报到", "Reported in"),
                 Action::PartDone => self.t("协办完成", "Part done"),
                 Action::Release => self.t("解除协办", "Released"),
+                Action::Take => self.t("领导包案", "Taken by a leader"),
+                Action::Instruct => self.t("领导批示", "Leader's instruction"),
             },
             _ => self.t("更新", "Updated"),
         }
