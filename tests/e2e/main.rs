@@ -10,6 +10,8 @@ mod board;
 mod browser;
 mod calendar;
 mod coverage;
+mod hotline;
+mod leader;
 mod miniprogram;
 mod staff;
 mod track_live;
