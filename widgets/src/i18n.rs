@@ -70,6 +70,7 @@ impl Lang {
         match (kind, Action::parse(kind)) {
             ("submit", _) => self.t("提交诉求", "Submitted"),
             ("auto_close", _) => self.t("逾期未评价，自动销号", "Closed automatically"),
+            ("citizen_update", _) => self.t("群众补充", "Citizen's update"),
             (_, Some(a)) => match a {
                 Action::Accept => self.t("受理", "Accepted"),
                 Action::Reject => self.t("不予受理", "Rejected"),
