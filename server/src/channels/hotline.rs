@@ -415,3 +415,30 @@ pub async fn send(state: &AppState) -> anyhow::Result<usize> {
     }
     Ok(sent)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_hex_hmac_sha256_of_the_body() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn only_results_leave_the_district() {
+        assert_eq!(result_status("resolve"), Some("resolved"));
+        assert_eq!(result_status("close"), Some("closed"));
+        assert_eq!(result_status("auto_close"), Some("closed"));
+        assert_eq!(result_status("reject"), Some("returned"));
+        for inside in [
+            "submit", "accept", "assign", "sign", "return", "progress", "escalate",
+        ] {
+            assert_eq!(result_status(inside), None, "{inside}");
+        }
+    }
+}

@@ -154,9 +154,8 @@ pub fn Hotline(props: &TabProps) -> Html {
                 on_expired.clone(),
             );
             wasm_bindgen_futures::spawn_local(async move {
-                let r: Result<Value, ApiError> = api
-                    .request("PUT", "/api/v1/admin/hotline-categories", Some(&body))
-                    .await;
+                let r: Result<HotlineCategories, ApiError> =
+                    api.put("/api/v1/admin/hotline-categories", &body).await;
                 match r {
                     Ok(_) => {
                         message.set(Some(Ok(lang
