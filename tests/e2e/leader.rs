@@ -63,6 +63,11 @@ async fn a_leader_takes_a_case_and_instructs_and_the_handler_sees_the_banner_on_
     desk.click(&format!("{card} button[data-confirm=instruct]"))
         .await;
     desk.wait_for(&format!("{card} .ms-error")).await;
+    assert!(
+        desk.text(&format!("{card} .ms-error"))
+            .await
+            .contains("批示内容")
+    );
     let note = "请城管局三日内修复路灯，办结后报我";
     desk.type_into(&format!("{card} textarea[name=note]"), note)
         .await;
@@ -128,4 +133,18 @@ async fn a_leader_takes_a_case_and_instructs_and_the_handler_sees_the_banner_on_
     );
     let shot = phone.screenshot("leader-handler-banner-360").await;
     keep(&shot, "leader-handler-banner-360");
+
+    // The leader on a phone: 我包的案件 with its banner, no wider than the screen.
+    super::switch_with_ticket(&phone, &site, &w.leader, "/w/progress-map").await;
+    phone
+        .wait_for(&format!(
+            "#ms-leader-cases [data-case-id=\"{id}\"] .ms-instruction"
+        ))
+        .await;
+    let overflow = phone
+        .js("return document.documentElement.scrollWidth > window.innerWidth")
+        .await;
+    assert_eq!(overflow, json!(false), "the leader's panel fits 360 px");
+    let shot = phone.screenshot("leader-mine-360").await;
+    keep(&shot, "leader-mine-360");
 }

@@ -331,7 +331,10 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
                 Action::Reject | Action::Return if req.reason.is_none() => {
                     Some(lang.t("请填写原因。", "Please give a reason."))
                 }
-                Action::Resolve | Action::Progress | Action::Instruct if req.note.is_none() => {
+                Action::Instruct if req.note.is_none() => {
+                    Some(lang.t("请填写批示内容。", "Please write the instruction."))
+                }
+                Action::Resolve | Action::Progress if req.note.is_none() => {
                     Some(lang.t("请填写说明。", "Please write a note."))
                 }
                 Action::Assign if req.department_id.is_none() => {
