@@ -220,7 +220,7 @@ pub fn Hotline(props: &TabProps) -> Html {
                                 <select id="ms-hotline-default" onchange={on_default}>{ options(&default) }</select>
                             </label>
                             <div class="ms-table-wrap">
-                                <table class="ms-table">
+                                <table class="ms-table ms-table-stack">
                                     <thead><tr>
                                         <th>{ lang.t("热线代码", "Hotline code") }</th>
                                         <th>{ lang.t("诉求类别", "Category") }</th>
@@ -254,16 +254,16 @@ pub fn Hotline(props: &TabProps) -> Html {
                                             };
                                             html! {
                                                 <tr class="ms-hotline-row">
-                                                    <td data-label={lang.t("热线代码", "Hotline code")}>
+                                                    <td class="ms-block" data-label={lang.t("热线代码", "Hotline code")}>
                                                         <input type="text" maxlength="32" value={r.code.clone()}
                                                             aria-label={lang.t("热线代码", "Hotline code")} onchange={set_code} />
                                                     </td>
-                                                    <td data-label={lang.t("诉求类别", "Category")}>
+                                                    <td class="ms-block" data-label={lang.t("诉求类别", "Category")}>
                                                         <select aria-label={lang.t("诉求类别", "Category")} onchange={set_category}>
                                                             { options(&r.category_id) }
                                                         </select>
                                                     </td>
-                                                    <td><button type="button" class="ms-link" onclick={remove}>{ lang.t("删除", "Remove") }</button></td>
+                                                    <td class="ms-row-actions"><button type="button" class="ms-link" onclick={remove}>{ lang.t("删除", "Remove") }</button></td>
                                                 </tr>
                                             }
                                         }) }
@@ -275,8 +275,8 @@ pub fn Hotline(props: &TabProps) -> Html {
                                 Some(Err(m)) => html! { <p class="ms-error" role="alert">{ m.clone() }</p> },
                                 None => html! {},
                             } }
-                            <div class="ms-actions">
-                                <button type="button" class="ms-act ms-secondary" id="ms-hotline-add" onclick={add}>
+                            <div class="ms-form-actions">
+                                <button type="button" class="ms-act ms-act-quiet" id="ms-hotline-add" onclick={add}>
                                     { lang.t("添加一行", "Add a row") }
                                 </button>
                                 <button type="button" class="ms-act" id="ms-hotline-save" onclick={save}>
