@@ -216,8 +216,9 @@ pub fn LeaderPanel(props: &LeaderPanelProps) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn the_leaders_lists_ask_for_their_cases_with_the_filters() {
         assert_eq!(
             list_query(View::Mine, "", false),
