@@ -58,7 +58,7 @@ enum Command {
         #[arg(long)]
         name: String,
         /// `open311` (default) or `hotline`.
-        #[arg(long, default_value = "open311")]
+        #[arg(long, default_value = "open311", value_parser = ["open311", "hotline"])]
         scope: String,
     },
     /// Revoke an Open311 API key by the name it was created with.
