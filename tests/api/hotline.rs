@@ -147,7 +147,7 @@ async fn a_ticket_becomes_one_phone_case_with_the_mapped_category_and_the_hotlin
         };
         assert_eq!(case_due(&case), due.timestamp());
 
-        // The desk assigns without a deadline, and with its own: the hotline's stays.
+        // The desk assigns without a deadline: the hotline's stays.
         w.accept_and_assign(&app, case_id).await;
         let case = app
             .get(&format!("/api/v1/cases/{case_id}"), &w.dispatcher)
@@ -169,6 +169,29 @@ async fn a_ticket_becomes_one_phone_case_with_the_mapped_category_and_the_hotlin
         )
         .unwrap();
         assert_eq!(recorded.timestamp(), due.timestamp());
+
+        // A deadline the desk gives does not replace the hotline's either.
+        let mut body = ticket_body("SZ12345-20261206-0005", None);
+        body["due_at"] = json!(due);
+        let own_due = ticket(&app, &key, body).await.expect(201)["case_id"]
+            .as_i64()
+            .unwrap();
+        app.act(&w.dispatcher, own_due, json!({ "action": "accept" }))
+            .await
+            .expect(200);
+        let later = chrono::Utc::now() + chrono::Duration::days(10);
+        app.act(
+            &w.dispatcher,
+            own_due,
+            json!({ "action": "assign", "department_id": w.dept_roads, "due_at": later }),
+        )
+        .await
+        .expect(200);
+        let case = app
+            .get(&format!("/api/v1/cases/{own_due}"), &w.dispatcher)
+            .await
+            .expect(200);
+        assert_eq!(case_due(&case), due.timestamp(), "{case}");
 
         // No code, and a code nobody mapped: the default category.
         let plain = ticket(&app, &key, ticket_body("SZ12345-20261206-0002", None))
