@@ -121,7 +121,7 @@ async fn a_ticket_becomes_one_phone_case_with_the_mapped_category_and_the_hotlin
             "one audited change (the refused ones wrote nothing): {audit}"
         );
 
-        // In: a mapped code, the hotline's deadline (three days, shorter than ours).
+        // In: a mapped code (urgent: ours would be two hours) and the hotline's deadline, three days.
         let due = chrono::Utc::now() + chrono::Duration::days(3);
         let due = chrono::DateTime::from_timestamp(due.timestamp(), 0).unwrap();
         let mut body = ticket_body("SZ12345-20261206-0001", Some("URG-01"));
