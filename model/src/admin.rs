@@ -23,6 +23,7 @@ labelled_enum!(
         PointRule => "point_rule", "积分规则", "Point rule",
         ApiKey => "api_key", "接口密钥", "API key",
         Calendar => "calendar", "工作日历", "Working calendar",
+        HotlineCategories => "hotline_categories", "热线类别对照", "Hotline categories",
     }
 );
 
@@ -177,6 +178,8 @@ api_object! {
     pub struct ApiKeyView {
         pub id: i64,
         pub name: String,
+        /// `open311` or `hotline`.
+        pub scope: crate::hotline::ApiKeyScope,
         pub created_at: DateTime<Utc>,
         pub revoked_at: Option<DateTime<Utc>>,
     }

@@ -293,6 +293,23 @@ api_object! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
         pub joint: Option<JointView>,
+        /// 领导包案: the leader who took the case, and their latest instruction (批示).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
+        pub leader: Option<CaseLeaderView>,
+    }
+
+    /// The leader who took a case (包案) and their latest instruction (批示).
+    pub struct CaseLeaderView {
+        pub leader_id: i64,
+        pub leader_name: String,
+        pub taken_at: DateTime<Utc>,
+        /// Named by the desk's escalation (`escalate` with `leader_id`) rather than taken.
+        pub by_escalation: bool,
+        /// The latest instruction, shown at the top of the handlers' case card (staff only;
+        /// every instruction is on the timeline as an `instruct` event).
+        pub instruction: Option<String>,
+        pub instructed_at: Option<DateTime<Utc>>,
     }
 
     /// A department summoned to a joint case.
@@ -348,6 +365,8 @@ api_object! {
         /// `department_id`; `due_at` is then the report-in deadline.
         #[cfg_attr(feature = "server", oai(validator(max_items = 50)))]
         pub co_department_ids: Option<Vec<i64>>,
+        /// With `escalate` at the top rung (通报): the leader the case goes to (包案).
+        pub leader_id: Option<i64>,
     }
 }
 
@@ -367,6 +386,7 @@ impl CaseActionRequest {
             merge_into: None,
             category_id: None,
             co_department_ids: None,
+            leader_id: None,
         }
     }
 }
@@ -488,6 +508,8 @@ api_object! {
         pub report_in_rate: Option<f64>,
         /// Joint cases (with summoned departments); per department, those it was summoned to.
         pub joint_cases: i64,
+        /// 领导包案: cases a leader took (or was named to by the desk's escalation).
+        pub leader_cases: i64,
         /// The mean of the four main rates, for the ranking.
         pub score: Option<f64>,
         /// 1 is best; rows without a score come last, unranked.

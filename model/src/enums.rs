@@ -120,6 +120,20 @@ wire_enum!(
         PartDone => "part_done",
         /// The desk lets a summoned department go, with a reason.
         Release => "release",
+        /// 包案: a leader takes the case.
+        Take => "take",
+        /// 批示: the case's leader instructs the handling departments (`note`).
+        Instruct => "instruct",
+    }
+);
+
+wire_enum!(
+    /// The case list's 包案 filter: cases the caller took (我包的案件), cases any leader
+    /// took, or cases no leader took.
+    TakenBy {
+        Me => "me",
+        Any => "any",
+        None => "none",
     }
 );
 

@@ -41,6 +41,8 @@ fn may(action: Action, rel: &CaseRelation) -> bool {
         Rate | Reopen => (rel.role == Role::Resident && rel.is_owner) || rel.role.dispatches(),
         // Joint handling: decided by `crate::joint`, which knows the summoned departments.
         Whistle | ReportIn | PartDone | Release => false,
+        // 领导包案: decided by `crate::leader`, which knows who took the case.
+        Take | Instruct => false,
     }
 }
 
@@ -98,7 +100,11 @@ pub fn plan(
         action: req.action,
     })?;
     validate::action_input(req).map_err(RuleError::Field)?;
-    if req.action == Action::Escalate && escalation_level >= MAX_ESCALATION {
+    // At the top rung the desk may still name a leader (`crate::leader::escalation_level`).
+    if req.action == Action::Escalate
+        && escalation_level >= MAX_ESCALATION
+        && req.leader_id.is_none()
+    {
         return Err(RuleError::EscalationAtMaximum);
     }
     Ok(to)

@@ -180,6 +180,13 @@ api_object! {
         pub stages: Vec<StageView>,
         pub children: Vec<ProjectView>,
         pub updated_at: DateTime<Utc>,
+        /// 一个项目、一名区领导: the leader who took the project (包案), if any.
+        #[serde(default)]
+        pub leader_id: Option<i64>,
+        #[serde(default)]
+        pub leader_name: Option<String>,
+        #[serde(default)]
+        pub leader_taken_at: Option<DateTime<Utc>>,
     }
 }
 

@@ -210,6 +210,14 @@ pub fn action_input(r: &CaseActionRequest) -> Result<(), FieldError> {
             "may only be given with whistle",
         ));
     }
+    if r.leader_id.is_some() && r.action != Action::Escalate {
+        return Err(FieldError::new(
+            "leader_id",
+            "not_allowed",
+            "只能在督办升级时指定包案领导",
+            "may only be given with escalate",
+        ));
+    }
     match r.action {
         Action::Whistle | Action::Release if r.department_id.is_none() => {
             return Err(FieldError::new(
@@ -233,7 +241,9 @@ pub fn action_input(r: &CaseActionRequest) -> Result<(), FieldError> {
             ));
         }
         Action::Release => required("reason", r.reason.as_deref(), limits::REASON_MAX)?,
-        Action::PartDone => required("note", r.note.as_deref(), limits::NOTE_MAX)?,
+        Action::PartDone | Action::Instruct => {
+            required("note", r.note.as_deref(), limits::NOTE_MAX)?
+        }
         Action::Reject | Action::Return | Action::Reopen => {
             required("reason", r.reason.as_deref(), limits::REASON_MAX)?
         }

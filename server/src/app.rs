@@ -189,6 +189,7 @@ type Apis = (
     MapApi,
     SupervisionApi,
     crate::channels::api::ChannelsApi,
+    crate::channels::hotline::HotlineApi,
     crate::visits::api::VisitsApi,
     crate::public::api::PublicApi,
     crate::public::projects::ProjectsApi,
@@ -227,6 +228,9 @@ pub fn api_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
                 state: state.clone(),
             },
             crate::channels::api::ChannelsApi {
+                state: state.clone(),
+            },
+            crate::channels::hotline::HotlineApi {
                 state: state.clone(),
             },
             crate::visits::api::VisitsApi {

@@ -52,10 +52,14 @@ enum Command {
         #[arg(long)]
         display_name: Option<String>,
     },
-    /// Create an Open311 API key and print it (shown once; only its hash is kept).
+    /// Create an Open311 (or, with `--scope hotline`, a 12345 hotline) API key and print it
+    /// (shown once; only its hash is kept).
     CreateApiKey {
         #[arg(long)]
         name: String,
+        /// `open311` (default) or `hotline`.
+        #[arg(long, default_value = "open311", value_parser = ["open311", "hotline"])]
+        scope: String,
     },
     /// Revoke an Open311 API key by the name it was created with.
     RevokeApiKey {
@@ -136,9 +140,11 @@ pub async fn main() -> anyhow::Result<()> {
                 Err(e) => anyhow::bail!("{}", e.code()),
             }
         }
-        Command::CreateApiKey { name } => {
+        Command::CreateApiKey { name, scope } => {
+            let scope = minsheng_model::ApiKeyScope::parse(&scope)
+                .ok_or_else(|| anyhow::anyhow!("--scope must be open311 or hotline"))?;
             let state = AppState::new(cfg).await?;
-            let key = crate::channels::open311::create_api_key(&state, &name).await?;
+            let key = crate::channels::open311::create_scoped_api_key(&state, &name, scope).await?;
             println!("{key}");
         }
         Command::Backup { out } => {

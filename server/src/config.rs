@@ -108,6 +108,33 @@ pub struct Config {
     pub report_deadline_minutes: u32,
     /// Rate limits, login lockout and cross-origin access.
     pub guard: GuardConfig,
+    /// The 12345 hotline's callback.
+    pub hotline: HotlineConfig,
+}
+
+/// The 12345 hotline platform's callback (`MINSHENG_HOTLINE_*`).
+#[derive(Clone, Debug)]
+pub struct HotlineConfig {
+    /// Where results are POSTed; unset: no callbacks are planned (they are planned from the
+    /// event log once it is set, history included).
+    pub callback_url: Option<String>,
+    /// The shared secret of the `X-Minsheng-Signature` HMAC-SHA256; required with the URL.
+    pub callback_secret: Option<Secret>,
+    /// The first retry's wait; each later one doubles it, up to 64 times it.
+    pub retry_secs: f64,
+    /// Attempts before a result is marked `failed`.
+    pub max_attempts: i64,
+}
+
+impl Default for HotlineConfig {
+    fn default() -> Self {
+        HotlineConfig {
+            callback_url: None,
+            callback_secret: None,
+            retry_secs: 30.0,
+            max_attempts: 12,
+        }
+    }
 }
 
 /// Scheduled backups and the graceful stop.
@@ -300,6 +327,25 @@ impl Config {
                 },
                 header_read_timeout_secs: src.parsed("MINSHENG_HEADER_READ_TIMEOUT_SECS", 30.0)?,
             },
+            hotline: {
+                let url = var("MINSHENG_HOTLINE_CALLBACK_URL");
+                let secret = var("MINSHENG_HOTLINE_CALLBACK_SECRET").map(Secret::new);
+                anyhow::ensure!(
+                    url.is_none() || secret.is_some(),
+                    "MINSHENG_HOTLINE_CALLBACK_SECRET is required when MINSHENG_HOTLINE_CALLBACK_URL is set (every callback is signed)"
+                );
+                let retry_secs: f64 = src.parsed("MINSHENG_HOTLINE_RETRY_SECS", 30.0)?;
+                anyhow::ensure!(
+                    retry_secs > 0.0 && retry_secs.is_finite(),
+                    "MINSHENG_HOTLINE_RETRY_SECS is not valid: expected a positive number of seconds"
+                );
+                HotlineConfig {
+                    callback_url: url,
+                    callback_secret: secret,
+                    retry_secs,
+                    max_attempts: src.parsed("MINSHENG_HOTLINE_MAX_ATTEMPTS", 12i64)?.max(1),
+                }
+            },
         })
     }
 
@@ -354,6 +400,7 @@ impl Config {
                 trusted_proxies: Vec::new(),
                 header_read_timeout_secs: 30.0,
             },
+            hotline: HotlineConfig::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod contract;
 pub mod error;
 pub mod feed;
+pub mod leaders;
 pub mod map;
 pub mod notify;
 pub mod ops;

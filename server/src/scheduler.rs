@@ -28,6 +28,12 @@ pub async fn run(state: Arc<AppState>) {
         if let Err(e) = crate::notify::send(&state).await {
             tracing::warn!(error = %e, "sending subscribe messages failed; will retry");
         }
+        if let Err(e) = crate::channels::hotline::plan(&state).await {
+            tracing::warn!(error = %e, "planning hotline callbacks failed; will retry");
+        }
+        if let Err(e) = crate::channels::hotline::send(&state).await {
+            tracing::warn!(error = %e, "sending hotline callbacks failed; will retry");
+        }
         if let Err(e) = crate::reports::points::run(&state, state.clock.now_ms()).await {
             tracing::warn!(error = %e, "writing the points ledger failed; will retry");
         }

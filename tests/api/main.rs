@@ -10,6 +10,8 @@ mod crash;
 mod feed;
 mod fuzz;
 mod guard;
+mod hotline;
+mod leader;
 mod leak;
 mod map;
 mod notify;

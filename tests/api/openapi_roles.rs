@@ -474,6 +474,12 @@ async fn recipe(
         }
         "DELETE /api/v1/admin/api-keys/{name}" => none().param("name", &fx.api_key),
         "GET /api/v1/admin/api-keys" | "GET /api/v1/admin/audit" => none(),
+        // Only a hotline API key hands in tickets: every session is refused (401).
+        "POST /api/v1/hotline/tickets" => Call::new(json_body(
+            json!({ "ticket_no": "MX-0001", "content": "南宁西路路灯不亮已经一周" }),
+        )),
+        "GET /api/v1/admin/hotline-categories" => none(),
+        "PUT /api/v1/admin/hotline-categories" => Call::new(json_body(json!({ "mappings": [] }))),
         "GET /api/v1/public/departments" => none(),
         // Grid A as it is: changing nothing.
         "PUT /api/v1/admin/areas/{id}" => Call::new(json_body(json!({
@@ -568,6 +574,7 @@ async fn recipe(
         "POST /api/v1/projects/{id}/stages/{stage_id}/photos" => Call::new(image(Vec::new()))
             .param("id", fx.project)
             .param("stage_id", fx.stage),
+        "POST /api/v1/projects/{id}/take" => none().param("id", fx.project),
         "GET /api/v1/public/projects/{id}" => none().param("id", fx.project),
         "GET /api/v1/public/project-photos/{id}" => none().param("id", fx.project_photo),
         "POST /api/v1/reports" => Call::new(json_body(

@@ -782,6 +782,9 @@ fn project_item(p: &ProjectView, depth: usize, v: &View) -> Html {
     let lang = v.lang;
     let pct = logic::percent_value(p.progress);
     let mut meta = vec![p.area_name.clone(), p.department_name.clone()];
+    if let Some(l) = &p.leader_name {
+        meta.push(format!("{}{l}", lang.t("包案领导 ", "Leader ")));
+    }
     if let Some(b) = p.budget.filter(|b| *b > 0.0) {
         meta.push(format!(
             "{} {}",

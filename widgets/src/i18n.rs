@@ -70,6 +70,7 @@ impl Lang {
         match (kind, Action::parse(kind)) {
             ("submit", _) => self.t("提交诉求", "Submitted"),
             ("auto_close", _) => self.t("逾期未评价，自动销号", "Closed automatically"),
+            ("citizen_update", _) => self.t("群众补充", "Citizen's update"),
             (_, Some(a)) => match a {
                 Action::Accept => self.t("受理", "Accepted"),
                 Action::Reject => self.t("不予受理", "Rejected"),
@@ -87,6 +88,8 @@ impl Lang {
                 Action::ReportIn => self.t("报到", "Reported in"),
                 Action::PartDone => self.t("协办完成", "Part done"),
                 Action::Release => self.t("解除协办", "Released"),
+                Action::Take => self.t("领导包案", "Taken by a leader"),
+                Action::Instruct => self.t("领导批示", "Leader's instruction"),
             },
             _ => self.t("更新", "Updated"),
         }

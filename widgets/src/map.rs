@@ -552,6 +552,7 @@ fn MapView(props: &WidgetProps) -> Html {
                 <span id="ms-live" class={classes!("ms-live", live.then_some("ms-on"))}>
                     { if *live { lang.t("● 实时", "● Live") } else { lang.t("○ 连接中", "○ Connecting") } }</span>
             </header>
+            <crate::leader::LeaderPanel lang={lang} api={props.api.clone()} on_expired={props.on_expired.clone()} />
             { filter_bar }
             if let Some(e) = &*error { <p class="ms-error" role="alert">{ e }</p> }
             <nav class="ms-crumbs">

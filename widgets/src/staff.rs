@@ -234,13 +234,15 @@ pub fn action_label(lang: Lang, a: Action) -> &'static str {
         Action::ReportIn => lang.t("报到", "Report in"),
         Action::PartDone => lang.t("协办完成", "Part done"),
         Action::Release => lang.t("解除协办", "Release"),
+        Action::Take => lang.t("包案", "Take the case"),
+        Action::Instruct => lang.t("批示", "Instruct"),
     }
 }
 
 /// Actions taken with one tap; the others open a small form first (closing, 销号, is final,
 /// so it asks for a confirmation too).
 fn immediate(a: Action) -> bool {
-    matches!(a, Action::Sign | Action::Accept)
+    matches!(a, Action::Sign | Action::Accept | Action::Take)
 }
 
 /// Whether the form for `a` offers photos (evidence).
@@ -328,6 +330,9 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
             let missing = match action {
                 Action::Reject | Action::Return if req.reason.is_none() => {
                     Some(lang.t("请填写原因。", "Please give a reason."))
+                }
+                Action::Instruct if req.note.is_none() => {
+                    Some(lang.t("请填写批示内容。", "Please write the instruction."))
                 }
                 Action::Resolve | Action::Progress if req.note.is_none() => {
                     Some(lang.t("请填写说明。", "Please write a note."))
@@ -473,8 +478,8 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
                     <label class="ms-sub"><span>{ lang.t("合并到案件（编号）", "Merge into case (id)") }</span>
                         <input ref={merge.clone()} name="merge_into" inputmode="numeric" /></label>
                 }
-                if matches!(a, Action::Progress | Action::Resolve | Action::Escalate | Action::Assign | Action::Merge | Action::Close) {
-                    <label class="ms-sub"><span>{ if a == Action::Resolve { lang.t("办结说明", "Resolution") } else { lang.t("说明", "Note") } }</span>
+                if matches!(a, Action::Progress | Action::Resolve | Action::Escalate | Action::Assign | Action::Merge | Action::Close | Action::Instruct) {
+                    <label class="ms-sub"><span>{ match a { Action::Resolve => lang.t("办结说明", "Resolution"), Action::Instruct => lang.t("批示内容", "Instruction"), _ => lang.t("说明", "Note") } }</span>
                         <textarea ref={note.clone()} name="note" rows="2" /></label>
                 }
                 if takes_photos(a) {
@@ -497,6 +502,7 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
                 <span class="ms-case-no">{ &c.tracking_no }<small class="ms-muted">{ format!(" #{}", c.id) }</small></span>
                 <span class={classes!("ms-status", status_class(c.status))}>{ lang.status(c.status) }</span>
             </div>
+            { crate::leader::banner(c, lang) }
             <p class="ms-case-cat">
                 { &c.category_name }
                 if c.overdue { <span class="ms-badge ms-overdue-badge">{ lang.t("超期", "Overdue") }</span> }

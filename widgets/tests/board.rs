@@ -266,6 +266,9 @@ fn project(id: i64, children: Vec<ProjectView>) -> ProjectView {
         stages: vec![],
         children,
         updated_at: DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
+        leader_id: None,
+        leader_name: None,
+        leader_taken_at: None,
     }
 }
 

@@ -6,7 +6,7 @@ use minsheng_model::{
     Action, CaseActionRequest, CaseList, CaseView, Channel, CoordSystem, NewCase, Satisfaction,
     Status, coords, limits, plan,
 };
-use minsheng_model::{JointRole, SummonState, joint};
+use minsheng_model::{JointRole, SummonState, TakenBy, joint, leader};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
 use serde_json::json;
@@ -16,7 +16,10 @@ use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, Principal};
 use crate::contract::{DayOrTime, StatusList};
 use crate::error::ApiError;
-use crate::storage::{CaseChange, CaseFilter, CaseRow, NewEvent, Scope, SummonOp};
+use crate::leaders::with_leader;
+use crate::storage::{
+    CaseChange, CaseFilter, CaseRow, LeaderOp, NewEvent, Scope, SummonOp, TakenFilter,
+};
 
 pub struct CasesApi {
     pub state: Arc<AppState>,
@@ -57,13 +60,19 @@ impl CasesApi {
         let photos = self.state.db.photos(c.id).await?;
         let events = self.state.db.events(c.id).await?;
         let summons = self.state.db.summons(c.id).await?;
+        let taker = self.state.db.case_leader(c.id).await?;
         let now = self.state.clock.now_ms();
-        Ok(with_joint(
-            case_view(c, p, &photos, Some(&events), now),
+        Ok(with_leader(
+            with_joint(
+                case_view(c, p, &photos, Some(&events), now),
+                c,
+                p,
+                &summons,
+                now,
+            ),
             c,
             p,
-            &summons,
-            now,
+            taker.as_ref(),
         ))
     }
 
@@ -88,6 +97,14 @@ impl CasesApi {
         for s in self.state.db.summons_of(&ids).await? {
             summons.entry(s.case_id).or_default().push(s);
         }
+        let leaders: std::collections::HashMap<i64, _> = self
+            .state
+            .db
+            .case_leaders_of(&ids)
+            .await?
+            .into_iter()
+            .map(|l| (l.case_id, l))
+            .collect();
         let items = rows
             .iter()
             .map(|c| {
@@ -98,20 +115,20 @@ impl CasesApi {
                     None,
                     now,
                 );
-                with_joint(
+                let view = with_joint(
                     view,
                     c,
                     p,
                     summons.get(&c.id).map(Vec::as_slice).unwrap_or_default(),
                     now,
-                )
+                );
+                with_leader(view, c, p, leaders.get(&c.id))
             })
             .collect();
         Ok(CaseList { items, next_cursor })
     }
 }
 
-/// A case as stored (WGS-84), its point in `to` for a map on a Chinese base map.
 /// A joint-handling refusal as the API answers it.
 fn joint_error(e: joint::JointError) -> ApiError {
     match e {
@@ -125,6 +142,16 @@ fn joint_error(e: joint::JointError) -> ApiError {
         }
         joint::JointError::LeadNotReleasable => {
             ApiError::conflict("lead_not_releasable", "主办部门不能解除")
+        }
+    }
+}
+
+/// A leader's refusal (领导包案) as the API answers it.
+fn leader_error(e: leader::LeaderError) -> ApiError {
+    match e {
+        leader::LeaderError::Rule(r) => r.into(),
+        leader::LeaderError::AlreadyTaken { .. } => {
+            ApiError::conflict("already_taken", "该案件已有包案领导")
         }
     }
 }
@@ -182,6 +209,17 @@ pub(crate) struct ListQuery {
     pub q: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// 领导包案, resolved for the caller (`taken_by=me` is their own id).
+    pub taken_by: Option<TakenFilter>,
+}
+
+/// The `taken_by` filter for this caller: `me` is the cases they took (我包的案件).
+pub(crate) fn taken_filter(p: &Principal, t: Option<TakenBy>) -> Option<TakenFilter> {
+    t.map(|t| match t {
+        TakenBy::Me => TakenFilter::Leader(p.id()),
+        TakenBy::Any => TakenFilter::Any,
+        TakenBy::None => TakenFilter::Nobody,
+    })
 }
 
 impl ListQuery {
@@ -220,6 +258,7 @@ impl ListQuery {
             public: None,
             before_id,
             limit,
+            taken_by: self.taken_by,
         })
     }
 }
@@ -348,6 +387,9 @@ impl CasesApi {
         limit: Query<Option<i64>>,
         /// The system to return `lat`/`lng` in (default `wgs84`, as stored).
         coord_system: Query<Option<CoordSystem>>,
+        /// 领导包案: `me` the cases the caller took (我包的案件), `any` those a leader took,
+        /// `none` those no leader took.
+        taken_by: Query<Option<TakenBy>>,
     ) -> Result<Json<CaseList>, ApiError> {
         let p = self.state.authenticate(&auth).await?;
         let scope = self.state.scope(&p).await?;
@@ -363,6 +405,7 @@ impl CasesApi {
             q: q.0,
             from: from.0.map(DayOrTime::into_inner),
             to: to.0.map(DayOrTime::into_inner),
+            taken_by: taken_filter(&p, taken_by.0),
         }
         .filter(&self.state, &scope, parse_cursor(cursor.0)?, limit)
         .await?;
@@ -426,7 +469,9 @@ impl CasesApi {
         let feed = &self.state.feed;
         // Only cases without summoned departments are cached (below): a whistle is an event
         // of the case, which drops its entry, so a hit is never a joint case.
+        // A leader's view carries their own 包案 actions: not from the cache.
         if feed.caught_up()
+            && p.role != minsheng_model::Role::Leader
             && let Some(hit) = self.state.case_cache.get(id.0)
         {
             let scope = self.state.scope(&p).await?;
@@ -451,8 +496,15 @@ impl CasesApi {
         let photos = self.state.db.photos(c.id).await?;
         let events = self.state.db.events(c.id).await?;
         let summons = self.state.db.summons(c.id).await?;
+        let taker = self.state.db.case_leader(c.id).await?;
         let now = self.state.clock.now_ms();
         let view = case_view(&c, &p, &photos, Some(&events), now);
+        if taker.is_some() || p.role == minsheng_model::Role::Leader {
+            // A case with a leader (or a leader reading) is not cached, like a joint case:
+            // a take is an event of the case, which drops its entry.
+            let view = with_joint(view, &c, &p, &summons, now);
+            return Ok(CaseJson::of(&with_leader(view, &c, &p, taker.as_ref())));
+        }
         if !summons.is_empty() {
             // A joint case's view depends on the reader's department's part: not cached.
             return Ok(CaseJson::of(&with_joint(view, &c, &p, &summons, now)));
@@ -471,6 +523,10 @@ impl CasesApi {
     /// (a summoned department's handler; the lead's is its 签收), part_done (`note`, a
     /// co-handler), release (`department_id`, `reason`, the desk). The lead's resolve is 409
     /// `co_handlers_unfinished` while a co-handler that reported in has not finished.
+    /// 领导包案: take (a leader, on an open case in their area; 409 `already_taken`),
+    /// instruct (`note`, the leader who took it: 批示 to the handling departments); the
+    /// desk's escalate to the top rung may name `leader_id` (422 `not_top_rung` below it,
+    /// 404 `unknown_leader`, 422 `leader_out_of_area`), who then takes the case.
     /// A stale `version` is 409.
     #[oai(path = "/:id/actions", method = "post")]
     async fn act(
@@ -493,7 +549,11 @@ impl CasesApi {
                 req.action,
                 Action::Whistle | Action::ReportIn | Action::PartDone | Action::Release
             ) || (req.action == Action::Progress && !rel.in_case_department && mine.is_some());
-        let to = if joint_action {
+        let taker = self.state.db.case_leader(c.id).await?.map(|l| l.leader_id);
+        let to = if matches!(req.action, Action::Take | Action::Instruct) {
+            minsheng_model::validate::action_input(&req).map_err(ApiError::field)?;
+            leader::plan(status, p.role, p.id(), taker, req.action).map_err(leader_error)?
+        } else if joint_action {
             minsheng_model::validate::action_input(&req).map_err(ApiError::field)?;
             if req.action == Action::Release {
                 self.department_for(req.department_id.unwrap_or_default(), false)
@@ -762,10 +822,58 @@ impl CasesApi {
                 ch.merged_into = Some(target);
                 data = Some(json!({ "merge_into": target }));
             }
-            Action::Escalate => {
-                let level = c.escalation_level + 1;
-                ch.escalation_level = Some(level);
-                data = Some(json!({ "level": level }));
+            Action::Escalate => match req.leader_id {
+                None => {
+                    let level = c.escalation_level + 1;
+                    ch.escalation_level = Some(level);
+                    data = Some(json!({ "level": level }));
+                }
+                // The top rung names a leader, who takes the case (and is told).
+                Some(l) => {
+                    let level = leader::escalation_level(c.escalation_level as i32)
+                        .map_err(ApiError::coded_field)? as i64;
+                    let named = self
+                        .state
+                        .db
+                        .user(l)
+                        .await?
+                        .filter(|u| u.role == minsheng_model::Role::Leader.as_str())
+                        .ok_or_else(|| ApiError::not_found("unknown_leader", "领导不存在"))?;
+                    let areas = self.state.areas().await?;
+                    if !crate::policy::leader_answers_for(
+                        &named,
+                        &areas,
+                        c.area_path.as_deref().unwrap_or_default(),
+                    ) {
+                        return Err(ApiError::coded_field(minsheng_model::FieldError {
+                            field: "leader_id",
+                            code: "leader_out_of_area",
+                            message_zh: "该领导不分管案件所在区域".into(),
+                            message_en: "this leader does not answer for the case's area".into(),
+                        }));
+                    }
+                    ch.escalation_level = Some(level);
+                    ch.leader = Some(LeaderOp::Take {
+                        leader_id: l,
+                        via: "escalate",
+                    });
+                    data = Some(json!({ "level": level, "leader_id": l }));
+                }
+            },
+            Action::Take => {
+                ch.leader = Some(LeaderOp::Take {
+                    leader_id: p.id(),
+                    via: "take",
+                });
+                data = Some(json!({ "leader_id": p.id() }));
+            }
+            Action::Instruct => {
+                let text = req.note.clone().unwrap_or_default().trim().to_string();
+                // To the departments handling the case now (each is told, `crate::notify`).
+                let departments = crate::leaders::handling_departments(&c, &summons_rows);
+                ch.leader = Some(LeaderOp::Instruct { note: text.clone() });
+                note = Some(text);
+                data = Some(json!({ "leader_id": p.id(), "department_ids": departments }));
             }
         }
         if let Some(n) = &note

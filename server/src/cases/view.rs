@@ -147,6 +147,7 @@ pub fn case_view(
                 .collect()
         }),
         joint: None,
+        leader: None,
     }
 }
 

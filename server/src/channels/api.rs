@@ -39,11 +39,13 @@ pub struct HoldDecision {
     pub publish: bool,
 }
 
-/// A new Open311 client.
+/// A new Open311 client or 12345 hotline platform.
 #[derive(Object, serde::Deserialize)]
 pub struct NewApiKey {
     #[oai(validator(min_length = 1, max_length = 64))]
     pub name: String,
+    /// `open311` (the default) or `hotline`.
+    pub scope: Option<minsheng_model::ApiKeyScope>,
 }
 
 /// The key, shown this once.
@@ -131,7 +133,7 @@ impl ChannelsApi {
         Ok(Done::Done)
     }
 
-    /// Issue an Open311 API key (admin).
+    /// Issue an Open311 or 12345 hotline API key (admin).
     #[oai(
         path = "/api/v1/admin/api-keys",
         method = "post",
@@ -148,11 +150,13 @@ impl ChannelsApi {
         if name.is_empty() {
             return Err(ApiError::unprocessable("validation_failed", "name: 必填"));
         }
-        let key = crate::auth::new_secret("o311_");
+        let scope = body.0.scope.unwrap_or(minsheng_model::ApiKeyScope::Open311);
+        let key = crate::auth::new_secret(super::hotline::key_prefix(scope));
         self.state
             .db
             .create_api_key(
                 &name,
+                scope.as_str(),
                 &crate::auth::secret_hash(&key),
                 crate::now_ms(),
                 Some(p.id()),
@@ -182,6 +186,8 @@ impl ChannelsApi {
                 .map(|k| minsheng_model::ApiKeyView {
                     id: k.id,
                     name: k.name,
+                    scope: minsheng_model::ApiKeyScope::parse(&k.scope)
+                        .unwrap_or(minsheng_model::ApiKeyScope::Open311),
                     created_at: crate::to_time(k.created_at),
                     revoked_at: k.revoked_at.map(crate::to_time),
                 })

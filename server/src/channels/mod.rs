@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod content_check;
+pub mod hotline;
 pub mod open311;
 pub mod track_link;
 pub mod wechat_mp;

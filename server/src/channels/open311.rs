@@ -271,7 +271,7 @@ async fn dispatch(state: &AppState, mut req: Request) -> Response {
     let method = req.method().clone();
     let p: Vec<&str> = parts.iter().map(String::as_str).collect();
     // What a 405 names in `Allow`.
-    let allow = if p.as_slice() == ["requests"] {
+    let allow = if p.as_slice() == ["requests"] || p.as_slice() == ["servicerequestupdates"] {
         "GET, POST"
     } else {
         "GET"
@@ -279,7 +279,7 @@ async fn dispatch(state: &AppState, mut req: Request) -> Response {
     let result = match (&method, p.as_slice()) {
         (&Method::GET, ["services"]) => services(state, &query).await,
         (&Method::GET, ["services", code]) => service_definition(state, &query, code).await,
-        (&Method::POST, ["requests"]) => {
+        (&Method::POST, [what @ ("requests" | "servicerequestupdates")]) => {
             let body = match req.take_body().into_bytes_limit(MAX_BODY_BYTES).await {
                 Ok(b) => b,
                 Err(poem::error::ReadBodyError::PayloadTooLarge) => {
@@ -306,7 +306,8 @@ async fn dispatch(state: &AppState, mut req: Request) -> Response {
                 ))
             } else {
                 match serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) {
-                    Ok(form) => post_request(state, &form).await,
+                    Ok(form) if *what == "requests" => post_request(state, &form).await,
+                    Ok(form) => post_update(state, &form).await,
                     Err(_) => Err(Open311Error::bad(
                         "invalid_form",
                         "the form is not valid urlencoded UTF-8",
@@ -447,11 +448,17 @@ fn parse_coord(q: &[(String, String)], name: &'static str) -> R<Option<f64>> {
 
 /// The user behind `key`, or 403 `invalid_api_key`.
 async fn key_user(state: &AppState, key: &str) -> R<crate::storage::UserRow> {
+    Ok(open311_key(state, key).await?.user)
+}
+
+/// The live Open311 key `key` (a 12345 hotline key is not one), or 403 `invalid_api_key`.
+async fn open311_key(state: &AppState, key: &str) -> R<crate::storage::ApiKeyAuth> {
     state
         .db
-        .api_key_user(&crate::auth::secret_hash(key))
+        .api_key_auth(&crate::auth::secret_hash(key))
         .await
         .map_err(ApiError::from)?
+        .filter(|k| k.scope == minsheng_model::ApiKeyScope::Open311.as_str())
         .ok_or_else(|| {
             Open311Error::new(
                 StatusCode::FORBIDDEN,
@@ -459,6 +466,108 @@ async fn key_user(state: &AppState, key: &str) -> R<crate::storage::UserRow> {
                 "api_key is not valid",
             )
         })
+}
+
+/// FixMyStreet's `POST servicerequestupdates`: a citizen's update (text, and a photo's
+/// address in `media_url`) on a request this key may read, put on the case's timeline as a
+/// `citizen_update` event that does not change its status. FixMyStreet names its update
+/// `update_id_ext` (`update_id` is accepted too); a resend with the same one answers the
+/// same `update_id` (our event id) and stores nothing. The sender's name and email are not
+/// kept; `status` and `updated_datetime` are recorded as sent, and change nothing.
+async fn post_update(state: &AppState, form: &[(String, String)]) -> R<Doc> {
+    check_jurisdiction(state, form)?;
+    let key = param(form, "api_key").ok_or_else(|| {
+        Open311Error::new(
+            StatusCode::FORBIDDEN,
+            "missing_api_key",
+            "api_key is required",
+        )
+    })?;
+    let key = open311_key(state, key).await?;
+    let request_id = param(form, "service_request_id").ok_or_else(|| {
+        Open311Error::bad(
+            "missing_service_request_id",
+            "service_request_id is required",
+        )
+    })?;
+    let update_id = param(form, "update_id_ext")
+        .or_else(|| param(form, "update_id"))
+        .ok_or_else(|| Open311Error::bad("missing_update_id", "update_id_ext is required"))?;
+    if update_id.chars().count() > 100 {
+        return Err(Open311Error::bad(
+            "invalid_update_id",
+            "update_id_ext must be at most 100 characters",
+        ));
+    }
+    let description = param(form, "description").unwrap_or("");
+    if description.chars().count() > minsheng_model::validate::limits::NOTE_MAX {
+        return Err(Open311Error::bad(
+            "description_too_long",
+            "description must be at most 2000 characters",
+        ));
+    }
+    let media_url = param(form, "media_url");
+    if let Some(u) = media_url
+        && (u.chars().count() > 2000 || !(u.starts_with("https://") || u.starts_with("http://")))
+    {
+        return Err(Open311Error::bad(
+            "invalid_media_url",
+            "media_url must be an http(s) address of at most 2000 characters",
+        ));
+    }
+    if description.is_empty() && media_url.is_none() {
+        return Err(Open311Error::bad(
+            "missing_description",
+            "description or media_url is required",
+        ));
+    }
+    let filter = Open311Filter {
+        ids: vec![request_id.to_string()],
+        limit: 1,
+        owner: Some(key.user.id),
+        ..Default::default()
+    };
+    let case = state
+        .db
+        .open311_requests(&filter)
+        .await
+        .map_err(ApiError::from)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            Open311Error::not_found(
+                "unknown_service_request",
+                format!("service_request_id {request_id} not found"),
+            )
+        })?;
+    let update = crate::storage::Open311Update {
+        api_key_id: key.key_id,
+        update_id: update_id.to_string(),
+        case_id: case.id,
+        actor_id: key.user.id,
+        status: case.status.clone(),
+        note: description.to_string(),
+        data: serde_json::json!({
+            "update_id_ext": update_id,
+            "status": param(form, "status"),
+            "updated_datetime": param(form, "updated_datetime"),
+            "media_url": media_url,
+        }),
+    };
+    let (event_id, new) = state
+        .db
+        .record_open311_update(&update, state.clock.now_ms())
+        .await
+        .map_err(ApiError::from)?;
+    if new {
+        state.case_cache.forget(case.id);
+        state.feed.committed();
+    }
+    Ok(Doc::List(
+        "service_request_updates",
+        "request_update",
+        vec![vec![("update_id", s(event_id.to_string()))]],
+    ))
 }
 
 /// On a read, the user of the `api_key` given (whose own requests are shown in full), if any.
@@ -936,15 +1045,31 @@ async fn updates(state: &AppState, q: &[(String, String)]) -> R<Doc> {
 
 /// Issues an Open311 API key named `name` and returns it (only its hash is stored).
 pub async fn create_api_key(state: &AppState, name: &str) -> anyhow::Result<String> {
+    create_scoped_api_key(state, name, minsheng_model::ApiKeyScope::Open311).await
+}
+
+/// Issues an API key named `name` for `scope` (Open311 or the 12345 hotline) and returns it
+/// (only its hash is stored).
+pub async fn create_scoped_api_key(
+    state: &AppState,
+    name: &str,
+    scope: minsheng_model::ApiKeyScope,
+) -> anyhow::Result<String> {
     let name = name.trim();
     anyhow::ensure!(
         !name.is_empty() && name.chars().count() <= 64,
         "the name must be 1 to 64 characters"
     );
-    let key = crate::auth::new_secret("o311_");
+    let key = crate::auth::new_secret(super::hotline::key_prefix(scope));
     match state
         .db
-        .create_api_key(name, &crate::auth::secret_hash(&key), crate::now_ms(), None)
+        .create_api_key(
+            name,
+            scope.as_str(),
+            &crate::auth::secret_hash(&key),
+            crate::now_ms(),
+            None,
+        )
         .await
     {
         Ok(_) => Ok(key),

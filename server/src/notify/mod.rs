@@ -86,11 +86,11 @@ async fn messages_for(state: &AppState, row: &FeedRow) -> anyhow::Result<Vec<New
     let kind = row.event.kind.as_str();
     let to = Status::parse(&row.event.to_status);
     let for_resident = matches!(kind, "accept" | "assign" | "resolve");
-    let for_handlers = matches!(kind, "assign" | "escalate");
+    let for_handlers = matches!(kind, "assign" | "escalate" | "instruct");
     if !for_resident && !for_handlers {
         return Ok(Vec::new());
     }
-    let (owner, handlers) = state
+    let (owner, mut handlers) = state
         .db
         .recipients(
             for_resident.then_some(row.created_by),
@@ -103,8 +103,15 @@ async fn messages_for(state: &AppState, row: &FeedRow) -> anyhow::Result<Vec<New
         .await?;
     let what = match kind {
         "escalate" => "督办提醒".to_string(),
+        "instruct" => "领导批示".to_string(),
         _ => to.map(|s| s.label_zh().to_string()).unwrap_or_default(),
     };
+    // 领导包案: an instruction's departments, an escalation's named leader.
+    for r in crate::leaders::recipients(state, row).await? {
+        if !handlers.iter().any(|h| h.id == r.id) {
+            handlers.push(r);
+        }
+    }
     let mut out = Vec::new();
     let owner = owner.filter(|o| mini_program_openid(&o.openid));
     let handlers = handlers

@@ -28,7 +28,7 @@
 //! ladder, the points ledger) read everything. Neither acts for a caller, so neither asks here.
 //!
 //! Sections: jurisdiction; cases; households, visits, meetings and rounds; reports and
-//! points; projects; administration and the other role gates; and at the end the
+//! points; projects; leaders (领导包案); administration and the other role gates; and at the end the
 //! [`AppState`] methods that gather what the rules need (the area tree, a supervisor's
 //! communities) so a handler asks in one call.
 
@@ -461,6 +461,32 @@ pub fn may_update_project(p: &Principal, department_id: i64) -> Result<(), ApiEr
     } else {
         Err(ApiError::forbidden("只有责任单位可以更新项目进度"))
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Leaders (领导包案)
+// ---------------------------------------------------------------------------------------
+
+/// Taking a case or a project (包案): leaders only. Which cases is the jurisdiction's (a
+/// case outside it is not visible); what state allows it is `minsheng_model::leader`'s.
+pub fn takes_as_leader(p: &Principal) -> Result<(), ApiError> {
+    if p.role == Role::Leader {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("只有领导可以包案"))
+    }
+}
+
+/// Whether `user` is an active leader whose jurisdiction holds the area path `path`: the
+/// leader a project is taken by, or the one the desk's escalation names.
+pub fn leader_answers_for(user: &UserRow, areas: &[AreaRow], path: &str) -> bool {
+    user.active
+        && user.role == Role::Leader.as_str()
+        && match jurisdiction(user, areas) {
+            Jurisdiction::City => true,
+            Jurisdiction::Under(p) => path.starts_with(&p),
+            Jurisdiction::Nowhere => false,
+        }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -122,6 +122,7 @@ fn stages_ok<'a>(
 /// All projects as trees with their progress, roots first in id order.
 pub struct Forest {
     projects: Vec<ProjectRow>,
+    leaders: Vec<crate::storage::ProjectLeaderRow>,
     stages: Vec<StageRow>,
     photos: Vec<ProjectPhotoRow>,
 }
@@ -150,6 +151,7 @@ impl Forest {
 
     fn view(&self, p: &ProjectRow, now: i64, memo: &mut HashMap<i64, f64>) -> ProjectView {
         let progress = self.progress(p.id, memo);
+        let leader = self.leaders.iter().find(|l| l.project_id == p.id);
         ProjectView {
             id: p.id,
             title: p.title.clone(),
@@ -192,6 +194,9 @@ impl Forest {
                 .map(|c| self.view(c, now, memo))
                 .collect(),
             updated_at: to_time(p.updated_at),
+            leader_id: leader.map(|l| l.leader_id),
+            leader_name: leader.map(|l| l.leader_name.clone()),
+            leader_taken_at: leader.map(|l| to_time(l.taken_at)),
         }
     }
 
@@ -214,6 +219,7 @@ impl ProjectsApi {
     async fn forest(&self) -> Result<Forest, ApiError> {
         Ok(Forest {
             projects: self.state.db.projects().await?,
+            leaders: self.state.db.project_leaders().await?,
             stages: self.state.db.stages().await?,
             photos: self.state.db.project_photos().await?,
         })
@@ -438,6 +444,36 @@ impl ProjectsApi {
             .set_stage(&stage, body.done, note, p.id(), crate::now_ms())
             .await?;
         Ok(Json(self.one(id.0).await?))
+    }
+
+    /// 包案: a leader takes a 民生实事 project in their area (一个项目、一名区领导). 403 for
+    /// anyone but a leader, 404 `project_not_found` (also for a project outside the
+    /// leader's area), 409 `already_taken` when it has a leader.
+    #[oai(path = "/api/v1/projects/:id/take", method = "post")]
+    async fn take(&self, auth: BearerAuth, id: Path<i64>) -> Result<Json<ProjectView>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        crate::policy::takes_as_leader(&p)?;
+        let project = self.state.db.project(id.0).await?;
+        let areas = self.state.areas().await?;
+        let path = project
+            .as_ref()
+            .and_then(|pr| areas.iter().find(|a| a.id == pr.area_id))
+            .map(|a| a.path.clone());
+        let Some(project) = project.filter(|_| {
+            path.as_deref()
+                .is_some_and(|path| crate::policy::leader_answers_for(&p.user, &areas, path))
+        }) else {
+            return Err(ApiError::not_found("project_not_found", "项目不存在"));
+        };
+        if !self
+            .state
+            .db
+            .take_project(project.id, p.id(), crate::now_ms())
+            .await?
+        {
+            return Err(ApiError::conflict("already_taken", "该项目已有包案领导"));
+        }
+        Ok(Json(self.one(project.id).await?))
     }
 
     /// A photo of a stage's work (the responsible department; shown publicly).

@@ -105,6 +105,16 @@ pub struct CaseFilter {
     /// Only cases with an id below this one (the cursor).
     pub before_id: Option<i64>,
     pub limit: i64,
+    /// 领导包案: only cases this leader took, any leader took, or none did.
+    pub taken_by: Option<TakenFilter>,
+}
+
+/// The case list's 包案 filter, resolved for the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakenFilter {
+    Leader(i64),
+    Any,
+    Nobody,
 }
 
 /// A case to insert; validated already.
@@ -160,6 +170,8 @@ pub struct CaseChange {
     pub closed_at: Option<i64>,
     /// Changes to the summoned departments (吹哨报到), in the same transaction.
     pub summons: Vec<super::SummonOp>,
+    /// A change to the case's leader (领导包案), in the same transaction.
+    pub leader: Option<super::LeaderOp>,
 }
 
 /// A timeline entry to append.
@@ -268,6 +280,20 @@ fn push_case_page(
     }
     if let Some(v) = f.before_id {
         sql.push(" AND c.id < ").bind(Bind::I64(v));
+    }
+    match f.taken_by {
+        Some(TakenFilter::Leader(l)) => {
+            sql.push(" AND c.id IN (SELECT case_id FROM case_leaders WHERE leader_id = ")
+                .bind(Bind::I64(l));
+            sql.push(")");
+        }
+        Some(TakenFilter::Any) => {
+            sql.push(" AND c.id IN (SELECT case_id FROM case_leaders)");
+        }
+        Some(TakenFilter::Nobody) => {
+            sql.push(" AND c.id NOT IN (SELECT case_id FROM case_leaders)");
+        }
+        None => {}
     }
     sql.push(" ORDER BY c.id DESC LIMIT ")
         .bind(Bind::I64(f.limit));
@@ -609,6 +635,14 @@ impl Db {
         ev: &NewEvent,
         now: i64,
     ) -> StoreResult<CaseRow> {
+        // A 12345 hotline ticket's own deadline wins over ours whenever the deadline is set.
+        let hotline_due = match ch.due_at {
+            Some(Some(_)) => self
+                .hotline_ticket_of_case(case_id)
+                .await?
+                .and_then(|t| t.due_at),
+            _ => None,
+        };
         let mut sql = Sql::new("UPDATE cases SET version = version + 1, status = ");
         sql.bind(Bind::Str(to_status.as_str().into()));
         sql.push(", updated_at = ").bind(Bind::I64(now));
@@ -622,9 +656,11 @@ impl Db {
             sql.push(", sign_due_at = ").bind(Bind::OptI64(v));
         }
         if let Some(v) = ch.due_at {
-            sql.push(", due_at = ").bind(Bind::OptI64(v));
+            sql.push(", due_at = ")
+                .bind(Bind::OptI64(hotline_due.map_or(v, Some)));
         }
         if let Some(v) = ch.due_workdays {
+            let v = if hotline_due.is_some() { None } else { v };
             sql.push(", due_workdays = ").bind(Bind::OptI64(v));
         }
         if let Some(v) = ch.escalation_level {
@@ -648,8 +684,19 @@ impl Db {
         sql.push(" WHERE id = ").bind(Bind::I64(case_id));
         sql.push(" AND version = ").bind(Bind::I64(version));
         let q = sql.sql();
-        let data = ev.data.as_ref().map(|d| d.to_string());
-        let ops: Vec<Sql> = ch.summons.iter().map(|o| o.sql(case_id, now)).collect();
+        let data = ev.data.as_ref().map(|d| {
+            let mut d = d.clone();
+            if let (Some(h), Some(due)) = (hotline_due, d.get_mut("due_at")) {
+                *due = serde_json::json!(crate::to_time(h));
+            }
+            d.to_string()
+        });
+        let ops: Vec<Sql> = ch
+            .summons
+            .iter()
+            .map(|o| o.sql(case_id, now))
+            .chain(ch.leader.iter().map(|o| o.sql(case_id, now)))
+            .collect();
         let applied = with_db!(self, p => {
             let mut tx = p.begin().await?;
             let n = bind_all!(sqlx::query(q), sql.binds.clone()).execute(&mut *tx).await?.rows_affected();

@@ -15,6 +15,7 @@ use super::{
 pub struct ApiKeyRow {
     pub id: i64,
     pub name: String,
+    pub scope: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
 }
@@ -121,11 +122,16 @@ impl Db {
     pub async fn create_api_key(
         &self,
         name: &str,
+        scope: &str,
         key_hash: &str,
         now: i64,
         actor: Option<i64>,
     ) -> StoreResult<i64> {
-        let display = format!("Open311 · {name}");
+        let display = if scope == "hotline" {
+            format!("12345热线 · {name}")
+        } else {
+            format!("Open311 · {name}")
+        };
         with_db!(self, p => {
             // Writes first, and the unique name decides a clash: a read first would make
             // SQLite upgrade a read snapshot to a write, which fails (database is locked)
@@ -136,12 +142,12 @@ impl Db {
             )
             .bind(&display).bind(now).fetch_one(&mut *tx).await?;
             let id = sqlx::query_scalar::<_, i64>(
-                "INSERT INTO api_keys (name, key_hash, user_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                "INSERT INTO api_keys (name, key_hash, user_id, created_at, scope) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )
-            .bind(name).bind(key_hash).bind(user).bind(now).fetch_one(&mut *tx).await
+            .bind(name).bind(key_hash).bind(user).bind(now).bind(scope).fetch_one(&mut *tx).await
             .map_err(unique_as("api key name"))?;
             let mut rec = AuditRecord::new(actor, "issue", AuditEntity::ApiKey, Some(id));
-            rec.after = Some(serde_json::json!({ "name": name, "user_id": user }));
+            rec.after = Some(serde_json::json!({ "name": name, "user_id": user, "scope": scope }));
             audit!(tx, now, &rec)?;
             tx.commit().await?;
             Ok(id)
@@ -175,7 +181,7 @@ impl Db {
     /// Every API key, newest first (names and dates only).
     pub async fn api_keys(&self) -> StoreResult<Vec<ApiKeyRow>> {
         Ok(with_db!(self, p => sqlx::query_as::<_, ApiKeyRow>(
-            "SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY id DESC",
+            "SELECT id, name, scope, created_at, revoked_at FROM api_keys ORDER BY id DESC",
         ).fetch_all(p).await)?)
     }
 
@@ -258,7 +264,7 @@ impl Db {
         let mut sql = Sql::new(
             "SELECT e.id, c.tracking_no, e.at, e.kind, e.to_status
              FROM case_events e JOIN cases c ON c.id = e.case_id
-             WHERE c.tracking_no IS NOT NULL AND e.at >= ",
+             WHERE c.tracking_no IS NOT NULL AND e.kind <> 'citizen_update' AND e.at >= ",
         );
         sql.bind(Bind::I64(from));
         sql.push(" AND e.at <= ").bind(Bind::I64(to));

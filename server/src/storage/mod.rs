@@ -9,8 +9,10 @@ pub(crate) mod audit;
 mod calendar;
 mod cases;
 mod channels;
+mod hotline;
 mod jobs;
 mod joint;
+mod leaders;
 mod map;
 #[cfg(test)]
 mod map_reference;
@@ -31,12 +33,18 @@ pub use audit::{AuditFilter, AuditRecord, AuditRow};
 pub use calendar::{CalendarDayRow, CalendarYearRow};
 pub use cases::{
     CaseChange, CaseFilter, NewCaseRecord, NewContentCheck, NewEvent, NewPhoto, Scope, Submitted,
+    TakenFilter,
 };
 pub use channels::{
     ApiKeyRow, Attachment, CLOSED_STATUSES, ContentCheckRow, Open311Filter, Open311Row,
     Open311UpdateRow,
 };
+pub use hotline::{
+    ApiKeyAuth, HotlineCallbackRow, HotlineCategoryTable, HotlineTicketRow, NewHotlineCallback,
+    Open311Update,
+};
 pub use joint::{DueSummons, SummonOp, SummonRow, SummonStatRow};
+pub use leaders::{CaseLeaderRow, LeaderOp, ProjectLeaderRow};
 pub use map::{BEIJING_MS, MapCaseRow, MapChangeRow};
 pub use notifications::{NewNotification, NotificationRow, Recipient};
 pub use public::{

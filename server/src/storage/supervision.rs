@@ -36,6 +36,8 @@ pub struct StatRow {
     pub first_sign: Option<i64>,
     pub sign_due_at: Option<i64>,
     pub reopens: i64,
+    /// 领导包案: a leader took the case.
+    pub with_leader: bool,
 }
 
 impl Db {
@@ -70,7 +72,8 @@ impl Db {
                     (SELECT MIN(e.at) FROM case_events e WHERE e.case_id = c.id AND e.kind = 'accept') AS first_accept,
                     (SELECT MIN(e.at) FROM case_events e WHERE e.case_id = c.id AND e.kind = 'assign') AS first_assign,
                     (SELECT MIN(e.at) FROM case_events e WHERE e.case_id = c.id AND e.kind = 'sign') AS first_sign,
-                    (SELECT COUNT(*) FROM case_events e WHERE e.case_id = c.id AND e.to_status = 'reopened') AS reopens
+                    (SELECT COUNT(*) FROM case_events e WHERE e.case_id = c.id AND e.to_status = 'reopened') AS reopens,
+                    EXISTS (SELECT 1 FROM case_leaders l WHERE l.case_id = c.id) AS with_leader
              FROM cases c LEFT JOIN areas a ON a.id = c.area_id WHERE c.created_at >= ",
         );
         sql.bind(Bind::I64(from))

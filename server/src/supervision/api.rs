@@ -270,6 +270,7 @@ impl SupervisionApi {
             avg_resolve_hours: t.avg_resolve_hours(),
             report_in_rate: t.report_in_rate(),
             joint_cases: t.joint_cases.len() as i64,
+            leader_cases: t.leader_cases,
             score: t.score(),
             rank: None,
             channels: Channel::ALL
@@ -390,6 +391,7 @@ impl SupervisionApi {
             "平均受理时长(小时)",
             "平均签收时长(小时)",
             "平均办结时长(小时)",
+            "领导包案数",
         ]
         .iter()
         .map(|h| h.to_string())
@@ -423,6 +425,7 @@ impl SupervisionApi {
                 hours(row.avg_accept_hours),
                 hours(row.avg_sign_hours),
                 hours(row.avg_resolve_hours),
+                row.leader_cases.to_string(),
             ];
             let counts_at = cells.len();
             for (c, v) in cells.iter().enumerate() {
@@ -472,6 +475,8 @@ impl SupervisionApi {
         from: Query<Option<DayOrTime>>,
         /// Created before (RFC 3339 or YYYY-MM-DD).
         to: Query<Option<DayOrTime>>,
+        /// 领导包案: `me` the cases the caller took, `any` those a leader took, `none` the rest.
+        taken_by: Query<Option<minsheng_model::TakenBy>>,
     ) -> Result<XlsxFile, ApiError> {
         let (p, scope) = self.reader(&auth).await?;
         let query = ListQuery {
@@ -485,6 +490,7 @@ impl SupervisionApi {
             q: q.0,
             from: from.0.map(DayOrTime::into_inner),
             to: to.0.map(DayOrTime::into_inner),
+            taken_by: crate::cases::api::taken_filter(&p, taken_by.0),
         };
         let filter = query.filter(&self.state, &scope, None, EXPORT_MAX).await?;
         let now = self.state.clock.now_ms();

@@ -10,6 +10,7 @@
 //!   deadline (a department released before its deadline without answering is not counted),
 //!   those answered by the deadline; and the joint cases (cases with summoned departments) —
 //!   per department, the joint cases it was summoned to.
+//! - 领导包案: the cases a leader took (or was named to by the desk's escalation).
 //! - average hours to accept (from submission), to sign (from assignment), to resolve (from signing).
 
 use std::collections::BTreeMap;
@@ -123,6 +124,8 @@ pub struct Tally {
     pub joint_cases: std::collections::BTreeSet<i64>,
     /// Cases per channel (wire name).
     pub channels: BTreeMap<String, i64>,
+    /// 领导包案: cases a leader took.
+    pub leader_cases: i64,
     accept_ms: (i64, i64),
     sign_ms: (i64, i64),
     resolve_ms: (i64, i64),
@@ -142,6 +145,9 @@ impl Tally {
         let status = Status::parse(&r.status).unwrap_or(Status::Submitted);
         self.total += 1;
         *self.channels.entry(r.channel.clone()).or_default() += 1;
+        if r.with_leader {
+            self.leader_cases += 1;
+        }
         if let Some(assign) = r.first_assign {
             match r.first_sign {
                 Some(sign) => {
@@ -334,6 +340,7 @@ mod tests {
             first_sign: Some(3 * H),
             sign_due_at: Some(4 * H),
             reopens,
+            with_leader: false,
         }
     }
 

@@ -2,7 +2,8 @@
 //! calls: the area tree and its boundaries ([`areas`]), departments with their public duty
 //! cards ([`departments`]), categories and their deadlines ([`categories`]), users
 //! ([`users`]), households and who answers for them ([`households`]), the audit log
-//! ([`audit`]), the working calendar ([`calendar`]) and the rest ([`more`]: visit rounds, point rules, API keys). Only an admin
+//! ([`audit`]), the working calendar ([`calendar`]), the 12345 hotline's category table and
+//! key ([`hotline`]) and the rest ([`more`]: visit rounds, point rules, API keys). Only an admin
 //! gets past the door; anyone else signed in reads a clear "not allowed" page.
 //!
 //! Every form is a [`form::Form`]: its fields, the body they make, and each error beside its
@@ -14,6 +15,7 @@ pub mod calendar;
 pub mod categories;
 pub mod departments;
 pub mod form;
+pub mod hotline;
 pub mod households;
 pub mod more;
 pub mod records;
@@ -39,11 +41,12 @@ pub enum Tab {
     Households,
     Audit,
     Calendar,
+    Hotline,
     More,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 8] = [
+    pub const ALL: [Tab; 9] = [
         Tab::Areas,
         Tab::Departments,
         Tab::Categories,
@@ -51,6 +54,7 @@ impl Tab {
         Tab::Households,
         Tab::Audit,
         Tab::Calendar,
+        Tab::Hotline,
         Tab::More,
     ];
 
@@ -63,6 +67,7 @@ impl Tab {
             Tab::Households => "households",
             Tab::Audit => "audit",
             Tab::Calendar => "calendar",
+            Tab::Hotline => "hotline",
             Tab::More => "more",
         }
     }
@@ -76,6 +81,7 @@ impl Tab {
             Tab::Households => lang.t("住户", "Households"),
             Tab::Audit => lang.t("审计", "Audit log"),
             Tab::Calendar => lang.t("工作日历", "Working calendar"),
+            Tab::Hotline => lang.t("12345热线", "12345 hotline"),
             Tab::More => lang.t("轮次·积分·密钥", "Rounds · points · keys"),
         }
     }
@@ -345,6 +351,7 @@ pub fn Admin(props: &WidgetProps) -> Html {
         Tab::Households => html! { <households::Households ..tab_props /> },
         Tab::Audit => html! { <audit::Audit ..tab_props /> },
         Tab::Calendar => html! { <calendar::Calendar ..tab_props /> },
+        Tab::Hotline => html! { <hotline::Hotline ..tab_props /> },
         Tab::More => html! { <more::More ..tab_props /> },
     };
     html! {
