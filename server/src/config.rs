@@ -106,6 +106,11 @@ pub struct Config {
     pub template_handler: Option<String>,
     /// Daily work reports are due by this time of day, Beijing time (minutes after midnight).
     pub report_deadline_minutes: u32,
+    /// 吹哨报到: the default report-in deadline after a whistle, in minutes, for urgent
+    /// categories (`MINSHENG_REPORT_IN_URGENT_MINUTES`, default 30) and for the others
+    /// (`MINSHENG_REPORT_IN_MINUTES`, default 120).
+    pub report_in_urgent_minutes: i64,
+    pub report_in_minutes: i64,
     /// Rate limits, login lockout and cross-origin access.
     pub guard: GuardConfig,
 }
@@ -184,7 +189,26 @@ impl Source {
     }
 }
 
+/// A positive number of minutes, at most 30 days.
+fn minutes(src: &Source, name: &str, default: i64) -> anyhow::Result<i64> {
+    let m: i64 = src.parsed(name, default)?;
+    anyhow::ensure!(
+        (1..=43_200).contains(&m),
+        "{name} is not valid: expected whole minutes from 1 to 43200"
+    );
+    Ok(m)
+}
+
 impl Config {
+    /// The default report-in deadline after a whistle for a category of this tier (ms).
+    pub fn report_in_ms(&self, tier: minsheng_model::Tier) -> i64 {
+        let m = match tier {
+            minsheng_model::Tier::Urgent => self.report_in_urgent_minutes,
+            _ => self.report_in_minutes,
+        };
+        m * 60_000
+    }
+
     /// Reads the environment (after `MINSHENG_CONFIG`'s file, whose values the environment overrides).
     pub fn from_env() -> anyhow::Result<Config> {
         let mut file = std::collections::HashMap::new();
@@ -278,6 +302,8 @@ impl Config {
                     .context("MINSHENG_REPORT_DEADLINE is not valid: expected HH:MM")?,
                 None => DEFAULT_REPORT_DEADLINE,
             },
+            report_in_urgent_minutes: minutes(&src, "MINSHENG_REPORT_IN_URGENT_MINUTES", 30)?,
+            report_in_minutes: minutes(&src, "MINSHENG_REPORT_IN_MINUTES", 120)?,
             guard: GuardConfig {
                 login_max_failures: src.parsed("MINSHENG_LOGIN_MAX_FAILURES", 5)?,
                 login_lock_secs: src.parsed("MINSHENG_LOGIN_LOCK_SECS", 900)?,
@@ -343,6 +369,8 @@ impl Config {
             template_resident: None,
             template_handler: None,
             report_deadline_minutes: DEFAULT_REPORT_DEADLINE,
+            report_in_urgent_minutes: 30,
+            report_in_minutes: 120,
             // Tests turn the rate limits on where they test them.
             guard: GuardConfig {
                 login_max_failures: 5,

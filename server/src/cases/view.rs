@@ -85,6 +85,7 @@ fn event_view(e: &EventRow, show_resident_names: bool) -> EventView {
         actor_id: e.actor_id,
         actor_role: e.actor_role.clone(),
         actor_name,
+        department_name: e.actor_department.clone(),
         kind: e.kind.clone(),
         from_status: e.from_status.as_deref().and_then(Status::parse),
         to_status: Status::parse(&e.to_status).unwrap_or(Status::Submitted),
