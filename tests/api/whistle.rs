@@ -555,7 +555,10 @@ async fn the_report_in_defaults_come_from_the_configuration_and_the_categories_s
         assert_eq!(minutes(w.cat_urgent), 20, "an urgent category: {cats}");
 
         let id = w.submit(&app, &w.resident_a, "路灯不亮,井盖松动").await["id"].as_i64().unwrap();
-        app.act(&w.dispatcher, id, json!({ "action": "accept" })).await.expect(200);
+        let accepted = app.act(&w.dispatcher, id, json!({ "action": "accept" })).await.expect(200);
+        assert!(actions(&accepted).contains(&"whistle".to_string()), "the desk is offered the whistle: {accepted}");
+        let listed = app.get("/api/v1/cases?status=accepted", &w.dispatcher).await.expect(200);
+        assert!(actions(&listed["items"][0]).contains(&"whistle".to_string()), "in its list too");
         app.act(&w.dispatcher, id, json!({ "action": "whistle", "department_id": w.dept_roads, "co_department_ids": [w.dept_water] }))
             .await
             .expect(200);

@@ -14,6 +14,7 @@ mod miniprogram;
 mod staff;
 mod track_live;
 mod visit;
+mod whistle;
 
 use std::path::{Path, PathBuf};
 
