@@ -123,9 +123,7 @@ async fn a_community_dispatcher_whistles_a_co_handler_reports_in_by_phone_and_th
     .await;
     until(
         &desk,
-        &format!(
-            "document.querySelector('{form} .ms-default-due').textContent.includes('2小时')"
-        ),
+        &format!("document.querySelector('{form} .ms-default-due').textContent.includes('2小时')"),
         LIVE,
         "the default report-in time (2 h for a utility case) is shown",
     )
@@ -159,10 +157,22 @@ async fn a_community_dispatcher_whistles_a_co_handler_reports_in_by_phone_and_th
     open_with_ticket(&phone, &site, &handler_power, "/w/handle").await;
     let mine = format!("#ms-queue li[data-case-id=\"{id}\"]");
     phone
-        .wait_for(&format!("{mine} .ms-joint[data-joint-role=co] .ms-report-in"))
+        .wait_for(&format!(
+            "{mine} .ms-joint[data-joint-role=co] .ms-report-in"
+        ))
         .await;
-    assert!(phone.text(&format!("{mine} .ms-joint-role")).await.contains("协办"));
-    assert!(phone.text(&format!("{mine} .ms-report-in")).await.contains("剩余"));
+    assert!(
+        phone
+            .text(&format!("{mine} .ms-joint-role"))
+            .await
+            .contains("协办")
+    );
+    assert!(
+        phone
+            .text(&format!("{mine} .ms-report-in"))
+            .await
+            .contains("剩余")
+    );
     shot(&phone, "whistle-handle-co-360").await;
 
     // The lead reports in (its 签收); the resident sees it without a reload.
@@ -219,7 +229,10 @@ async fn a_community_dispatcher_whistles_a_co_handler_reports_in_by_phone_and_th
         "供电所"
     );
     let url = resident.client.current_url().await.expect("url");
-    assert!(url.as_str().contains(&format!("case={id}")), "no reload: {url}");
+    assert!(
+        url.as_str().contains(&format!("case={id}")),
+        "no reload: {url}"
+    );
     shot(&resident, "whistle-track-360").await;
     let wide = Browser::start_screen("whistle_track_wide", 1280, 900).await;
     if let Some(wide) = wide {
@@ -235,7 +248,12 @@ async fn a_community_dispatcher_whistles_a_co_handler_reports_in_by_phone_and_th
     phone
         .wait_for(&format!("{mine} .ms-joint[data-joint-role=lead]"))
         .await;
-    assert!(phone.text(&format!("{mine} .ms-joint-role")).await.contains("Lead"));
+    assert!(
+        phone
+            .text(&format!("{mine} .ms-joint-role"))
+            .await
+            .contains("Lead")
+    );
     shot(&phone, "whistle-handle-lead-en-360").await;
 
     desk.close().await;

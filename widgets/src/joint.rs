@@ -13,8 +13,8 @@ use chrono::DateTime;
 #[cfg(feature = "dispatch")]
 use minsheng_model::CaseList;
 use minsheng_model::{
-    Action, CaseActionRequest, CaseView, CategoryView, DepartmentKind, DepartmentView,
-    JointRole, SummonState,
+    Action, CaseActionRequest, CaseView, CategoryView, DepartmentKind, DepartmentView, JointRole,
+    SummonState,
 };
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
@@ -241,7 +241,9 @@ pub fn WhistleForm(p: &FormProps) -> Html {
             e.prevent_default();
             let lang = p2.lang;
             let Some(l) = *lead else {
-                error.set(Some(lang.t("请选择主办部门。", "Please pick the lead.").into()));
+                error.set(Some(
+                    lang.t("请选择主办部门。", "Please pick the lead.").into(),
+                ));
                 return;
             };
             let mut req = CaseActionRequest::new(Action::Whistle, p2.case.version);
@@ -344,10 +346,10 @@ pub fn ReleaseForm(p: &FormProps) -> Html {
     let error = use_state(|| None::<String>);
     let (dept, reason) = (use_node_ref(), use_node_ref());
     let name = |id: i64| {
-        p.departments
-            .iter()
-            .find(|d| d.id == id)
-            .map_or_else(|| format!("#{id}"), |d| lang.name(&d.name, d.name_en.as_deref()).to_string())
+        p.departments.iter().find(|d| d.id == id).map_or_else(
+            || format!("#{id}"),
+            |d| lang.name(&d.name, d.name_en.as_deref()).to_string(),
+        )
     };
     let open: Vec<i64> = c
         .joint
