@@ -439,7 +439,19 @@ fn parse_hh_mm(v: &str) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::{domain_file, parse_hh_mm, parse_proxies};
+    use super::{Source, domain_file, minutes, parse_hh_mm, parse_proxies};
+
+    #[test]
+    fn report_in_minutes_are_whole_and_positive_with_their_default() {
+        let src = |v: &str| Source {
+            file: [("MINSHENG_TEST_RI".to_string(), v.to_string())].into(),
+        };
+        assert_eq!(minutes(&src("45"), "MINSHENG_TEST_RI", 120).unwrap(), 45);
+        assert_eq!(minutes(&src(""), "MINSHENG_TEST_RI", 120).unwrap(), 120);
+        assert!(minutes(&src("0"), "MINSHENG_TEST_RI", 120).is_err());
+        assert!(minutes(&src("1.5"), "MINSHENG_TEST_RI", 120).is_err());
+        assert!(minutes(&src("43201"), "MINSHENG_TEST_RI", 120).is_err());
+    }
 
     #[test]
     fn trusted_proxies_are_addresses_or_cidrs() {

@@ -89,7 +89,7 @@ pub fn summary(c: &CaseView, departments: &[DepartmentView], lang: Lang, now: i6
                 } else if let Some(s) = j.my_state {
                     <span class="ms-muted ms-my-state">{ state_label(lang, s) }</span>
                 }
-                <span class="ms-muted">{ format!(" · {}/{} ", answered, j.departments.len()) }{ lang.t("已报到", "reported in") }</span>
+                <span class="ms-muted ms-joint-count">{ format!("{}/{} ", answered, j.departments.len()) }{ lang.t("个单位已报到", "units reported in") }</span>
             </p>
             if !departments.is_empty() {
                 <ul class="ms-joint-depts">
