@@ -138,12 +138,57 @@ async fn a_community_dispatcher_whistles_a_co_handler_reports_in_by_phone_and_th
     ))
     .await;
     shot(&desk, "whistle-desk-joint").await;
+    // Later the desk summons one more unit, then lets it go with a reason.
+    let joint = format!("#ms-joint-desk li[data-case-id=\"{id}\"]");
+    desk.click(&format!("{joint} button[data-action=whistle]"))
+        .await;
+    desk.click(&format!(
+        "{joint} form[data-form=whistle] .ms-co-group[data-kind=functional] input[value=\"{}\"]",
+        w.dept_water
+    ))
+    .await;
+    desk.click(&format!("{joint} button[data-confirm=whistle]"))
+        .await;
+    let water = format!(
+        "{joint} .ms-joint-depts li[data-department-id=\"{}\"]",
+        w.dept_water
+    );
+    desk.wait_for(&format!("{water}[data-state=summoned]"))
+        .await;
+    desk.click(&format!("{joint} button[data-action=release]"))
+        .await;
+    desk.find(&format!(
+        "{joint} form[data-form=release] select[name=department_id]"
+    ))
+    .await
+    .select_by_value(&w.dept_water.to_string())
+    .await
+    .expect("unit to release");
+    desk.type_into(
+        &format!("{joint} form[data-form=release] textarea[name=reason]"),
+        "经核实不涉及供水",
+    )
+    .await;
+    shot(&desk, "whistle-desk-release").await;
+    desk.click(&format!("{joint} button[data-confirm=release]"))
+        .await;
+    desk.wait_for(&format!("{water}[data-state=released]"))
+        .await;
     let c = app
         .get(&format!("/api/v1/cases/{id}"), &community_desk)
         .await
         .expect(200);
     assert_eq!(c["status"], "assigned");
     assert_eq!(c["department_id"], w.dept_roads);
+    let released = c["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .find(|e| e["kind"] == "release")
+        .cloned()
+        .expect("a release event");
+    assert_eq!(released["note"], "经核实不涉及供水");
+    assert_eq!(released["data"]["department_id"], w.dept_water);
     let left = (c["joint"]["departments"][1]["due_at"]
         .as_str()
         .map(|d| chrono::DateTime::parse_from_rfc3339(d).expect("time"))
