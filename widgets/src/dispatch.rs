@@ -116,9 +116,10 @@ pub fn Dispatch(props: &WidgetProps) -> Html {
     };
     let tab_button = |t: Tab, id: &'static str, label: &'static str| {
         let onclick = {
-            let (tab, data) = (tab.clone(), data.clone());
+            let (tab, data, notice) = (tab.clone(), data.clone(), notice.clone());
             Callback::from(move |_: MouseEvent| {
                 if *tab != t {
+                    notice.set(None);
                     data.set(Data::Loading);
                     tab.set(t);
                 }
