@@ -76,11 +76,27 @@ async fn a_community_dispatcher_whistles_a_co_handler_reports_in_by_phone_and_th
         json!({ "username": "disp_c", "password": PASSWORD, "role": "dispatcher", "area_id": w.community_a }),
     )
     .await;
-    let id = w
-        .submit(app, &w.resident_a, "小区路灯不亮，旁边电线垂落")
-        .await["id"]
-        .as_i64()
-        .expect("id");
+    // Made public by the resident: the board shows who answered the whistle.
+    let submitted = app
+        .post(
+            "/api/v1/cases",
+            &w.resident_a,
+            json!({
+                "client_request_id": "whistle-e2e-0001",
+                "category_id": w.cat_light,
+                "description": "小区路灯不亮，旁边电线垂落",
+                "lat": 25.2, "lng": 103.1,
+                "address": "南宁西路12号",
+                "public": true,
+            }),
+        )
+        .await
+        .expect(201);
+    let id = submitted["id"].as_i64().expect("id");
+    let tracking = submitted["tracking_no"]
+        .as_str()
+        .expect("tracking")
+        .to_string();
     app.act(&community_desk, id, json!({ "action": "accept" }))
         .await
         .expect(200);
@@ -285,6 +301,18 @@ async fn a_community_dispatcher_whistles_a_co_handler_reports_in_by_phone_and_th
         wide.wait_for("#ms-timeline li[data-kind=part_done] .ms-dept")
             .await;
         shot(&wide, "whistle-track").await;
+        // The public board: "2个单位协同办理", the lead first.
+        wide.goto(&format!("{}/w/board", site.base)).await;
+        let item =
+            format!("#ms-board-case-list li[data-tracking-no=\"{tracking}\"] .ms-joint-line");
+        wide.wait_for(&item).await;
+        assert_eq!(wide.text(&item).await, "2个单位协同办理：城管局、供电所");
+        wide.js(&format!(
+            "document.querySelector({}).scrollIntoView({{block: 'center'}})",
+            json!(item)
+        ))
+        .await;
+        shot(&wide, "whistle-board").await;
         wide.close().await;
     }
 
