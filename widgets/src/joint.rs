@@ -482,3 +482,46 @@ pub fn JointDesk(p: &JointDeskProps) -> Html {
         </>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn case(allowed: &[&str]) -> CaseView {
+        serde_json::from_value(serde_json::json!({
+            "id": 1, "tracking_no": "MS1", "status": "assigned", "version": 1,
+            "channel": "wechat", "category_id": 1, "category_name": "路灯", "description": "x",
+            "anonymous": false, "public": false, "contact_masked": false, "escalation_level": 0,
+            "created_at": "2026-11-01T00:00:00Z", "updated_at": "2026-11-09T00:00:00Z",
+            "overdue": false, "allowed_actions": allowed, "photos": [],
+        }))
+        .expect("a case")
+    }
+
+    const HANDLER: &[Action] = &[
+        Action::ReportIn,
+        Action::Sign,
+        Action::Progress,
+        Action::PartDone,
+        Action::Return,
+    ];
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn the_leads_report_in_stands_for_its_sign_and_other_cases_keep_sign() {
+        let lead = case(&["sign", "return", "report_in"]);
+        assert_eq!(
+            offered(&lead, HANDLER),
+            vec![Action::ReportIn, Action::Return]
+        );
+        let plain = case(&["sign", "return"]);
+        assert_eq!(offered(&plain, HANDLER), vec![Action::Sign, Action::Return]);
+        let co = case(&["progress", "part_done"]);
+        assert_eq!(
+            offered(&co, HANDLER),
+            vec![Action::Progress, Action::PartDone]
+        );
+        // Only what the widget offers shows.
+        assert_eq!(offered(&lead, &[Action::Sign]), vec![Action::Sign]);
+    }
+}
