@@ -148,6 +148,10 @@ api_object! {
         pub sign_hours: i64,
         pub default_department_id: Option<i64>,
         pub active: bool,
+        /// 吹哨报到: minutes a summoned department has to report in by default, by the
+        /// category's tier (the server's `MINSHENG_REPORT_IN_*_MINUTES`).
+        #[serde(default)]
+        pub report_in_minutes: i64,
     }
 
     /// A new or changed category (admin). `resolve_hours` defaults to the tier's.
@@ -240,6 +244,10 @@ api_object! {
         pub actor_id: Option<i64>,
         pub actor_role: String,
         pub actor_name: Option<String>,
+        /// A handler's department (吹哨报到: which department's step this is).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
+        pub department_name: Option<String>,
         /// `submit`, one of the actions, or `auto_close`.
         pub kind: String,
         pub from_status: Option<Status>,

@@ -33,6 +33,10 @@ api_object! {
         pub area_name: Option<String>,
         pub street_name: Option<String>,
         pub department_name: Option<String>,
+        /// 吹哨报到: the departments that answered the whistle (reported in), the lead first;
+        /// empty for a case handled by one department ("N个单位协同办理").
+        #[serde(default)]
+        pub joint_departments: Vec<String>,
         pub status: Status,
         /// The complaint with personal details replaced by `*`.
         pub summary: String,

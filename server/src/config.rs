@@ -106,6 +106,11 @@ pub struct Config {
     pub template_handler: Option<String>,
     /// Daily work reports are due by this time of day, Beijing time (minutes after midnight).
     pub report_deadline_minutes: u32,
+    /// 吹哨报到: the default report-in deadline after a whistle, in minutes, for urgent
+    /// categories (`MINSHENG_REPORT_IN_URGENT_MINUTES`, default 30) and for the others
+    /// (`MINSHENG_REPORT_IN_MINUTES`, default 120).
+    pub report_in_urgent_minutes: i64,
+    pub report_in_minutes: i64,
     /// Rate limits, login lockout and cross-origin access.
     pub guard: GuardConfig,
     /// The 12345 hotline's callback.
@@ -211,7 +216,26 @@ impl Source {
     }
 }
 
+/// A positive number of minutes, at most 30 days.
+fn minutes(src: &Source, name: &str, default: i64) -> anyhow::Result<i64> {
+    let m: i64 = src.parsed(name, default)?;
+    anyhow::ensure!(
+        (1..=43_200).contains(&m),
+        "{name} is not valid: expected whole minutes from 1 to 43200"
+    );
+    Ok(m)
+}
+
 impl Config {
+    /// The default report-in deadline after a whistle for a category of this tier (ms).
+    pub fn report_in_ms(&self, tier: minsheng_model::Tier) -> i64 {
+        let m = match tier {
+            minsheng_model::Tier::Urgent => self.report_in_urgent_minutes,
+            _ => self.report_in_minutes,
+        };
+        m * 60_000
+    }
+
     /// Reads the environment (after `MINSHENG_CONFIG`'s file, whose values the environment overrides).
     pub fn from_env() -> anyhow::Result<Config> {
         let mut file = std::collections::HashMap::new();
@@ -305,6 +329,8 @@ impl Config {
                     .context("MINSHENG_REPORT_DEADLINE is not valid: expected HH:MM")?,
                 None => DEFAULT_REPORT_DEADLINE,
             },
+            report_in_urgent_minutes: minutes(&src, "MINSHENG_REPORT_IN_URGENT_MINUTES", 30)?,
+            report_in_minutes: minutes(&src, "MINSHENG_REPORT_IN_MINUTES", 120)?,
             guard: GuardConfig {
                 login_max_failures: src.parsed("MINSHENG_LOGIN_MAX_FAILURES", 5)?,
                 login_lock_secs: src.parsed("MINSHENG_LOGIN_LOCK_SECS", 900)?,
@@ -389,6 +415,8 @@ impl Config {
             template_resident: None,
             template_handler: None,
             report_deadline_minutes: DEFAULT_REPORT_DEADLINE,
+            report_in_urgent_minutes: 30,
+            report_in_minutes: 120,
             // Tests turn the rate limits on where they test them.
             guard: GuardConfig {
                 login_max_failures: 5,
@@ -458,7 +486,19 @@ fn parse_hh_mm(v: &str) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::{domain_file, parse_hh_mm, parse_proxies};
+    use super::{Source, domain_file, minutes, parse_hh_mm, parse_proxies};
+
+    #[test]
+    fn report_in_minutes_are_whole_and_positive_with_their_default() {
+        let src = |v: &str| Source {
+            file: [("MINSHENG_TEST_RI".to_string(), v.to_string())].into(),
+        };
+        assert_eq!(minutes(&src("45"), "MINSHENG_TEST_RI", 120).unwrap(), 45);
+        assert_eq!(minutes(&src(""), "MINSHENG_TEST_RI", 120).unwrap(), 120);
+        assert!(minutes(&src("0"), "MINSHENG_TEST_RI", 120).is_err());
+        assert!(minutes(&src("1.5"), "MINSHENG_TEST_RI", 120).is_err());
+        assert!(minutes(&src("43201"), "MINSHENG_TEST_RI", 120).is_err());
+    }
 
     #[test]
     fn trusted_proxies_are_addresses_or_cidrs() {

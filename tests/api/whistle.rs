@@ -1,7 +1,8 @@
 //! 吹哨报到: a dispatcher summons a lead and co-handling departments, each reports in by its
 //! deadline, co-handlers finish their part, the lead resolves once no co-handler is working.
 
-use minsheng_tests::{PASSWORD, TestApp, World, on_each_backend};
+use minsheng_tests::{PASSWORD, SseClient, TestApp, World, on_each_backend};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 /// A third department with a handler (its token).
@@ -531,5 +532,198 @@ async fn the_report_in_rate_the_joint_cases_and_the_points_match_a_hand_count() 
         assert_eq!(points_of(w.dept_water).await, [("report_in_on_time".to_string(), 1)]);
         assert_eq!(points_of(power).await, [("report_in_late".to_string(), -1)]);
     })
+    .await;
+}
+
+/// Lengthens the report-in defaults as a county would in its configuration.
+fn county_defaults(cfg: &mut minsheng_server::Config) {
+    cfg.report_in_urgent_minutes = 20;
+    cfg.report_in_minutes = 45;
+}
+
+#[tokio::test]
+async fn the_report_in_defaults_come_from_the_configuration_and_the_categories_show_them() {
+    on_each_backend(county_defaults, |app| async move {
+        let w = World::build(&app).await;
+        let cats = app.get("/api/v1/categories", &w.dispatcher).await.expect(200);
+        let minutes = |id: i64| {
+            cats.as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()["report_in_minutes"]
+                .as_i64()
+                .unwrap()
+        };
+        assert_eq!(minutes(w.cat_light), 45, "a utility category: {cats}");
+        assert_eq!(minutes(w.cat_urgent), 20, "an urgent category: {cats}");
+
+        let id = w.submit(&app, &w.resident_a, "路灯不亮,井盖松动").await["id"].as_i64().unwrap();
+        let accepted = app.act(&w.dispatcher, id, json!({ "action": "accept" })).await.expect(200);
+        assert!(actions(&accepted).contains(&"whistle".to_string()), "the desk is offered the whistle: {accepted}");
+        let listed = app.get("/api/v1/cases?status=accepted", &w.dispatcher).await.expect(200);
+        assert!(actions(&listed["items"][0]).contains(&"whistle".to_string()), "in its list too");
+        app.act(&w.dispatcher, id, json!({ "action": "whistle", "department_id": w.dept_roads, "co_department_ids": [w.dept_water] }))
+            .await
+            .expect(200);
+        let c = app.get(&format!("/api/v1/cases/{id}"), &w.handler_water).await.expect(200);
+        let left = c["joint"]["report_in_seconds_left"].as_i64().unwrap();
+        assert!((2640..=2700).contains(&left), "45 minutes configured: {left}");
+    })
+    .await;
+}
+
+async fn public_case(app: &TestApp, tracking: &str) -> Value {
+    app.call(
+        Method::GET,
+        &format!("/api/v1/public/cases/{tracking}"),
+        None,
+        Value::Null,
+    )
+    .await
+    .expect(200)
+}
+
+/// Cases on this reader's map in the test box.
+async fn points(app: &TestApp, token: &str) -> i64 {
+    app.get("/api/v1/map/points?bbox=103.0,25.0,104.0,26.0", token)
+        .await
+        .expect(200)["total"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_public_board_names_the_departments_that_answered_the_whistle() {
+    on_each_backend(|_| {}, |app| async move {
+        let w = World::build(&app).await;
+        let (power, handler_power) = department_with_handler(&app, &w, "power", "供电局").await;
+        let body = json!({
+            "client_request_id": "joint-public-0001",
+            "category_id": w.cat_light,
+            "description": "小区路面塌陷,电线垂落",
+            "lat": 25.2, "lng": 103.1,
+            "public": true,
+        });
+        let id = app.post("/api/v1/cases", &w.resident_a, body).await.expect(201)["id"].as_i64().unwrap();
+        let tracking = app.get(&format!("/api/v1/cases/{id}"), &w.resident_a).await.expect(200)["tracking_no"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(public_case(&app, &tracking).await["joint_departments"], json!([]), "not whistled yet");
+        app.act(&w.dispatcher, id, json!({ "action": "accept" })).await.expect(200);
+        app.act(&w.dispatcher, id, json!({ "action": "whistle", "department_id": w.dept_roads, "co_department_ids": [w.dept_water, power] }))
+            .await
+            .expect(200);
+        assert_eq!(public_case(&app, &tracking).await["joint_departments"], json!([]), "nobody answered yet");
+        app.act(&handler_power, id, json!({ "action": "report_in" })).await.expect(200);
+        app.act(&w.handler, id, json!({ "action": "report_in" })).await.expect(200);
+        // Water never answers: it is not named.
+        let one = public_case(&app, &tracking).await;
+        assert_eq!(one["joint_departments"], json!(["城管局", "供电局"]), "the lead first: {one}");
+        let list = app.call(Method::GET, "/api/v1/public/cases", None, Value::Null).await.expect(200);
+        let item = list["items"].as_array().unwrap().iter().find(|c| c["tracking_no"] == tracking.as_str()).cloned().unwrap();
+        assert_eq!(item["joint_departments"], json!(["城管局", "供电局"]));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn co_handlers_get_the_live_feed_and_the_map_of_cases_they_only_co_handle_and_others_do_not()
+{
+    on_each_backend(|_| {}, |app| async move {
+        let w = World::build(&app).await;
+        let (power, handler_power) = department_with_handler(&app, &w, "power", "供电局").await;
+        let (_parks, handler_parks) = department_with_handler(&app, &w, "parks", "园林局").await;
+        let id = w.submit(&app, &w.resident_a, "小区雨污管道堵塞,路面塌陷").await["id"].as_i64().unwrap();
+        app.act(&w.dispatcher, id, json!({ "action": "accept" })).await.expect(200);
+        assert_eq!(points(&app, &handler_power).await, 0, "not summoned yet");
+        let mut power_feed = SseClient::open(&app, &handler_power, None, "").await;
+        let mut parks_feed = SseClient::open(&app, &handler_parks, None, "").await;
+
+        app.act(&w.dispatcher, id, json!({ "action": "whistle", "department_id": w.dept_roads, "co_department_ids": [power] }))
+            .await
+            .expect(200);
+        // (The accept may come first: the hub may read it after the whistle was committed, and
+        // a frame shows its case as it is then.)
+        let mut ev = power_feed.next().await;
+        if ev.data["event"]["kind"] == "accept" {
+            ev = power_feed.next().await;
+        }
+        assert_eq!(ev.data["event"]["kind"], "whistle");
+        assert_eq!(ev.data["case"]["id"], id);
+        app.act(&w.handler, id, json!({ "action": "report_in" })).await.expect(200);
+        let ev = power_feed.next().await;
+        assert_eq!(ev.data["event"]["kind"], "report_in");
+        assert_eq!(ev.data["event"]["department_name"], "城管局", "whose step it is");
+        assert_eq!(points(&app, &handler_power).await, 1, "the co-handled case is on its map");
+
+        // A department never summoned sees nothing of it, and reading it is 404.
+        assert!(parks_feed.next_within(std::time::Duration::from_millis(800)).await.is_none());
+        assert_eq!(points(&app, &handler_parks).await, 0);
+        app.get(&format!("/api/v1/cases/{id}"), &handler_parks)
+            .await
+            .expect_error(404, "case_not_found");
+
+        // A feed resumed from the log carries the co-handled case's events too.
+        let mut replay = SseClient::open(&app, &handler_power, Some(0), "").await;
+        let first = replay.next().await;
+        assert_eq!(first.data["case"]["id"], id);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_residents_timeline_names_each_departments_step() {
+    on_each_backend(
+        |_| {},
+        |app| async move {
+            let w = World::build(&app).await;
+            let (power, handler_power) = department_with_handler(&app, &w, "power", "供电局").await;
+            let id = whistled(&app, &w, power).await;
+            app.act(&w.handler, id, json!({ "action": "report_in" }))
+                .await
+                .expect(200);
+            app.act(&handler_power, id, json!({ "action": "report_in" }))
+                .await
+                .expect(200);
+            app.act(
+                &handler_power,
+                id,
+                json!({ "action": "progress", "note": "已断电检修" }),
+            )
+            .await
+            .expect(200);
+            let c = app
+                .get(&format!("/api/v1/cases/{id}"), &w.resident_a)
+                .await
+                .expect(200);
+            let steps: Vec<(String, Value)> = c["timeline"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    (
+                        e["kind"].as_str().unwrap().to_string(),
+                        e["department_name"].clone(),
+                    )
+                })
+                .collect();
+            let named = |kind: &str| {
+                steps
+                    .iter()
+                    .filter(|(k, _)| k == kind)
+                    .map(|(_, d)| d.clone())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                named("report_in"),
+                vec![json!("城管局"), json!("供电局")],
+                "{steps:?}"
+            );
+            assert_eq!(named("progress"), vec![json!("供电局")]);
+            assert_eq!(
+                named("whistle"),
+                vec![Value::Null],
+                "the desk's step names no department"
+            );
+        },
+    )
     .await;
 }

@@ -17,6 +17,7 @@ mod miniprogram;
 mod staff;
 mod track_live;
 mod visit;
+mod whistle;
 
 use std::path::{Path, PathBuf};
 

@@ -723,6 +723,11 @@ fn case_item(c: &PublicCase, v: &View) -> Html {
             </div>
             if !place.is_empty() { <p class="ms-case-meta">{ place.join(" · ") }</p> }
             <p class="ms-case-desc ms-summary">{ &c.summary }</p>
+            if !c.joint_departments.is_empty() {
+                <p class="ms-case-meta ms-joint-line" data-joint={c.joint_departments.len().to_string()}>
+                    { format!("{}{}{}", c.joint_departments.len(), lang.t("个单位协同办理：", " units handled it jointly: "), c.joint_departments.join(lang.t("、", ", "))) }
+                </p>
+            }
             <p class="ms-case-meta">
                 <span class="ms-took">{ took }</span>
                 if let Some(r) = rating { <span class="ms-rating">{ format!(" · {r}") }</span> }

@@ -21,6 +21,7 @@ use crate::staff::{self, CaseCard};
 pub const OFFER: &[Action] = &[
     Action::Accept,
     Action::Assign,
+    Action::Whistle,
     Action::Reject,
     Action::Merge,
     Action::Escalate,
@@ -33,6 +34,8 @@ enum Tab {
     Supervise,
     Resolved,
     Coverage,
+    /// 吹哨报到 ([`crate::joint::JointDesk`]).
+    Joint,
 }
 
 impl Tab {
@@ -42,7 +45,7 @@ impl Tab {
             Tab::Inbox => Some("status=submitted,accepted,returned&limit=100"),
             Tab::Supervise => Some("overdue=true&limit=100"),
             Tab::Resolved => Some("status=resolved&limit=100"),
-            Tab::Coverage => None,
+            Tab::Coverage | Tab::Joint => None,
         }
     }
 }
@@ -113,9 +116,10 @@ pub fn Dispatch(props: &WidgetProps) -> Html {
     };
     let tab_button = |t: Tab, id: &'static str, label: &'static str| {
         let onclick = {
-            let (tab, data) = (tab.clone(), data.clone());
+            let (tab, data, notice) = (tab.clone(), data.clone(), notice.clone());
             Callback::from(move |_: MouseEvent| {
                 if *tab != t {
+                    notice.set(None);
                     data.set(Data::Loading);
                     tab.set(t);
                 }
@@ -128,6 +132,10 @@ pub fn Dispatch(props: &WidgetProps) -> Html {
     };
 
     let body = match &*data {
+        _ if *tab == Tab::Joint => html! {
+            <crate::joint::JointDesk lang={lang} api={props.api.clone()} departments={(*departments).clone()}
+                on_expired={props.on_expired.clone()} />
+        },
         _ if *tab == Tab::Coverage => html! {
             <coverage::Coverage lang={lang} api={props.api.clone()} on_expired={props.on_expired.clone()} />
         },
@@ -165,6 +173,7 @@ pub fn Dispatch(props: &WidgetProps) -> Html {
                 { tab_button(Tab::Supervise, "ms-tab-supervise", lang.t("督办（超期）", "Overdue (督办)")) }
                 { tab_button(Tab::Resolved, "ms-tab-resolved", lang.t("待销号", "To close")) }
                 { tab_button(Tab::Coverage, "ms-tab-coverage", lang.t("走访覆盖", "Visit coverage")) }
+                { tab_button(Tab::Joint, "ms-tab-joint", lang.t("吹哨报到", "Joint handling")) }
             </nav>
             if let Some(w) = calendar_warning(calendar.as_ref(), lang) {
                 <p id="ms-calendar-warning" class="ms-offline" role="alert">{ w }</p>

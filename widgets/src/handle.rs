@@ -12,8 +12,10 @@ use crate::staff::{self, CaseCard};
 
 /// What a handler may do from the queue (each case's `allowed_actions` decides which show).
 pub const OFFER: &[Action] = &[
+    Action::ReportIn,
     Action::Sign,
     Action::Progress,
+    Action::PartDone,
     Action::Resolve,
     Action::Return,
 ];

@@ -21,6 +21,7 @@ pub mod draft;
 #[cfg(feature = "handle")]
 pub mod handle;
 pub mod i18n;
+pub mod joint;
 pub mod leader;
 #[cfg(any(
     feature = "track",

@@ -242,7 +242,7 @@ pub fn action_label(lang: Lang, a: Action) -> &'static str {
 /// Actions taken with one tap; the others open a small form first (closing, 销号, is final,
 /// so it asks for a confirmation too).
 fn immediate(a: Action) -> bool {
-    matches!(a, Action::Sign | Action::Accept | Action::Take)
+    matches!(a, Action::Sign | Action::Accept | Action::Take | Action::ReportIn)
 }
 
 /// Whether the form for `a` offers photos (evidence).
@@ -334,7 +334,7 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
                 Action::Instruct if req.note.is_none() => {
                     Some(lang.t("请填写批示内容。", "Please write the instruction."))
                 }
-                Action::Resolve | Action::Progress if req.note.is_none() => {
+                Action::Resolve | Action::Progress | Action::PartDone if req.note.is_none() => {
                     Some(lang.t("请填写说明。", "Please write a note."))
                 }
                 Action::Assign if req.department_id.is_none() => {
@@ -416,11 +416,9 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
 
     let now = now_ms();
     let left = deadline(c).map(|t| time_left(t.timestamp_millis(), now, lang));
-    let buttons = props
-        .offer
-        .iter()
-        .filter(|a| c.allowed_actions.contains(a))
-        .map(|&a| {
+    let buttons = crate::joint::offered(c, props.offer)
+        .into_iter()
+        .map(|a| {
             let onclick = {
                 let (form, submit, error) = (form.clone(), submit.clone(), error.clone());
                 Callback::from(move |_: MouseEvent| {
@@ -444,7 +442,34 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
         })
         .collect::<Html>();
 
+    let joint_form = |a: Action| {
+        let p = crate::joint::FormProps {
+            case: c.clone(),
+            lang,
+            api: props.api.clone(),
+            departments: props.departments.clone(),
+            on_changed: {
+                let (form, on_changed) = (form.clone(), props.on_changed.clone());
+                Callback::from(move |m: String| {
+                    form.set(None);
+                    on_changed.emit(m)
+                })
+            },
+            on_expired: props.on_expired.clone(),
+            on_cancel: {
+                let form = form.clone();
+                Callback::from(move |_| form.set(None))
+            },
+        };
+        match a {
+            Action::Whistle => html! { <crate::joint::WhistleForm ..p /> },
+            _ => html! { <crate::joint::ReleaseForm ..p /> },
+        }
+    };
     let form_html = (*form).map(|a| {
+        if matches!(a, Action::Whistle | Action::Release) {
+            return joint_form(a);
+        }
         let onsubmit = {
             let submit = submit.clone();
             Callback::from(move |e: SubmitEvent| {
@@ -478,7 +503,7 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
                     <label class="ms-sub"><span>{ lang.t("合并到案件（编号）", "Merge into case (id)") }</span>
                         <input ref={merge.clone()} name="merge_into" inputmode="numeric" /></label>
                 }
-                if matches!(a, Action::Progress | Action::Resolve | Action::Escalate | Action::Assign | Action::Merge | Action::Close | Action::Instruct) {
+                if matches!(a, Action::Progress | Action::PartDone | Action::Resolve | Action::Escalate | Action::Assign | Action::Merge | Action::Close | Action::Instruct) {
                     <label class="ms-sub"><span>{ match a { Action::Resolve => lang.t("办结说明", "Resolution"), Action::Instruct => lang.t("批示内容", "Instruction"), _ => lang.t("说明", "Note") } }</span>
                         <textarea ref={note.clone()} name="note" rows="2" /></label>
                 }
@@ -516,6 +541,7 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
                 <span>{ util::short_time(&c.created_at) }</span>
                 if let Some(d) = left { <span class={classes!("ms-left", c.overdue.then_some("ms-over"))}>{ " · " }{ d }</span> }
             </p>
+            { crate::joint::summary(c, &props.departments, lang, now) }
             if let Some(e) = &*error { <p class="ms-error" role="alert">{ e }</p> }
             <div class="ms-act-row">{ buttons }</div>
             { form_html.unwrap_or_default() }

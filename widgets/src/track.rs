@@ -338,6 +338,7 @@ fn CaseDetail(props: &CaseDetailProps) -> Html {
                                     <span class="ms-muted">{ format!(" · {}", lang.status(e.to_status)) }</span>
                                 </span>
                                 if let Some(who) = &e.actor_name { <span class="ms-who">{ who }</span> }
+                                if let Some(d) = &e.department_name { <span class="ms-dept">{ d }</span> }
                                 if let Some(note) = &e.note { <span class="ms-note">{ note }</span> }
                                 if !photos.is_empty() {
                                     <span class="ms-photos">

@@ -198,6 +198,7 @@ fn case(no: &str, minutes_ago: i64) -> PublicCase {
         area_name: Some("麻黄社区".into()),
         street_name: Some("南宁街道".into()),
         department_name: Some("城管局".into()),
+        joint_departments: vec![],
         status: Status::Resolved,
         summary: "路灯坏了".into(),
         created_at: now - Duration::minutes(minutes_ago),

@@ -681,7 +681,7 @@ impl CasesApi {
                         }));
                     }
                     Some(d) => d.timestamp_millis(),
-                    None => now + joint::default_report_in_ms(tier),
+                    None => now + self.state.cfg.report_in_ms(tier),
                 };
                 // Summoned anew: not yet summoned, or released before.
                 let fresh = |d: i64| {

@@ -1,8 +1,7 @@
 //! From stored rows to what a viewer may see: masking, overdue, allowed actions.
 
 use minsheng_model::{
-    CaseView, Channel, EventView, PhotoView, Satisfaction, Status, allowed_actions, is_overdue,
-    mask,
+    CaseView, Channel, EventView, PhotoView, Satisfaction, Status, is_overdue, mask,
 };
 
 use bytes::Bytes;
@@ -85,6 +84,7 @@ fn event_view(e: &EventRow, show_resident_names: bool) -> EventView {
         actor_id: e.actor_id,
         actor_role: e.actor_role.clone(),
         actor_name,
+        department_name: e.actor_department.clone(),
         kind: e.kind.clone(),
         from_status: e.from_status.as_deref().and_then(Status::parse),
         to_status: Status::parse(&e.to_status).unwrap_or(Status::Submitted),
@@ -139,7 +139,13 @@ pub fn case_view(
         resolved_at: c.resolved_at.map(to_time),
         closed_at: c.closed_at.map(to_time),
         overdue: is_overdue(status, c.accept_due_at, c.sign_due_at, c.due_at, now),
-        allowed_actions: allowed_actions(status, &rel),
+        // The status machine's actions and the joint ones (a dispatcher may whistle).
+        allowed_actions: minsheng_model::joint::allowed(
+            status,
+            &rel,
+            crate::policy::summoned_reader(p),
+            &[],
+        ),
         photos: photos.iter().map(photo_view).collect(),
         timeline: timeline.map(|t| {
             t.iter()

@@ -216,13 +216,16 @@ impl Cursor {
                 }
                 // Boxed: this future is large, and an idle subscriber's stream would
                 // otherwise keep room for it while it waits on the hub.
-                match Box::pin(self.state.db.feed_after(self.last, PAGE)).await {
-                    Ok(rows) => {
-                        self.read_log = rows.len() as i64 == PAGE;
+                let read = Box::pin(async {
+                    let rows = self.state.db.feed_after(self.last, PAGE).await?;
+                    let items = super::items_of(&self.state.db, &rows, crate::now_ms()).await?;
+                    Ok::<_, crate::storage::StoreError>((rows.len(), items))
+                });
+                match read.await {
+                    Ok((n, items)) => {
+                        self.read_log = n as i64 == PAGE;
                         self.resuming = self.read_log;
-                        let now = crate::now_ms();
-                        self.backlog
-                            .extend(rows.iter().map(|r| Arc::new(FeedItem::from_row(r, now))));
+                        self.backlog.extend(items);
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "reading the event log for a subscriber");

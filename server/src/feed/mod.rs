@@ -39,6 +39,8 @@ pub struct FeedItem {
     pub created_by: i64,
     pub department_id: Option<i64>,
     pub area_path: Option<String>,
+    /// The departments summoned to the case (吹哨报到): their handlers see it as their own.
+    pub summoned: Vec<i64>,
     pub changes_status: bool,
     /// The case is on the public board (and not rejected or merged): the public stream tells of it.
     pub public_tracking_no: Option<String>,
@@ -62,6 +64,30 @@ pub fn retry_ms() -> u64 {
 /// One server-sent event of the feed. The JSON is on one line (JSON escapes line breaks).
 fn frame(id: i64, json: &str) -> Bytes {
     Bytes::from(format!("id: {id}\nevent: case\ndata: {json}\n\n"))
+}
+
+/// The feed items of these rows, each knowing the departments summoned to its case (one
+/// query for them all).
+pub async fn items_of(
+    db: &crate::storage::Db,
+    rows: &[FeedRow],
+    now: i64,
+) -> crate::storage::StoreResult<Vec<Arc<FeedItem>>> {
+    let mut ids: Vec<i64> = rows.iter().map(|r| r.event.case_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut summoned: std::collections::HashMap<i64, Vec<i64>> = Default::default();
+    for s in db.summons_of(&ids).await? {
+        summoned.entry(s.case_id).or_default().push(s.department_id);
+    }
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let mut item = FeedItem::from_row(r, now);
+            item.summoned = summoned.get(&r.event.case_id).cloned().unwrap_or_default();
+            Arc::new(item)
+        })
+        .collect())
 }
 
 impl FeedItem {
@@ -88,6 +114,7 @@ impl FeedItem {
             actor_id: e.actor_id,
             actor_role: e.actor_role.clone(),
             actor_name: e.actor_name.clone(),
+            department_name: e.actor_department.clone(),
             kind: e.kind.clone(),
             from_status: e.from_status.as_deref().and_then(Status::parse),
             to_status: Status::parse(&e.to_status).unwrap_or(Status::Submitted),
@@ -111,6 +138,7 @@ impl FeedItem {
             created_by: r.created_by,
             department_id: r.department_id,
             area_path: r.area_path.clone(),
+            summoned: Vec::new(),
             changes_status: e.from_status.as_deref() != Some(e.to_status.as_str()),
             public_tracking_no: (r.public && !matches!(status, Status::Rejected | Status::Merged))
                 .then(|| r.tracking_no.clone())
@@ -242,10 +270,7 @@ impl Feed {
             if !rows.is_empty() {
                 self.generation.fetch_add(1, Ordering::AcqRel);
             }
-            let batch: Batch = rows
-                .iter()
-                .map(|r| Arc::new(FeedItem::from_row(r, now)))
-                .collect();
+            let batch: Batch = items_of(&state.db, &rows, now).await?.into();
             if let Some(newest) = batch.last().map(|i| i.id) {
                 {
                     let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());
@@ -330,11 +355,14 @@ pub fn render_for<'a>(
     viewer: i64,
     role: Role,
 ) -> Option<&'a Bytes> {
-    if !scope.admits(
-        item.created_by,
-        item.department_id,
-        item.area_path.as_deref(),
-    ) {
+    let summoned = matches!(scope, Scope::Department(d) if item.summoned.contains(d));
+    if !summoned
+        && !scope.admits(
+            item.created_by,
+            item.department_id,
+            item.area_path.as_deref(),
+        )
+    {
         return None;
     }
     Some(

@@ -188,6 +188,9 @@ struct Data {
     users: Interner<i64>,
     categories: Interner<i64>,
     departments: Interner<i64>,
+    /// 吹哨报到: per department id, the cases it is summoned to (its handlers see them as
+    /// their own). A summons is never deleted, only its state changes.
+    summoned: HashMap<i64, std::collections::HashSet<i64>>,
 }
 
 /// A filter and scope turned into the index's keys.
@@ -204,7 +207,8 @@ struct Matcher {
 enum ScopeKeys {
     All,
     Owner(u32),
-    Department(u32),
+    /// A department's cases and the cases it is summoned to (by id).
+    Department(u32, std::collections::HashSet<i64>),
     /// Indexed by area key: whether that area is in the subtree.
     Areas(Vec<bool>),
     Nothing,
@@ -215,7 +219,7 @@ impl Matcher {
         let in_scope = match &self.scope {
             ScopeKeys::All => true,
             ScopeKeys::Owner(u) => c.created_by == *u,
-            ScopeKeys::Department(d) => c.department == *d,
+            ScopeKeys::Department(d, summoned) => c.department == *d || summoned.contains(&c.id),
             ScopeKeys::Areas(mask) => mask.get(c.area as usize).copied().unwrap_or(false),
             ScopeKeys::Nothing => false,
         };
@@ -235,7 +239,10 @@ impl Data {
         let scope = match scope {
             Scope::All => ScopeKeys::All,
             Scope::Owner(u) => ScopeKeys::Owner(self.users.find(u)),
-            Scope::Department(d) => ScopeKeys::Department(self.departments.find(d)),
+            Scope::Department(d) => ScopeKeys::Department(
+                self.departments.find(d),
+                self.summoned.get(d).cloned().unwrap_or_default(),
+            ),
             Scope::Subtree(p) => ScopeKeys::Areas(
                 self.paths
                     .values
@@ -358,7 +365,20 @@ impl MapIndex {
             let Some(last) = rows.last().map(|r| r.event_id) else {
                 break;
             };
+            // A whistle summons departments: read them before taking the lock.
+            let whistled: Vec<i64> = rows
+                .iter()
+                .filter(|r| r.kind == "whistle")
+                .map(|r| r.case.id)
+                .collect();
+            let summons = db.summons_of(&whistled).await?;
             let mut d = self.write();
+            for s in summons {
+                d.summoned
+                    .entry(s.department_id)
+                    .or_default()
+                    .insert(s.case_id);
+            }
             let mut signed = false;
             for r in &rows {
                 d.upsert(&r.case);
@@ -387,6 +407,9 @@ impl MapIndex {
         let cursor = db.last_event_id().await?;
         let mut d = Data::default();
         db.each_map_case(|r| d.upsert(&r)).await?;
+        for (case, department) in db.all_summons().await? {
+            d.summoned.entry(department).or_default().insert(case);
+        }
         d.signs = db.sign_events_upto(cursor).await?;
         d.signs.sort_by_key(|(case, _)| *case);
         d.cases.shrink_to_fit();

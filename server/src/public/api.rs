@@ -75,6 +75,16 @@ impl PublicApi {
                 status: Status::parse(&e.to_status).unwrap_or(Status::Submitted),
             })
             .collect();
+        // 吹哨报到: the departments that answered (reported in), the lead first.
+        let joint_departments = self
+            .state
+            .db
+            .summons(c.id)
+            .await?
+            .iter()
+            .filter(|s| s.reported_at.is_some())
+            .filter_map(|s| departments.get(&s.department_id).cloned())
+            .collect();
         let end = c.resolved_at.or(c.closed_at).unwrap_or(now);
         let view = PublicCase {
             tracking_no: c.tracking_no.clone().unwrap_or_default(),
@@ -82,6 +92,7 @@ impl PublicApi {
             area_name,
             street_name,
             department_name: c.department_id.and_then(|d| departments.get(&d).cloned()),
+            joint_departments,
             status: status_of(c),
             summary: c.description.clone(),
             created_at: to_time(c.created_at),

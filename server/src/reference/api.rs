@@ -129,13 +129,15 @@ fn area_view(a: &AreaRow) -> AreaView {
     }
 }
 
-fn category_view(c: &CategoryRow) -> CategoryView {
+fn category_view(cfg: &crate::config::Config, c: &CategoryRow) -> CategoryView {
+    let tier = Tier::parse(&c.tier).unwrap_or(Tier::General);
     CategoryView {
+        report_in_minutes: cfg.report_in_ms(tier) / 60_000,
         id: c.id,
         code: c.code.clone(),
         name: c.name.clone(),
         name_en: c.name_en.clone(),
-        tier: Tier::parse(&c.tier).unwrap_or(Tier::General),
+        tier,
         resolve_hours: c.resolve_hours,
         resolve_workdays: c.resolve_workdays,
         accept_hours: c.accept_hours,
@@ -277,7 +279,7 @@ impl ReferenceApi {
                 .categories()
                 .await?
                 .iter()
-                .map(category_view)
+                .map(|c| category_view(&self.state.cfg, c))
                 .collect(),
         ))
     }
@@ -631,7 +633,10 @@ impl ReferenceApi {
             .category(id)
             .await?
             .ok_or_else(|| ApiError::internal("category vanished"))?;
-        Ok(CategoryCreated::Created(Json(category_view(&c))))
+        Ok(CategoryCreated::Created(Json(category_view(
+            &self.state.cfg,
+            &c,
+        ))))
     }
 
     /// Change a category's names, tier or deadlines (admin); open cases keep their deadlines.
@@ -661,7 +666,7 @@ impl ReferenceApi {
             .category(id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("category_not_found", "类别不存在"))?;
-        Ok(Json(category_view(&c)))
+        Ok(Json(category_view(&self.state.cfg, &c)))
     }
 
     /// Users (admin), filtered by `role`, `department_id`, `area_id` (that area and all

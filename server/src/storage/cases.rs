@@ -341,12 +341,15 @@ const CASE_RETURNING: &str = "id, tracking_no, client_request_id, created_by, ch
 /// An event row as [`EVENT_SELECT`] reads it, from `INSERT … RETURNING`.
 const EVENT_RETURNING: &str = "id, case_id, at, actor_id, actor_role,
     (SELECT display_name FROM users WHERE users.id = case_events.actor_id) AS actor_name,
+    (SELECT d.name FROM users u JOIN departments d ON d.id = u.department_id
+        WHERE u.id = case_events.actor_id AND case_events.actor_role = 'handler') AS actor_department,
     kind, from_status, to_status, note, data";
 
 /// Timeline events with their actors' names, as every reader of the timeline sees them.
 const EVENT_SELECT: &str =
-    "SELECT e.id, e.case_id, e.at, e.actor_id, e.actor_role, u.display_name AS actor_name, e.kind,
-        e.from_status, e.to_status, e.note, e.data
+    "SELECT e.id, e.case_id, e.at, e.actor_id, e.actor_role, u.display_name AS actor_name,
+        (SELECT d.name FROM departments d WHERE d.id = u.department_id AND e.actor_role = 'handler') AS actor_department,
+        e.kind, e.from_status, e.to_status, e.note, e.data
     FROM case_events e LEFT JOIN users u ON u.id = e.actor_id";
 
 /// A stored submission: the case, and its `submit` event when this call stored it (`None`
@@ -840,8 +843,9 @@ impl Db {
     pub async fn feed_after(&self, after: i64, limit: i64) -> StoreResult<Vec<FeedRow>> {
         Ok(with_db!(self, p => {
             sqlx::query_as::<_, FeedRow>(
-                "SELECT e.id, e.case_id, e.at, e.actor_id, e.actor_role, u.display_name AS actor_name, e.kind,
-                        e.from_status, e.to_status, e.note, e.data,
+                "SELECT e.id, e.case_id, e.at, e.actor_id, e.actor_role, u.display_name AS actor_name,
+                        (SELECT d.name FROM departments d WHERE d.id = u.department_id AND e.actor_role = 'handler') AS actor_department,
+                        e.kind, e.from_status, e.to_status, e.note, e.data,
                         c.created_by, c.department_id, a.path AS area_path, c.tracking_no, c.public, c.status, c.version,
                         c.category_id, c.area_id, c.lat, c.lng, c.escalation_level, c.accept_due_at, c.sign_due_at, c.due_at
                  FROM case_events e JOIN cases c ON c.id = e.case_id

@@ -126,6 +126,14 @@ impl Db {
         )
     }
 
+    /// `(case id, department id)` of every summons (the map's index).
+    pub async fn all_summons(&self) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(with_db!(self, p => {
+            sqlx::query_as::<_, (i64, i64)>("SELECT case_id, department_id FROM case_summons")
+                .fetch_all(p).await
+        })?)
+    }
+
     /// Whether this department is summoned to the case (in any state).
     pub async fn is_summoned(&self, case_id: i64, department_id: i64) -> StoreResult<bool> {
         let n = with_db!(self, p => {

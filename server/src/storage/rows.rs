@@ -124,6 +124,9 @@ pub struct EventRow {
     pub actor_id: Option<i64>,
     pub actor_role: String,
     pub actor_name: Option<String>,
+    /// A handler actor's department (吹哨报到: whose step it is); absent where not read.
+    #[sqlx(default)]
+    pub actor_department: Option<String>,
     pub kind: String,
     pub from_status: Option<String>,
     pub to_status: String,
