@@ -379,6 +379,26 @@ pub fn report_scope(p: &Principal, areas: &[AreaRow]) -> Result<ReportScope, Api
     })
 }
 
+/// Whom a cadre is ranked among for points (我的积分): the cadres of their own role in their
+/// department, or, for a cadre without a department, in their report scope (jurisdiction).
+pub fn peer_scope(p: &Principal, areas: &[AreaRow]) -> Result<ReportScope, ApiError> {
+    files_reports(p)?;
+    match p.user.department_id {
+        Some(d) => Ok(ReportScope::Department(d)),
+        None => report_scope(p, areas),
+    }
+}
+
+/// The department whose 民生实事 projects the caller updates: a handler's own (403 for other
+/// roles and for a handler without a department); `None` for the admin (every project).
+pub fn responsible_department(p: &Principal) -> Result<Option<i64>, ApiError> {
+    match (p.role, p.user.department_id) {
+        (Role::Admin, _) => Ok(None),
+        (Role::Handler, Some(d)) => Ok(Some(d)),
+        _ => Err(ApiError::forbidden("民生实事的阶段由责任单位的承办人更新")),
+    }
+}
+
 /// Filing a daily report: the cadres (handlers, supervisors, dispatchers).
 pub fn files_reports(p: &Principal) -> Result<(), ApiError> {
     if minsheng_model::reports::REPORTING_ROLES.contains(&p.role) {
@@ -499,6 +519,11 @@ impl AppState {
     /// Whose reports and point entries this caller may read ([`report_scope`]).
     pub async fn report_scope(&self, p: &Principal) -> Result<ReportScope, ApiError> {
         report_scope(p, &self.areas().await?)
+    }
+
+    /// [`peer_scope`] with the areas looked up.
+    pub async fn peer_scope(&self, p: &Principal) -> Result<ReportScope, ApiError> {
+        peer_scope(p, &self.areas().await?)
     }
 
     /// The caller as a reader of households ([`household_viewer`]).
