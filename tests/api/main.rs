@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod cadre;
 mod calendar;
 mod content_check;
 mod coords;

@@ -483,7 +483,8 @@ pub async fn entries(
 }
 
 /// The caller's points for the month `[from, to)`, their rank among their peers
-/// ([`crate::policy::peer_scope`]; peers without entries count with 0) and their entries.
+/// ([`crate::policy::peer_scope`]: today's active cadres of the caller's role; peers without
+/// entries count with 0) and their entries.
 pub async fn mine(
     state: &AppState,
     p: &crate::auth::Principal,
@@ -501,7 +502,7 @@ pub async fn mine(
     };
     let mut peers: Vec<i64> = state
         .db
-        .cadres(&scope, &[p.role.as_str()], to)
+        .cadres(&scope, &[p.role.as_str()], i64::MAX)
         .await?
         .into_iter()
         .map(|c| c.id)
