@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use minsheng_model::reports::{
-    MyPoints, MyReports, NewReport, PointEntryList, PointRuleView, PointRulesUpdate, PointTotals, PointsGroupBy,
-    PublicPointTotal, PublicPoints, PublicReportList, ReportList, ReportStatusList, ReportView,
-    check_rule,
+    MyPoints, MyReports, NewReport, PointEntryList, PointRuleView, PointRulesUpdate, PointTotals,
+    PointsGroupBy, PublicPointTotal, PublicPoints, PublicReportList, ReportList, ReportStatusList,
+    ReportView, check_rule,
 };
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;

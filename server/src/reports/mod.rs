@@ -17,8 +17,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use minsheng_model::reports::{
-    KindCount, MyReportDay, MyReports, NewReport, PublicReport, PublicReportList, REPORTING_ROLES, ReportFigures,
-    ReportList, ReportStatus, ReportStatusList, ReportStatusRow, ReportView, check_report, limits,
+    KindCount, MyReportDay, MyReports, NewReport, PublicReport, PublicReportList, REPORTING_ROLES,
+    ReportFigures, ReportList, ReportStatus, ReportStatusList, ReportStatusRow, ReportView,
+    check_report, limits,
 };
 use minsheng_model::{FieldError, Role};
 
