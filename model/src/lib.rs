@@ -46,6 +46,7 @@ pub mod calendar;
 pub mod coords;
 pub mod dto;
 pub mod enums;
+pub mod intake;
 pub mod joint;
 pub mod machine;
 pub mod mask;

@@ -11,6 +11,7 @@ mod crash;
 mod feed;
 mod fuzz;
 mod guard;
+mod intake;
 mod leak;
 mod map;
 mod notify;

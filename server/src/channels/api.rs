@@ -30,6 +30,10 @@ pub struct ContentHold {
     /// Whether the resident asked for the case to be public.
     pub want_public: bool,
     pub attempts: i64,
+    /// The text held, for the desk to read.
+    pub description: String,
+    pub category_name: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A dispatcher's decision on a held case.
@@ -87,6 +91,9 @@ impl ChannelsApi {
                     label: h.label,
                     want_public: h.want_public,
                     attempts: h.attempts,
+                    description: c.description,
+                    category_name: c.category_name,
+                    created_at: crate::to_time(c.created_at),
                 });
             }
         }

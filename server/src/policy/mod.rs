@@ -144,12 +144,24 @@ pub fn feed_unmasked(role: Role, viewer: i64, created_by: i64) -> bool {
 /// The channel a submission comes through, checked against who submits it: residents use
 /// `wechat` or `web`; the desk also records `phone`, `letter`, `visit`; supervisors raise
 /// `supervision` cases; handlers and leaders submit nothing.
+///
+/// The desk must say how a complaint it enters came (422 `channel_required` otherwise): a
+/// case entered by staff on a resident's behalf always carries its channel.
 pub fn submit_channel(p: &Principal, asked: Option<Channel>) -> Result<Channel, ApiError> {
-    let ch = asked.unwrap_or(match p.role {
-        Role::Resident => Channel::Wechat,
-        Role::Supervisor => Channel::Supervision,
-        _ => Channel::Phone,
-    });
+    let ch = match (asked, p.role) {
+        (Some(ch), _) => ch,
+        (None, Role::Resident) => Channel::Wechat,
+        (None, Role::Supervisor) => Channel::Supervision,
+        (None, Role::Dispatcher | Role::Admin) => {
+            return Err(ApiError::coded_field(minsheng_model::FieldError {
+                field: "channel",
+                code: "channel_required",
+                message_zh: "工作人员代为登记的诉求须注明来源渠道".into(),
+                message_en: "a complaint entered by staff must name its channel".into(),
+            }));
+        }
+        (None, _) => Channel::Phone,
+    };
     let ok = match p.role {
         Role::Resident => !ch.is_staff_entered(),
         Role::Supervisor => ch == Channel::Supervision,
@@ -160,6 +172,36 @@ pub fn submit_channel(p: &Principal, asked: Option<Channel>) -> Result<Channel, 
         Ok(ch)
     } else {
         Err(ApiError::forbidden("当前角色不能通过该渠道登记诉求"))
+    }
+}
+
+/// Where the desk may file a complaint for someone (来电、来信、来访登记, 代办): a dispatcher
+/// within their jurisdiction only, so a community's dispatcher files in their own community
+/// (403 `outside_jurisdiction`, also for a case placed in no known area when the dispatcher
+/// is bound to one); the admin and the other roles are not limited here.
+pub fn may_file_in(
+    p: &Principal,
+    areas: &[AreaRow],
+    area_path: Option<&str>,
+) -> Result<(), ApiError> {
+    if p.role != Role::Dispatcher {
+        return Ok(());
+    }
+    let inside = match jurisdiction(&p.user, areas) {
+        Jurisdiction::City => true,
+        Jurisdiction::Under(path) => area_path.is_some_and(|a| a.starts_with(&path)),
+        Jurisdiction::Nowhere => false,
+    };
+    if inside {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(poem_openapi::payload::Json(
+            minsheng_model::ErrorBody {
+                code: "outside_jurisdiction".into(),
+                message: "只能登记本辖区内的诉求".into(),
+                field: Some("area_id".into()),
+            },
+        )))
     }
 }
 

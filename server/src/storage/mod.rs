@@ -9,6 +9,7 @@ pub(crate) mod audit;
 mod calendar;
 mod cases;
 mod channels;
+mod intake;
 mod jobs;
 mod joint;
 mod map;
@@ -36,6 +37,7 @@ pub use channels::{
     ApiKeyRow, Attachment, CLOSED_STATUSES, ContentCheckRow, Open311Filter, Open311Row,
     Open311UpdateRow,
 };
+pub use intake::BoundingBox;
 pub use joint::{DueSummons, SummonOp, SummonRow, SummonStatRow};
 pub use map::{BEIJING_MS, MapCaseRow, MapChangeRow};
 pub use notifications::{NewNotification, NotificationRow, Recipient};
