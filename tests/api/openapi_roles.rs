@@ -412,10 +412,28 @@ async fn recipe(
                 .clone();
             Call::new(json_body(json!({ "ticket": t })))
         }
-        "POST /api/v1/cases" => Call::new(json_body(json!({
-            "client_request_id": uid(), "category_id": w.cat_light,
-            "description": "矩阵测试:路灯不亮了", "lat": 25.2, "lng": 103.1,
+        // Staff name the channel they take the complaint through (the desk a phone call, a
+        // supervisor their supervision); residents leave it to the default.
+        "POST /api/v1/cases" => {
+            let mut body = json!({
+                "client_request_id": uid(), "category_id": w.cat_light,
+                "description": "矩阵测试:路灯不亮了", "lat": 25.2, "lng": 103.1,
+            });
+            match caller.name {
+                "anonymous" | "resident_owner" | "resident_other" => {}
+                "supervisor" => body["channel"] = json!("supervision"),
+                _ => body["channel"] = json!("phone"),
+            }
+            Call::new(json_body(body))
+        }
+        "GET /api/v1/cases/nearby" => {
+            none().query(format!("category_id={}&lat=25.2&lng=103.1", w.cat_light))
+        }
+        "POST /api/v1/cases/intake" => Call::new(json_body(json!({
+            "client_request_id": uid(), "channel": "phone", "category_id": w.cat_light,
+            "description": "矩阵测试:来电反映路灯不亮", "lat": 25.2, "lng": 103.1,
         }))),
+        "GET /api/v1/photo-approvals" => none(),
         "GET /api/v1/cases" | "GET /api/v1/cases/mine" => none(),
         "GET /api/v1/cases/{id}" => none().param("id", fx.case),
         // Version 0 is stale: an allowed action stops at 409 and changes nothing.

@@ -8,8 +8,10 @@
 mod admin;
 mod board;
 mod browser;
+mod cadre;
 mod calendar;
 mod coverage;
+mod desk;
 mod miniprogram;
 mod staff;
 mod track_live;
