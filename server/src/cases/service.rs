@@ -72,7 +72,10 @@ impl AppState {
             },
             None => self.locate(lat, lng).await?,
         };
-        if p.role == minsheng_model::Role::Dispatcher {
+        // A call with neither an area nor a point is not placed by the desk that takes it
+        // (it falls to the root area): it waits for a desk that sees the whole tree.
+        let placed = n.area_id.is_some() || lat.is_some();
+        if p.role == minsheng_model::Role::Dispatcher && placed {
             // Only a dispatcher is bound to a jurisdiction when filing (a community's files
             // in that community).
             let path = match area_id {

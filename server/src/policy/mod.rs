@@ -177,9 +177,9 @@ pub fn submit_channel(p: &Principal, asked: Option<Channel>) -> Result<Channel, 
 
 /// Where the desk may file a complaint for someone (来电、来信、来访登记, 代办): a dispatcher
 /// within their jurisdiction only, so a community's dispatcher files in their own community
-/// (403 `outside_jurisdiction`). A complaint placed in no area (no place given, or a point
-/// outside every area) is not refused: it waits for the city-wide desk. The admin and the
-/// other roles are not limited here.
+/// (403 `outside_jurisdiction`). A complaint given no place at all (`area_path` `None`) is
+/// not refused: it waits for a desk that sees the whole tree. The admin and the other roles
+/// are not limited here.
 pub fn may_file_in(
     p: &Principal,
     areas: &[AreaRow],
