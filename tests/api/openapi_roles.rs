@@ -591,7 +591,8 @@ async fn recipe(
         "POST /api/v1/reports" => Call::new(json_body(
             json!({ "client_request_id": uid(), "summary": "今天处理了三件路灯诉求" }),
         )),
-        "GET /api/v1/reports" | "GET /api/v1/reports/status" => none(),
+        "GET /api/v1/reports" | "GET /api/v1/reports/status" | "GET /api/v1/reports/mine" => none(),
+        "GET /api/v1/projects/mine" => none(),
         "GET /api/v1/admin/point-rules" => none(),
         "PUT /api/v1/admin/point-rules" => Call::new(json_body(json!({ "rules": [] }))),
         "GET /api/v1/admin/calendar" | "GET /api/v1/calendar/status" => none(),
@@ -601,7 +602,7 @@ async fn recipe(
             "days": [{ "name": "元旦", "date": "2030-01-01", "isOffDay": true }],
         })))
         .param("year", 2030),
-        "GET /api/v1/points" | "GET /api/v1/points/entries" => none(),
+        "GET /api/v1/points" | "GET /api/v1/points/entries" | "GET /api/v1/points/mine" => none(),
         "GET /healthz" | "GET /readyz" | "GET /metrics" => none(),
         other => panic!("no request recipe for {other}: add one to openapi_roles.rs"),
     }
