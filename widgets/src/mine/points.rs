@@ -16,11 +16,19 @@ fn kind_label(lang: Lang, k: PointKind) -> &'static str {
 
 /// `+3`, `0`, `-2`.
 fn signed(n: i64) -> String {
-    if n > 0 { format!("+{n}") } else { n.to_string() }
+    if n > 0 {
+        format!("+{n}")
+    } else {
+        n.to_string()
+    }
 }
 
 fn sign_class(n: i64) -> &'static str {
-    if n < 0 { "ms-mine-minus" } else { "ms-mine-plus" }
+    if n < 0 {
+        "ms-mine-minus"
+    } else {
+        "ms-mine-plus"
+    }
 }
 
 /// The month's points.

@@ -49,11 +49,13 @@ pub fn prefill(f: &ReportFigures, lang: Lang) -> String {
             s
         }
         Lang::En => {
-            let mut s = format!("Worked on {} cases today", f.cases);
+            let noun = if f.cases == 1 { "case" } else { "cases" };
+            let mut s = format!("Worked on {} {noun} today", f.cases);
             if !kinds.is_empty() {
                 s.push_str(&format!(" ({})", kinds.join(", ")));
             }
-            s.push_str(&format!("; {} household visits.", f.visits));
+            let visits = if f.visits == 1 { "visit" } else { "visits" };
+            s.push_str(&format!("; {} household {visits}.", f.visits));
             s
         }
     }

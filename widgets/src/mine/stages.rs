@@ -58,10 +58,9 @@ pub fn StagesPanel(props: &MineProps) -> Html {
                             <h2>{ &p.title }</h2>
                             <b class="ms-mine-pct" data-progress={pct.to_string()}>{ format!("{pct}%") }</b>
                         </div>
-                        <div class="ms-mine-bar" role="progressbar" aria-valuemin="0" aria-valuemax="100"
-                            aria-valuenow={pct.to_string()}>
-                            <i style={format!("width:{pct}%")}></i>
-                        </div>
+                        // A <progress>, not a styled width: the pages' CSP allows no inline style.
+                        <progress class="ms-mine-bar" max="100" value={pct.to_string()}
+                            aria-label={format!("{} {pct}%", p.title)}>{ format!("{pct}%") }</progress>
                         <p class="ms-muted">{ format!("{} · {}", p.area_name, p.department_name) }</p>
                         <ol class="ms-mine-stages">
                             { for p.stages.iter().map(|s| html! {
@@ -144,14 +143,23 @@ pub fn StageRow(props: &StageRowProps) -> Html {
                         Err(_) => {
                             busy.set(false);
                             error.set(Some(
-                                lang.t("照片无法读取或过大。", "A photo could not be read or is too large.")
-                                    .into(),
+                                lang.t(
+                                    "照片无法读取或过大。",
+                                    "A photo could not be read or is too large.",
+                                )
+                                .into(),
                             ));
                             return;
                         }
                     };
-                    if let Err(e) =
-                        crate::upload::upload_file(&api, &format!("{path}/photos"), &[], &blob, |_| {}).await
+                    if let Err(e) = crate::upload::upload_file(
+                        &api,
+                        &format!("{path}/photos"),
+                        &[],
+                        &blob,
+                        |_| {},
+                    )
+                    .await
                     {
                         return fail(e);
                     }
