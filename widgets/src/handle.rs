@@ -107,7 +107,12 @@ pub fn Handle(props: &WidgetProps) -> Html {
 }
 
 /// A chip of the 待办 / 我的 switch.
-fn tab_chip(mine: &UseStateHandle<bool>, value: bool, id: &'static str, label: &'static str) -> Html {
+fn tab_chip(
+    mine: &UseStateHandle<bool>,
+    value: bool,
+    id: &'static str,
+    label: &'static str,
+) -> Html {
     let selected = **mine == value;
     let onclick = {
         let mine = mine.clone();
