@@ -227,3 +227,39 @@ pub fn ReportPanel(props: &MineProps) -> Html {
         </div>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use minsheng_model::reports::{KindCount, ReportFigures};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::prefill;
+    use crate::i18n::Lang;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_report_starts_from_the_days_counts_in_either_language() {
+        let f = ReportFigures {
+            events: vec![
+                KindCount {
+                    kind: "sign".into(),
+                    count: 2,
+                },
+                KindCount {
+                    kind: "resolve".into(),
+                    count: 1,
+                },
+            ],
+            cases: 2,
+            tracking_nos: Vec::new(),
+            visits: 1,
+        };
+        assert_eq!(
+            prefill(&f, Lang::Zh),
+            "今日办理案件2件（签收2次、办结1次），入户走访1户。"
+        );
+        assert_eq!(
+            prefill(&f, Lang::En),
+            "Worked on 2 cases today (Signed for 2, Resolved 1); 1 household visit."
+        );
+    }
+}
