@@ -130,6 +130,24 @@ async fn walkthrough(test: &str, run: Run, b: Option<Browser>) {
         ),
     )
     .await;
+    // A click on the map picks its point: the middle of the two communities' box.
+    // (WebDriver clicks the middle of the part in view: bring all of it into view first.)
+    b.js("document.querySelector('#ms-intake-map').scrollIntoView({block: 'center'})")
+        .await;
+    b.click("#ms-intake-map").await;
+    b.wait_for("#ms-intake-map circle.ms-intake-pin").await;
+    let picked = b
+        .js("return [document.querySelector('#ms-intake-lat').value, document.querySelector('#ms-intake-lng').value]")
+        .await;
+    let lat: f64 = picked[0].as_str().unwrap().parse().unwrap();
+    let lng: f64 = picked[1].as_str().unwrap().parse().unwrap();
+    assert!(
+        (lat - 25.25).abs() < 0.02 && (lng - 103.5).abs() < 0.02,
+        "{picked}"
+    );
+    // The caller names the exact spot: typed coordinates.
+    b.find("#ms-intake-lat").await.clear().await.expect("clear");
+    b.find("#ms-intake-lng").await.clear().await.expect("clear");
     b.type_into("#ms-intake-lat", "25.2005").await;
     // Tab out of the field: its change event.
     b.type_into("#ms-intake-lng", "103.1\u{E004}").await;
@@ -165,6 +183,8 @@ async fn walkthrough(test: &str, run: Run, b: Option<Browser>) {
         .await
         .expect(200);
     assert_eq!(call["status"], "merged");
+    assert_eq!(call["channel"], "phone");
+    assert_eq!(call["area_id"], w.grid_a, "placed by its point");
     assert_eq!(call["contact_phone"], "13987654321");
 
     // 2. A held case: resident B asked for it to be public; the desk reads it and publishes it.

@@ -84,13 +84,14 @@ pub fn Intake(props: &IntakeProps) -> Html {
     let categories = use_state(|| Rc::new(Vec::<CategoryView>::new()));
     let areas = use_state(|| Rc::new(Vec::<AreaView>::new()));
     let category = use_state(|| None::<i64>);
+    let community_id = use_state(|| None::<i64>);
     let point = use_state(|| None::<(f64, f64)>);
     let nearby = use_state(|| None::<Vec<NearbyCase>>);
     let saved = use_state(|| None::<IntakeAnswer>);
     let error = use_state(|| None::<String>);
     let busy = use_state(|| false);
     let request_id = use_state(util::random_id);
-    let (lat_ref, lng_ref) = (use_node_ref(), use_node_ref());
+    let (lat_ref, lng_ref, map_ref) = (use_node_ref(), use_node_ref(), use_node_ref());
     let (name, phone, ticket, text, address, community, files, public) = (
         use_node_ref(),
         use_node_ref(),
@@ -149,26 +150,36 @@ pub fn Intake(props: &IntakeProps) -> Html {
     let projection = bbox.map(|b| Projection::fit(b, MAP_W, MAP_H, 8.0));
 
     let on_map_click = {
-        let (point, lat_ref, lng_ref) = (point.clone(), lat_ref.clone(), lng_ref.clone());
+        let (point, lat_ref, lng_ref, map_ref) = (
+            point.clone(),
+            lat_ref.clone(),
+            lng_ref.clone(),
+            map_ref.clone(),
+        );
         Callback::from(move |e: MouseEvent| {
             let (Some(b), Some(p)) = (bbox, projection) else {
                 return;
             };
-            let Some(svg) = e
-                .current_target()
-                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            else {
+            // (Yew delegates events to its root: the drawing is found by its ref.)
+            let Some(svg) = map_ref.cast::<web_sys::Element>() else {
                 return;
             };
-            let (w, h) = (
-                f64::from(svg.client_width()),
-                f64::from(svg.client_height()),
-            );
+            // Where the drawing is on screen (getBoundingClientRect, read without the DomRect
+            // binding): the click's place inside it, scaled to the drawing's own units.
+            let rect = js_sys::Reflect::get(&svg, &"getBoundingClientRect".into())
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+                .and_then(|f| f.call0(&svg).ok());
+            let Some(rect) = rect else {
+                return;
+            };
+            let num = |k: &str| util::prop(&rect, k).as_f64().unwrap_or(0.0);
+            let (left, top, w, h) = (num("left"), num("top"), num("width"), num("height"));
             if w <= 0.0 || h <= 0.0 {
                 return;
             }
-            let x = f64::from(e.offset_x()) * MAP_W / w;
-            let y = f64::from(e.offset_y()) * MAP_H / h;
+            let x = (f64::from(e.client_x()) - left) * MAP_W / w;
+            let y = (f64::from(e.client_y()) - top) * MAP_H / h;
             // The projection is linear: invert it from two corners.
             let (x0, y0) = p.xy(b.west, b.north);
             let (x1, y1) = p.xy(b.east, b.south);
@@ -198,6 +209,15 @@ pub fn Intake(props: &IntakeProps) -> Html {
             });
         })
     };
+    let on_community = {
+        let community_id = community_id.clone();
+        Callback::from(move |e: Event| {
+            community_id.set(
+                e.target_dyn_into::<HtmlSelectElement>()
+                    .and_then(|s| s.value().parse().ok()),
+            );
+        })
+    };
     let on_category = {
         let category = category.clone();
         Callback::from(move |e: Event| {
@@ -210,6 +230,7 @@ pub fn Intake(props: &IntakeProps) -> Html {
 
     let submit = {
         let (api, on_expired) = (props.api.clone(), props.on_expired.clone());
+        let community_id = community_id.clone();
         let (way, category, point, saved, error, busy, request_id) = (
             way.clone(),
             category.clone(),
@@ -219,13 +240,12 @@ pub fn Intake(props: &IntakeProps) -> Html {
             busy.clone(),
             request_id.clone(),
         );
-        let (name, phone, ticket, text, address, community, files, public) = (
+        let (name, phone, ticket, text, address, files, public) = (
             name.clone(),
             phone.clone(),
             ticket.clone(),
             text.clone(),
             address.clone(),
-            community.clone(),
             files.clone(),
             public.clone(),
         );
@@ -243,7 +263,7 @@ pub fn Intake(props: &IntakeProps) -> Html {
                 ));
                 return;
             };
-            let area_id = value(&community).and_then(|v| v.parse().ok());
+            let area_id = *community_id;
             let address = value(&address);
             if point.is_none() && area_id.is_none() && address.is_none() {
                 error.set(Some(
@@ -371,12 +391,18 @@ pub fn Intake(props: &IntakeProps) -> Html {
     };
     let map = match (projection, bbox) {
         (Some(p), Some(_)) => html! {
-            <svg id="ms-intake-map" class="ms-map ms-intake-map" viewBox={format!("0 0 {MAP_W} {MAP_H}")}
+            <svg ref={map_ref.clone()} id="ms-intake-map" class="ms-map ms-intake-map" viewBox={format!("0 0 {MAP_W} {MAP_H}")}
                 role="img" aria-label={lang.t("辖区地图，点击选点", "Area map: click to pick the place")}
                 onclick={on_map_click}>
                 { for drawn.iter().map(|a| html! {
                     <g class="ms-intake-area">
                         <path d={a.boundary.as_deref().map(|r| p.path(r)).unwrap_or_default()} />
+                        if let Some(c) = a.boundary.as_ref().and_then(|r| Bbox::around(r.iter())) {
+                            { {
+                                let (x, y) = p.xy((c.west + c.east) / 2.0, (c.south + c.north) / 2.0);
+                                html! { <text class="ms-intake-label" x={format!("{x:.0}")} y={format!("{y:.0}")} text-anchor="middle">{ lang.name(&a.name, a.name_en.as_deref()) }</text> }
+                            } }
+                        }
                     </g>
                 }) }
                 if let Some((lat, lng)) = *point {
@@ -473,10 +499,10 @@ pub fn Intake(props: &IntakeProps) -> Html {
                         <label class="ms-sub"><span>{ lang.t("地址", "Address") }</span>
                             <input ref={address.clone()} id="ms-intake-address" type="text" maxlength="200" /></label>
                         <label class="ms-sub"><span>{ lang.t("社区", "Community") }</span>
-                            <select ref={community.clone()} id="ms-intake-community">
-                                <option value="">{ lang.t("（按地图或地址）", "(from the map or address)") }</option>
+                            <select ref={community} id="ms-intake-community" onchange={on_community}>
+                                <option value="" selected={community_id.is_none()}>{ lang.t("（按地图或地址）", "(from the map or address)") }</option>
                                 { for communities.iter().map(|a| html! {
-                                    <option value={a.id.to_string()}>{ lang.name(&a.name, a.name_en.as_deref()) }</option>
+                                    <option value={a.id.to_string()} selected={*community_id == Some(a.id)}>{ lang.name(&a.name, a.name_en.as_deref()) }</option>
                                 }) }
                             </select></label>
                     </fieldset>
