@@ -205,9 +205,8 @@ impl IntakeApi {
         let mut out = Vec::new();
         let mut cases = std::collections::HashMap::new();
         for ph in self.state.db.photos_waiting_publication(200).await? {
-            if !cases.contains_key(&ph.case_id) {
-                let c = self.state.db.case(ph.case_id).await?;
-                cases.insert(ph.case_id, c);
+            if let std::collections::hash_map::Entry::Vacant(slot) = cases.entry(ph.case_id) {
+                slot.insert(self.state.db.case(ph.case_id).await?);
             }
             if let Some(Some(c)) = cases.get(&ph.case_id)
                 && crate::policy::sees_case(&scope, c)

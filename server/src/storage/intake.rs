@@ -52,7 +52,6 @@ impl Db {
     /// transaction: the call becomes `merged` with its `merge` event, and the target's
     /// timeline gets a `call_merged` event (its status unchanged) naming the call, so those
     /// handling it see the repeat call. 409 (`Conflict`) when either has moved meanwhile.
-    #[allow(clippy::too_many_arguments)]
     pub async fn merge_call(
         &self,
         call: &CaseRow,
