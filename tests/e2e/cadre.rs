@@ -113,6 +113,13 @@ async fn report_and_points(b: &Browser, site: &Site, username: &str, en: bool) {
         "the cause is named"
     );
     shots(b, &format!("points-{}", t("zh", "en"))).await;
+    // Last month had nothing; back to this month.
+    b.click("#ms-points-prev").await;
+    b.wait_for("#ms-points-month[data-month=\"2026-10\"]").await;
+    assert_eq!(b.text("#ms-points-total").await, "0");
+    b.click("#ms-points-next").await;
+    b.wait_for("#ms-points-month[data-month=\"2026-11\"]").await;
+    assert_eq!(b.text("#ms-points-total").await, "4");
     sign_out(b).await;
 }
 
