@@ -479,6 +479,20 @@ async fn the_desk_reads_a_held_case_with_its_text_and_publishing_it_puts_it_on_t
         let on_board: Vec<&str> = board["items"].as_array().unwrap().iter().map(|c| c["tracking_no"].as_str().unwrap()).collect();
         assert_eq!(on_board, vec![no.as_str()]);
         assert!(app.get("/api/v1/content-holds", &w.dispatcher).await.expect(200).as_array().unwrap().is_empty());
+        // Each decision is on its case's timeline, not on the public board's steps.
+        for (case, publish) in [(id, true), (kept, false)] {
+            let c = app.get(&format!("/api/v1/cases/{case}"), &w.dispatcher).await.expect(200);
+            let decided: Vec<bool> = c["timeline"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["kind"] == "hold_decision")
+                .map(|e| e["data"]["publish"].as_bool().unwrap())
+                .collect();
+            assert_eq!(decided, vec![publish]);
+        }
+        let steps: Value = app.client.get(app.url(&format!("/api/v1/public/cases/{no}"))).send().await.unwrap().json().await.unwrap();
+        assert!(steps["steps"].as_array().unwrap().iter().all(|s| s["kind"] != "hold_decision"));
     })
     .await;
 }

@@ -125,15 +125,18 @@ impl ChannelsApi {
                 "该诉求没有待复核的内容检测",
             ));
         }
-        let (verdict, publish) = if body.0.publish {
-            ("cleared", true)
-        } else {
-            ("withheld", false)
-        };
+        // The decision and its timeline event, in one transaction.
         self.state
             .db
-            .settle_content_check(case_id.0, verdict, None, publish, false, crate::now_ms())
+            .decide_hold(
+                case_id.0,
+                body.0.publish,
+                p.id(),
+                p.role.as_str(),
+                self.state.clock.now_ms(),
+            )
             .await?;
+        self.state.feed.committed();
         self.state.case_cache.forget(case_id.0); // see content_check::run
         Ok(Done::Done)
     }

@@ -107,4 +107,45 @@ impl Db {
         ).bind(case_id).fetch_optional(p).await)?
         .flatten())
     }
+
+    /// The desk's decision on a held case (`cleared` and published as its resident asked, or
+    /// `withheld`), with its `hold_decision` event on the case's timeline, in one transaction.
+    /// `false` when the case has no content check.
+    pub async fn decide_hold(
+        &self,
+        case_id: i64,
+        publish: bool,
+        actor_id: i64,
+        actor_role: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let verdict = if publish { "cleared" } else { "withheld" };
+        let data = serde_json::json!({ "publish": publish }).to_string();
+        with_db!(self, p => async {
+            let mut tx = p.begin().await?;
+            let settled = sqlx::query(
+                "UPDATE content_checks SET verdict = $1, label = NULL, updated_at = $2 WHERE case_id = $3",
+            )
+            .bind(verdict).bind(now).bind(case_id)
+            .execute(&mut *tx).await?.rows_affected();
+            if settled == 0 {
+                return Ok::<_, StoreError>(false);
+            }
+            if publish {
+                sqlx::query(
+                    "UPDATE cases SET public = (SELECT want_public FROM content_checks WHERE case_id = $1) WHERE id = $1",
+                )
+                .bind(case_id).execute(&mut *tx).await?;
+            }
+            let status: String = sqlx::query_scalar("SELECT status FROM cases WHERE id = $1")
+                .bind(case_id).fetch_one(&mut *tx).await?;
+            (*tx).lock_event_log().await?;
+            sqlx::query(INSERT_EVENT)
+                .bind(case_id).bind(now).bind(Some(actor_id)).bind(actor_role).bind("hold_decision")
+                .bind(Some(status.as_str())).bind(status.as_str()).bind(None::<String>).bind(Some(data))
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        }.await)
+    }
 }
