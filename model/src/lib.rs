@@ -47,6 +47,7 @@ pub mod coords;
 pub mod dto;
 pub mod enums;
 pub mod hotline;
+pub mod intake;
 pub mod joint;
 pub mod leader;
 pub mod machine;

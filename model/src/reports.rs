@@ -255,6 +255,50 @@ api_object! {
         pub month: String,
         pub items: Vec<PointEntryView>,
     }
+
+    /// One of the caller's own reports, in their history.
+    pub struct MyReportDay {
+        pub id: i64,
+        pub day: String,
+        /// `on_time` or `late`, fixed when the report was first filed.
+        pub status: ReportStatus,
+        pub filed_at: DateTime<Utc>,
+        pub summary: String,
+    }
+
+    /// The caller's 每日工作报备 page: today's standing, what the system counted today (by the
+    /// application's clock) to prefill the report, today's report when filed, and the history
+    /// of their own reports, newest first.
+    pub struct MyReports {
+        pub day: String,
+        /// A working day by the calendar (a report is expected).
+        pub workday: bool,
+        pub deadline: DateTime<Utc>,
+        /// `on_time` / `late` once filed; otherwise `pending` before the deadline and
+        /// `missing` after it (on a workday).
+        pub status: ReportStatus,
+        /// Today's figures so far: cases acted on, timeline events, visits made.
+        pub figures: ReportFigures,
+        pub report: Option<ReportView>,
+        /// The caller's last reports (at most 60), newest first.
+        pub history: Vec<MyReportDay>,
+    }
+
+    /// The caller's points for a month, their rank among their peers (the cadres of their
+    /// department; for a cadre without one, the cadres of the same role in their jurisdiction)
+    /// and the ledger entries that make them up.
+    pub struct MyPoints {
+        pub month: String,
+        pub points: i64,
+        /// 1 = best; peers with equal points share a rank.
+        pub rank: i64,
+        /// How many peers are ranked (the caller included).
+        pub peers: i64,
+        pub department_id: Option<i64>,
+        pub department_name: Option<String>,
+        pub by_kind: Vec<KindPoints>,
+        pub items: Vec<PointEntryView>,
+    }
 }
 
 /// Checks a report before it is stored.

@@ -182,7 +182,7 @@ impl AppState {
 /// Every API of the server, combined into one OpenAPI document.
 type Apis = (
     AuthApi,
-    CasesApi,
+    (CasesApi, crate::cases::intake::IntakeApi),
     PhotosApi,
     ReferenceApi,
     FeedApi,
@@ -208,9 +208,14 @@ pub fn api_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
             AuthApi {
                 state: state.clone(),
             },
-            CasesApi {
-                state: state.clone(),
-            },
+            (
+                CasesApi {
+                    state: state.clone(),
+                },
+                crate::cases::intake::IntakeApi {
+                    state: state.clone(),
+                },
+            ),
             PhotosApi {
                 state: state.clone(),
                 cases,

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod cadre;
 mod calendar;
 mod content_check;
 mod coords;
@@ -12,6 +13,7 @@ mod fuzz;
 mod guard;
 mod hotline;
 mod leader;
+mod intake;
 mod leak;
 mod map;
 mod notify;

@@ -412,10 +412,28 @@ async fn recipe(
                 .clone();
             Call::new(json_body(json!({ "ticket": t })))
         }
-        "POST /api/v1/cases" => Call::new(json_body(json!({
-            "client_request_id": uid(), "category_id": w.cat_light,
-            "description": "矩阵测试:路灯不亮了", "lat": 25.2, "lng": 103.1,
+        // Staff name the channel they take the complaint through (the desk a phone call, a
+        // supervisor their supervision); residents leave it to the default.
+        "POST /api/v1/cases" => {
+            let mut body = json!({
+                "client_request_id": uid(), "category_id": w.cat_light,
+                "description": "矩阵测试:路灯不亮了", "lat": 25.2, "lng": 103.1,
+            });
+            match caller.name {
+                "anonymous" | "resident_owner" | "resident_other" => {}
+                "supervisor" => body["channel"] = json!("supervision"),
+                _ => body["channel"] = json!("phone"),
+            }
+            Call::new(json_body(body))
+        }
+        "GET /api/v1/cases/nearby" => {
+            none().query(format!("category_id={}&lat=25.2&lng=103.1", w.cat_light))
+        }
+        "POST /api/v1/cases/intake" => Call::new(json_body(json!({
+            "client_request_id": uid(), "channel": "phone", "category_id": w.cat_light,
+            "description": "矩阵测试:来电反映路灯不亮", "lat": 25.2, "lng": 103.1,
         }))),
+        "GET /api/v1/photo-approvals" => none(),
         "GET /api/v1/cases" | "GET /api/v1/cases/mine" => none(),
         "GET /api/v1/cases/{id}" => none().param("id", fx.case),
         // Version 0 is stale: an allowed action stops at 409 and changes nothing.
@@ -580,7 +598,8 @@ async fn recipe(
         "POST /api/v1/reports" => Call::new(json_body(
             json!({ "client_request_id": uid(), "summary": "今天处理了三件路灯诉求" }),
         )),
-        "GET /api/v1/reports" | "GET /api/v1/reports/status" => none(),
+        "GET /api/v1/reports" | "GET /api/v1/reports/status" | "GET /api/v1/reports/mine" => none(),
+        "GET /api/v1/projects/mine" => none(),
         "GET /api/v1/admin/point-rules" => none(),
         "PUT /api/v1/admin/point-rules" => Call::new(json_body(json!({ "rules": [] }))),
         "GET /api/v1/admin/calendar" | "GET /api/v1/calendar/status" => none(),
@@ -590,7 +609,7 @@ async fn recipe(
             "days": [{ "name": "元旦", "date": "2030-01-01", "isOffDay": true }],
         })))
         .param("year", 2030),
-        "GET /api/v1/points" | "GET /api/v1/points/entries" => none(),
+        "GET /api/v1/points" | "GET /api/v1/points/entries" | "GET /api/v1/points/mine" => none(),
         "GET /healthz" | "GET /readyz" | "GET /metrics" => none(),
         other => panic!("no request recipe for {other}: add one to openapi_roles.rs"),
     }

@@ -8,8 +8,10 @@
 mod admin;
 mod board;
 mod browser;
+mod cadre;
 mod calendar;
 mod coverage;
+mod desk;
 mod hotline;
 mod judge;
 mod leader;

@@ -5,7 +5,11 @@
 //! the live feed reports a change. A banner warns when the working calendar (holidays and
 //! 调休) of this year, or from December of next year, is not loaded.
 
+pub mod callback;
 pub mod coverage;
+pub mod holds;
+pub mod intake;
+pub mod photos;
 
 use std::rc::Rc;
 
@@ -36,6 +40,10 @@ enum Tab {
     Coverage,
     /// 吹哨报到 ([`crate::joint::JointDesk`]).
     Joint,
+    Intake,
+    Holds,
+    Photos,
+    Callback,
 }
 
 impl Tab {
@@ -45,7 +53,7 @@ impl Tab {
             Tab::Inbox => Some("status=submitted,accepted,returned&limit=100"),
             Tab::Supervise => Some("overdue=true&limit=100"),
             Tab::Resolved => Some("status=resolved&limit=100"),
-            Tab::Coverage | Tab::Joint => None,
+            Tab::Coverage | Tab::Joint | Tab::Intake | Tab::Holds | Tab::Photos | Tab::Callback => None,
         }
     }
 }
@@ -139,6 +147,18 @@ pub fn Dispatch(props: &WidgetProps) -> Html {
         _ if *tab == Tab::Coverage => html! {
             <coverage::Coverage lang={lang} api={props.api.clone()} on_expired={props.on_expired.clone()} />
         },
+        _ if *tab == Tab::Intake => html! {
+            <intake::Intake lang={lang} api={props.api.clone()} on_expired={props.on_expired.clone()} />
+        },
+        _ if *tab == Tab::Holds => html! {
+            <holds::Holds lang={lang} api={props.api.clone()} on_expired={props.on_expired.clone()} />
+        },
+        _ if *tab == Tab::Photos => html! {
+            <photos::Photos lang={lang} api={props.api.clone()} on_expired={props.on_expired.clone()} />
+        },
+        _ if *tab == Tab::Callback => html! {
+            <callback::PhoneCallback lang={lang} api={props.api.clone()} on_expired={props.on_expired.clone()} />
+        },
         Data::Loading => {
             html! { <p class="ms-card ms-center ms-muted" aria-busy="true">{ lang.t("加载中…", "Loading…") }</p> }
         }
@@ -174,6 +194,10 @@ pub fn Dispatch(props: &WidgetProps) -> Html {
                 { tab_button(Tab::Resolved, "ms-tab-resolved", lang.t("待销号", "To close")) }
                 { tab_button(Tab::Coverage, "ms-tab-coverage", lang.t("走访覆盖", "Visit coverage")) }
                 { tab_button(Tab::Joint, "ms-tab-joint", lang.t("吹哨报到", "Joint handling")) }
+                { tab_button(Tab::Intake, "ms-tab-intake", lang.t("来电登记", "Take a call")) }
+                { tab_button(Tab::Holds, "ms-tab-holds", lang.t("内容待审", "Content holds")) }
+                { tab_button(Tab::Photos, "ms-tab-photos", lang.t("图片审核", "Photo approvals")) }
+                { tab_button(Tab::Callback, "ms-tab-callback", lang.t("电话回访", "Phone call-back")) }
             </nav>
             if let Some(w) = calendar_warning(calendar.as_ref(), lang) {
                 <p id="ms-calendar-warning" class="ms-offline" role="alert">{ w }</p>

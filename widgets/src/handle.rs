@@ -34,6 +34,8 @@ pub fn Handle(props: &WidgetProps) -> Html {
     let queue = use_state(|| Queue::Loading);
     let tick = use_state(|| 0u32);
     let notice = use_state(|| None::<String>);
+    // 待办 (the queue) or 我的 (the cadre's report, points and projects: crate::mine).
+    let mine = use_state(|| false);
 
     {
         let (api, queue, on_expired) = (props.api.clone(), queue.clone(), props.on_expired.clone());
@@ -92,8 +94,34 @@ pub fn Handle(props: &WidgetProps) -> Html {
                     <span id="ms-overdue-count" class="ms-badge">{ format!("{overdue} {}", lang.t("件超期", "overdue")) }</span>
                 }
             </header>
-            if let Some(n) = &*notice { <p id="ms-notice" class="ms-notice" role="status">{ n }</p> }
-            { body }
+            <nav class="ms-chips ms-tabs" role="tablist">
+                { tab_chip(&mine, false, "ms-tab-queue", lang.t("待办", "Queue")) }
+                { tab_chip(&mine, true, "ms-tab-mine", lang.t("我的", "Mine")) }
+            </nav>
+            if *mine {
+                <crate::mine::Mine lang={lang} api={props.api.clone()} on_expired={props.on_expired.clone()} stages=true />
+            } else {
+                if let Some(n) = &*notice { <p id="ms-notice" class="ms-notice" role="status">{ n }</p> }
+                { body }
+            }
         </div>
+    }
+}
+
+/// A chip of the 待办 / 我的 switch.
+fn tab_chip(
+    mine: &UseStateHandle<bool>,
+    value: bool,
+    id: &'static str,
+    label: &'static str,
+) -> Html {
+    let selected = **mine == value;
+    let onclick = {
+        let mine = mine.clone();
+        Callback::from(move |_: MouseEvent| mine.set(value))
+    };
+    html! {
+        <button type="button" id={id} role="tab" aria-selected={selected.to_string()}
+            class={classes!("ms-chip", selected.then_some("ms-selected"))} onclick={onclick}>{ label }</button>
     }
 }

@@ -32,6 +32,8 @@ pub mod leader;
 pub mod live;
 #[cfg(feature = "progress-map")]
 pub mod map;
+#[cfg(any(feature = "handle", feature = "visit"))]
+pub mod mine;
 pub mod session;
 pub mod staff;
 pub mod store;

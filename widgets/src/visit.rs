@@ -154,6 +154,8 @@ pub enum Tab {
     Households,
     Records,
     Meeting,
+    /// 我的: the supervisor's daily report and points (`crate::mine`).
+    Mine,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -678,6 +680,9 @@ pub fn Visit(props: &WidgetProps) -> Html {
             Tab::Households => households_tab(&state, &syncer, lang),
             Tab::Records => records_tab(&state, &syncer, lang),
             Tab::Meeting => meeting_tab(&state, &syncer, lang),
+            Tab::Mine => html! {
+                <crate::mine::Mine lang={lang} api={props.api.clone()} on_expired={props.on_expired.clone()} />
+            },
         },
     };
 
@@ -726,6 +731,7 @@ pub fn Visit(props: &WidgetProps) -> Html {
                     lang.t("同步记录", "Records").into()
                 }) }
                 { tab_button(Tab::Meeting, "ms-tab-meeting", lang.t("例会", "Meeting").into()) }
+                { tab_button(Tab::Mine, "ms-tab-mine", lang.t("我的", "Mine").into()) }
             </nav>
             if let Some(n) = &state.notice { <p id="ms-notice" class="ms-notice" role="status">{ n }</p> }
             { body }

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod cache;
 pub mod group_commit;
+pub mod intake;
 pub mod photos;
 pub mod service;
 pub mod view;

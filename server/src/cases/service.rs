@@ -72,6 +72,18 @@ impl AppState {
             },
             None => self.locate(lat, lng).await?,
         };
+        // A call with neither an area nor a point is not placed by the desk that takes it
+        // (it falls to the root area): it waits for a desk that sees the whole tree.
+        let placed = n.area_id.is_some() || lat.is_some();
+        if p.role == minsheng_model::Role::Dispatcher && placed {
+            // Only a dispatcher is bound to a jurisdiction when filing (a community's files
+            // in that community).
+            let path = match area_id {
+                Some(id) => self.db.area(id).await?.map(|a| a.path),
+                None => None,
+            };
+            crate::policy::may_file_in(p, &self.areas().await?, path.as_deref())?;
+        }
         let now = self.clock.now_ms();
         let trimmed = |s: Option<String>| s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let record = NewCaseRecord {

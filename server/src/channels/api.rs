@@ -30,6 +30,10 @@ pub struct ContentHold {
     /// Whether the resident asked for the case to be public.
     pub want_public: bool,
     pub attempts: i64,
+    /// The text held, for the desk to read.
+    pub description: String,
+    pub category_name: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A dispatcher's decision on a held case.
@@ -89,6 +93,9 @@ impl ChannelsApi {
                     label: h.label,
                     want_public: h.want_public,
                     attempts: h.attempts,
+                    description: c.description,
+                    category_name: c.category_name,
+                    created_at: crate::to_time(c.created_at),
                 });
             }
         }
@@ -120,15 +127,18 @@ impl ChannelsApi {
                 "该诉求没有待复核的内容检测",
             ));
         }
-        let (verdict, publish) = if body.0.publish {
-            ("cleared", true)
-        } else {
-            ("withheld", false)
-        };
+        // The decision and its timeline event, in one transaction.
         self.state
             .db
-            .settle_content_check(case_id.0, verdict, None, publish, false, crate::now_ms())
+            .decide_hold(
+                case_id.0,
+                body.0.publish,
+                p.id(),
+                p.role.as_str(),
+                self.state.clock.now_ms(),
+            )
             .await?;
+        self.state.feed.committed();
         self.state.case_cache.forget(case_id.0); // see content_check::run
         Ok(Done::Done)
     }

@@ -144,12 +144,24 @@ pub fn feed_unmasked(role: Role, viewer: i64, created_by: i64) -> bool {
 /// The channel a submission comes through, checked against who submits it: residents use
 /// `wechat` or `web`; the desk also records `phone`, `letter`, `visit`; supervisors raise
 /// `supervision` cases; handlers and leaders submit nothing.
+///
+/// The desk must say how a complaint it enters came (422 `channel_required` otherwise): a
+/// case entered by staff on a resident's behalf always carries its channel.
 pub fn submit_channel(p: &Principal, asked: Option<Channel>) -> Result<Channel, ApiError> {
-    let ch = asked.unwrap_or(match p.role {
-        Role::Resident => Channel::Wechat,
-        Role::Supervisor => Channel::Supervision,
-        _ => Channel::Phone,
-    });
+    let ch = match (asked, p.role) {
+        (Some(ch), _) => ch,
+        (None, Role::Resident) => Channel::Wechat,
+        (None, Role::Supervisor) => Channel::Supervision,
+        (None, Role::Dispatcher | Role::Admin) => {
+            return Err(ApiError::coded_field(minsheng_model::FieldError {
+                field: "channel",
+                code: "channel_required",
+                message_zh: "工作人员代为登记的诉求须注明来源渠道".into(),
+                message_en: "a complaint entered by staff must name its channel".into(),
+            }));
+        }
+        (None, _) => Channel::Phone,
+    };
     let ok = match p.role {
         Role::Resident => !ch.is_staff_entered(),
         Role::Supervisor => ch == Channel::Supervision,
@@ -160,6 +172,37 @@ pub fn submit_channel(p: &Principal, asked: Option<Channel>) -> Result<Channel, 
         Ok(ch)
     } else {
         Err(ApiError::forbidden("当前角色不能通过该渠道登记诉求"))
+    }
+}
+
+/// Where the desk may file a complaint for someone (来电、来信、来访登记, 代办): a dispatcher
+/// within their jurisdiction only, so a community's dispatcher files in their own community
+/// (403 `outside_jurisdiction`). A complaint given no place at all (`area_path` `None`) is
+/// not refused: it waits for a desk that sees the whole tree. The admin and the other roles
+/// are not limited here.
+pub fn may_file_in(
+    p: &Principal,
+    areas: &[AreaRow],
+    area_path: Option<&str>,
+) -> Result<(), ApiError> {
+    if p.role != Role::Dispatcher {
+        return Ok(());
+    }
+    let inside = match jurisdiction(&p.user, areas) {
+        Jurisdiction::City => true,
+        Jurisdiction::Under(path) => area_path.is_none_or(|a| a.starts_with(&path)),
+        Jurisdiction::Nowhere => false,
+    };
+    if inside {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(poem_openapi::payload::Json(
+            minsheng_model::ErrorBody {
+                code: "outside_jurisdiction".into(),
+                message: "只能登记本辖区内的诉求".into(),
+                field: Some("area_id".into()),
+            },
+        )))
     }
 }
 
@@ -379,6 +422,26 @@ pub fn report_scope(p: &Principal, areas: &[AreaRow]) -> Result<ReportScope, Api
     })
 }
 
+/// Whom a cadre is ranked among for points (我的积分): the cadres of their own role in their
+/// department, or, for a cadre without a department, in their report scope (jurisdiction).
+pub fn peer_scope(p: &Principal, areas: &[AreaRow]) -> Result<ReportScope, ApiError> {
+    files_reports(p)?;
+    match p.user.department_id {
+        Some(d) => Ok(ReportScope::Department(d)),
+        None => report_scope(p, areas),
+    }
+}
+
+/// The department whose 民生实事 projects the caller updates: a handler's own (403 for other
+/// roles and for a handler without a department); `None` for the admin (every project).
+pub fn responsible_department(p: &Principal) -> Result<Option<i64>, ApiError> {
+    match (p.role, p.user.department_id) {
+        (Role::Admin, _) => Ok(None),
+        (Role::Handler, Some(d)) => Ok(Some(d)),
+        _ => Err(ApiError::forbidden("民生实事的阶段由责任单位的承办人更新")),
+    }
+}
+
 /// Filing a daily report: the cadres (handlers, supervisors, dispatchers).
 pub fn files_reports(p: &Principal) -> Result<(), ApiError> {
     if minsheng_model::reports::REPORTING_ROLES.contains(&p.role) {
@@ -525,6 +588,11 @@ impl AppState {
     /// Whose reports and point entries this caller may read ([`report_scope`]).
     pub async fn report_scope(&self, p: &Principal) -> Result<ReportScope, ApiError> {
         report_scope(p, &self.areas().await?)
+    }
+
+    /// [`peer_scope`] with the areas looked up.
+    pub async fn peer_scope(&self, p: &Principal) -> Result<ReportScope, ApiError> {
+        peer_scope(p, &self.areas().await?)
     }
 
     /// The caller as a reader of households ([`household_viewer`]).

@@ -68,7 +68,12 @@ impl PublicApi {
         let events = self.state.db.events(c.id).await?;
         let steps = events
             .iter()
-            .filter(|e| e.kind != "photo" && e.kind != "publish_photo" && e.kind != "attach")
+            .filter(|e| {
+                !matches!(
+                    e.kind.as_str(),
+                    "photo" | "publish_photo" | "attach" | "hold_decision"
+                )
+            })
             .map(|e| PublicStep {
                 at: to_time(e.at),
                 kind: e.kind.clone(),

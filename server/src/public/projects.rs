@@ -200,6 +200,22 @@ impl Forest {
         }
     }
 
+    /// The projects a department is responsible for (every project for `None`), each
+    /// without its sub-projects (those of the department are listed on their own).
+    pub fn responsible(&self, department: Option<i64>) -> Result<Vec<ProjectView>, ApiError> {
+        let now = crate::now_ms();
+        let mut memo = HashMap::new();
+        self.projects
+            .iter()
+            .filter(|p| department.is_none_or(|d| p.department_id == d))
+            .map(|p| {
+                let mut v = self.view(p, now, &mut memo);
+                v.children.clear();
+                anonymise(v, &[])
+            })
+            .collect()
+    }
+
     /// The project `id` as a tree (its sub-projects under it), or every root.
     pub fn views(&self, id: Option<i64>) -> Result<Vec<ProjectView>, ApiError> {
         let now = crate::now_ms();
@@ -418,6 +434,16 @@ impl ProjectsApi {
             )
             .await?;
         Ok(Json(self.one(id.0).await?))
+    }
+
+    /// The projects the caller's department is responsible for, with their stages, to mark
+    /// them done (a handler: their department's; the admin: all), each on its own without
+    /// its sub-projects.
+    #[oai(path = "/api/v1/projects/mine", method = "get")]
+    async fn mine(&self, auth: BearerAuth) -> Result<Json<Vec<ProjectView>>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        let department = crate::policy::responsible_department(&p)?;
+        Ok(Json(self.forest().await?.responsible(department)?))
     }
 
     /// The responsible department marks a stage done (or not done again); on the project's timeline.

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use minsheng_model::reports::{
-    NewReport, PointEntryList, PointRuleView, PointRulesUpdate, PointTotals, PointsGroupBy,
-    PublicPointTotal, PublicPoints, PublicReportList, ReportList, ReportStatusList, ReportView,
-    check_rule,
+    MyPoints, MyReports, NewReport, PointEntryList, PointRuleView, PointRulesUpdate, PointTotals,
+    PointsGroupBy, PublicPointTotal, PublicPoints, PublicReportList, ReportList, ReportStatusList,
+    ReportView, check_rule,
 };
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
@@ -99,6 +99,17 @@ impl ReportsApi {
         let day = self.day(day.0.as_ref().map(|d| d.0.as_str()))?;
         Ok(Json(
             super::list(&self.state, &scope, day, department_id.0, user_id.0).await?,
+        ))
+    }
+
+    /// The caller's own 每日工作报备 (cadres): today's standing by the application's clock,
+    /// today's figures so far (cases acted on, timeline events, visits made) to prefill the
+    /// report, today's report when filed, and their last reports marked on time or late.
+    #[oai(path = "/api/v1/reports/mine", method = "get")]
+    async fn mine(&self, auth: BearerAuth) -> Result<Json<MyReports>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        Ok(Json(
+            super::mine(&self.state, &p, self.state.clock.now_ms()).await?,
         ))
     }
 
@@ -200,6 +211,22 @@ impl ReportsApi {
             group_by: by,
             rows: totals(sums, by),
         }))
+    }
+
+    /// The caller's own points for a month (cadres; default this month): the total, the
+    /// points of each kind, every entry with its cause, and the caller's rank among the
+    /// cadres of their role in their department (without a department: in their jurisdiction).
+    #[oai(path = "/api/v1/points/mine", method = "get")]
+    async fn my_points(
+        &self,
+        auth: BearerAuth,
+        /// `YYYY-MM`.
+        #[oai(validator(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$"))]
+        month: Query<Option<String>>,
+    ) -> Result<Json<MyPoints>, ApiError> {
+        let p = self.state.authenticate(&auth).await?;
+        let (month, from, to) = month_range(month.0.as_deref(), self.state.clock.now_ms())?;
+        Ok(Json(points::mine(&self.state, &p, month, from, to).await?))
     }
 
     /// The ledger's entries of a month, each naming the event that caused it (staff);

@@ -17,8 +17,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use minsheng_model::reports::{
-    KindCount, NewReport, PublicReport, PublicReportList, REPORTING_ROLES, ReportFigures,
-    ReportList, ReportStatus, ReportStatusList, ReportStatusRow, ReportView, check_report, limits,
+    KindCount, MyReportDay, MyReports, NewReport, PublicReport, PublicReportList, REPORTING_ROLES,
+    ReportFigures, ReportList, ReportStatus, ReportStatusList, ReportStatusRow, ReportView,
+    check_report, limits,
 };
 use minsheng_model::{FieldError, Role};
 
@@ -361,5 +362,50 @@ pub async fn public_reports(
         workday: state.is_workday(day).await?,
         deadline: to_time(state.report_deadline(day)),
         items,
+    })
+}
+
+/// Reports shown in a cadre's own history.
+const HISTORY_MAX: i64 = 60;
+
+/// The caller's 每日工作报备 page at `now`: today's standing and figures, today's report, and
+/// their own recent reports.
+pub async fn mine(state: &AppState, p: &Principal, now: i64) -> Result<MyReports, ApiError> {
+    crate::policy::files_reports(p)?;
+    let day = day_of(now);
+    let day_s = day.to_string();
+    let deadline = state.report_deadline(day);
+    let workday = state.is_workday(day).await?;
+    let rows = state.db.own_reports(p.id(), HISTORY_MAX).await?;
+    let figures = figures(state, &[p.id()], day)
+        .await?
+        .remove(&p.id())
+        .unwrap_or_else(empty_figures);
+    let report = rows
+        .iter()
+        .find(|r| r.day == day_s)
+        .map(|r| report_view(r, figures.clone()));
+    let status = match &report {
+        Some(r) => r.status,
+        None if workday && now > deadline => ReportStatus::Missing,
+        None => ReportStatus::Pending,
+    };
+    Ok(MyReports {
+        day: day_s,
+        workday,
+        deadline: to_time(deadline),
+        status,
+        figures,
+        report,
+        history: rows
+            .iter()
+            .map(|r| MyReportDay {
+                id: r.id,
+                day: r.day.clone(),
+                status: status_of(&r.status),
+                filed_at: to_time(r.filed_at),
+                summary: r.summary.clone(),
+            })
+            .collect(),
     })
 }

@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
 use minsheng_model::reports::{
-    KindPoints, PointEntryView, PointKind, PointRuleView, PointTotal, PointsGroupBy,
+    KindPoints, MyPoints, PointEntryView, PointKind, PointRuleView, PointTotal, PointsGroupBy,
     REPORTING_ROLES, limits,
 };
 
@@ -480,4 +480,51 @@ pub async fn entries(
         .iter()
         .filter_map(entry_view)
         .collect())
+}
+
+/// The caller's points for the month `[from, to)`, their rank among their peers
+/// ([`crate::policy::peer_scope`]: today's active cadres of the caller's role; peers without
+/// entries count with 0) and their entries.
+pub async fn mine(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    month: String,
+    from: i64,
+    to: i64,
+) -> Result<MyPoints, ApiError> {
+    let scope = state.peer_scope(p).await?;
+    let sums = state.db.point_sums(true, from, to).await?;
+    let all = totals(sums, PointsGroupBy::User);
+    let points_of = |id: i64| {
+        all.iter()
+            .find(|t| t.user_id == Some(id))
+            .map_or(0, |t| t.points)
+    };
+    let mut peers: Vec<i64> = state
+        .db
+        .cadres(&scope, &[p.role.as_str()], i64::MAX)
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    if !peers.contains(&p.id()) {
+        peers.push(p.id());
+    }
+    let own = all.iter().find(|t| t.user_id == Some(p.id()));
+    let points = own.map_or(0, |t| t.points);
+    let rank = 1 + peers.iter().filter(|id| points_of(**id) > points).count() as i64;
+    let department_name = match p.user.department_id {
+        Some(d) => state.db.department(d).await?.map(|d| d.name),
+        None => None,
+    };
+    Ok(MyPoints {
+        month,
+        points,
+        rank,
+        peers: peers.len() as i64,
+        department_id: p.user.department_id,
+        department_name,
+        by_kind: own.map(|t| t.by_kind.clone()).unwrap_or_default(),
+        items: entries(state, from, to, Some(p.id()), None, None).await?,
+    })
 }

@@ -328,6 +328,15 @@ fn submit_data(r: &NewCaseRecord) -> serde_json::Value {
     data
 }
 
+/// The hotline ticket number a case came with (its origin's `hotline_ticket_no`).
+fn hotline_ticket_no(r: &NewCaseRecord) -> Option<String> {
+    r.origin
+        .as_ref()
+        .and_then(|o| o.get("hotline_ticket_no"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+}
+
 /// A case row as [`CASE_SELECT`] reads it, from `INSERT … RETURNING` (the names joined
 /// there are looked up here).
 const CASE_RETURNING: &str = "id, tracking_no, client_request_id, created_by, channel, category_id,
@@ -390,8 +399,8 @@ impl Db {
         // Three statements for the whole batch: the cases, their tracking numbers, their events.
         let mut insert = Sql::new(
             "INSERT INTO cases (client_request_id, created_by, channel, category_id, description, lat, lng, address,
-                area_id, anonymous, public, contact_name, contact_phone, status, version, escalation_level,
-                accept_due_at, created_at, updated_at) VALUES ",
+                area_id, anonymous, public, contact_name, contact_phone, hotline_ticket_no, status, version,
+                escalation_level, accept_due_at, created_at, updated_at) VALUES ",
         );
         for (i, (r, now)) in batch.iter().enumerate() {
             insert.push(if i == 0 { "(" } else { ", (" });
@@ -409,6 +418,8 @@ impl Db {
                 Bind::Bool(r.public),
                 Bind::OptStr(r.contact_name.clone()),
                 Bind::OptStr(r.contact_phone.clone()),
+                // The 12345 hotline's own ticket number, when the desk took the case from it.
+                Bind::OptStr(hotline_ticket_no(r)),
             ]
             .into_iter()
             .enumerate()

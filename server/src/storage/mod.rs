@@ -10,6 +10,7 @@ mod calendar;
 mod cases;
 mod channels;
 mod hotline;
+mod intake;
 mod jobs;
 mod joint;
 mod leaders;
@@ -43,6 +44,7 @@ pub use hotline::{
     ApiKeyAuth, HotlineCallbackRow, HotlineCategoryTable, HotlineTicketRow, NewHotlineCallback,
     Open311Update,
 };
+pub use intake::BoundingBox;
 pub use joint::{DueSummons, SummonOp, SummonRow, SummonStatRow};
 pub use leaders::{CaseLeaderRow, LeaderOp, ProjectLeaderRow};
 pub use map::{BEIJING_MS, MapCaseRow, MapChangeRow};

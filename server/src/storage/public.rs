@@ -153,8 +153,8 @@ impl Db {
     ) -> StoreResult<()> {
         with_db!(self, p => async {
             let mut tx = p.begin().await?;
-            let r = sqlx::query("UPDATE photos SET public = $1 WHERE id = $2 AND case_id = $3")
-                .bind(public).bind(photo_id).bind(case_id).execute(&mut *tx).await?;
+            let r = sqlx::query("UPDATE photos SET public = $1, publication_decided_at = $2 WHERE id = $3 AND case_id = $4")
+                .bind(public).bind(now).bind(photo_id).bind(case_id).execute(&mut *tx).await?;
             if r.rows_affected() == 0 {
                 return Err(StoreError::NotFound);
             }

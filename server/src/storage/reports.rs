@@ -290,6 +290,20 @@ impl Db {
         )
     }
 
+    /// One user's reports, newest day first, at most `limit`.
+    pub async fn own_reports(&self, user_id: i64, limit: i64) -> StoreResult<Vec<ReportRow>> {
+        let mut sql = Sql::new(REPORT_COLS);
+        sql.push(USER_JOINS)
+            .push(" WHERE r.user_id = ")
+            .bind(Bind::I64(user_id));
+        sql.push(" ORDER BY r.day DESC, r.id DESC LIMIT ")
+            .bind(Bind::I64(limit));
+        let q = sql.sql();
+        Ok(
+            with_db!(self, p => bind_all!(sqlx::query_as::<_, ReportRow>(q), sql.binds.clone()).fetch_all(p).await)?,
+        )
+    }
+
     /// The earliest day anyone reported for.
     pub async fn first_report_day(&self) -> StoreResult<Option<String>> {
         Ok(with_db!(self, p => {
