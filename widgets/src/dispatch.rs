@@ -53,7 +53,9 @@ impl Tab {
             Tab::Inbox => Some("status=submitted,accepted,returned&limit=100"),
             Tab::Supervise => Some("overdue=true&limit=100"),
             Tab::Resolved => Some("status=resolved&limit=100"),
-            Tab::Coverage | Tab::Joint | Tab::Intake | Tab::Holds | Tab::Photos | Tab::Callback => None,
+            Tab::Coverage | Tab::Joint | Tab::Intake | Tab::Holds | Tab::Photos | Tab::Callback => {
+                None
+            }
         }
     }
 }

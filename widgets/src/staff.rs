@@ -242,7 +242,10 @@ pub fn action_label(lang: Lang, a: Action) -> &'static str {
 /// Actions taken with one tap; the others open a small form first (closing, 销号, is final,
 /// so it asks for a confirmation too).
 fn immediate(a: Action) -> bool {
-    matches!(a, Action::Sign | Action::Accept | Action::Take | Action::ReportIn)
+    matches!(
+        a,
+        Action::Sign | Action::Accept | Action::Take | Action::ReportIn
+    )
 }
 
 /// Whether the form for `a` offers photos (evidence).
