@@ -310,9 +310,14 @@ async fn a_repeat_call_merged_into_an_open_case_keeps_its_number_and_shows_on_th
             body["merge_into"] = json!(open_id);
             body["lat"] = json!(25.2);
             body["lng"] = json!(103.6);
+            // A case out of the desk's scope is not there for it, like one that does not exist.
+            app.post("/api/v1/cases/intake", &w.dispatcher_b, body.clone())
+                .await
+                .expect_error(404, "unknown_case");
+            body["merge_into"] = json!(999_999);
             app.post("/api/v1/cases/intake", &w.dispatcher_b, body)
                 .await
-                .expect_error(422, "invalid_merge_target");
+                .expect_error(404, "unknown_case");
         },
     )
     .await;

@@ -103,7 +103,8 @@ impl IntakeApi {
     /// jurisdiction (a community's dispatcher in their own community: 403
     /// `outside_jurisdiction`). The caller's name and phone become the case's contact; the
     /// hotline's ticket number is kept with it. With `merge_into` (an open case the desk may
-    /// see, else 422 `invalid_merge_target`) the call is merged into that case at once: it
+    /// see: 404 `unknown_case` for one that is not there or not in its scope, 422
+    /// `invalid_merge_target` for a finished one) the call is merged into that case at once: it
     /// keeps its own tracking number, and the open case's timeline gets a `call_merged` event.
     /// A repeated `client_request_id` answers the case stored before.
     #[oai(path = "/api/v1/cases/intake", method = "post")]
@@ -121,7 +122,12 @@ impl IntakeApi {
                 Some(t) if crate::policy::sees_case(&scope, &t) && !status_of(&t).is_terminal() => {
                     Some(t)
                 }
-                _ => {
+                // A case that does not exist, or that the desk may not see, is not there.
+                None => return Err(ApiError::not_found("unknown_case", "合并目标案件不存在")),
+                Some(t) if !crate::policy::sees_case(&scope, &t) => {
+                    return Err(ApiError::not_found("unknown_case", "合并目标案件不存在"));
+                }
+                Some(_) => {
                     return Err(ApiError::unprocessable(
                         "invalid_merge_target",
                         "合并目标须为另一件未办结的案件",

@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 use crate::app::{AppState, Tag};
 use crate::auth::{BearerAuth, Principal};
 use crate::error::ApiError;
-use crate::storage::{ApiKeyAuth, HotlineCategoryTable, NewHotlineCallback};
+use crate::storage::{ApiKeyAuth, HotlineCategoryTable, NewHotlineCallback, UserRow};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -173,9 +173,14 @@ impl HotlineApi {
             contact_phone: t.caller_phone,
             coord_system: t.coord_system,
         };
-        // The platform files as the desk files a phone complaint on a caller's behalf.
+        // The platform files as the desk files a phone complaint on a caller's behalf, for
+        // the whole district: the city hands it tickets anywhere in it (the desk's
+        // jurisdiction rule, `policy::may_file_in`, does not narrow a city-wide filer).
         let filer = Principal {
-            user: key.user.clone(),
+            user: UserRow {
+                all_areas: true,
+                ..key.user.clone()
+            },
             role: Role::Dispatcher,
             token_hash: String::new(),
         };
