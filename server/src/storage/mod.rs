@@ -6,6 +6,7 @@
 //! case-insensitive matching) lives in `sqlite.rs` and `postgres.rs`.
 
 pub(crate) mod audit;
+mod bulk;
 mod calendar;
 mod cases;
 mod channels;
@@ -31,6 +32,8 @@ mod visits;
 
 pub(crate) use audit::audit;
 pub use audit::{AuditFilter, AuditRecord, AuditRow};
+pub use bulk::{LoadCase, LoadEvent};
+pub(crate) use cases::{submit_data, tracking_no};
 pub use calendar::{CalendarDayRow, CalendarYearRow};
 pub use cases::{
     CaseChange, CaseFilter, NewCaseRecord, NewContentCheck, NewEvent, NewPhoto, Scope, Submitted,
@@ -127,6 +130,13 @@ pub(crate) use bind_all;
 /// writers take a transaction-scoped lock around the append (`postgres.rs`).
 pub(crate) trait EventLogLock {
     async fn lock_event_log(&mut self) -> sqlx::Result<()>;
+}
+
+/// After a bulk load that gave rows their ids ([`Db::load_cases`]): PostgreSQL's identity
+/// sequences do not see ids given explicitly and must be moved past them (and its planner
+/// wants fresh statistics); SQLite takes the next rowid from the table itself.
+pub(crate) trait BulkLoad {
+    async fn finish_load(&mut self) -> sqlx::Result<()>;
 }
 
 /// Counting one username's login attempts one at a time: the lockout reads the count of

@@ -50,6 +50,23 @@ impl super::EventLogLock for sqlx::PgConnection {
     }
 }
 
+impl super::BulkLoad for sqlx::PgConnection {
+    async fn finish_load(&mut self) -> sqlx::Result<()> {
+        for table in ["cases", "case_events"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
+            )))
+            .execute(&mut *self)
+            .await?;
+            // Autovacuum would analyze the new rows later; the first queries want the plans now.
+            sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {table}")))
+                .execute(&mut *self)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 /// The first key of the advisory locks on usernames (the second is the name's hash).
 const USERNAME_LOCK: i32 = 0x6d73_6c67; // "mslg"
 

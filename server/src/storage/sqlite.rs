@@ -51,6 +51,13 @@ impl super::EventLogLock for sqlx::SqliteConnection {
     }
 }
 
+impl super::BulkLoad for sqlx::SqliteConnection {
+    async fn finish_load(&mut self) -> sqlx::Result<()> {
+        // The next rowid (and `case_events`' AUTOINCREMENT counter) follows the highest id.
+        Ok(())
+    }
+}
+
 impl super::UsernameLock for sqlx::SqliteConnection {
     async fn lock_username(&mut self, _username: &str) -> sqlx::Result<()> {
         // The transaction's first statement is a write, which takes the one write lock.
