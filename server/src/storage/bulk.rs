@@ -66,22 +66,30 @@ const CASE_COLUMNS: &str = "INSERT INTO cases (id, tracking_no, client_request_i
 const EVENT_COLUMNS: &str = "INSERT INTO case_events (id, case_id, at, actor_id, actor_role, kind,
     from_status, to_status, note, data) VALUES ";
 
-fn values(sql: &mut Sql, first: bool, row: Vec<Bind>) {
+/// Appends one row of values. With `positional`, placeholders are `?` rather than `$n`
+/// (see `sqlite::POSITIONAL_PARAMS`).
+fn values(sql: &mut Sql, positional: bool, first: bool, row: Vec<Bind>) {
     sql.push(if first { "(" } else { ", (" });
     for (j, b) in row.into_iter().enumerate() {
         if j > 0 {
             sql.push(", ");
         }
-        sql.bind(b);
+        if positional {
+            sql.push("?");
+            sql.binds.push(b);
+        } else {
+            sql.bind(b);
+        }
     }
     sql.push(")");
 }
 
-fn case_statement(rows: &[LoadCase]) -> Sql {
+fn case_statement(rows: &[LoadCase], positional: bool) -> Sql {
     let mut sql = Sql::new(CASE_COLUMNS);
     for (i, c) in rows.iter().enumerate() {
         values(
             &mut sql,
+            positional,
             i == 0,
             vec![
                 Bind::I64(c.id),
@@ -119,11 +127,12 @@ fn case_statement(rows: &[LoadCase]) -> Sql {
     sql
 }
 
-fn event_statement(rows: &[LoadEvent]) -> Sql {
+fn event_statement(rows: &[LoadEvent], positional: bool) -> Sql {
     let mut sql = Sql::new(EVENT_COLUMNS);
     for (i, e) in rows.iter().enumerate() {
         values(
             &mut sql,
+            positional,
             i == 0,
             vec![
                 Bind::I64(e.id),
@@ -158,10 +167,18 @@ impl Db {
     /// Stores `cases` and `events` (ids chosen by the caller, see [`Db::next_load_ids`]) in
     /// one transaction. Call [`Db::finish_load`] once after the last batch.
     pub async fn load_cases(&self, cases: &[LoadCase], events: &[LoadEvent]) -> StoreResult<()> {
+        let positional = match self {
+            Db::Sqlite(_) => super::sqlite::POSITIONAL_PARAMS,
+            Db::Postgres(_) => super::postgres::POSITIONAL_PARAMS,
+        };
         let statements: Vec<Sql> = cases
             .chunks(CASE_ROWS)
-            .map(case_statement)
-            .chain(events.chunks(EVENT_ROWS).map(event_statement))
+            .map(|c| case_statement(c, positional))
+            .chain(
+                events
+                    .chunks(EVENT_ROWS)
+                    .map(|e| event_statement(e, positional)),
+            )
             .collect();
         with_db!(self, p => {
             let mut tx = p.begin().await?;

@@ -33,12 +33,12 @@ mod visits;
 pub(crate) use audit::audit;
 pub use audit::{AuditFilter, AuditRecord, AuditRow};
 pub use bulk::{LoadCase, LoadEvent};
-pub(crate) use cases::{submit_data, tracking_no};
 pub use calendar::{CalendarDayRow, CalendarYearRow};
 pub use cases::{
     CaseChange, CaseFilter, NewCaseRecord, NewContentCheck, NewEvent, NewPhoto, Scope, Submitted,
     TakenFilter,
 };
+pub(crate) use cases::{submit_data, tracking_no};
 pub use channels::{
     ApiKeyRow, Attachment, CLOSED_STATUSES, ContentCheckRow, Open311Filter, Open311Row,
     Open311UpdateRow,

@@ -15,6 +15,9 @@ pub const ILIKE: &str = "ILIKE";
 /// 1,520–1,750 with ids first (the benchmark's list mix, 100,000 cases).
 pub const AREA_PAGES: super::AreaPages = super::AreaPages::Rows;
 
+/// PostgreSQL knows only `$n` placeholders.
+pub const POSITIONAL_PARAMS: bool = false;
+
 /// A cast to an integer rounds in PostgreSQL, so floor first.
 #[cfg(test)]
 pub const FLOOR_INT: (&str, &str) = ("CAST(FLOOR(", ") AS BIGINT)");
