@@ -183,6 +183,7 @@ impl Db {
         with_db!(self, p => {
             let mut tx = p.begin().await?;
             (*tx).lock_event_log().await?;
+            super::BulkLoad::start_load(&mut *tx).await?;
             for s in &statements {
                 bind_all!(sqlx::query(s.sql()), s.binds.clone()).execute(&mut *tx).await?;
             }

@@ -136,6 +136,8 @@ pub(crate) trait EventLogLock {
 /// sequences do not see ids given explicitly and must be moved past them (and its planner
 /// wants fresh statistics); SQLite takes the next rowid from the table itself.
 pub(crate) trait BulkLoad {
+    /// Inside each load's transaction, before its inserts.
+    async fn start_load(&mut self) -> sqlx::Result<()>;
     async fn finish_load(&mut self) -> sqlx::Result<()>;
 }
 

@@ -54,6 +54,10 @@ impl super::EventLogLock for sqlx::PgConnection {
 }
 
 impl super::BulkLoad for sqlx::PgConnection {
+    async fn start_load(&mut self) -> sqlx::Result<()> {
+        Ok(())
+    }
+
     async fn finish_load(&mut self) -> sqlx::Result<()> {
         for table in ["cases", "case_events"] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
