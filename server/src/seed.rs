@@ -651,9 +651,7 @@ impl<'a> CasePlanner<'a> {
             (
                 s.dispatcher,
                 "dispatcher",
-                *["phone", "letter", "visit"]
-                    .choose(rng)
-                    .expect("channels"),
+                *["phone", "letter", "visit"].choose(rng).expect("channels"),
             )
         } else {
             (resident, "resident", "wechat")
