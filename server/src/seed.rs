@@ -247,9 +247,29 @@ struct Seeded {
 
 /// Seeds the demo data unless the database already has a district; prints the users either way.
 pub async fn seed_demo(state: &AppState, cases: usize) -> anyhow::Result<()> {
+    let loading = if cases >= BULK_FROM {
+        Loading::Bulk
+    } else {
+        Loading::OneByOne
+    };
+    seed_demo_with(state, cases, loading).await
+}
+
+/// [`seed_demo`], storing the cases as `loading` says (the same data either way).
+pub async fn seed_demo_with(
+    state: &AppState,
+    cases: usize,
+    loading: Loading,
+) -> anyhow::Result<()> {
     if state.db.areas().await?.is_empty() {
         let seeded = seed_reference(state).await?;
-        seed_cases(state, &seeded, cases).await?;
+        let started = std::time::Instant::now();
+        seed_cases(state, &seeded, cases, loading).await?;
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "demo cases: {cases} in {secs:.1} s ({:.0} cases/s, {loading:?})",
+            cases as f64 / secs.max(1e-9)
+        );
         let households = seed_visits(state, &seeded).await?;
         seed_projects(state, &seeded).await?;
         let reports = seed_reports(state).await?;
@@ -525,26 +545,85 @@ const ROADS: [&str; 6] = [
     "珠江源大道",
 ];
 
-async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Result<()> {
-    let db = &state.db;
-    let mut rng = StdRng::seed_from_u64(2026);
-    let now = state.clock.now_ms();
-    let hour = 3_600_000;
-    // The states the demo should show, weighted toward finished work as in a real ledger.
-    let finals = [
-        (Status::Submitted, 6),
-        (Status::Accepted, 4),
-        (Status::Rejected, 3),
-        (Status::Assigned, 8),
-        (Status::InProgress, 12),
-        (Status::Returned, 3),
-        (Status::Resolved, 10),
-        (Status::Reopened, 4),
-        (Status::Closed, 45),
-        (Status::Merged, 2),
-    ];
-    let total: u32 = finals.iter().map(|(_, w)| w).sum();
-    for i in 0..count {
+/// From this many cases on, `seed-demo` loads them in bulk ([`load_cases`]): the same
+/// cases, rows and timelines as one at a time, written by multi-row INSERTs (tens of
+/// thousands of cases a second instead of a few hundred).
+pub const BULK_FROM: usize = 2_000;
+
+/// How [`seed_cases`] stores what it generates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loading {
+    /// Each case submitted and walked through its timeline as the API would
+    /// (`create_case`, then `change_case` per step).
+    OneByOne,
+    /// Each case's final row and timeline written directly, many per statement.
+    Bulk,
+}
+
+/// Cases loaded per transaction in bulk.
+const BULK_BATCH: usize = 10_000;
+
+/// One generated case: the submission and the steps that walk it to its final state.
+struct PlannedCase {
+    rec: NewCaseRecord,
+    t0: i64,
+    steps: Vec<PlannedStep>,
+}
+
+struct PlannedStep {
+    to: Status,
+    ch: CaseChange,
+    ev: NewEvent,
+    /// When the step happened, as stored (never after `now`).
+    at: i64,
+    /// A merge into the case before this one (its id known only once stored).
+    merge: bool,
+}
+
+/// The merge step's target and event data for case `id`.
+fn merge_of(id: i64) -> (i64, serde_json::Value) {
+    let target = id.saturating_sub(1).max(1);
+    (target, json!({ "merge_into": Some(target) }))
+}
+
+/// Generates cases one after another from one seeded generator: the same sequence however
+/// they are stored.
+struct CasePlanner<'a> {
+    s: &'a Seeded,
+    rng: StdRng,
+    now: i64,
+    next: usize,
+}
+
+impl<'a> CasePlanner<'a> {
+    fn new(s: &'a Seeded, now: i64) -> Self {
+        CasePlanner {
+            s,
+            rng: StdRng::seed_from_u64(2026),
+            now,
+            next: 0,
+        }
+    }
+
+    fn plan(&mut self) -> PlannedCase {
+        let (s, now, i) = (self.s, self.now, self.next);
+        self.next += 1;
+        let rng = &mut self.rng;
+        let hour = 3_600_000;
+        // The states the demo should show, weighted toward finished work as in a real ledger.
+        let finals = [
+            (Status::Submitted, 6),
+            (Status::Accepted, 4),
+            (Status::Rejected, 3),
+            (Status::Assigned, 8),
+            (Status::InProgress, 12),
+            (Status::Returned, 3),
+            (Status::Resolved, 10),
+            (Status::Reopened, 4),
+            (Status::Closed, 45),
+            (Status::Merged, 2),
+        ];
+        let total: u32 = finals.iter().map(|(_, w)| w).sum();
         let mut pick = rng.gen_range(0..total);
         let target = finals
             .iter()
@@ -559,12 +638,12 @@ async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Resul
             .map(|(s, _)| *s)
             .unwrap_or(Status::Closed);
         let &(cat_id, tier, accept_h, sign_h, dept, ci) =
-            s.categories.choose(&mut rng).expect("categories");
-        let (grid, (gw, gs, ge, gn), community) = s.areas.choose(&mut rng).expect("areas");
-        let resident = *s.residents.choose(&mut rng).expect("residents");
+            s.categories.choose(rng).expect("categories");
+        let (grid, (gw, gs, ge, gn), community) = s.areas.choose(rng).expect("areas");
+        let resident = *s.residents.choose(rng).expect("residents");
         let t0 = now - rng.gen_range(1..30 * 24) * hour - rng.gen_range(0..hour);
-        let desc = CATEGORIES[ci].7.choose(&mut rng).expect("descriptions");
-        let road = ROADS.choose(&mut rng).expect("roads");
+        let desc = CATEGORIES[ci].7.choose(rng).expect("descriptions");
+        let road = ROADS.choose(rng).expect("roads");
         let by_supervisor = rng.gen_bool(0.1);
         let (creator, role, channel) = if by_supervisor {
             (s.supervisor, "supervisor", "supervision")
@@ -572,9 +651,7 @@ async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Resul
             (
                 s.dispatcher,
                 "dispatcher",
-                *["phone", "letter", "visit"]
-                    .choose(&mut rng)
-                    .expect("channels"),
+                *["phone", "letter", "visit"].choose(rng).expect("channels"),
             )
         } else {
             (resident, "resident", "wechat")
@@ -592,7 +669,7 @@ async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Resul
             area_id: Some(*grid),
             anonymous: rng.gen_bool(0.1),
             public: rng.gen_bool(0.6),
-            contact_name: Some(NAMES.choose(&mut rng).expect("names").to_string()),
+            contact_name: Some(NAMES.choose(rng).expect("names").to_string()),
             contact_phone: Some(format!(
                 "1{}{:09}",
                 rng.gen_range(3..10),
@@ -602,7 +679,6 @@ async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Resul
             origin: None,
             content_check: None,
         };
-        let (case, _) = db.create_case(&rec, t0).await?;
         let handler = s
             .handlers
             .iter()
@@ -641,13 +717,8 @@ async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Resul
         };
         let span = (now - t0).max(hour);
         let mut t = t0;
-        let mut version = case.version;
         let mut from = Status::Submitted;
-        let merge_target = if target == Status::Merged {
-            Some(case.id.saturating_sub(1).max(1))
-        } else {
-            None
-        };
+        let mut steps = Vec::with_capacity(path.len());
         for to in path {
             t += rng
                 .gen_range(span / 20..span / (path.len() as i64 + 1))
@@ -735,16 +806,14 @@ async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Resul
                         Some(json!({ "satisfaction": sat, "stars": stars })),
                     )
                 }
-                Status::Merged => {
-                    ch.merged_into = merge_target;
-                    (
-                        s.dispatcher,
-                        "dispatcher",
-                        "merge",
-                        Some("与已有诉求重复,合并办理".to_string()),
-                        Some(json!({ "merge_into": merge_target })),
-                    )
-                }
+                // The target and data are filled in once the case has its id.
+                Status::Merged => (
+                    s.dispatcher,
+                    "dispatcher",
+                    "merge",
+                    Some("与已有诉求重复,合并办理".to_string()),
+                    None,
+                ),
                 Status::Submitted => unreachable!("never a step"),
             };
             let ev = NewEvent {
@@ -756,13 +825,175 @@ async fn seed_cases(state: &AppState, s: &Seeded, count: usize) -> anyhow::Resul
                 note,
                 data,
             };
-            let c = db
-                .change_case(case.id, version, *to, &ch, &ev, t.min(now))
-                .await?;
-            version = c.version;
+            steps.push(PlannedStep {
+                to: *to,
+                ch,
+                ev,
+                at: t.min(now),
+                merge: *to == Status::Merged,
+            });
             from = *to;
         }
+        PlannedCase { rec, t0, steps }
     }
+}
+
+async fn seed_cases(
+    state: &AppState,
+    s: &Seeded,
+    count: usize,
+    loading: Loading,
+) -> anyhow::Result<()> {
+    let mut planner = CasePlanner::new(s, state.clock.now_ms());
+    match loading {
+        Loading::OneByOne => {
+            for _ in 0..count {
+                store_one(state, planner.plan()).await?;
+            }
+        }
+        Loading::Bulk => load_cases(state, &mut planner, count).await?,
+    }
+    Ok(())
+}
+
+/// Submits a planned case and walks it through its steps, one transaction each.
+async fn store_one(state: &AppState, p: PlannedCase) -> anyhow::Result<()> {
+    let db = &state.db;
+    let (case, _) = db.create_case(&p.rec, p.t0).await?;
+    let mut version = case.version;
+    for mut step in p.steps {
+        if step.merge {
+            let (target, data) = merge_of(case.id);
+            step.ch.merged_into = Some(target);
+            step.ev.data = Some(data);
+        }
+        let c = db
+            .change_case(case.id, version, step.to, &step.ch, &step.ev, step.at)
+            .await?;
+        version = c.version;
+    }
+    Ok(())
+}
+
+/// Loads `count` planned cases in batches of [`BULK_BATCH`], each case's final row and
+/// timeline as [`store_one`] would have left them.
+async fn load_cases(
+    state: &AppState,
+    planner: &mut CasePlanner<'_>,
+    count: usize,
+) -> anyhow::Result<()> {
+    use crate::storage::{LoadCase, LoadEvent, submit_data, tracking_no};
+    let db = &state.db;
+    let (mut case_id, mut event_id) = db.next_load_ids().await?;
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(BULK_BATCH);
+        left -= n;
+        let mut cases = Vec::with_capacity(n);
+        let mut events = Vec::with_capacity(n * 5);
+        for _ in 0..n {
+            let p = planner.plan();
+            let r = &p.rec;
+            let id = case_id;
+            case_id += 1;
+            events.push(LoadEvent {
+                id: event_id,
+                case_id: id,
+                at: p.t0,
+                actor_id: Some(r.created_by),
+                actor_role: r.actor_role.clone(),
+                kind: "submit".into(),
+                from_status: None,
+                to_status: Status::Submitted.as_str().into(),
+                note: None,
+                data: Some(submit_data(r).to_string()),
+            });
+            event_id += 1;
+            let mut c = LoadCase {
+                id,
+                tracking_no: tracking_no(id, p.t0),
+                client_request_id: r.client_request_id.clone(),
+                created_by: r.created_by,
+                channel: r.channel.clone(),
+                category_id: r.category_id,
+                description: r.description.clone(),
+                lat: r.lat,
+                lng: r.lng,
+                address: r.address.clone(),
+                area_id: r.area_id,
+                department_id: None,
+                anonymous: r.anonymous,
+                public: r.public,
+                contact_name: r.contact_name.clone(),
+                contact_phone: r.contact_phone.clone(),
+                status: Status::Submitted.as_str().into(),
+                version: 1,
+                merged_into: None,
+                satisfaction: None,
+                stars: None,
+                accept_due_at: r.accept_due_at,
+                sign_due_at: None,
+                due_at: None,
+                resolved_at: None,
+                closed_at: None,
+                created_at: p.t0,
+                updated_at: p.t0,
+            };
+            for mut step in p.steps {
+                if step.merge {
+                    let (target, data) = merge_of(id);
+                    step.ch.merged_into = Some(target);
+                    step.ev.data = Some(data);
+                }
+                // What `change_case` sets, field by field.
+                let ch = step.ch;
+                c.status = step.to.as_str().into();
+                c.version += 1;
+                c.updated_at = step.at;
+                if let Some(v) = ch.department_id {
+                    c.department_id = v;
+                }
+                if let Some(v) = ch.sign_due_at {
+                    c.sign_due_at = v;
+                }
+                if let Some(v) = ch.due_at {
+                    c.due_at = v;
+                }
+                if let Some(v) = ch.merged_into {
+                    c.merged_into = Some(v);
+                }
+                if let Some(v) = ch.satisfaction {
+                    c.satisfaction = Some(v);
+                }
+                if let Some(v) = ch.stars {
+                    c.stars = v;
+                }
+                if let Some(v) = ch.resolved_at {
+                    c.resolved_at = Some(v);
+                }
+                if let Some(v) = ch.closed_at {
+                    c.closed_at = Some(v);
+                }
+                let ev = step.ev;
+                events.push(LoadEvent {
+                    id: event_id,
+                    case_id: id,
+                    at: step.at,
+                    actor_id: ev.actor_id,
+                    actor_role: ev.actor_role,
+                    kind: ev.kind,
+                    from_status: ev.from_status,
+                    to_status: ev.to_status,
+                    note: ev.note,
+                    data: ev.data.map(|d| d.to_string()),
+                });
+                event_id += 1;
+            }
+            cases.push(c);
+        }
+        db.load_cases(&cases, &events).await?;
+    }
+    db.finish_load().await?;
     Ok(())
 }
 

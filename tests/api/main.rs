@@ -28,6 +28,7 @@ mod public;
 mod reports;
 mod resilience;
 mod roles;
+mod seed;
 mod streams;
 mod supervision;
 mod system;

@@ -18,6 +18,8 @@ struct Opts {
     /// Overrides the fan-out's changes per second (20 with --quick, 100 otherwise).
     rate: Option<u64>,
     pg: Option<String>,
+    /// Overrides the number of seeded cases (10,000 with --quick, 100,000 otherwise).
+    cases: Option<usize>,
     root: PathBuf,
 }
 
@@ -35,6 +37,7 @@ fn main() -> Result<()> {
         subscribers: None,
         rate: None,
         pg: None,
+        cases: None,
         root: PathBuf::from("."),
     };
     let mut it = args.iter();
@@ -46,6 +49,7 @@ fn main() -> Result<()> {
             }
             "--rate" => opts.rate = Some(it.next().context("--rate needs a number")?.parse()?),
             "--pg" => opts.pg = Some(it.next().context("--pg needs a URL")?.clone()),
+            "--cases" => opts.cases = Some(it.next().context("--cases needs a number")?.parse()?),
             "--root" => opts.root = PathBuf::from(it.next().context("--root needs a path")?),
             other => bail!("unknown argument {other}"),
         }
@@ -173,7 +177,8 @@ fn free_port() -> Result<u16> {
 }
 
 async fn wait_ready(client: &reqwest::Client, url: &str) -> Result<()> {
-    for _ in 0..600 {
+    // Every 20 ms for a minute: the start-up time is measured with it.
+    for _ in 0..3_000 {
         if client
             .get(url)
             .send()
@@ -182,7 +187,7 @@ async fn wait_ready(client: &reqwest::Client, url: &str) -> Result<()> {
         {
             return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     bail!("{url} did not become ready")
 }
@@ -320,13 +325,18 @@ impl FreshPg {
 }
 
 fn rss_peak(pid: u32) -> u64 {
+    proc_status_bytes(pid, "VmHWM:")
+}
+
+/// The resident set now (not the peak).
+fn rss_now(pid: u32) -> u64 {
+    proc_status_bytes(pid, "VmRSS:")
+}
+
+fn proc_status_bytes(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(str::to_string)
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).map(str::to_string))
         .and_then(|l| {
             l.split_whitespace()
                 .nth(1)
@@ -397,7 +407,7 @@ async fn run(o: Opts) -> Result<()> {
     let work = tempfile::tempdir()?;
     let secs = if o.quick { 4.0 } else { 10.0 };
     let conc = 32;
-    let cases: usize = if o.quick { 10_000 } else { 100_000 };
+    let cases: usize = o.cases.unwrap_or(if o.quick { 10_000 } else { 100_000 });
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .tcp_nodelay(true)
@@ -449,24 +459,95 @@ async fn run(o: Opts) -> Result<()> {
     };
     let data = work.path().join("data");
     let t = Instant::now();
-    let status = Command::new(minsheng(&o.root))
+    let seeded = Command::new(minsheng(&o.root))
         .args(["seed-demo", "--cases", &cases.to_string()])
         .env("DATABASE_URL", &db)
         .env("MINSHENG_DATA_DIR", &data)
         .env("MINSHENG_LOG", "warn")
-        .stdout(Stdio::null())
-        .status()?;
-    if !status.success() {
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !seeded.status.success() {
         bail!("seeding failed");
     }
-    eprintln!("seeded {cases} cases in {:.1} s", t.elapsed().as_secs_f64());
+    let seed_secs = t.elapsed().as_secs_f64();
+    // `demo cases: N in S s (R cases/s, …)`: the cases alone, without migrations, the
+    // reference data, visits and projects.
+    let case_secs = String::from_utf8_lossy(&seeded.stdout)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("demo cases: ")?
+                .split_once(" in ")?
+                .1
+                .split_once(" s")?
+                .0
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or(seed_secs);
+    let seed_rate = cases as f64 / case_secs.max(1e-9);
+    eprintln!(
+        "seeded {cases} cases in {seed_secs:.1} s (the cases alone {case_secs:.1} s: {seed_rate:.0} cases/s)"
+    );
     report.insert("seeded_cases".into(), json!(cases));
+    report.insert("seed_secs".into(), json!(seed_secs));
+    report.insert("seed_cases_secs".into(), json!(case_secs));
+    report.insert("seed_cases_per_sec".into(), json!(seed_rate));
     let port = free_port()?;
+    let started = Instant::now();
     let server = start_server(&o.root, &db, &data, port)?;
     let base = server.base.clone();
     wait_ready(&client, &format!("{base}/readyz")).await?;
+    let startup = started.elapsed().as_secs_f64();
+    let rss_ready = rss_now(server.child.id());
     let resident = login(&client, &base, "resident").await?;
     let dispatcher = login(&client, &base, "dispatcher").await?;
+    // The map's index starts building at start-up, in the background; the first map request
+    // waits for it.
+    let figures = client
+        .get(format!("{base}/api/v1/map/figures"))
+        .bearer_auth(&dispatcher)
+        .timeout(Duration::from_secs(600))
+        .send()
+        .await?;
+    if !figures.status().is_success() {
+        bail!("/api/v1/map/figures answered {}", figures.status());
+    }
+    let index_ready = started.elapsed().as_secs_f64();
+    let rss_index = rss_now(server.child.id());
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let gauge = |name: &str| {
+        metrics.lines().find_map(|l| {
+            l.strip_prefix(name)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+    };
+    let index_bytes = gauge("minsheng_map_index_bytes").unwrap_or(f64::NAN);
+    let index_cases = gauge("minsheng_map_index_cases").unwrap_or(f64::NAN);
+    eprintln!(
+        "start-up until /readyz: {startup:.2} s; map index built {index_ready:.2} s after start"
+    );
+    eprintln!(
+        "map index: {:.0} bytes/case by its own count ({:.1} MB for {index_cases} cases); RSS {:.1} MB at /readyz, {:.1} MB once built ({:.0} bytes/case)",
+        index_bytes / index_cases,
+        index_bytes / 1e6,
+        rss_ready as f64 / 1e6,
+        rss_index as f64 / 1e6,
+        (rss_index as f64 - rss_ready as f64) / cases as f64
+    );
+    report.insert("startup_secs".into(), json!(startup));
+    report.insert("map_index_ready_secs".into(), json!(index_ready));
+    report.insert("map_index_bytes".into(), json!(index_bytes));
+    report.insert("map_index_cases".into(), json!(index_cases));
+    report.insert("rss_at_ready_bytes".into(), json!(rss_ready));
+    report.insert("rss_index_built_bytes".into(), json!(rss_index));
 
     // Submit: ~300-byte bodies, each a new case, in rounds alternating with raw inserts.
     let run_id = std::process::id();
@@ -654,6 +735,30 @@ fn markdown(r: &Value) -> String {
     };
     let mut s =
         String::from("| measure | value | target | ratio to baseline |\n|---|---|---|---|\n");
+    s += &format!(
+        "| seed-demo --cases {} ({}) | {:.1} s, cases alone {:.1} s: {:.0} cases/s | ≥ 20,000 cases/s | |\n",
+        r["seeded_cases"],
+        r["database"].as_str().unwrap_or("sqlite"),
+        f("seed_secs"),
+        f("seed_cases_secs"),
+        f("seed_cases_per_sec")
+    );
+    s += &format!(
+        "| start-up until `/readyz` answers | {:.2} s | < 10 s | |\n",
+        f("startup_secs")
+    );
+    s += &format!(
+        "| map index built (first map answer, from start) | {:.2} s | | |\n",
+        f("map_index_ready_secs")
+    );
+    s += &format!(
+        "| map index memory per case | {:.0} B by its own count ({:.1} MB); RSS {:.1} → {:.1} MB from `/readyz` to built ({:.0} B/case) | | |\n",
+        f("map_index_bytes") / f("map_index_cases"),
+        f("map_index_bytes") / 1e6,
+        f("rss_at_ready_bytes") / 1e6,
+        f("rss_index_built_bytes") / 1e6,
+        (f("rss_index_built_bytes") - f("rss_at_ready_bytes")) / f("seeded_cases")
+    );
     s += &format!(
         "| bare poem handler (baseline) | {:.0} req/s | | 1.00× |\n",
         f("baseline_hello_rps")

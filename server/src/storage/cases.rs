@@ -313,14 +313,14 @@ pub(super) fn push_overdue(sql: &mut Sql, now: i64) {
 }
 
 /// A tracking number people can read out on the phone: `MS` + the day (Beijing time) + the id.
-fn tracking_no(id: i64, now: i64) -> String {
+pub(crate) fn tracking_no(id: i64, now: i64) -> String {
     let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
     let day = crate::to_time(now).with_timezone(&beijing).format("%Y%m%d");
     format!("MS{day}{id:06}")
 }
 
 /// The submission event's data: the channel, and the origin when there is one.
-fn submit_data(r: &NewCaseRecord) -> serde_json::Value {
+pub(crate) fn submit_data(r: &NewCaseRecord) -> serde_json::Value {
     let mut data = serde_json::json!({ "channel": r.channel });
     if let (Some(serde_json::Value::Object(o)), Some(d)) = (&r.origin, data.as_object_mut()) {
         d.extend(o.clone());

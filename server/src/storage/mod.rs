@@ -6,6 +6,7 @@
 //! case-insensitive matching) lives in `sqlite.rs` and `postgres.rs`.
 
 pub(crate) mod audit;
+mod bulk;
 mod calendar;
 mod cases;
 mod channels;
@@ -31,11 +32,13 @@ mod visits;
 
 pub(crate) use audit::audit;
 pub use audit::{AuditFilter, AuditRecord, AuditRow};
+pub use bulk::{LoadCase, LoadEvent};
 pub use calendar::{CalendarDayRow, CalendarYearRow};
 pub use cases::{
     CaseChange, CaseFilter, NewCaseRecord, NewContentCheck, NewEvent, NewPhoto, Scope, Submitted,
     TakenFilter,
 };
+pub(crate) use cases::{submit_data, tracking_no};
 pub use channels::{
     ApiKeyRow, Attachment, CLOSED_STATUSES, ContentCheckRow, Open311Filter, Open311Row,
     Open311UpdateRow,
@@ -127,6 +130,15 @@ pub(crate) use bind_all;
 /// writers take a transaction-scoped lock around the append (`postgres.rs`).
 pub(crate) trait EventLogLock {
     async fn lock_event_log(&mut self) -> sqlx::Result<()>;
+}
+
+/// After a bulk load that gave rows their ids ([`Db::load_cases`]): PostgreSQL's identity
+/// sequences do not see ids given explicitly and must be moved past them (and its planner
+/// wants fresh statistics); SQLite takes the next rowid from the table itself.
+pub(crate) trait BulkLoad {
+    /// Inside each load's transaction, before its inserts.
+    async fn start_load(&mut self) -> sqlx::Result<()>;
+    async fn finish_load(&mut self) -> sqlx::Result<()>;
 }
 
 /// Counting one username's login attempts one at a time: the lockout reads the count of

@@ -15,6 +15,9 @@ pub const ILIKE: &str = "ILIKE";
 /// 1,520–1,750 with ids first (the benchmark's list mix, 100,000 cases).
 pub const AREA_PAGES: super::AreaPages = super::AreaPages::Rows;
 
+/// PostgreSQL knows only `$n` placeholders.
+pub const POSITIONAL_PARAMS: bool = false;
+
 /// A cast to an integer rounds in PostgreSQL, so floor first.
 #[cfg(test)]
 pub const FLOOR_INT: (&str, &str) = ("CAST(FLOOR(", ") AS BIGINT)");
@@ -46,6 +49,27 @@ impl super::EventLogLock for sqlx::PgConnection {
             .bind(EVENT_LOG_LOCK)
             .execute(self)
             .await?;
+        Ok(())
+    }
+}
+
+impl super::BulkLoad for sqlx::PgConnection {
+    async fn start_load(&mut self) -> sqlx::Result<()> {
+        Ok(())
+    }
+
+    async fn finish_load(&mut self) -> sqlx::Result<()> {
+        for table in ["cases", "case_events"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
+            )))
+            .execute(&mut *self)
+            .await?;
+            // Autovacuum would analyze the new rows later; the first queries want the plans now.
+            sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {table}")))
+                .execute(&mut *self)
+                .await?;
+        }
         Ok(())
     }
 }

@@ -27,6 +27,9 @@ pub struct Metrics {
     pub cases_submitted: IntCounter,
     /// Submissions per group commit.
     pub submit_batch: prometheus::Histogram,
+    /// The map index's own account of its memory, and the cases it holds (read at scrape time).
+    pub map_index_bytes: prometheus::IntGauge,
+    pub map_index_cases: prometheus::IntGauge,
 }
 
 impl Metrics {
@@ -64,6 +67,16 @@ impl Metrics {
             )
             .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
         )?;
+        let map_index_bytes = prometheus::IntGauge::new(
+            "minsheng_map_index_bytes",
+            "Memory the map's index holds (its own estimate), read at scrape time",
+        )?;
+        let map_index_cases = prometheus::IntGauge::new(
+            "minsheng_map_index_cases",
+            "Cases in the map's index, read at scrape time",
+        )?;
+        registry.register(Box::new(map_index_bytes.clone()))?;
+        registry.register(Box::new(map_index_cases.clone()))?;
         registry.register(Box::new(submit_batch.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
@@ -76,6 +89,8 @@ impl Metrics {
             cases_by_status,
             cases_submitted,
             submit_batch,
+            map_index_bytes,
+            map_index_cases,
         })
     }
 }
@@ -136,6 +151,9 @@ impl SystemApi {
             forwarded,
         )?;
         let m = &self.state.metrics;
+        let (bytes, cases) = self.state.map_index.size();
+        m.map_index_bytes.set(bytes as i64);
+        m.map_index_cases.set(cases as i64);
         match self.state.db.count_by_status().await {
             Ok(rows) => {
                 m.cases_by_status.reset();
