@@ -302,6 +302,8 @@ api_object! {
         #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
         pub joint: Option<JointView>,
         /// 领导包案: the leader who took the case, and their latest instruction (批示).
+        /// (Staff widgets only: the resident's bundle does not decode it.)
+        #[cfg(any(feature = "server", feature = "staff"))]
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
         pub leader: Option<CaseLeaderView>,

@@ -22,6 +22,7 @@ pub mod draft;
 pub mod handle;
 pub mod i18n;
 pub mod joint;
+#[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
 pub mod leader;
 #[cfg(any(
     feature = "track",

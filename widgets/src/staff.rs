@@ -530,7 +530,7 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
                 <span class="ms-case-no">{ &c.tracking_no }<small class="ms-muted">{ format!(" #{}", c.id) }</small></span>
                 <span class={classes!("ms-status", status_class(c.status))}>{ lang.status(c.status) }</span>
             </div>
-            { crate::leader::banner(c, lang) }
+            { leader_banner(c, lang) }
             <p class="ms-case-cat">
                 { &c.category_name }
                 if c.overdue { <span class="ms-badge ms-overdue-badge">{ lang.t("超期", "Overdue") }</span> }
@@ -550,6 +550,17 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
             { form_html.unwrap_or_default() }
         </li>
     }
+}
+
+/// The 批示 banner (staff bundles; the resident's bundle does not decode a case's leader).
+#[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
+fn leader_banner(c: &CaseView, lang: Lang) -> Html {
+    crate::leader::banner(c, lang)
+}
+
+#[cfg(not(any(feature = "handle", feature = "dispatch", feature = "progress-map")))]
+fn leader_banner(_: &CaseView, _: Lang) -> Html {
+    Html::default()
 }
 
 #[cfg(test)]
