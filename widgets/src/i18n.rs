@@ -71,6 +71,7 @@ impl Lang {
             ("submit", _) => self.t("提交诉求", "Submitted"),
             ("auto_close", _) => self.t("逾期未评价，自动销号", "Closed automatically"),
             ("citizen_update", _) => self.t("群众补充", "Citizen's update"),
+            ("call_merged", _) => self.t("同一问题来电并入", "A repeat call merged in"),
             (_, Some(a)) => match a {
                 Action::Accept => self.t("受理", "Accepted"),
                 Action::Reject => self.t("不予受理", "Rejected"),
@@ -108,5 +109,12 @@ mod tests {
         assert_eq!(Lang::from_query("?lang=en-US"), Lang::En);
         assert_eq!(Lang::from_query("?lang=zh"), Lang::Zh);
         assert_eq!(Lang::from_query("?xlang=en"), Lang::Zh);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_repeat_call_and_a_citizens_update_read_as_themselves_not_as_an_update() {
+        assert_eq!(Lang::Zh.event_kind("call_merged"), "同一问题来电并入");
+        assert_eq!(Lang::En.event_kind("citizen_update"), "Citizen's update");
+        assert_eq!(Lang::Zh.event_kind("something_new"), "更新");
     }
 }
