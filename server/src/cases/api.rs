@@ -886,6 +886,23 @@ impl CasesApi {
             d["category_id"] = json!(cat);
             data = Some(d);
         }
+        // A 12345 hotline ticket's own deadline wins over ours whenever one is set.
+        if matches!(ch.due_at, Some(Some(_)))
+            && let Some(h) = self
+                .state
+                .db
+                .hotline_ticket_of_case(c.id)
+                .await?
+                .and_then(|t| t.due_at)
+        {
+            ch.due_at = Some(Some(h));
+            if ch.due_workdays.is_some() {
+                ch.due_workdays = Some(None);
+            }
+            if let Some(due) = data.as_mut().and_then(|d| d.get_mut("due_at")) {
+                *due = json!(crate::to_time(h));
+            }
+        }
         let ev = NewEvent {
             actor_id: Some(p.id()),
             actor_role: p.role.as_str().into(),

@@ -649,14 +649,6 @@ impl Db {
         ev: &NewEvent,
         now: i64,
     ) -> StoreResult<CaseRow> {
-        // A 12345 hotline ticket's own deadline wins over ours whenever the deadline is set.
-        let hotline_due = match ch.due_at {
-            Some(Some(_)) => self
-                .hotline_ticket_of_case(case_id)
-                .await?
-                .and_then(|t| t.due_at),
-            _ => None,
-        };
         let mut sql = Sql::new("UPDATE cases SET version = version + 1, status = ");
         sql.bind(Bind::Str(to_status.as_str().into()));
         sql.push(", updated_at = ").bind(Bind::I64(now));
@@ -670,11 +662,9 @@ impl Db {
             sql.push(", sign_due_at = ").bind(Bind::OptI64(v));
         }
         if let Some(v) = ch.due_at {
-            sql.push(", due_at = ")
-                .bind(Bind::OptI64(hotline_due.map_or(v, Some)));
+            sql.push(", due_at = ").bind(Bind::OptI64(v));
         }
         if let Some(v) = ch.due_workdays {
-            let v = if hotline_due.is_some() { None } else { v };
             sql.push(", due_workdays = ").bind(Bind::OptI64(v));
         }
         if let Some(v) = ch.escalation_level {
@@ -698,13 +688,7 @@ impl Db {
         sql.push(" WHERE id = ").bind(Bind::I64(case_id));
         sql.push(" AND version = ").bind(Bind::I64(version));
         let q = sql.sql();
-        let data = ev.data.as_ref().map(|d| {
-            let mut d = d.clone();
-            if let (Some(h), Some(due)) = (hotline_due, d.get_mut("due_at")) {
-                *due = serde_json::json!(crate::to_time(h));
-            }
-            d.to_string()
-        });
+        let data = ev.data.as_ref().map(|d| d.to_string());
         let ops: Vec<Sql> = ch
             .summons
             .iter()
