@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+mod wechat;
+
 struct Opts {
     quick: bool,
     /// Overrides the number of SSE subscribers (1,000 with --quick, 10,000 otherwise).
@@ -362,8 +364,20 @@ fn minsheng(root: &Path) -> PathBuf {
 }
 
 fn start_server(root: &Path, db: &str, data: &Path, port: u16) -> Result<Server> {
+    start_server_with(root, db, data, port, &[])
+}
+
+/// [`start_server`] with more environment (a second instance configured differently).
+fn start_server_with(
+    root: &Path,
+    db: &str,
+    data: &Path,
+    port: u16,
+    env: &[(&str, &str)],
+) -> Result<Server> {
     let child = Command::new(minsheng(root))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .envs(env.iter().copied())
         .env("DATABASE_URL", db)
         .env("MINSHENG_DATA_DIR", data)
         .env("MINSHENG_LOG", "warn")
@@ -595,6 +609,76 @@ async fn run(o: Opts) -> Result<()> {
         rss_peak(server.child.id()) as f64 / 1e6
     );
 
+    // Submit once more as residents signed in through WeChat, to a second instance on the
+    // same database configured with a WeChat stand-in, in rounds alternating with plain
+    // submissions to the first.
+    let calls = Arc::new(wechat::Calls::default());
+    let wechat_base = wechat::stand_in(calls.clone()).await?;
+    let wechat_port = free_port()?;
+    let wechat_server = start_server_with(
+        &o.root,
+        &db,
+        &data,
+        wechat_port,
+        &[
+            ("MINSHENG_WECHAT_API_BASE", wechat_base.as_str()),
+            ("MINSHENG_WECHAT_APPID", "wx-bench"),
+            ("MINSHENG_WECHAT_SECRET", "bench-secret"),
+        ],
+    )?;
+    wait_ready(&client, &format!("{}/readyz", wechat_server.base)).await?;
+    let wechat_tokens = wechat::sign_in(&client, &wechat_server.base).await?;
+    let (mut plain, mut checked) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        plain.push(
+            wechat::submit_round(
+                &client,
+                &base,
+                vec![resident.clone()],
+                format!("bench-{run_id}-plain-{round}"),
+                conc,
+                round_secs,
+            )
+            .await,
+        );
+        checked.push(
+            wechat::submit_round(
+                &client,
+                &wechat_server.base,
+                wechat_tokens.clone(),
+                format!("bench-{run_id}-wechat-{round}"),
+                conc,
+                round_secs,
+            )
+            .await,
+        );
+    }
+    let (plain, checked) = (Phase::merge(plain), Phase::merge(checked));
+    let settle_secs = wechat::settled(&calls, checked.requests).await?;
+    // Any second call for a submission would come within the checks' timeout (2 s).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let checks = calls.checks.load(Ordering::Relaxed);
+    eprintln!(
+        "submit with WeChat's check (stand-in answering in {} ms): {:.0} req/s, p99 {:.1} ms; without, alternating: {:.0} req/s, p99 {:.1} ms; {checks} checks for {} submissions ({:.3} each), the last settled {settle_secs:.2} s after the rounds; {} token fetches, errors {}",
+        wechat::CHECK_DELAY.as_millis(),
+        checked.rps(),
+        checked.pct(0.99),
+        plain.rps(),
+        plain.pct(0.99),
+        checked.requests,
+        checks as f64 / checked.requests.max(1) as f64,
+        calls.tokens.load(Ordering::Relaxed),
+        checked.errors,
+    );
+    report.insert("wechat_submit_rps".into(), json!(checked.rps()));
+    report.insert("wechat_submit_p99_ms".into(), json!(checked.pct(0.99)));
+    report.insert("wechat_plain_rps".into(), json!(plain.rps()));
+    report.insert("wechat_plain_p99_ms".into(), json!(plain.pct(0.99)));
+    report.insert("wechat_submissions".into(), json!(checked.requests));
+    report.insert("wechat_checks".into(), json!(checks));
+    report.insert("wechat_errors".into(), json!(checked.errors));
+    drop(wechat_server);
+
     // Read one case, in rounds alternating with the bare handler.
     let (mut reads, mut hellos) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
@@ -774,6 +858,17 @@ fn markdown(r: &Value) -> String {
         f("submit_p50_ms"),
         f("submit_p99_ms"),
         ratio(f("submit_rps"), f("baseline_insert_rps"))
+    );
+    s += &format!(
+        "| submit as WeChat residents, check by a stand-in answering in {} ms | {:.0} req/s (p99 {:.1} ms; without WeChat, alternating: {:.0} req/s, p99 {:.1} ms); {} calls for {} submissions | ≥ 0.9× and p99 + < 5 ms; 1 call each | {} of without |\n",
+        wechat::CHECK_DELAY.as_millis(),
+        f("wechat_submit_rps"),
+        f("wechat_submit_p99_ms"),
+        f("wechat_plain_rps"),
+        f("wechat_plain_p99_ms"),
+        r["wechat_checks"],
+        r["wechat_submissions"],
+        ratio(f("wechat_submit_rps"), f("wechat_plain_rps"))
     );
     s += &format!(
         "| read one case | {:.0} req/s | ≥ 0.5× bare handler | {} of bare handler |\n",

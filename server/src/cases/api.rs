@@ -328,16 +328,12 @@ impl CasesApi {
         let (case, submitted, screen) =
             content_check::submit_screened(&self.state, &p, body.0).await?;
         if submitted.is_some()
-            && matches!(
-                screen,
-                Screen::Hold {
-                    verdict: "pending",
-                    ..
-                }
-            )
+            && let Screen::Hold {
+                first: Some(first), ..
+            } = screen
         {
             // Answered now; WeChat's verdict settles the case afterwards.
-            content_check::start(self.state.clone(), case.id);
+            content_check::start(self.state.clone(), first);
         }
         let view = match &submitted {
             // Stored just now: the timeline is its submit event, and there are no photos yet.

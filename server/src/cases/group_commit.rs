@@ -10,12 +10,17 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::storage::{CaseRow, Db, EventRow, NewCaseRecord, StoreError, StoreResult, Submitted};
+use crate::storage::{
+    CaseRow, CheckVerdict, Db, EventRow, NewCaseRecord, StoreError, StoreResult, Submitted,
+};
 
 /// The most submissions stored in one transaction (bounds how long a commit takes).
 pub const MAX_BATCH: usize = 64;
 
 type Answer = oneshot::Sender<StoreResult<Submitted>>;
+
+/// A content check's verdict waiting for the next transaction, and who awaits it.
+type Verdict = (CheckVerdict, oneshot::Sender<StoreResult<bool>>);
 
 struct Job {
     record: NewCaseRecord,
@@ -26,6 +31,7 @@ struct Job {
 /// The handle handlers submit through; the writer task ends when it is dropped.
 pub struct GroupCommit {
     tx: mpsc::Sender<Job>,
+    verdicts: mpsc::Sender<Verdict>,
 }
 
 impl GroupCommit {
@@ -33,8 +39,21 @@ impl GroupCommit {
     /// the size of each committed batch.
     pub fn start(db: Db, batches: prometheus::Histogram) -> GroupCommit {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 16);
-        tokio::spawn(writer(db, rx, batches));
-        GroupCommit { tx }
+        let (verdicts, verdicts_rx) = mpsc::channel(MAX_BATCH * 16);
+        tokio::spawn(writer(db, rx, verdicts_rx, batches));
+        GroupCommit { tx, verdicts }
+    }
+
+    /// Stores WeChat's verdict on a new case's first content check in the next batch's
+    /// transaction (or one of its own when no submission is waiting); `false` when the check
+    /// was no longer pending. See [`CheckVerdict`].
+    pub async fn settle(&self, verdict: CheckVerdict) -> StoreResult<bool> {
+        let (answer, rx) = oneshot::channel();
+        if self.verdicts.send((verdict, answer)).await.is_err() {
+            return Err(StoreError::Database(sqlx::Error::PoolClosed));
+        }
+        rx.await
+            .unwrap_or(Err(StoreError::Database(sqlx::Error::PoolClosed)))
     }
 
     /// Stores `record` (created at `now`) with its submission event, sharing the commit
@@ -54,14 +73,61 @@ impl GroupCommit {
     }
 }
 
-async fn writer(db: Db, mut rx: mpsc::Receiver<Job>, batches: prometheus::Histogram) {
+async fn writer(
+    db: Db,
+    mut rx: mpsc::Receiver<Job>,
+    mut verdicts_rx: mpsc::Receiver<Verdict>,
+    batches: prometheus::Histogram,
+) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+    let mut verdicts: Vec<Verdict> = Vec::new();
+    loop {
+        tokio::select! {
+            biased;
+            n = rx.recv_many(&mut jobs, MAX_BATCH) => if n == 0 { break },
+            n = verdicts_rx.recv_many(&mut verdicts, MAX_BATCH) => if n == 0 { break },
+        }
+        // Whatever of the other kind is waiting shares the transaction.
+        while jobs.len() < MAX_BATCH
+            && let Ok(job) = rx.try_recv()
+        {
+            jobs.push(job);
+        }
+        while verdicts.len() < MAX_BATCH
+            && let Ok(v) = verdicts_rx.try_recv()
+        {
+            verdicts.push(v);
+        }
         let batch: Vec<(&NewCaseRecord, i64)> = jobs.iter().map(|j| (&j.record, j.now)).collect();
-        let stored = db.store_cases(&batch).await;
+        let settling: Vec<CheckVerdict> = verdicts.iter().map(|(v, _)| v.clone()).collect();
+        let stored = db.store_cases_with(&batch, &settling).await;
         drop(batch);
+        let alone = jobs.len() == 1 && settling.is_empty();
+        if let Err(e) = &stored {
+            // Each verdict alone: none of them must fail for the submissions' sake.
+            if !verdicts.is_empty() {
+                tracing::warn!(error = %e, size = verdicts.len(), "a group commit with verdicts failed; storing them one by one");
+            }
+            for (v, answer) in verdicts.drain(..) {
+                let one = db
+                    .settle_content_check(v.case_id, v.verdict, v.label, v.publish, true, v.now)
+                    .await;
+                let _ = answer.send(one);
+            }
+        }
+        if jobs.is_empty() {
+            if let Ok((_, settled)) = stored {
+                for ((_, answer), s) in verdicts.drain(..).zip(settled) {
+                    let _ = answer.send(Ok(s));
+                }
+            }
+            continue;
+        }
         match stored {
-            Ok(stored) => {
+            Ok((stored, settled)) => {
+                for ((_, answer), s) in verdicts.drain(..).zip(settled) {
+                    let _ = answer.send(Ok(s));
+                }
                 batches.observe(jobs.len() as f64);
                 let repeats = stored.iter().any(Option::is_none);
                 let done = std::mem::replace(&mut jobs, Vec::with_capacity(MAX_BATCH));
@@ -74,7 +140,7 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Job>, batches: prometheus::Histog
                     answering.await; // nothing to read: each answer is already in hand
                 }
             }
-            Err(e) if jobs.len() == 1 => {
+            Err(e) if alone => {
                 if let Some(j) = jobs.pop() {
                     let _ = j.answer.send(Err(e));
                 }
@@ -282,6 +348,61 @@ mod tests {
         );
         assert!(db.content_check(stored[1].0.id).await.unwrap().is_none());
         assert!(stored[2].1.is_none(), "the repeat stores nothing");
+    }
+
+    #[tokio::test]
+    async fn a_verdict_shares_the_next_batch_and_settles_a_pending_check_once() {
+        let (db, user, cat, _dir) = db().await;
+        let batches =
+            prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("b", "b")).unwrap();
+        let gc = GroupCommit::start(db.clone(), batches);
+        let checked = |key: &str, want_public| {
+            let mut r = record(key, user, cat);
+            r.content_check = Some(crate::storage::NewContentCheck {
+                verdict: "pending",
+                want_public,
+                openid: Some("o-1".into()),
+                next_at: 70,
+            });
+            r
+        };
+        let (public, _) = gc.submit(checked("asked", true), 10).await.unwrap();
+        let (private, _) = gc.submit(checked("not-asked", false), 10).await.unwrap();
+        assert!(!public.public, "held private until the check passes");
+        let pass = |case_id| CheckVerdict {
+            case_id,
+            verdict: "pass",
+            label: None,
+            publish: true,
+            now: 20,
+        };
+        let (a, b, next) = tokio::join!(
+            gc.settle(pass(public.id)),
+            gc.settle(pass(private.id)),
+            gc.submit(record("next", user, cat), 20)
+        );
+        assert!(a.unwrap() && b.unwrap());
+        assert!(next.unwrap().1.is_some());
+        assert!(db.case(public.id).await.unwrap().unwrap().public);
+        assert!(
+            !db.case(private.id).await.unwrap().unwrap().public,
+            "public only if its resident asked"
+        );
+        assert_eq!(
+            db.content_check(public.id).await.unwrap().unwrap().verdict,
+            "pass"
+        );
+        // Settled once: a later verdict (or one after the desk decided) changes nothing.
+        let late = CheckVerdict {
+            verdict: "risky",
+            publish: false,
+            ..pass(public.id)
+        };
+        assert!(!gc.settle(late).await.unwrap());
+        assert_eq!(
+            db.content_check(public.id).await.unwrap().unwrap().verdict,
+            "pass"
+        );
     }
 
     #[tokio::test]

@@ -19,7 +19,7 @@ use minsheng_model::NewCase;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::storage::{CaseRow, ContentCheckRow, EventRow, NewContentCheck};
+use crate::storage::{CaseRow, CheckVerdict, ContentCheckRow, EventRow, NewContentCheck};
 
 /// What WeChat said about a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,22 @@ pub enum Screen {
     Hold {
         verdict: &'static str,
         label: Option<i64>,
+        /// For a case stored `pending` just now: its first check, to [`start`].
+        first: Option<FirstCheck>,
     },
+}
+
+/// What the first check of a case just stored `pending` needs, all known when it was
+/// submitted, so that asking WeChat reads nothing from the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstCheck {
+    pub case_id: i64,
+    text: String,
+    openid: String,
+    /// The resident's mini-program sign-in the check relies on (epoch ms).
+    seen_at: i64,
+    /// The check's `next_at` as stored, which a failed attempt's claim compares.
+    next_at: i64,
 }
 
 /// Each call to WeChat gets this long: the official account must answer within 5 s, and a
@@ -153,7 +168,7 @@ async fn fresh_openid(
     state: &AppState,
     p: &Principal,
     now: i64,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<(String, i64)>, ApiError> {
     if p.role != minsheng_model::Role::Resident {
         return Ok(None); // the desk or a supervisor filing for someone
     }
@@ -163,7 +178,12 @@ async fn fresh_openid(
     if openid.starts_with(super::wechat_mp::OPENID_PREFIX) {
         return Ok(None); // the official account's followers have no mini-program session
     }
-    Ok(fresh(state.db.wechat_seen_at(p.id()).await?, now).then(|| openid.to_string()))
+    Ok(state
+        .db
+        .wechat_seen_at(p.id())
+        .await?
+        .filter(|at| fresh(Some(*at), now))
+        .map(|at| (openid.to_string(), at)))
 }
 
 fn fresh(seen_at: Option<i64>, now: i64) -> bool {
@@ -184,29 +204,38 @@ pub async fn submit_screened(
         return Ok((case, submitted, Screen::Clear));
     }
     let now = crate::now_ms();
-    let openid = fresh_openid(state, p, now).await?;
-    let verdict = if openid.is_some() {
+    let signed_in = fresh_openid(state, p, now).await?;
+    let verdict = if signed_in.is_some() {
         "pending"
     } else {
         "unchecked"
     };
+    // The first check is started at once (see [`start`]); should this process end first,
+    // the retry loop of any instance takes it after a minute.
+    let next_at = now + 60_000;
     let check = NewContentCheck {
         verdict,
         want_public: n.public.unwrap_or(false),
-        openid,
-        // The first check is started at once (see [`start`]); should this process end first,
-        // the retry loop of any instance takes it after a minute.
-        next_at: now + 60_000,
+        openid: signed_in.as_ref().map(|(openid, _)| openid.clone()),
+        next_at,
     };
     n.public = Some(false);
     let (case, submitted) = state.submit_case_checked(p, n, None, Some(check)).await?;
     if submitted.is_some() {
+        let first = signed_in.map(|(openid, seen_at)| FirstCheck {
+            case_id: case.id,
+            text: case.description.clone(),
+            openid,
+            seen_at,
+            next_at,
+        });
         return Ok((
             case,
             submitted,
             Screen::Hold {
                 verdict,
                 label: None,
+                first,
             },
         ));
     }
@@ -215,18 +244,22 @@ pub async fn submit_screened(
         Some(c) if c.verdict == "pending" => Screen::Hold {
             verdict: "pending",
             label: None,
+            first: None,
         },
         Some(c) if c.verdict == "unchecked" => Screen::Hold {
             verdict: "unchecked",
             label: None,
+            first: None,
         },
         Some(c) if c.verdict == "review" => Screen::Hold {
             verdict: "review",
             label: c.label,
+            first: None,
         },
         Some(c) if c.verdict == "risky" => Screen::Hold {
             verdict: "risky",
             label: c.label,
+            first: None,
         },
         _ => Screen::Clear,
     };
@@ -234,24 +267,67 @@ pub async fn submit_screened(
 }
 
 /// Starts the first check of a case just stored `pending`, beside the request that stored it.
-pub fn start(state: Arc<AppState>, case_id: i64) {
+///
+/// Nothing is read or claimed first: the case was stored a moment ago with everything the
+/// check needs in `first`, and no retry loop takes it before its `next_at`, a minute away
+/// (a check gives up after a few seconds). The verdict goes to the group commit, into the
+/// next batch of submissions' transaction, so WeChat costs a busy county no transaction per
+/// case. Only a check WeChat could not answer records the attempt (and backs off), as a
+/// retry's claim does.
+pub fn start(state: Arc<AppState>, first: FirstCheck) {
     tokio::spawn(async move {
-        let now = crate::now_ms();
-        let first = match state.db.content_check(case_id).await {
-            Ok(Some(c)) if c.verdict == "pending" && c.attempts == 0 => c,
-            Ok(_) => return,
-            Err(e) => {
-                tracing::warn!(code = %e, "reading a new content check; the retry loop will take it");
-                return;
-            }
-        };
-        if let Err(e) = attempt(&state, &first, now).await {
+        if let Err(e) = first_attempt(&state, &first).await {
             tracing::warn!(
                 code = e.code(),
                 "content check failed; the retry loop will take it"
             );
         }
     });
+}
+
+async fn first_attempt(state: &AppState, first: &FirstCheck) -> Result<(), ApiError> {
+    // The window is WeChat's, so it is measured against the clock when WeChat is asked.
+    let (verdict, label) = if fresh(Some(first.seen_at), crate::now_ms()) {
+        match check(state, &first.text, Some(&first.openid)).await {
+            Verdict::Pass => ("pass", None),
+            Verdict::Review(l) => ("review", l),
+            Verdict::Risky(l) => ("risky", l),
+            Verdict::Refused(_) => ("unchecked", None),
+            Verdict::Unknown => {
+                // Counted as an attempt, as the retry loop's claim counts it.
+                let stored = ContentCheckRow {
+                    case_id: first.case_id,
+                    verdict: "pending".into(),
+                    label: None,
+                    want_public: false,
+                    openid: Some(first.openid.clone()),
+                    attempts: 0,
+                    next_at: first.next_at,
+                };
+                let now = crate::now_ms();
+                state.db.claim_content_check(&stored, now + 60_000, now).await?;
+                return Ok(());
+            }
+        }
+    } else {
+        ("unchecked", None)
+    };
+    let settled = state
+        .submissions
+        .settle(CheckVerdict {
+            case_id: first.case_id,
+            verdict,
+            label,
+            publish: verdict == "pass",
+            now: crate::now_ms(),
+        })
+        .await?;
+    if settled {
+        // No timeline event for this (the board learns of it by reading), so forget the
+        // cached case here; other instances' copies age out (cases::cache::TTL).
+        state.case_cache.forget(first.case_id);
+    }
+    Ok(())
 }
 
 /// One attempt at a pending check `c` (as read, unclaimed): claims it, asks WeChat if the

@@ -141,6 +141,20 @@ pub struct NewCaseRecord {
     pub content_check: Option<NewContentCheck>,
 }
 
+/// WeChat's verdict on a new case's first content check, stored by the group commit in the
+/// next batch's transaction (see `channels::content_check`): a submission checked by WeChat
+/// costs no transaction of its own. It settles the check only while it is still `pending`
+/// (the desk's decision stands), and makes the case public if `publish` and its resident
+/// asked for that.
+#[derive(Debug, Clone)]
+pub struct CheckVerdict {
+    pub case_id: i64,
+    pub verdict: &'static str,
+    pub label: Option<i64>,
+    pub publish: bool,
+    pub now: i64,
+}
+
 /// A content check recorded with a new case (see `channels::content_check`).
 #[derive(Debug, Clone)]
 pub struct NewContentCheck {
@@ -393,8 +407,18 @@ impl Db {
         &self,
         batch: &[(&NewCaseRecord, i64)],
     ) -> StoreResult<Vec<Option<(CaseRow, EventRow)>>> {
-        if batch.is_empty() {
-            return Ok(Vec::new());
+        Ok(self.store_cases_with(batch, &[]).await?.0)
+    }
+
+    /// [`Db::store_cases`] and, in the same transaction, content checks' `verdicts`; answers
+    /// for each verdict whether it settled its check (`false`: the desk had decided first).
+    pub async fn store_cases_with(
+        &self,
+        batch: &[(&NewCaseRecord, i64)],
+        verdicts: &[CheckVerdict],
+    ) -> StoreResult<(Vec<Option<(CaseRow, EventRow)>>, Vec<bool>)> {
+        if batch.is_empty() && verdicts.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
         }
         // Three statements for the whole batch: the cases, their tracking numbers, their events.
         let mut insert = Sql::new(
@@ -439,16 +463,18 @@ impl Db {
             .push(" ON CONFLICT (created_by, client_request_id) DO NOTHING RETURNING ")
             .push(CASE_RETURNING);
         let insert_sql = insert.sql();
-        let (cases, events) = with_db!(self, p => {
+        let (cases, events, settled) = with_db!(self, p => {
             let mut tx = p.begin().await?;
-            (*tx).lock_event_log().await?;
-            let mut stored: Vec<Option<CaseRow>> =
-                bind_all!(sqlx::query_as::<_, CaseRow>(insert_sql), insert.binds.clone())
+            let mut stored: Vec<Option<CaseRow>> = Vec::new();
+            if !batch.is_empty() {
+                (*tx).lock_event_log().await?;
+                stored = bind_all!(sqlx::query_as::<_, CaseRow>(insert_sql), insert.binds.clone())
                     .fetch_all(&mut *tx)
                     .await?
                     .into_iter()
                     .map(Some)
                     .collect();
+            }
             let cases: Vec<Option<CaseRow>> = batch
                 .iter()
                 .enumerate()
@@ -515,12 +541,28 @@ impl Db {
                     bind_all!(sqlx::query(q), checks.binds.clone()).execute(&mut *tx).await?;
                 }
             }
+            let mut settled = Vec::with_capacity(verdicts.len());
+            for v in verdicts {
+                let n = sqlx::query(
+                    "UPDATE content_checks SET verdict = $1, label = $2, updated_at = $3
+                     WHERE case_id = $4 AND verdict = 'pending'",
+                )
+                .bind(v.verdict).bind(v.label).bind(v.now).bind(v.case_id)
+                .execute(&mut *tx).await?.rows_affected();
+                if n == 1 && v.publish {
+                    sqlx::query(
+                        "UPDATE cases SET public = (SELECT want_public FROM content_checks WHERE case_id = $1) WHERE id = $1",
+                    )
+                    .bind(v.case_id).execute(&mut *tx).await?;
+                }
+                settled.push(n == 1);
+            }
             tx.commit().await?;
-            Ok::<_, sqlx::Error>((cases, events))
+            Ok::<_, sqlx::Error>((cases, events, settled))
         })?;
         let mut events: std::collections::HashMap<i64, EventRow> =
             events.into_iter().map(|e| (e.case_id, e)).collect();
-        cases
+        let cases = cases
             .into_iter()
             .map(|c| {
                 c.map(|mut c| {
@@ -531,7 +573,8 @@ impl Db {
                 })
                 .transpose()
             })
-            .collect()
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((cases, settled))
     }
 
     /// The answers of [`Db::create_cases`] for `records`, given what [`Db::store_cases`]

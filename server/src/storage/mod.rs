@@ -35,7 +35,7 @@ pub use audit::{AuditFilter, AuditRecord, AuditRow};
 pub use bulk::{LoadCase, LoadEvent};
 pub use calendar::{CalendarDayRow, CalendarYearRow};
 pub use cases::{
-    CaseChange, CaseFilter, NewCaseRecord, NewContentCheck, NewEvent, NewPhoto, Scope, Submitted,
+    CaseChange, CaseFilter, CheckVerdict, NewCaseRecord, NewContentCheck, NewEvent, NewPhoto, Scope, Submitted,
     TakenFilter,
 };
 pub(crate) use cases::{submit_data, tracking_no};
