@@ -253,6 +253,12 @@ api_object! {
         pub from_status: Option<Status>,
         pub to_status: Status,
         pub note: Option<String>,
+        /// No widget reads it: only the server and the staff bundles decode it, so the
+        /// resident's bundle carries no decoder for free-form JSON.
+        #[cfg_attr(
+            not(any(feature = "server", feature = "staff")),
+            serde(skip_deserializing)
+        )]
         pub data: Option<serde_json::Value>,
     }
 
@@ -298,6 +304,8 @@ api_object! {
         #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
         pub timeline: Option<Vec<EventView>>,
         /// 吹哨报到: the summoned departments, on a case that was whistled.
+        /// (Staff widgets only: the resident's bundle does not decode it.)
+        #[cfg(any(feature = "server", feature = "staff"))]
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
         pub joint: Option<JointView>,

@@ -21,6 +21,7 @@ pub mod draft;
 #[cfg(feature = "handle")]
 pub mod handle;
 pub mod i18n;
+#[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
 pub mod joint;
 #[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
 pub mod leader;
@@ -187,7 +188,7 @@ pub fn mount(name: &str, root: Element) -> Result<(), JsValue> {
         }
         other => {
             root.set_text_content(Some(lang.t("未知的组件", "Unknown widget")));
-            Err(JsValue::from_str(&format!("unknown widget {other:?}")))
+            Err(JsValue::from_str(&format!("unknown widget \"{other}\"")))
         }
     }
 }
