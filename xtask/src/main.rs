@@ -54,7 +54,7 @@ const ADMIN_WIDGETS: &[&str] = &["admin"];
 /// Widgets whose page gets `board.css` instead (the public board's phone and big-screen layouts).
 const BOARD_WIDGETS: &[&str] = &["board"];
 /// What the submit widget may weigh, gzipped, html + js + wasm + css.
-const SUBMIT_BUDGET: u64 = 250_000;
+const SUBMIT_BUDGET: u64 = 200_000;
 /// WeChat's JS-SDK, vendored (see `widgets/vendor/README.md`): every page loads it before the
 /// loader, so `wx.miniProgram` exists inside a mini-program's web-view. Shared by all widgets
 /// and cached as one immutable asset, it is reported on its own line, outside the budgets.
