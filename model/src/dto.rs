@@ -30,6 +30,7 @@ api_object! {
     /// A session: send `Authorization: Bearer <token>` with later calls.
     pub struct LoginResponse {
         pub token: String,
+        #[cfg_attr(not(feature = "server"), serde(deserialize_with = "crate::rfc3339::de"))]
         pub expires_at: DateTime<Utc>,
         pub user: UserView,
     }
@@ -50,6 +51,10 @@ api_object! {
         /// When they last signed in (their newest session); filled by the admin user
         /// endpoints, `null` elsewhere and for one who never did.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            not(feature = "server"),
+            serde(deserialize_with = "crate::rfc3339::de_opt")
+        )]
         pub last_sign_in_at: Option<DateTime<Utc>>,
     }
 
@@ -232,6 +237,7 @@ api_object! {
         pub content_type: String,
         pub size: i64,
         pub event_id: Option<i64>,
+        #[cfg_attr(not(feature = "server"), serde(deserialize_with = "crate::rfc3339::de"))]
         pub created_at: DateTime<Utc>,
     }
 
@@ -240,6 +246,7 @@ api_object! {
         /// Global, increasing across all cases.
         pub id: i64,
         pub case_id: i64,
+        #[cfg_attr(not(feature = "server"), serde(deserialize_with = "crate::rfc3339::de"))]
         pub at: DateTime<Utc>,
         pub actor_id: Option<i64>,
         pub actor_role: String,
@@ -253,6 +260,12 @@ api_object! {
         pub from_status: Option<Status>,
         pub to_status: Status,
         pub note: Option<String>,
+        /// No widget reads it: only the server and the staff bundles decode it, so the
+        /// resident's bundle carries no decoder for free-form JSON.
+        #[cfg_attr(
+            not(any(feature = "server", feature = "staff")),
+            serde(skip_deserializing)
+        )]
         pub data: Option<serde_json::Value>,
     }
 
@@ -281,12 +294,34 @@ api_object! {
         pub merged_into: Option<i64>,
         pub satisfaction: Option<Satisfaction>,
         pub stars: Option<i32>,
+        #[cfg_attr(not(feature = "server"), serde(deserialize_with = "crate::rfc3339::de"))]
         pub created_at: DateTime<Utc>,
+        #[cfg_attr(not(feature = "server"), serde(deserialize_with = "crate::rfc3339::de"))]
         pub updated_at: DateTime<Utc>,
+        #[cfg_attr(
+            not(feature = "server"),
+            serde(default, deserialize_with = "crate::rfc3339::de_opt")
+        )]
         pub accept_due_at: Option<DateTime<Utc>>,
+        #[cfg_attr(
+            not(feature = "server"),
+            serde(default, deserialize_with = "crate::rfc3339::de_opt")
+        )]
         pub sign_due_at: Option<DateTime<Utc>>,
+        #[cfg_attr(
+            not(feature = "server"),
+            serde(default, deserialize_with = "crate::rfc3339::de_opt")
+        )]
         pub due_at: Option<DateTime<Utc>>,
+        #[cfg_attr(
+            not(feature = "server"),
+            serde(default, deserialize_with = "crate::rfc3339::de_opt")
+        )]
         pub resolved_at: Option<DateTime<Utc>>,
+        #[cfg_attr(
+            not(feature = "server"),
+            serde(default, deserialize_with = "crate::rfc3339::de_opt")
+        )]
         pub closed_at: Option<DateTime<Utc>>,
         /// Past its current deadline and not yet done.
         pub overdue: bool,
@@ -298,6 +333,8 @@ api_object! {
         #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
         pub timeline: Option<Vec<EventView>>,
         /// 吹哨报到: the summoned departments, on a case that was whistled.
+        /// (Staff widgets only: the resident's bundle does not decode it.)
+        #[cfg(any(feature = "server", feature = "staff"))]
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "server", oai(skip_serializing_if_is_none))]
         pub joint: Option<JointView>,

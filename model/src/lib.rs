@@ -54,6 +54,8 @@ pub mod machine;
 pub mod mask;
 pub mod public;
 pub mod reports;
+#[cfg(not(feature = "server"))]
+pub mod rfc3339;
 pub mod validate;
 pub mod visits;
 

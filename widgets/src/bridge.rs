@@ -103,7 +103,7 @@ fn call_when_in_mini_program(method: &'static str, arg: JsValue) {
 
 /// Queues a message for the mini-program (delivered on back, share or destroy).
 pub fn post_message(data: &serde_json::Value) {
-    let Ok(text) = serde_json::to_string(data) else {
+    let Ok(text) = crate::api::to_json(data) else {
         return;
     };
     let Ok(value) = js_sys::JSON::parse(&text) else {

@@ -147,10 +147,38 @@ pub fn coord_system_from_query(raw: Option<&str>) -> CoordSystem {
 
 /// Coordinates handed over by the mini-program in the query string.
 pub fn location_from_query(lat: Option<&str>, lng: Option<&str>) -> Option<(f64, f64)> {
-    let lat: f64 = lat?.trim().parse().ok()?;
-    let lng: f64 = lng?.trim().parse().ok()?;
+    let lat = decimal(lat?)?;
+    let lng = decimal(lng?)?;
     validate::location(Some(lat), Some(lng)).ok()?;
     Some((lat, lng))
+}
+
+/// A plain decimal number (`-25.04`, `1e2`): digits, sign, point and exponent only, so the
+/// engine's `Number()` and Rust's `parse` agree (no hex, no `Infinity`, no empty string).
+fn decimal(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if !s.bytes().any(|b| b.is_ascii_digit())
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
+    {
+        return None;
+    }
+    parse_number(s).filter(|v| v.is_finite())
+}
+
+/// In the browser the engine parses: Rust's own float parser would add ~15 KB of wasm
+/// (its tables) for these two query parameters.
+#[cfg(target_arch = "wasm32")]
+fn parse_number(s: &str) -> Option<f64> {
+    // `+s`, as `Number(s)`: the whole string or NaN.
+    let v = wasm_bindgen::JsValue::from_str(s).unchecked_into_f64();
+    (!v.is_nan()).then_some(v)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn parse_number(s: &str) -> Option<f64> {
+    s.parse().ok()
 }
 
 #[cfg(test)]
@@ -219,6 +247,15 @@ mod tests {
         );
         assert_eq!(location_from_query(Some("95"), Some("102.7")), None);
         assert_eq!(location_from_query(Some("x"), Some("1")), None);
+        assert_eq!(
+            location_from_query(Some(" -25.5 "), Some("1e2")),
+            Some((-25.5, 100.0))
+        );
+        for bad in [
+            "", " ", "0x10", "Infinity", "inf", "NaN", "1e", "--1", "1.2.3", "12abc",
+        ] {
+            assert_eq!(location_from_query(Some(bad), Some("1")), None, "{bad:?}");
+        }
         assert_eq!(location_from_query(None, Some("1")), None);
     }
 

@@ -1,7 +1,8 @@
 //! Widgets for Minsheng, compiled to WebAssembly: for residents `submit` (raise a complaint)
 //! and `track` (follow one's cases, rate the result); for staff `handle` (a department's
-//! queue), `dispatch` (the desk) and `progress-map` (the live map), built as a bundle of
-//! their own so residents never download them; for supervisors `visit` (household visits
+//! queue, a bundle of its own so a handler's phone downloads nothing of the desk), `dispatch`
+//! (the desk) and `progress-map` (the live map), bundled together, so residents never
+//! download them; for supervisors `visit` (household visits
 //! that work offline), a bundle of its own too; for anyone `board` (the public board,
 //! 公开晾晒, no login), the `public` bundle, so the public downloads no staff or resident
 //! code; for administrators `admin` (the console that sets a county up), the `admin` bundle. The loader (`static/loader.js`) finds elements carrying
@@ -21,6 +22,7 @@ pub mod draft;
 #[cfg(feature = "handle")]
 pub mod handle;
 pub mod i18n;
+#[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
 pub mod joint;
 #[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
 pub mod leader;
@@ -187,7 +189,7 @@ pub fn mount(name: &str, root: Element) -> Result<(), JsValue> {
         }
         other => {
             root.set_text_content(Some(lang.t("未知的组件", "Unknown widget")));
-            Err(JsValue::from_str(&format!("unknown widget {other:?}")))
+            Err(JsValue::from_str(&format!("unknown widget \"{other}\"")))
         }
     }
 }

@@ -6,11 +6,16 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use chrono::{DateTime, Utc};
-use minsheng_model::{Action, CaseActionRequest, CaseView, DepartmentView, Status};
+use minsheng_model::{Action, CaseView, Status};
+#[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
+use minsheng_model::{CaseActionRequest, DepartmentView};
 use wasm_bindgen::JsCast;
+#[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+#[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
 use yew::prelude::*;
 
+#[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
 use crate::api::{Api, ApiError};
 use crate::i18n::Lang;
 use crate::util;
@@ -241,6 +246,7 @@ pub fn action_label(lang: Lang, a: Action) -> &'static str {
 
 /// Actions taken with one tap; the others open a small form first (closing, 销号, is final,
 /// so it asks for a confirmation too).
+#[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
 fn immediate(a: Action) -> bool {
     matches!(
         a,
@@ -249,6 +255,7 @@ fn immediate(a: Action) -> bool {
 }
 
 /// Whether the form for `a` offers photos (evidence).
+#[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
 fn takes_photos(a: Action) -> bool {
     matches!(a, Action::Progress | Action::Resolve)
 }
@@ -262,7 +269,8 @@ pub fn status_class(s: Status) -> &'static str {
     }
 }
 
-/// Props of [`CaseCard`].
+/// Props of [`CaseCard`] (the staff bundles: the card decodes a case's 吹哨 and 包案 parts).
+#[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
 #[derive(Properties, PartialEq, Clone)]
 pub struct CaseCardProps {
     pub case: CaseView,
@@ -278,6 +286,7 @@ pub struct CaseCardProps {
 }
 
 /// One case in a staff queue: what, where, the deadline, and the allowed actions.
+#[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
 #[function_component]
 pub fn CaseCard(props: &CaseCardProps) -> Html {
     let lang = props.lang;
@@ -556,11 +565,6 @@ pub fn CaseCard(props: &CaseCardProps) -> Html {
 #[cfg(any(feature = "handle", feature = "dispatch", feature = "progress-map"))]
 fn leader_banner(c: &CaseView, lang: Lang) -> Html {
     crate::leader::banner(c, lang)
-}
-
-#[cfg(not(any(feature = "handle", feature = "dispatch", feature = "progress-map")))]
-fn leader_banner(_: &CaseView, _: Lang) -> Html {
-    Html::default()
 }
 
 #[cfg(test)]

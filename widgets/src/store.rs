@@ -30,11 +30,11 @@ pub fn remove(key: &str) {
 }
 
 pub fn get_json<T: DeserializeOwned>(key: &str) -> Option<T> {
-    serde_json::from_str(&get(key)?).ok()
+    crate::api::from_json(&get(key)?).ok()
 }
 
 pub fn set_json<T: Serialize>(key: &str, value: &T) {
-    if let Ok(text) = serde_json::to_string(value) {
+    if let Ok(text) = crate::api::to_json(value) {
         set(key, &text);
     }
 }

@@ -250,11 +250,10 @@ pub fn tree_order(areas: &[AreaChoice]) -> Vec<&AreaChoice> {
         }
     }
     let mut out = Vec::with_capacity(areas.len());
-    let known: std::collections::HashSet<i64> = areas.iter().map(|a| a.id).collect();
     // Roots are areas without a parent, or whose parent this user cannot see.
     for root in areas
         .iter()
-        .filter(|a| a.parent_id.is_none_or(|p| !known.contains(&p)))
+        .filter(|a| a.parent_id.is_none_or(|p| !areas.iter().any(|b| b.id == p)))
     {
         out.push(root);
         walk(areas, Some(root.id), &mut out, 0);
