@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+mod peers;
+
 struct Opts {
     quick: bool,
     /// Overrides the number of SSE subscribers (1,000 with --quick, 10,000 otherwise).
@@ -20,6 +22,8 @@ struct Opts {
     pg: Option<String>,
     /// Overrides the number of seeded cases (10,000 with --quick, 100,000 otherwise).
     cases: Option<usize>,
+    /// Measures PocketBase's creates beside our submit (`peers.rs`).
+    peers: bool,
     root: PathBuf,
 }
 
@@ -38,12 +42,14 @@ fn main() -> Result<()> {
         rate: None,
         pg: None,
         cases: None,
+        peers: false,
         root: PathBuf::from("."),
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => opts.quick = true,
+            "--peers" => opts.peers = true,
             "--subscribers" => {
                 opts.subscribers = Some(it.next().context("--subscribers needs a number")?.parse()?)
             }
@@ -594,6 +600,20 @@ async fn run(o: Opts) -> Result<()> {
         "  server peak RSS so far: {:.1} MB (after submit)",
         rss_peak(server.child.id()) as f64 / 1e6
     );
+    if o.peers {
+        let (root, rounds) = (&o.root, ROUNDS);
+        peers::run(
+            &client,
+            root,
+            &base,
+            &resident,
+            conc,
+            rounds,
+            round_secs,
+            &mut report,
+        )
+        .await?;
+    }
 
     // Read one case, in rounds alternating with the bare handler.
     let (mut reads, mut hellos) = (Vec::new(), Vec::new());
@@ -800,6 +820,7 @@ fn markdown(r: &Value) -> String {
         "| server peak RSS | {:.1} MB | < 150 MB | |\n",
         f("peak_rss_bytes") / 1e6
     );
+    s += &peers::markdown(r);
     if let Some(n) = r["submit_widget_gzip_bytes"].as_u64() {
         s += &format!(
             "| submit widget, gzip (html+js+wasm) | {:.1} KB | < 250 KB | |\n",
