@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+mod peers;
 mod wechat;
 
 struct Opts {
@@ -22,6 +23,8 @@ struct Opts {
     pg: Option<String>,
     /// Overrides the number of seeded cases (10,000 with --quick, 100,000 otherwise).
     cases: Option<usize>,
+    /// Measures PocketBase's creates beside our submit (`peers.rs`).
+    peers: bool,
     root: PathBuf,
 }
 
@@ -40,12 +43,14 @@ fn main() -> Result<()> {
         rate: None,
         pg: None,
         cases: None,
+        peers: false,
         root: PathBuf::from("."),
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => opts.quick = true,
+            "--peers" => opts.peers = true,
             "--subscribers" => {
                 opts.subscribers = Some(it.next().context("--subscribers needs a number")?.parse()?)
             }
@@ -608,6 +613,20 @@ async fn run(o: Opts) -> Result<()> {
         "  server peak RSS so far: {:.1} MB (after submit)",
         rss_peak(server.child.id()) as f64 / 1e6
     );
+    if o.peers {
+        let (root, rounds) = (&o.root, ROUNDS);
+        peers::run(
+            &client,
+            root,
+            &base,
+            &resident,
+            conc,
+            rounds,
+            round_secs,
+            &mut report,
+        )
+        .await?;
+    }
 
     // Submit once more as residents signed in through WeChat, to a second instance on the
     // same database configured with a WeChat stand-in, in rounds alternating with plain
@@ -895,6 +914,7 @@ fn markdown(r: &Value) -> String {
         "| server peak RSS | {:.1} MB | < 150 MB | |\n",
         f("peak_rss_bytes") / 1e6
     );
+    s += &peers::markdown(r);
     if let Some(n) = r["submit_widget_gzip_bytes"].as_u64() {
         s += &format!(
             "| submit widget, gzip (html+js+wasm) | {:.1} KB | < 250 KB | |\n",

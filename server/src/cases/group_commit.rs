@@ -321,6 +321,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_batch_of_several_statements_numbers_every_case_from_its_own_id() {
+        let (db, user, cat, _dir) = db().await;
+        let before = record("before", user, cat);
+        db.create_cases(&[(&before, 1)]).await.unwrap();
+        // 150 records (statements of 64, 64, 16, 4 and 2 rows), one of them a repeat of a
+        // case stored before, in the middle.
+        let records: Vec<NewCaseRecord> = (0..149)
+            .map(|i| record(&format!("many-{i:03}"), user, cat))
+            .chain([before.clone()])
+            .collect();
+        let mut batch: Vec<(&NewCaseRecord, i64)> =
+            records.iter().map(|r| (r, 86_400_000)).collect();
+        batch.swap(70, 149);
+        let stored = db.create_cases(&batch).await.unwrap();
+        assert_eq!(stored.len(), 150);
+        assert!(stored[70].1.is_none(), "the repeat stores nothing");
+        assert_eq!(stored[70].0.client_request_id, "before");
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, (case, event)) in stored.iter().enumerate() {
+            assert_eq!(case.client_request_id, batch[i].0.client_request_id);
+            assert_eq!(
+                format!("{:?}", Some(case)),
+                format!("{:?}", db.case(case.id).await.unwrap().as_ref()),
+                "the answer is the case as it reads from the ledger"
+            );
+            if i == 70 {
+                continue;
+            }
+            assert!(ids.insert(case.id));
+            assert_eq!(
+                case.tracking_no.as_deref(),
+                Some(&*format!("MS19700102{:06}", case.id))
+            );
+            let events = db.events(case.id).await.unwrap();
+            assert_eq!(events.len(), 1, "one submit event");
+            assert_eq!(event.as_ref().map(|e| e.id), Some(events[0].id));
+        }
+        assert_eq!(ids.len(), 149);
+        assert_eq!(db.last_event_id().await.unwrap(), 150);
+    }
+
+    #[tokio::test]
     async fn a_held_case_is_stored_with_its_content_check_and_a_repeat_adds_none() {
         let (db, user, cat, _dir) = db().await;
         let mut held = record("held", user, cat);

@@ -368,6 +368,130 @@ const EVENT_RETURNING: &str = "id, case_id, at, actor_id, actor_role,
         WHERE u.id = case_events.actor_id AND case_events.actor_role = 'handler') AS actor_department,
     kind, from_status, to_status, note, data";
 
+/// The rows of one statement of a group commit, largest first: the binary digits of `n`
+/// (64 rows at most each), so that statements come in seven shapes only.
+fn statement_sizes(mut n: usize) -> Vec<usize> {
+    const MOST: usize = 64;
+    let mut sizes = Vec::new();
+    let mut size = MOST;
+    while n > 0 {
+        while size > n {
+            size /= 2;
+        }
+        sizes.push(size);
+        n -= size;
+    }
+    sizes
+}
+
+/// `INSERT INTO cases` of `rows` (id given, created at `now`), each whole with its tracking
+/// number; a key stored before is skipped and returns no row.
+fn insert_cases(rows: &[(i64, &NewCaseRecord, i64)]) -> Sql {
+    let mut insert = Sql::new(
+        "INSERT INTO cases (id, tracking_no, client_request_id, created_by, channel, category_id, description, lat, lng,
+            address, area_id, anonymous, public, contact_name, contact_phone, hotline_ticket_no, status, version,
+            escalation_level, accept_due_at, created_at, updated_at) VALUES ",
+    );
+    for (i, (id, r, now)) in rows.iter().enumerate() {
+        insert.push(if i == 0 { "(" } else { ", (" });
+        for (j, b) in [
+            Bind::I64(*id),
+            Bind::Str(tracking_no(*id, *now)),
+            Bind::Str(r.client_request_id.clone()),
+            Bind::I64(r.created_by),
+            Bind::Str(r.channel.clone()),
+            Bind::I64(r.category_id),
+            Bind::Str(r.description.clone()),
+            Bind::OptF64(r.lat),
+            Bind::OptF64(r.lng),
+            Bind::OptStr(r.address.clone()),
+            Bind::OptI64(r.area_id),
+            Bind::Bool(r.anonymous),
+            Bind::Bool(r.public),
+            Bind::OptStr(r.contact_name.clone()),
+            Bind::OptStr(r.contact_phone.clone()),
+            // The 12345 hotline's own ticket number, when the desk took the case from it.
+            Bind::OptStr(hotline_ticket_no(r)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if j > 0 {
+                insert.push(", ");
+            }
+            insert.bind(b);
+        }
+        insert
+            .push(", 'submitted', 1, 0, ")
+            .bind(Bind::I64(r.accept_due_at));
+        insert.push(", ").bind(Bind::I64(*now));
+        insert.push(", ").bind(Bind::I64(*now)).push(")");
+    }
+    insert
+        .push(" ON CONFLICT (created_by, client_request_id) DO NOTHING RETURNING ")
+        .push(CASE_RETURNING);
+    insert
+}
+
+/// The `submit` events of cases just stored (`(case id, record, now)`), returned as the
+/// timeline reads them.
+fn insert_submit_events(new: &[(i64, &NewCaseRecord, i64)]) -> Sql {
+    let mut insert = Sql::new(
+        "INSERT INTO case_events (case_id, at, actor_id, actor_role, kind, from_status, to_status, note, data) VALUES ",
+    );
+    for (i, (id, r, now)) in new.iter().enumerate() {
+        insert
+            .push(if i == 0 { "(" } else { ", (" })
+            .bind(Bind::I64(*id));
+        insert.push(", ").bind(Bind::I64(*now));
+        insert.push(", ").bind(Bind::I64(r.created_by));
+        insert.push(", ").bind(Bind::Str(r.actor_role.clone()));
+        insert
+            .push(", 'submit', NULL, 'submitted', NULL, ")
+            .bind(Bind::Str(submit_data(r).to_string()))
+            .push(")");
+    }
+    insert.push(" RETURNING ").push(EVENT_RETURNING);
+    insert
+}
+
+/// The text of `sql` to run: its `$n` placeholders, or `?` in their place with
+/// `positional` (see `sqlite::POSITIONAL_PARAMS`: SQLite looks each `$n` up by name among all
+/// of a statement's, a cost growing with the square of a multi-row statement's values).
+/// Every placeholder of a [`Sql`] comes after the previous one, so `?` bind in the same order.
+fn statement(sql: &Sql, positional: bool) -> sqlx::AssertSqlSafe<String> {
+    if !positional {
+        return sql.sql();
+    }
+    let mut text = String::with_capacity(sql.text.len());
+    let mut chars = sql.text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            text.push('?');
+            while chars.next_if(char::is_ascii_digit).is_some() {}
+        } else {
+            text.push(c);
+        }
+    }
+    sqlx::AssertSqlSafe(text)
+}
+
+/// Where the group commit's transaction differs between the databases (`sqlite.rs`,
+/// `postgres.rs`).
+pub(crate) trait SubmitTransaction {
+    type Db: sqlx::Database;
+    /// Begins the transaction that stores a batch of submissions, ready to append to the
+    /// event log and to take the ids [`CaseIds`] gives.
+    async fn begin_submissions(&self) -> sqlx::Result<sqlx::Transaction<'static, Self::Db>>;
+}
+
+/// Ids for new cases, taken before they are inserted (in the transaction of
+/// [`SubmitTransaction::begin_submissions`]): each case is inserted with its id and the
+/// tracking number made from it.
+pub(crate) trait CaseIds {
+    async fn reserve_case_ids(&mut self, n: usize) -> sqlx::Result<Vec<i64>>;
+}
+
 /// Timeline events with their actors' names, as every reader of the timeline sees them.
 const EVENT_SELECT: &str =
     "SELECT e.id, e.case_id, e.at, e.actor_id, e.actor_role, u.display_name AS actor_name,
@@ -403,6 +527,14 @@ impl Db {
     /// submit event, as every reader will see them (returned by the statements that stored
     /// them, no read afterwards), or `None` when its `(created_by, client_request_id)` was
     /// stored before (or earlier in the batch).
+    ///
+    /// The cases get their ids before they are inserted ([`CaseIds`]), so each is stored
+    /// whole, tracking number included, by one multi-row INSERT (numbering them afterwards
+    /// rewrote every row and its tracking-number index entry a second time). The rows go in
+    /// statements of 64, 32, …, 1 rows (the batch's size in binary), so a connection prepares
+    /// at most seven shapes of each statement and keeps them in its statement cache: a shape
+    /// per batch size missed it (three statements × up to 64 sizes × each pooled connection)
+    /// and re-prepared statements of a thousand placeholders.
     pub async fn store_cases(
         &self,
         batch: &[(&NewCaseRecord, i64)],
@@ -420,126 +552,75 @@ impl Db {
         if batch.is_empty() && verdicts.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        // Three statements for the whole batch: the cases, their tracking numbers, their events.
-        let mut insert = Sql::new(
-            "INSERT INTO cases (client_request_id, created_by, channel, category_id, description, lat, lng, address,
-                area_id, anonymous, public, contact_name, contact_phone, hotline_ticket_no, status, version,
-                escalation_level, accept_due_at, created_at, updated_at) VALUES ",
-        );
-        for (i, (r, now)) in batch.iter().enumerate() {
-            insert.push(if i == 0 { "(" } else { ", (" });
-            for (j, b) in [
-                Bind::Str(r.client_request_id.clone()),
-                Bind::I64(r.created_by),
-                Bind::Str(r.channel.clone()),
-                Bind::I64(r.category_id),
-                Bind::Str(r.description.clone()),
-                Bind::OptF64(r.lat),
-                Bind::OptF64(r.lng),
-                Bind::OptStr(r.address.clone()),
-                Bind::OptI64(r.area_id),
-                Bind::Bool(r.anonymous),
-                Bind::Bool(r.public),
-                Bind::OptStr(r.contact_name.clone()),
-                Bind::OptStr(r.contact_phone.clone()),
-                // The 12345 hotline's own ticket number, when the desk took the case from it.
-                Bind::OptStr(hotline_ticket_no(r)),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                if j > 0 {
-                    insert.push(", ");
-                }
-                insert.bind(b);
-            }
-            insert
-                .push(", 'submitted', 1, 0, ")
-                .bind(Bind::I64(r.accept_due_at));
-            insert.push(", ").bind(Bind::I64(*now));
-            insert.push(", ").bind(Bind::I64(*now)).push(")");
-        }
-        insert
-            .push(" ON CONFLICT (created_by, client_request_id) DO NOTHING RETURNING ")
-            .push(CASE_RETURNING);
-        let insert_sql = insert.sql();
+        // The first of the batch with each key is stored; a repeat within the batch answers
+        // that same case (as one stored before does).
+        let firsts: Vec<usize> = (0..batch.len())
+            .filter(|&i| {
+                let r = batch[i].0;
+                batch[..i].iter().all(|(o, _)| {
+                    (o.created_by, &o.client_request_id) != (r.created_by, &r.client_request_id)
+                })
+            })
+            .collect();
+        let positional = match self {
+            Db::Sqlite(_) => super::sqlite::POSITIONAL_PARAMS,
+            Db::Postgres(_) => super::postgres::POSITIONAL_PARAMS,
+        };
         let (cases, events, settled) = with_db!(self, p => {
-            let mut tx = p.begin().await?;
-            let mut stored: Vec<Option<CaseRow>> = Vec::new();
-            if !batch.is_empty() {
-                (*tx).lock_event_log().await?;
-                stored = bind_all!(sqlx::query_as::<_, CaseRow>(insert_sql), insert.binds.clone())
+            let mut tx = p.begin_submissions().await?;
+            let ids = (*tx).reserve_case_ids(firsts.len()).await?;
+            let mut cases: std::collections::HashMap<i64, CaseRow> =
+                std::collections::HashMap::with_capacity(firsts.len());
+            let mut done = 0;
+            for size in statement_sizes(firsts.len()) {
+                let rows: Vec<(i64, &NewCaseRecord, i64)> = (done..done + size)
+                    .map(|k| (ids[k], batch[firsts[k]].0, batch[firsts[k]].1))
+                    .collect();
+                done += size;
+                let insert = insert_cases(&rows);
+                let q = statement(&insert, positional);
+                for c in bind_all!(sqlx::query_as::<_, CaseRow>(q), insert.binds)
                     .fetch_all(&mut *tx)
                     .await?
-                    .into_iter()
-                    .map(Some)
-                    .collect();
+                {
+                    cases.insert(c.id, c);
+                }
             }
-            let cases: Vec<Option<CaseRow>> = batch
-                .iter()
-                .enumerate()
-                .map(|(i, (r, _))| {
-                    // The first of the batch with this key got the row; a repeat within the
-                    // batch answers that same case.
-                    let first = batch[..i].iter().all(|(o, _)| {
-                        (o.created_by, &o.client_request_id) != (r.created_by, &r.client_request_id)
-                    });
-                    let row = stored.iter_mut().find(|c| {
-                        c.as_ref().is_some_and(|c| c.created_by == r.created_by && c.client_request_id == r.client_request_id)
-                    })?;
-                    if first { row.take() } else { None }
-                })
+            // The stored ones (a key stored before got no row), in the batch's order.
+            let new: Vec<(i64, &NewCaseRecord, i64)> = (0..firsts.len())
+                .filter(|&k| cases.contains_key(&ids[k]))
+                .map(|k| (ids[k], batch[firsts[k]].0, batch[firsts[k]].1))
                 .collect();
-            let mut events: Vec<EventRow> = Vec::new();
-            let new: Vec<(i64, &NewCaseRecord, i64)> = cases
-                .iter()
-                .zip(batch)
-                .filter_map(|(c, (r, now))| c.as_ref().map(|c| (c.id, *r, *now)))
-                .collect();
-            if !new.is_empty() {
-                let mut numbers = Sql::new("UPDATE cases SET tracking_no = CASE id");
-                let mut insert_events = Sql::new(
-                    "INSERT INTO case_events (case_id, at, actor_id, actor_role, kind, from_status, to_status, note, data) VALUES ",
+            let mut events: Vec<EventRow> = Vec::with_capacity(new.len());
+            let mut done = 0;
+            for size in statement_sizes(new.len()) {
+                let insert = insert_submit_events(&new[done..done + size]);
+                done += size;
+                let q = statement(&insert, positional);
+                events.extend(
+                    bind_all!(sqlx::query_as::<_, EventRow>(q), insert.binds)
+                        .fetch_all(&mut *tx)
+                        .await?,
                 );
-                for (i, (id, r, now)) in new.iter().enumerate() {
-                    numbers.push(" WHEN ").bind(Bind::I64(*id));
-                    numbers.push(" THEN ").bind(Bind::Str(tracking_no(*id, *now)));
-                    insert_events.push(if i == 0 { "(" } else { ", (" }).bind(Bind::I64(*id));
-                    insert_events.push(", ").bind(Bind::I64(*now));
-                    insert_events.push(", ").bind(Bind::I64(r.created_by));
-                    insert_events.push(", ").bind(Bind::Str(r.actor_role.clone()));
-                    insert_events.push(", 'submit', NULL, 'submitted', NULL, ")
-                        .bind(Bind::Str(submit_data(r).to_string()))
-                        .push(")");
+            }
+            let held: Vec<(i64, &NewContentCheck, i64)> = new
+                .iter()
+                .filter_map(|(id, r, now)| r.content_check.as_ref().map(|c| (*id, c, *now)))
+                .collect();
+            if !held.is_empty() {
+                let mut checks = Sql::new(
+                    "INSERT INTO content_checks (case_id, verdict, want_public, openid, attempts, next_at, updated_at) VALUES ",
+                );
+                for (i, (id, c, now)) in held.iter().enumerate() {
+                    checks.push(if i == 0 { "(" } else { ", (" }).bind(Bind::I64(*id));
+                    checks.push(", ").bind(Bind::Str(c.verdict.to_string()));
+                    checks.push(", ").bind(Bind::Bool(c.want_public));
+                    checks.push(", ").bind(Bind::OptStr(c.openid.clone()));
+                    checks.push(", 0, ").bind(Bind::I64(c.next_at));
+                    checks.push(", ").bind(Bind::I64(*now)).push(")");
                 }
-                insert_events.push(" RETURNING ").push(EVENT_RETURNING);
-                let new_ids: Vec<i64> = new.iter().map(|(id, _, _)| *id).collect();
-                numbers.push(" END WHERE 1 = 1").push_in_i64("id", &new_ids);
-                let q = numbers.sql();
-                bind_all!(sqlx::query(q), numbers.binds.clone()).execute(&mut *tx).await?;
-                let q = insert_events.sql();
-                events = bind_all!(sqlx::query_as::<_, EventRow>(q), insert_events.binds.clone())
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let held: Vec<(i64, &NewContentCheck, i64)> = new
-                    .iter()
-                    .filter_map(|(id, r, now)| r.content_check.as_ref().map(|c| (*id, c, *now)))
-                    .collect();
-                if !held.is_empty() {
-                    let mut checks = Sql::new(
-                        "INSERT INTO content_checks (case_id, verdict, want_public, openid, attempts, next_at, updated_at) VALUES ",
-                    );
-                    for (i, (id, c, now)) in held.iter().enumerate() {
-                        checks.push(if i == 0 { "(" } else { ", (" }).bind(Bind::I64(*id));
-                        checks.push(", ").bind(Bind::Str(c.verdict.to_string()));
-                        checks.push(", ").bind(Bind::Bool(c.want_public));
-                        checks.push(", ").bind(Bind::OptStr(c.openid.clone()));
-                        checks.push(", 0, ").bind(Bind::I64(c.next_at));
-                        checks.push(", ").bind(Bind::I64(*now)).push(")");
-                    }
-                    let q = checks.sql();
-                    bind_all!(sqlx::query(q), checks.binds.clone()).execute(&mut *tx).await?;
-                }
+                let q = statement(&checks, positional);
+                bind_all!(sqlx::query(q), checks.binds).execute(&mut *tx).await?;
             }
             let mut settled = Vec::with_capacity(verdicts.len());
             for v in verdicts {
@@ -558,16 +639,23 @@ impl Db {
                 settled.push(n == 1);
             }
             tx.commit().await?;
-            Ok::<_, sqlx::Error>((cases, events, settled))
+            Ok::<_, sqlx::Error>((
+                (0..batch.len())
+                    .map(|i| {
+                        let k = firsts.binary_search(&i).ok()?;
+                        cases.remove(&ids[k])
+                    })
+                    .collect::<Vec<Option<CaseRow>>>(),
+                events,
+                settled,
+            ))
         })?;
         let mut events: std::collections::HashMap<i64, EventRow> =
             events.into_iter().map(|e| (e.case_id, e)).collect();
         let cases = cases
             .into_iter()
             .map(|c| {
-                c.map(|mut c| {
-                    // Set by the second statement, after the insert had returned the row.
-                    c.tracking_no = Some(tracking_no(c.id, c.created_at));
+                c.map(|c| {
                     let event = events.remove(&c.id).ok_or(StoreError::NotFound)?;
                     Ok((c, event))
                 })
@@ -907,5 +995,49 @@ impl Db {
         Ok(with_db!(self, p => {
             sqlx::query_as::<_, (String, i64)>("SELECT status, COUNT(*) FROM cases GROUP BY status").fetch_all(p).await
         })?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_is_stored_in_statements_of_seven_sizes_at_most() {
+        assert_eq!(statement_sizes(0), Vec::<usize>::new());
+        assert_eq!(statement_sizes(1), vec![1]);
+        assert_eq!(statement_sizes(37), vec![32, 4, 1]);
+        assert_eq!(statement_sizes(64), vec![64]);
+        assert_eq!(statement_sizes(200), vec![64, 64, 64, 8]);
+        let mut shapes = std::collections::BTreeSet::new();
+        for n in 1..=300 {
+            let sizes = statement_sizes(n);
+            assert_eq!(sizes.iter().sum::<usize>(), n);
+            shapes.extend(sizes);
+        }
+        assert_eq!(
+            shapes.into_iter().collect::<Vec<_>>(),
+            [1, 2, 4, 8, 16, 32, 64]
+        );
+    }
+
+    #[test]
+    fn positional_statements_put_a_question_mark_for_each_numbered_placeholder() {
+        let mut sql = Sql::new("INSERT INTO t (a, b) VALUES (");
+        sql.bind(Bind::I64(1))
+            .push(", ")
+            .bind(Bind::Str("$1".into()));
+        for _ in 0..10 {
+            sql.push(", ").bind(Bind::I64(2));
+        }
+        sql.push(") RETURNING a");
+        assert_eq!(
+            statement(&sql, true).0,
+            format!(
+                "INSERT INTO t (a, b) VALUES (?, ?{}) RETURNING a",
+                ", ?".repeat(10)
+            )
+        );
+        assert_eq!(statement(&sql, false).0, sql.text);
     }
 }

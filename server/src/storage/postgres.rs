@@ -87,3 +87,27 @@ impl super::UsernameLock for sqlx::PgConnection {
         Ok(())
     }
 }
+
+impl super::cases::SubmitTransaction for PgPool {
+    type Db = sqlx::Postgres;
+
+    async fn begin_submissions(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        use super::EventLogLock;
+        let mut tx = self.begin().await?;
+        (*tx).lock_event_log().await?;
+        Ok(tx)
+    }
+}
+
+impl super::cases::CaseIds for sqlx::PgConnection {
+    async fn reserve_case_ids(&mut self, n: usize) -> sqlx::Result<Vec<i64>> {
+        // From the identity's own sequence, as a default id would be (a key stored before
+        // leaves its id unused, as the insert's default did).
+        sqlx::query_scalar(
+            "SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, $1)",
+        )
+        .bind(n as i64)
+        .fetch_all(self)
+        .await
+    }
+}

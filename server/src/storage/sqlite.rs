@@ -80,3 +80,23 @@ impl super::UsernameLock for sqlx::SqliteConnection {
         Ok(())
     }
 }
+
+impl super::cases::SubmitTransaction for SqlitePool {
+    type Db = sqlx::Sqlite;
+
+    async fn begin_submissions(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        // The write lock at once: the next ids are read before the first insert, and a
+        // deferred transaction that read first could not write once another had committed.
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl super::cases::CaseIds for sqlx::SqliteConnection {
+    async fn reserve_case_ids(&mut self, n: usize) -> sqlx::Result<Vec<i64>> {
+        // Nobody else inserts under the write lock: the rowids SQLite itself would pick next.
+        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM cases")
+            .fetch_one(self)
+            .await?;
+        Ok((1..=n as i64).map(|i| last + i).collect())
+    }
+}
