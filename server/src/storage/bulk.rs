@@ -359,6 +359,54 @@ impl Db {
         Ok(())
     }
 
+    /// Before a bulk load: drops the secondary indexes of `cases` and `case_events` (not the
+    /// primary keys or constraints' own) and returns the statements that build them again,
+    /// for [`Db::rebuild_load_indexes`] after the last batch. Rows arrive in id order, so the
+    /// tables themselves only append; the indexes, kept up to date row by row, were what grew
+    /// (each insert a search down a dozen B-trees that outgrow the page cache), while one sort
+    /// per index at the end is linear-ish. If the load stops half way the indexes are
+    /// missing: `seed-demo` fills an empty database, to be started again on an empty one.
+    pub async fn drop_load_indexes(&self) -> StoreResult<Vec<String>> {
+        let indexes: Vec<(String, String)> = match self {
+            Db::Sqlite(p) => {
+                sqlx::query_as(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' \
+                     AND tbl_name IN ('cases', 'case_events') AND sql IS NOT NULL ORDER BY name",
+                )
+                .fetch_all(p)
+                .await?
+            }
+            Db::Postgres(p) => {
+                sqlx::query_as(
+                    "SELECT i.indexname::text, i.indexdef FROM pg_indexes i \
+                     WHERE i.schemaname = current_schema() AND i.tablename IN ('cases', 'case_events') \
+                     AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname) \
+                     ORDER BY i.indexname",
+                )
+                .fetch_all(p)
+                .await?
+            }
+        };
+        for (name, _) in &indexes {
+            let drop = format!("DROP INDEX \"{}\"", name.replace('"', "\"\""));
+            with_db!(self, p => sqlx::query(sqlx::AssertSqlSafe(drop)).execute(p).await.map(|_| ()))?;
+        }
+        Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+    }
+
+    /// Builds the indexes [`Db::drop_load_indexes`] dropped.
+    pub async fn rebuild_load_indexes(&self, statements: &[String]) -> StoreResult<()> {
+        with_db!(self, p => {
+            let mut c = p.acquire().await?;
+            super::BulkLoad::start_load(&mut *c).await?;
+            for s in statements {
+                sqlx::query(sqlx::AssertSqlSafe(s.clone())).execute(&mut *c).await?;
+            }
+            Ok::<_, sqlx::Error>(())
+        })?;
+        Ok(())
+    }
+
     /// After [`Db::load_cases`]: what the database needs once rows came with their ids
     /// (`sqlite.rs`, `postgres.rs`).
     pub async fn finish_load(&self) -> StoreResult<()> {
