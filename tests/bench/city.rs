@@ -7,7 +7,10 @@ use serde_json::{Map, Value, json};
 
 use crate::{Phase, get_load};
 
-const ENDPOINTS: [(&str, fn(u64) -> String); 3] = [
+/// A request's path for the `n`th request.
+type PathOf = fn(u64) -> String;
+
+const ENDPOINTS: [(&str, PathOf); 3] = [
     ("areas", |_| "/api/v1/map/areas".to_string()),
     ("figures", |_| "/api/v1/map/figures".to_string()),
     ("points", |_| {

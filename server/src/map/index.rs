@@ -239,6 +239,9 @@ impl Matcher {
     }
 }
 
+/// A cluster's sums of latitude and longitude, its count and how many are overdue.
+type ClusterSums = (f64, f64, i64, i64);
+
 /// The figures being added up, case by case.
 struct Tally {
     fig: Figures,
@@ -771,8 +774,8 @@ impl MapView<'_> {
         // (sum of lat, sum of lng, count, overdue) per cell; a case on the north or east
         // edge falls in one more row or column, and rounding may put one a cell further.
         let side = (cells + 3) as usize;
-        let mut acc = vec![(0.0f64, 0.0f64, 0i64, 0i64); side * side];
-        let mut far: HashMap<(i64, i64), (f64, f64, i64, i64)> = HashMap::new();
+        let mut acc: Vec<ClusterSums> = vec![(0.0, 0.0, 0, 0); side * side];
+        let mut far: HashMap<(i64, i64), ClusterSums> = HashMap::new();
         let mut total = 0;
         for c in self.0.matching(&m).filter(|c| c.in_box(bbox)) {
             total += 1;
@@ -789,7 +792,7 @@ impl MapView<'_> {
             a.2 += 1;
             a.3 += i64::from(c.overdue(now));
         }
-        let mut groups: Vec<((i64, i64), (f64, f64, i64, i64))> = far.into_iter().collect();
+        let mut groups: Vec<_> = far.into_iter().collect();
         for (i, a) in acc.into_iter().enumerate() {
             if a.2 > 0 {
                 groups.push((((i / side) as i64, (i % side) as i64), a));
