@@ -885,6 +885,7 @@ async fn load_cases(
     use crate::storage::{LoadCase, LoadEvent, submit_data, tracking_no};
     let db = &state.db;
     let (mut case_id, mut event_id) = db.next_load_ids().await?;
+    let indexes = db.drop_load_indexes().await?;
     let mut left = count;
     while left > 0 {
         let n = left.min(BULK_BATCH);
@@ -993,6 +994,7 @@ async fn load_cases(
         }
         db.load_cases(&cases, &events).await?;
     }
+    db.rebuild_load_indexes(&indexes).await?;
     db.finish_load().await?;
     Ok(())
 }

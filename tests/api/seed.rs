@@ -17,6 +17,29 @@ async fn scalar(app: &TestApp, sql: &'static str) -> i64 {
     .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
+/// The definitions of the indexes on `cases` and `case_events`.
+async fn indexes(app: &TestApp) -> Vec<String> {
+    match &app.state.db {
+        Db::Sqlite(p) => {
+            sqlx::query_scalar::<_, String>(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
+                 AND tbl_name IN ('cases', 'case_events') ORDER BY name",
+            )
+            .fetch_all(p)
+            .await
+        }
+        Db::Postgres(p) => {
+            sqlx::query_scalar::<_, String>(
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() \
+                 AND tablename IN ('cases', 'case_events') ORDER BY indexname",
+            )
+            .fetch_all(p)
+            .await
+        }
+    }
+    .expect("indexes")
+}
+
 /// Every case and every event as text rows, times shifted by `-shift` ms (two runs of the
 /// generator differ only in the moment they started).
 async fn ledger(app: &TestApp) -> (Vec<String>, Vec<String>) {
@@ -157,6 +180,9 @@ async fn bulk_loading_stores_the_same_cases_and_timelines_as_one_at_a_time() {
             assert_eq!(x, y);
         }
         assert_eq!(one_events.len(), bulk_events.len());
+        // The indexes dropped for the load are all back, as the migrations made them.
+        assert_eq!(indexes(&one).await, indexes(&bulk).await);
+        assert!(indexes(&bulk).await.len() > 5);
         // The next submission takes the next ids after the loaded ones.
         let resident = bulk.login("resident", DEMO_PASSWORD).await;
         let created = bulk

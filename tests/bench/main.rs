@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+mod city;
+
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
@@ -762,6 +764,7 @@ async fn run(o: Opts) -> Result<()> {
         agg.pct(0.99)
     );
     report.insert("aggregate_p99_ms".into(), json!(agg.pct(0.99)));
+    city::map_endpoints(&client, &base, &dispatcher, secs, &mut report).await?;
     eprintln!(
         "  server peak RSS so far: {:.1} MB (after aggregate)",
         rss_peak(server.child.id()) as f64 / 1e6
@@ -903,6 +906,7 @@ fn markdown(r: &Value) -> String {
         "| map aggregates p99 | {:.1} ms | < 50 ms | |\n",
         f("aggregate_p99_ms")
     );
+    s += &city::markdown(r);
     s += &format!(
         "| SSE fan-out p99 ({} subscribers, {} changes/s) | {:.1} ms, {} lost | < 100 ms, 0 lost | |\n",
         r["fanout_subscribers"],

@@ -17,6 +17,9 @@ use minsheng_model::{Status, is_overdue};
 use crate::storage::DepartmentRecord;
 use crate::storage::{BEIJING_MS, Db, MapCaseRow, Scope, StoreResult};
 
+mod agg;
+use agg::Aggregates;
+
 const DAY_MS: i64 = 86_400_000;
 /// Events read per catch-up query.
 const BATCH: i64 = 5_000;
@@ -191,6 +194,8 @@ struct Data {
     /// 吹哨报到: per department id, the cases it is summoned to (its handlers see them as
     /// their own). A summons is never deleted, only its state changes.
     summoned: HashMap<i64, std::collections::HashSet<i64>>,
+    /// Counts of `cases`, kept with them.
+    agg: Aggregates,
 }
 
 /// A filter and scope turned into the index's keys.
@@ -234,7 +239,100 @@ impl Matcher {
     }
 }
 
+/// A cluster's sums of latitude and longitude, its count and how many are overdue.
+type ClusterSums = (f64, f64, i64, i64);
+
+/// The figures being added up, case by case.
+struct Tally {
+    fig: Figures,
+    created: Vec<i64>,
+    closed: Vec<i64>,
+    since: i64,
+    today: i64,
+    now: i64,
+    first: i64,
+}
+
+impl Tally {
+    fn count_day(v: &mut [i64], t: i64, since: i64, first: i64) {
+        if t != NO_TIME && t >= since {
+            let day = agg::day(t);
+            if let Some(n) = usize::try_from(day - first).ok().and_then(|i| v.get_mut(i)) {
+                *n += 1;
+            }
+        }
+    }
+
+    /// Adds one admitted case and its sign events.
+    fn case(&mut self, c: &Case, signs: &[(i64, i64)]) {
+        let (since, fig) = (self.since, &mut self.fig);
+        for &(_, at) in signs {
+            if at >= since {
+                fig.signed.0 += 1;
+                fig.signed.1 += i64::from(c.sign_due_at != NO_TIME && at <= c.sign_due_at);
+            }
+        }
+        fig.new_today += i64::from(c.created_at >= self.today);
+        // Unknown statuses count as open, as `NOT IN ('closed', 'rejected', 'merged')` did.
+        fig.open += i64::from(c.status().is_none_or(|s| !s.is_terminal()));
+        fig.overdue += i64::from(c.overdue(self.now));
+        if c.resolved_at != NO_TIME && c.resolved_at >= since {
+            fig.on_time.0 += 1;
+            fig.on_time.1 += i64::from(c.due_at != NO_TIME && c.resolved_at <= c.due_at);
+            if c.satisfaction != Satisfaction::None {
+                fig.satisfied.0 += 1;
+                fig.satisfied.1 += i64::from(c.satisfaction == Satisfaction::Good);
+            }
+        }
+        Self::count_day(&mut self.created, c.created_at, since, self.first);
+        Self::count_day(&mut self.closed, c.closed_at, since, self.first);
+    }
+}
+
+impl Matcher {
+    /// Whether the aggregates can answer: they have no creation times, and no owners.
+    fn aggregable(&self) -> bool {
+        self.created_from.is_none()
+            && self.created_to.is_none()
+            && !matches!(self.scope, ScopeKeys::Owner(_))
+    }
+
+    /// Whether every case of an aggregate group passes (a department's summoned cases
+    /// aside: see [`Data::extras`]); `status` `None` for groups of every status.
+    fn admits_group(&self, area: u32, category: u32, department: u32, status: Option<u8>) -> bool {
+        let in_scope = match &self.scope {
+            ScopeKeys::All => true,
+            ScopeKeys::Owner(_) | ScopeKeys::Nothing => false,
+            ScopeKeys::Department(d, _) => department == *d,
+            ScopeKeys::Areas(mask) => mask.get(area as usize).copied().unwrap_or(false),
+        };
+        in_scope
+            && self.category.is_none_or(|k| category == k)
+            && self.department.is_none_or(|k| department == k)
+            && status.is_none_or(|s| {
+                self.statuses
+                    .is_none_or(|bits| s < 16 && bits & (1 << s) != 0)
+            })
+    }
+}
+
 impl Data {
+    /// The cases a scope admits beyond its aggregate groups: a department's summoned cases
+    /// of other departments.
+    fn extras<'a>(&'a self, m: &'a Matcher) -> impl Iterator<Item = &'a Case> + 'a {
+        let summoned = match &m.scope {
+            ScopeKeys::Department(d, summoned) => Some((*d, summoned)),
+            _ => None,
+        };
+        summoned.into_iter().flat_map(move |(d, ids)| {
+            ids.iter().filter_map(move |id| {
+                let i = self.cases.binary_search_by_key(id, |c| c.id).ok()?;
+                let c = &self.cases[i];
+                (c.department != d && m.admits(c)).then_some(c)
+            })
+        })
+    }
+
     fn matcher(&self, scope: &Scope, f: &MapFilter) -> Matcher {
         let scope = match scope {
             Scope::All => ScopeKeys::All,
@@ -325,6 +423,38 @@ impl Data {
             + self.users.bytes()
             + self.categories.bytes()
             + self.departments.bytes()
+            + self.agg.bytes()
+    }
+
+    /// The sign events of one case.
+    fn signs_of(&self, id: i64) -> &[(i64, i64)] {
+        let lo = self.signs.partition_point(|(c, _)| *c < id);
+        let hi = lo + self.signs[lo..].partition_point(|(c, _)| *c == id);
+        &self.signs[lo..hi]
+    }
+
+    /// Counts the indexed case `id` in (`sign` 1) or out (-1) of the aggregates.
+    fn count(&mut self, id: i64, sign: i32) {
+        if let Ok(i) = self.cases.binary_search_by_key(&id, |c| c.id) {
+            let c = self.cases[i];
+            let lo = self.signs.partition_point(|(c, _)| *c < id);
+            let hi = lo + self.signs[lo..].partition_point(|(c, _)| *c == id);
+            self.agg.apply(&c, &self.signs[lo..hi], sign, true);
+        }
+    }
+
+    /// The aggregates of `cases` from scratch.
+    fn aggregate(&self) -> Aggregates {
+        let mut agg = Aggregates::default();
+        let mut lo = 0;
+        for c in &self.cases {
+            lo += self.signs[lo..].partition_point(|(case, _)| *case < c.id);
+            let hi = lo + self.signs[lo..].partition_point(|(case, _)| *case == c.id);
+            agg.apply(c, &self.signs[lo..hi], 1, false);
+            lo = hi;
+        }
+        agg.sort();
+        agg
     }
 }
 
@@ -379,6 +509,14 @@ impl MapIndex {
                     .or_default()
                     .insert(s.case_id);
             }
+            // Each changed case leaves the aggregates with its old row and signs and comes
+            // back with its new ones.
+            let mut changed: Vec<i64> = rows.iter().map(|r| r.case.id).collect();
+            changed.sort_unstable();
+            changed.dedup();
+            for id in &changed {
+                d.count(*id, -1);
+            }
             let mut signed = false;
             for r in &rows {
                 d.upsert(&r.case);
@@ -390,6 +528,9 @@ impl MapIndex {
             if signed {
                 // A stable sort of a sorted run and a short tail: about linear.
                 d.signs.sort_by_key(|(case, _)| *case);
+            }
+            for id in &changed {
+                d.count(*id, 1);
             }
             d.cursor = Some(last);
             cursor = last;
@@ -414,6 +555,7 @@ impl MapIndex {
         d.signs.sort_by_key(|(case, _)| *case);
         d.cases.shrink_to_fit();
         d.signs.shrink_to_fit();
+        d.agg = d.aggregate();
         d.cursor = Some(cursor);
         tracing::info!(
             cases = d.cases.len(),
@@ -445,17 +587,28 @@ impl MapView<'_> {
         let m = d.matcher(scope, f);
         // Per area key (the last slot for "no area"), per status (the last for unknown ones).
         let width = Status::ALL.len() + 1;
-        let mut acc = vec![(0i64, 0i64); (d.paths.values.len() + 1) * width];
-        for c in d.matching(&m) {
-            let area = if c.area == NO_KEY {
-                d.paths.values.len()
-            } else {
-                c.area as usize
-            };
-            let status = (c.status as usize).min(Status::ALL.len());
+        let areas = d.paths.values.len();
+        let mut acc = vec![(0i64, 0i64); (areas + 1) * width];
+        let mut add = |area: u32, status: u8, count: i64, overdue: i64| {
+            let area = if area == NO_KEY { areas } else { area as usize };
+            let status = (status as usize).min(Status::ALL.len());
             let slot = &mut acc[area * width + status];
-            slot.0 += 1;
-            slot.1 += i64::from(c.overdue(now));
+            slot.0 += count;
+            slot.1 += overdue;
+        };
+        if m.aggregable() {
+            for (k, cell) in &d.agg.cells {
+                if m.admits_group(k.area, k.category, k.department, Some(k.status)) {
+                    add(k.area, k.status, cell.count, cell.overdue(now));
+                }
+            }
+            for c in d.extras(&m) {
+                add(c.area, c.status, 1, i64::from(c.overdue(now)));
+            }
+        } else {
+            for c in d.matching(&m) {
+                add(c.area, c.status, 1, i64::from(c.overdue(now)));
+            }
         }
         let mut out = Vec::new();
         for (i, (count, overdue)) in acc.into_iter().enumerate() {
@@ -487,50 +640,72 @@ impl MapView<'_> {
     ) -> Figures {
         let d = &self.0;
         let m = d.matcher(scope, f);
-        let first = (since + BEIJING_MS) / DAY_MS;
-        let last = (now + BEIJING_MS) / DAY_MS;
-        let mut created = vec![0i64; (last - first + 1).max(0) as usize];
-        let mut closed = created.clone();
-        let count_day = |v: &mut Vec<i64>, t: i64| {
-            if t != NO_TIME && t >= since {
-                let day = (t + BEIJING_MS) / DAY_MS;
-                if let Some(n) = usize::try_from(day - first).ok().and_then(|i| v.get_mut(i)) {
-                    *n += 1;
-                }
-            }
+        let first = agg::day(since);
+        let last = agg::day(now);
+        let mut t = Tally {
+            fig: Figures::default(),
+            created: vec![0i64; (last - first + 1).max(0) as usize],
+            closed: vec![0i64; (last - first + 1).max(0) as usize],
+            since,
+            today,
+            now,
+            first,
         };
-        let mut fig = Figures::default();
-        // Sign events are sorted by case, as the cases are: one merge pass over both.
-        let mut signs = d.signs.iter().peekable();
-        for c in &d.cases {
-            while signs.next_if(|(case, _)| *case < c.id).is_some() {}
-            let admitted = m.admits(c);
-            while let Some(&(_, at)) = signs.next_if(|(case, _)| *case == c.id) {
-                if admitted && at >= since {
-                    fig.signed.0 += 1;
-                    fig.signed.1 += i64::from(c.sign_due_at != NO_TIME && at <= c.sign_due_at);
+        // The daily table counts whole days: usable when `since` and `today` start days.
+        let whole_days = since + BEIJING_MS >= 0
+            && (since + BEIJING_MS) % DAY_MS == 0
+            && (today + BEIJING_MS) % DAY_MS == 0
+            && agg::day(today) == last;
+        if m.aggregable() && m.statuses.is_none() && whole_days {
+            let fig = &mut t.fig;
+            for (k, cell) in &d.agg.cells {
+                if m.admits_group(k.area, k.category, k.department, Some(k.status)) {
+                    // Unknown statuses count as open, as `NOT IN ('closed', ...)` did.
+                    let status = Status::ALL.get(k.status as usize);
+                    if status.is_none_or(|s| !s.is_terminal()) {
+                        fig.open += cell.count;
+                    }
+                    fig.overdue += cell.overdue(now);
                 }
             }
-            if !admitted {
-                continue;
-            }
-            fig.new_today += i64::from(c.created_at >= today);
-            // Unknown statuses count as open, as `NOT IN ('closed', 'rejected', 'merged')` did.
-            fig.open += i64::from(c.status().is_none_or(|s| !s.is_terminal()));
-            fig.overdue += i64::from(c.overdue(now));
-            if c.resolved_at != NO_TIME && c.resolved_at >= since {
-                fig.on_time.0 += 1;
-                fig.on_time.1 += i64::from(c.due_at != NO_TIME && c.resolved_at <= c.due_at);
-                if c.satisfaction != Satisfaction::None {
-                    fig.satisfied.0 += 1;
-                    fig.satisfied.1 += i64::from(c.satisfaction == Satisfaction::Good);
+            for (&day, groups) in d.agg.days.range(first..) {
+                for (g, s) in groups {
+                    if !m.admits_group(g.area, g.category, g.department, None) {
+                        continue;
+                    }
+                    if day <= last {
+                        let i = (day - first) as usize;
+                        t.created[i] += i64::from(s.created);
+                        t.closed[i] += i64::from(s.closed);
+                    }
+                    if day >= last {
+                        fig.new_today += i64::from(s.created);
+                    }
+                    fig.signed.0 += i64::from(s.signs);
+                    fig.signed.1 += i64::from(s.signs_on_time);
+                    fig.on_time.0 += i64::from(s.resolved);
+                    fig.on_time.1 += i64::from(s.resolved_on_time);
+                    fig.satisfied.0 += i64::from(s.rated);
+                    fig.satisfied.1 += i64::from(s.rated_good);
                 }
             }
-            count_day(&mut created, c.created_at);
-            count_day(&mut closed, c.closed_at);
+            for c in d.extras(&m) {
+                t.case(c, d.signs_of(c.id));
+            }
+        } else {
+            let mut lo = 0;
+            for c in &d.cases {
+                lo += d.signs[lo..].partition_point(|(case, _)| *case < c.id);
+                let hi = lo + d.signs[lo..].partition_point(|(case, _)| *case == c.id);
+                if m.admits(c) {
+                    t.case(c, &d.signs[lo..hi]);
+                }
+                lo = hi;
+            }
         }
+        let mut fig = t.fig;
         fig.trend = (first..=last)
-            .zip(created.into_iter().zip(closed))
+            .zip(t.created.into_iter().zip(t.closed))
             .map(|(day, (cr, cl))| (day, cr, cl))
             .collect();
         fig
@@ -579,26 +754,52 @@ impl MapView<'_> {
         cells: i64,
         now: i64,
     ) -> Vec<ClusterRow> {
+        self.box_summary(scope, f, bbox, cells, now).1
+    }
+
+    /// How many cases are in the box, and their clusters: one pass for both.
+    pub fn box_summary(
+        &self,
+        scope: &Scope,
+        f: &MapFilter,
+        bbox: (f64, f64, f64, f64),
+        cells: i64,
+        now: i64,
+    ) -> (i64, Vec<ClusterRow>) {
         let (w, s, e, n) = bbox;
+        let cells = cells.max(1);
         let cell_lng = ((e - w) / cells as f64).max(1e-9);
         let cell_lat = ((n - s) / cells as f64).max(1e-9);
         let m = self.0.matcher(scope, f);
-        // (sum of lat, sum of lng, count, overdue) per cell.
-        let mut acc: HashMap<(i64, i64), (f64, f64, i64, i64)> = HashMap::new();
+        // (sum of lat, sum of lng, count, overdue) per cell; a case on the north or east
+        // edge falls in one more row or column, and rounding may put one a cell further.
+        let side = (cells + 3) as usize;
+        let mut acc: Vec<ClusterSums> = vec![(0.0, 0.0, 0, 0); side * side];
+        let mut far: HashMap<(i64, i64), ClusterSums> = HashMap::new();
+        let mut total = 0;
         for c in self.0.matching(&m).filter(|c| c.in_box(bbox)) {
+            total += 1;
             let cell = (
                 ((c.lat - s) / cell_lat).floor() as i64,
                 ((c.lng - w) / cell_lng).floor() as i64,
             );
-            let a = acc.entry(cell).or_default();
+            let a = match (usize::try_from(cell.0), usize::try_from(cell.1)) {
+                (Ok(y), Ok(x)) if y < side && x < side => &mut acc[y * side + x],
+                _ => far.entry(cell).or_default(),
+            };
             a.0 += c.lat;
             a.1 += c.lng;
             a.2 += 1;
             a.3 += i64::from(c.overdue(now));
         }
-        let mut groups: Vec<_> = acc.into_iter().collect();
+        let mut groups: Vec<_> = far.into_iter().collect();
+        for (i, a) in acc.into_iter().enumerate() {
+            if a.2 > 0 {
+                groups.push((((i / side) as i64, (i % side) as i64), a));
+            }
+        }
         groups.sort_by_key(|(cell, _)| *cell);
-        groups
+        let clusters = groups
             .into_iter()
             .map(|(_, (lat, lng, count, overdue))| ClusterRow {
                 lat: lat / count as f64,
@@ -606,7 +807,8 @@ impl MapView<'_> {
                 count,
                 overdue,
             })
-            .collect()
+            .collect();
+        (total, clusters)
     }
 }
 
@@ -798,10 +1000,27 @@ mod tests {
                 closed_at: maybe(rng, 0.4, now),
                 ..Default::default()
             };
+            // Now and then a department is summoned (吹哨): its scope then takes in a case
+            // of another department, beyond the aggregates' groups.
+            let whistle = rng.gen_bool(0.1);
+            let ch = CaseChange {
+                summons: if whistle {
+                    vec![crate::storage::SummonOp::Summon {
+                        department_id: *l.departments.choose(rng).unwrap(),
+                        role: "co",
+                        due_at: now + HOUR,
+                    }]
+                } else {
+                    Vec::new()
+                },
+                ..ch
+            };
             let ev = NewEvent {
                 actor_id: None,
                 actor_role: "system".into(),
-                kind: if rng.gen_bool(0.4) {
+                kind: if whistle {
+                    "whistle"
+                } else if rng.gen_bool(0.4) {
                     "sign"
                 } else {
                     "progress"
@@ -876,6 +1095,11 @@ mod tests {
         for _ in 0..40 {
             let (scope, f) = filters(l, rng, now);
             let view = index.fresh(&l.db).await.expect("catch up");
+            // The aggregates kept up to date equal the ones counted afresh.
+            assert!(
+                view.0.agg == view.0.aggregate(),
+                "aggregates kept as the index caught up differ from a recount"
+            );
             let mut got = view.counts_by_area(&scope, &f, now);
             let (fig, total, points, clusters);
             let today = (now + BEIJING_MS) / DAY_MS * DAY_MS - BEIJING_MS;

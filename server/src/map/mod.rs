@@ -267,7 +267,8 @@ impl MapApi {
         let now = self.state.clock.now_ms();
         let (total, points, clusters) = {
             let view = self.state.map_index.fresh(&self.state.db).await?;
-            let total = view.count_in_box(&scope, &f, b);
+            // One pass counts and clusters; the points are read only when few.
+            let (total, clusters) = view.box_summary(&scope, &f, b, CLUSTER_CELLS, now);
             if total <= MAX_POINTS {
                 (
                     total,
@@ -275,7 +276,6 @@ impl MapApi {
                     Vec::new(),
                 )
             } else {
-                let clusters = view.clusters_in_box(&scope, &f, b, CLUSTER_CELLS, now);
                 (total, Vec::new(), clusters)
             }
         };

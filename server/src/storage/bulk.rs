@@ -151,6 +151,169 @@ fn event_statement(rows: &[LoadEvent], positional: bool) -> Sql {
     sql
 }
 
+/// PostgreSQL's COPY text format: one field.
+trait CopyField {
+    fn put(&self, out: &mut String);
+}
+
+impl CopyField for i64 {
+    fn put(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "{self}");
+    }
+}
+
+impl CopyField for f64 {
+    fn put(&self, out: &mut String) {
+        use std::fmt::Write;
+        // Rust prints the shortest text that reads back as the same double.
+        let _ = write!(out, "{self:?}");
+    }
+}
+
+impl CopyField for bool {
+    fn put(&self, out: &mut String) {
+        out.push(if *self { 't' } else { 'f' });
+    }
+}
+
+impl CopyField for str {
+    fn put(&self, out: &mut String) {
+        for ch in self.chars() {
+            match ch {
+                '\\' => out.push_str("\\\\"),
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                c => out.push(c),
+            }
+        }
+    }
+}
+
+impl CopyField for String {
+    fn put(&self, out: &mut String) {
+        self.as_str().put(out);
+    }
+}
+
+impl<T: CopyField> CopyField for Option<T> {
+    fn put(&self, out: &mut String) {
+        match self {
+            Some(v) => v.put(out),
+            None => out.push_str("\\N"),
+        }
+    }
+}
+
+/// Appends one row of COPY text.
+macro_rules! copy_row {
+    ($out:expr, $first:expr $(, $rest:expr)* $(,)?) => {{
+        CopyField::put(&$first, $out);
+        $( $out.push('\t'); CopyField::put(&$rest, $out); )*
+        $out.push('\n');
+    }};
+}
+
+/// Bytes sent per COPY message.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// [`Db::load_cases`] on PostgreSQL: both tables by `COPY ... FROM STDIN`, in one transaction.
+async fn copy_cases(
+    pool: &sqlx::PgPool,
+    cases: &[LoadCase],
+    events: &[LoadEvent],
+) -> StoreResult<()> {
+    let mut tx = pool.begin().await?;
+    (*tx).lock_event_log().await?;
+    super::BulkLoad::start_load(&mut *tx).await?;
+    let mut copy = (*tx)
+        .copy_in_raw(&format!(
+            "COPY cases ({}) FROM STDIN",
+            CASE_COLUMNS
+                .trim_start_matches("INSERT INTO cases (")
+                .trim_end_matches(") VALUES ")
+        ))
+        .await?;
+    let mut out = String::with_capacity(COPY_CHUNK + 4096);
+    for c in cases {
+        copy_row!(
+            &mut out,
+            c.id,
+            c.tracking_no,
+            c.client_request_id,
+            c.created_by,
+            c.channel,
+            c.category_id,
+            c.description,
+            c.lat,
+            c.lng,
+            c.address,
+            c.area_id,
+            c.department_id,
+            c.anonymous,
+            c.public,
+            c.contact_name,
+            c.contact_phone,
+            c.status,
+            c.version,
+            0i64,
+            c.merged_into,
+            c.satisfaction,
+            c.stars,
+            c.accept_due_at,
+            c.sign_due_at,
+            c.due_at,
+            c.resolved_at,
+            c.closed_at,
+            c.created_at,
+            c.updated_at,
+        );
+        if out.len() >= COPY_CHUNK {
+            copy.send(out.as_bytes()).await?;
+            out.clear();
+        }
+    }
+    if !out.is_empty() {
+        copy.send(out.as_bytes()).await?;
+        out.clear();
+    }
+    copy.finish().await?;
+    let mut copy = (*tx)
+        .copy_in_raw(&format!(
+            "COPY case_events ({}) FROM STDIN",
+            EVENT_COLUMNS
+                .trim_start_matches("INSERT INTO case_events (")
+                .trim_end_matches(") VALUES ")
+        ))
+        .await?;
+    for e in events {
+        copy_row!(
+            &mut out,
+            e.id,
+            e.case_id,
+            e.at,
+            e.actor_id,
+            e.actor_role,
+            e.kind,
+            e.from_status,
+            e.to_status,
+            e.note,
+            e.data,
+        );
+        if out.len() >= COPY_CHUNK {
+            copy.send(out.as_bytes()).await?;
+            out.clear();
+        }
+    }
+    if !out.is_empty() {
+        copy.send(out.as_bytes()).await?;
+    }
+    copy.finish().await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 impl Db {
     /// The next free case id and event id (one above the highest stored).
     pub async fn next_load_ids(&self) -> StoreResult<(i64, i64)> {
@@ -180,6 +343,9 @@ impl Db {
                     .map(|e| event_statement(e, positional)),
             )
             .collect();
+        if let Db::Postgres(p) = self {
+            return copy_cases(p, cases, events).await;
+        }
         with_db!(self, p => {
             let mut tx = p.begin().await?;
             (*tx).lock_event_log().await?;
@@ -188,6 +354,54 @@ impl Db {
                 bind_all!(sqlx::query(s.sql()), s.binds.clone()).execute(&mut *tx).await?;
             }
             tx.commit().await?;
+            Ok::<_, sqlx::Error>(())
+        })?;
+        Ok(())
+    }
+
+    /// Before a bulk load: drops the secondary indexes of `cases` and `case_events` (not the
+    /// primary keys or constraints' own) and returns the statements that build them again,
+    /// for [`Db::rebuild_load_indexes`] after the last batch. Rows arrive in id order, so the
+    /// tables themselves only append; the indexes, kept up to date row by row, were what grew
+    /// (each insert a search down a dozen B-trees that outgrow the page cache), while one sort
+    /// per index at the end is linear-ish. If the load stops half way the indexes are
+    /// missing: `seed-demo` fills an empty database, to be started again on an empty one.
+    pub async fn drop_load_indexes(&self) -> StoreResult<Vec<String>> {
+        let indexes: Vec<(String, String)> = match self {
+            Db::Sqlite(p) => {
+                sqlx::query_as(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' \
+                     AND tbl_name IN ('cases', 'case_events') AND sql IS NOT NULL ORDER BY name",
+                )
+                .fetch_all(p)
+                .await?
+            }
+            Db::Postgres(p) => {
+                sqlx::query_as(
+                    "SELECT i.indexname::text, i.indexdef FROM pg_indexes i \
+                     WHERE i.schemaname = current_schema() AND i.tablename IN ('cases', 'case_events') \
+                     AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname) \
+                     ORDER BY i.indexname",
+                )
+                .fetch_all(p)
+                .await?
+            }
+        };
+        for (name, _) in &indexes {
+            let drop = format!("DROP INDEX \"{}\"", name.replace('"', "\"\""));
+            with_db!(self, p => sqlx::query(sqlx::AssertSqlSafe(drop)).execute(p).await.map(|_| ()))?;
+        }
+        Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+    }
+
+    /// Builds the indexes [`Db::drop_load_indexes`] dropped.
+    pub async fn rebuild_load_indexes(&self, statements: &[String]) -> StoreResult<()> {
+        with_db!(self, p => {
+            let mut c = p.acquire().await?;
+            super::BulkLoad::start_load(&mut *c).await?;
+            for s in statements {
+                sqlx::query(sqlx::AssertSqlSafe(s.clone())).execute(&mut *c).await?;
+            }
             Ok::<_, sqlx::Error>(())
         })?;
         Ok(())
