@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+mod pages;
+
 struct Opts {
     quick: bool,
     /// Overrides the number of SSE subscribers (1,000 with --quick, 10,000 otherwise).
@@ -21,6 +23,8 @@ struct Opts {
     /// Overrides the number of seeded cases (10,000 with --quick, 100,000 otherwise).
     cases: Option<usize>,
     root: PathBuf,
+    /// `--pages`: only the widget pages on a weak signal (tests/bench/pages.rs).
+    pages: bool,
 }
 
 fn main() -> Result<()> {
@@ -39,6 +43,7 @@ fn main() -> Result<()> {
         pg: None,
         cases: None,
         root: PathBuf::from("."),
+        pages: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -50,6 +55,7 @@ fn main() -> Result<()> {
             "--rate" => opts.rate = Some(it.next().context("--rate needs a number")?.parse()?),
             "--pg" => opts.pg = Some(it.next().context("--pg needs a URL")?.clone()),
             "--cases" => opts.cases = Some(it.next().context("--cases needs a number")?.parse()?),
+            "--pages" => opts.pages = true,
             "--root" => opts.root = PathBuf::from(it.next().context("--root needs a path")?),
             other => bail!("unknown argument {other}"),
         }
@@ -402,6 +408,9 @@ async fn login(c: &reqwest::Client, base: &str, user: &str) -> Result<String> {
 }
 
 async fn run(o: Opts) -> Result<()> {
+    if o.pages {
+        return pages::run_alone(&o.root).await;
+    }
     let out_dir = o.root.join("target/bench");
     std::fs::create_dir_all(&out_dir)?;
     let work = tempfile::tempdir()?;
@@ -806,6 +815,7 @@ fn markdown(r: &Value) -> String {
             n as f64 / 1000.0
         );
     }
+    s += &pages::markdown(r);
     s
 }
 
