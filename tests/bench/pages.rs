@@ -34,6 +34,7 @@ pub const TARGETS: &str = "performance ≥ 95, accessibility 100, best practices
 
 /// Runs the pages phase alone and writes `target/bench/report.{json,md}`.
 pub async fn run_alone(root: &Path) -> Result<()> {
+    let root = &root.canonicalize()?;
     let out_dir = root.join("target/bench");
     std::fs::create_dir_all(&out_dir)?;
     let mut report = serde_json::Map::new();
@@ -144,7 +145,7 @@ pub async fn measure(root: &Path, out_dir: &Path) -> Result<Value> {
         widgets.len()
     );
     let status = Command::new("node")
-        .arg(node_dir.join("measure.mjs"))
+        .arg("measure.mjs")
         .arg(&config_path)
         .arg(&out_path)
         .current_dir(&node_dir)

@@ -176,14 +176,18 @@ function watcher(token) {
 async function visit(page, url, hasField) {
   await page.goto(url, { waitUntil: "domcontentloaded", timeout: TIMEOUT_MS });
   const deadline = Date.now() + TIMEOUT_MS;
+  let readySeen = null;
   for (;;) {
     const r = await page.evaluate(() => {
       const paint = performance.getEntriesByType("paint");
       const at = (n) => paint.find((e) => e.name === n)?.startTime ?? null;
       return { ...window.__msBench, fp: at("first-paint"), fcp: at("first-contentful-paint") };
     });
-    const done = r.ready !== null && r.fcp !== null && (!hasField || r.kept !== null);
-    // A page with no text field: its ready time stands for it after a grace of 2 s.
+    if (r.ready !== null && readySeen === null) readySeen = Date.now();
+    // A page whose first screen has no text field (or none once the widget is up for 3 s):
+    // its "widget up" time stands for it.
+    const noField = r.input === null && readySeen !== null && Date.now() - readySeen > 3000;
+    const done = r.ready !== null && r.fcp !== null && (!hasField || r.kept !== null || noField);
     if (done || Date.now() > deadline) {
       return {
         first_paint_ms: r.fcp,
