@@ -146,7 +146,10 @@ function watcher(token) {
   let el = null;
   const visible = (e) => e.offsetParent !== null || e.getClientRects().length > 0;
   const tick = () => {
-    if (r.input === null && document.body) {
+    // Nothing can be typed into before the page has painted (a stylesheet still loading
+    // may be about to hide the field).
+    const painted = performance.getEntriesByType("paint").length > 0;
+    if (r.input === null && document.body && painted) {
       const f = Array.from(document.querySelectorAll(FIELD)).find(visible);
       if (f && !f.disabled && !f.readOnly) {
         f.focus();
