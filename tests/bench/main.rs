@@ -13,6 +13,7 @@ mod city;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+mod pages;
 mod peers;
 mod wechat;
 
@@ -28,6 +29,8 @@ struct Opts {
     /// Measures PocketBase's creates beside our submit (`peers.rs`).
     peers: bool,
     root: PathBuf,
+    /// `--pages`: only the widget pages on a weak signal (tests/bench/pages.rs).
+    pages: bool,
 }
 
 fn main() -> Result<()> {
@@ -47,6 +50,7 @@ fn main() -> Result<()> {
         cases: None,
         peers: false,
         root: PathBuf::from("."),
+        pages: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -59,6 +63,7 @@ fn main() -> Result<()> {
             "--rate" => opts.rate = Some(it.next().context("--rate needs a number")?.parse()?),
             "--pg" => opts.pg = Some(it.next().context("--pg needs a URL")?.clone()),
             "--cases" => opts.cases = Some(it.next().context("--cases needs a number")?.parse()?),
+            "--pages" => opts.pages = true,
             "--root" => opts.root = PathBuf::from(it.next().context("--root needs a path")?),
             other => bail!("unknown argument {other}"),
         }
@@ -423,6 +428,9 @@ async fn login(c: &reqwest::Client, base: &str, user: &str) -> Result<String> {
 }
 
 async fn run(o: Opts) -> Result<()> {
+    if o.pages {
+        return pages::run_alone(&o.root).await;
+    }
     let out_dir = o.root.join("target/bench");
     std::fs::create_dir_all(&out_dir)?;
     let work = tempfile::tempdir()?;
@@ -925,6 +933,7 @@ fn markdown(r: &Value) -> String {
             n as f64 / 1000.0
         );
     }
+    s += &pages::markdown(r);
     s
 }
 
