@@ -51,7 +51,10 @@ pub async fn stand_in(calls: Arc<Calls>) -> Result<String> {
     #[handler]
     async fn check(Data(c): Data<&Arc<Calls>>, PJson(b): PJson<Value>) -> PJson<Value> {
         tokio::time::sleep(CHECK_DELAY).await;
-        if b["openid"].as_str().is_some_and(|o| o.starts_with("bench-")) {
+        if b["openid"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("bench-"))
+        {
             c.checks.fetch_add(1, Ordering::Relaxed);
         }
         PJson(json!({

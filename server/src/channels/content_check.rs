@@ -305,7 +305,10 @@ async fn first_attempt(state: &AppState, first: &FirstCheck) -> Result<(), ApiEr
                     next_at: first.next_at,
                 };
                 let now = crate::now_ms();
-                state.db.claim_content_check(&stored, now + 60_000, now).await?;
+                state
+                    .db
+                    .claim_content_check(&stored, now + 60_000, now)
+                    .await?;
                 return Ok(());
             }
         }

@@ -35,8 +35,8 @@ pub use audit::{AuditFilter, AuditRecord, AuditRow};
 pub use bulk::{LoadCase, LoadEvent};
 pub use calendar::{CalendarDayRow, CalendarYearRow};
 pub use cases::{
-    CaseChange, CaseFilter, CheckVerdict, NewCaseRecord, NewContentCheck, NewEvent, NewPhoto, Scope, Submitted,
-    TakenFilter,
+    CaseChange, CaseFilter, CheckVerdict, NewCaseRecord, NewContentCheck, NewEvent, NewPhoto,
+    Scope, Submitted, TakenFilter,
 };
 pub(crate) use cases::{submit_data, tracking_no};
 pub use channels::{
