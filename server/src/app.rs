@@ -65,6 +65,8 @@ pub struct AppState {
     pub sessions: crate::auth::sessions::SessionCache,
     /// Cases read lately (see `cases::cache`).
     pub case_cache: crate::cases::cache::CaseCache,
+    /// Residents' last mini-program sign-ins as last read (see `channels::content_check`).
+    pub wechat_seen: crate::channels::content_check::SeenCache,
     /// The progress map's view of the case ledger, caught up with the event log on every read.
     pub map_index: crate::map::index::MapIndex,
     areas: Reloaded<Vec<AreaRow>>,
@@ -133,6 +135,7 @@ impl AppState {
             submissions,
             sessions,
             case_cache: Default::default(),
+            wechat_seen: Default::default(),
             feed,
             projects_live: Default::default(),
             limits,

@@ -178,12 +178,41 @@ async fn fresh_openid(
     if openid.starts_with(super::wechat_mp::OPENID_PREFIX) {
         return Ok(None); // the official account's followers have no mini-program session
     }
-    Ok(state
-        .db
-        .wechat_seen_at(p.id())
-        .await?
+    let seen_at = match state.wechat_seen.get(p.id()) {
+        Some(at) if fresh(Some(at), now) => Some(at),
+        _ => {
+            let read = state.db.wechat_seen_at(p.id()).await?;
+            if let Some(at) = read {
+                state.wechat_seen.put(p.id(), at);
+            }
+            read
+        }
+    };
+    Ok(seen_at
         .filter(|at| fresh(Some(*at), now))
         .map(|at| (openid.to_string(), at)))
+}
+
+/// Residents' last mini-program sign-ins as this instance last read them, so that a resident
+/// submitting again within their two hours costs no read. A sign-in only ever moves later, so
+/// a remembered one still fresh is proof enough (the true one is at least as recent); one
+/// that is not, or none, is read again. Bounded; losing entries only costs reads.
+pub struct SeenCache(quick_cache::sync::Cache<i64, i64>);
+
+impl Default for SeenCache {
+    fn default() -> Self {
+        SeenCache(quick_cache::sync::Cache::new(100_000))
+    }
+}
+
+impl SeenCache {
+    fn get(&self, user_id: i64) -> Option<i64> {
+        self.0.get(&user_id)
+    }
+
+    fn put(&self, user_id: i64, seen_at: i64) {
+        self.0.insert(user_id, seen_at);
+    }
 }
 
 fn fresh(seen_at: Option<i64>, now: i64) -> bool {
