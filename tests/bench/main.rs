@@ -658,7 +658,13 @@ async fn run(o: Opts) -> Result<()> {
     wait_ready(&client, &format!("{}/readyz", wechat_server.base)).await?;
     let wechat_tokens = wechat::sign_in(&client, &wechat_server.base).await?;
     let (mut plain, mut checked) = (Vec::new(), Vec::new());
+    // CPU used by each server and by this process (the generator, and the stand-in in the
+    // WeChat rounds) during each kind of round.
+    let me = std::process::id();
+    let (plain_pid, checked_pid) = (server.child.id(), wechat_server.child.id());
+    let (mut cpu_plain, mut cpu_checked) = ([0.0f64; 2], [0.0f64; 2]);
     for round in 0..ROUNDS {
+        let before = [wechat::cpu_secs(plain_pid), wechat::cpu_secs(me)];
         plain.push(
             wechat::submit_round(
                 &client,
@@ -670,6 +676,9 @@ async fn run(o: Opts) -> Result<()> {
             )
             .await,
         );
+        cpu_plain[0] += wechat::cpu_secs(plain_pid) - before[0];
+        cpu_plain[1] += wechat::cpu_secs(me) - before[1];
+        let before = [wechat::cpu_secs(checked_pid), wechat::cpu_secs(me)];
         checked.push(
             wechat::submit_round(
                 &client,
@@ -681,6 +690,8 @@ async fn run(o: Opts) -> Result<()> {
             )
             .await,
         );
+        cpu_checked[0] += wechat::cpu_secs(checked_pid) - before[0];
+        cpu_checked[1] += wechat::cpu_secs(me) - before[1];
     }
     let (plain, checked) = (Phase::merge(plain), Phase::merge(checked));
     let settle_secs = wechat::settled(&calls, checked.requests).await?;
@@ -706,6 +717,30 @@ async fn run(o: Opts) -> Result<()> {
     report.insert("wechat_submissions".into(), json!(checked.requests));
     report.insert("wechat_checks".into(), json!(checks));
     report.insert("wechat_errors".into(), json!(checked.errors));
+    let per = |cpu: f64, n: u64| cpu * 1e6 / n.max(1) as f64;
+    eprintln!(
+        "  CPU per submission: server {:.0} µs with WeChat's check, {:.0} µs without; this process (generator, and the stand-in with WeChat) {:.0} µs and {:.0} µs",
+        per(cpu_checked[0], checked.requests),
+        per(cpu_plain[0], plain.requests),
+        per(cpu_checked[1], checked.requests),
+        per(cpu_plain[1], plain.requests),
+    );
+    report.insert(
+        "wechat_server_cpu_us".into(),
+        json!(per(cpu_checked[0], checked.requests)),
+    );
+    report.insert(
+        "wechat_plain_server_cpu_us".into(),
+        json!(per(cpu_plain[0], plain.requests)),
+    );
+    report.insert(
+        "wechat_generator_cpu_us".into(),
+        json!(per(cpu_checked[1], checked.requests)),
+    );
+    report.insert(
+        "wechat_plain_generator_cpu_us".into(),
+        json!(per(cpu_plain[1], plain.requests)),
+    );
     drop(wechat_server);
 
     // Read one case, in rounds alternating with the bare handler.
@@ -899,6 +934,13 @@ fn markdown(r: &Value) -> String {
         r["wechat_checks"],
         r["wechat_submissions"],
         ratio(f("wechat_submit_rps"), f("wechat_plain_rps"))
+    );
+    s += &format!(
+        "| CPU per submission, with WeChat's check / without | server {:.0} / {:.0} µs; generator (+ stand-in) {:.0} / {:.0} µs | | |\n",
+        f("wechat_server_cpu_us"),
+        f("wechat_plain_server_cpu_us"),
+        f("wechat_generator_cpu_us"),
+        f("wechat_plain_generator_cpu_us"),
     );
     s += &format!(
         "| read one case | {:.0} req/s | ≥ 0.5× bare handler | {} of bare handler |\n",

@@ -143,3 +143,17 @@ pub async fn settled(calls: &Calls, expected: u64) -> Result<f64> {
     }
     Ok(t.elapsed().as_secs_f64())
 }
+
+/// CPU seconds (user + system) process `pid` has used so far, from `/proc/<pid>/stat`
+/// (clock ticks of 1/100 s, as on every Linux this runs on).
+pub fn cpu_secs(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // The command name may hold spaces: count fields after its closing parenthesis.
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
