@@ -445,7 +445,7 @@ async fn neither_the_content_check_nor_the_desk_publishes_a_case_its_resident_ke
         // Checked later, after an outage: the same.
         down.store(true, Ordering::SeqCst);
         let refusals = refused.load(Ordering::SeqCst);
-        let (_, later_no) = submit("consent-hold-03", "停电时提交的路灯诉求", false).await;
+        let (later, later_no) = submit("consent-hold-03", "停电时提交的路灯诉求", false).await;
         // Its first check, right after the answer, meets the outage.
         tokio::time::timeout(Duration::from_secs(20), async {
             while refused.load(Ordering::SeqCst) == refusals {
@@ -454,6 +454,7 @@ async fn neither_the_content_check_nor_the_desk_publishes_a_case_its_resident_ke
         })
         .await
         .expect("the first check met the outage");
+        attempt_recorded(&app, later).await;
         down.store(false, Ordering::SeqCst);
         let far = minsheng_server::now_ms() + 86_400_000;
         assert!(
@@ -466,6 +467,25 @@ async fn neither_the_content_check_nor_the_desk_publishes_a_case_its_resident_ke
         let (status, _) = read(&app, &format!("/open311/v2/requests/{kept_no}.json")).await;
         assert_eq!(status, 404);
     }
+}
+
+/// Waits until case `id`'s failed first check is recorded (it backs off, so a retry may take
+/// it), for at most 20 s.
+async fn attempt_recorded(app: &minsheng_tests::TestApp, id: i64) {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while app
+            .state
+            .db
+            .content_check(id)
+            .await
+            .unwrap()
+            .is_none_or(|c| c.attempts == 0)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the failed first check was recorded");
 }
 
 /// A WeChat that is down until told, and then, asked to check a text, lets the desk decide
@@ -571,6 +591,7 @@ async fn a_check_that_answers_late_does_not_overrule_the_desk_keeping_a_case_pri
         })
         .await
         .expect("the first check met the outage");
+        attempt_recorded(&app, id).await;
         // WeChat is back; while it is asked, the desk reads the case and keeps it private.
         wechat.down.store(false, Ordering::SeqCst);
         *wechat.decide.lock().unwrap() = Some((
