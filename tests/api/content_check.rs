@@ -170,7 +170,7 @@ async fn attempted(app: &TestApp, w: &WeChat, id: i64, calls: usize) {
     tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             if w.answered.load(Ordering::SeqCst) >= calls {
-                // The answer is in; the attempt records itself before asking.
+                // The answer is in; the attempt records itself once WeChat has failed it.
                 let (v, attempts) = verdict(app, id).await;
                 if attempts >= 1 && v == "pending" {
                     return;
