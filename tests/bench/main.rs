@@ -862,12 +862,17 @@ async fn run(o: Opts) -> Result<()> {
         json!(if o.pg.is_some() { "postgres" } else { "sqlite" }),
     );
     report.insert("quick".into(), json!(o.quick));
-    let report = Value::Object(report);
+    write_report(&out_dir, Value::Object(report), markdown)
+}
+
+/// Writes `report.json` and, as `table` renders it, `report.md` into `out_dir`, and prints
+/// the table.
+fn write_report(out_dir: &Path, report: Value, table: fn(&Value) -> String) -> Result<()> {
     std::fs::write(
         out_dir.join("report.json"),
         serde_json::to_vec_pretty(&report)?,
     )?;
-    let md = markdown(&report);
+    let md = table(&report);
     std::fs::write(out_dir.join("report.md"), &md)?;
     println!("{md}");
     Ok(())

@@ -39,15 +39,7 @@ pub async fn run_alone(root: &Path) -> Result<()> {
     std::fs::create_dir_all(&out_dir)?;
     let mut report = serde_json::Map::new();
     report.insert("pages".into(), measure(root, &out_dir).await?);
-    let report = Value::Object(report);
-    std::fs::write(
-        out_dir.join("report.json"),
-        serde_json::to_vec_pretty(&report)?,
-    )?;
-    let md = markdown(&report);
-    std::fs::write(out_dir.join("report.md"), &md)?;
-    println!("{md}");
-    Ok(())
+    crate::write_report(&out_dir, Value::Object(report), markdown)
 }
 
 /// Measures every page the build has; the array of per-page figures.
