@@ -145,6 +145,10 @@ async fn a_leader_takes_a_case_and_instructs_and_the_handler_sees_the_banner_on_
         .js("return document.documentElement.scrollWidth > window.innerWidth")
         .await;
     assert_eq!(overflow, json!(false), "the leader's panel fits 360 px");
+    // On a phone the panel comes after the map (it loads late and would push the map down).
+    phone
+        .js("document.getElementById('ms-leader-cases').scrollIntoView({block: 'start'}); return null")
+        .await;
     let shot = phone.screenshot("leader-mine-360").await;
     keep(&shot, "leader-mine-360");
 }
