@@ -976,7 +976,7 @@ fn markdown(r: &Value) -> String {
     s += &peers::markdown(r);
     if let Some(n) = r["submit_widget_gzip_bytes"].as_u64() {
         s += &format!(
-            "| submit widget, gzip (html+js+wasm) | {:.1} KB | < 250 KB | |\n",
+            "| submit widget, gzip (html+js+wasm) | {:.1} KB | ≤ 150 KB (budget 200 KB) | |\n",
             n as f64 / 1000.0
         );
     }
