@@ -281,7 +281,15 @@ async fn a_dispatcher_accepts_after_a_version_conflict_assigns_and_rejects_anoth
     b.click(&format!("{card} button[data-confirm=assign]"))
         .await;
     b.wait_for("#ms-notice").await;
-    let c = case(&site, &w.dispatcher, id).await;
+    // The notice may still be the accept's: wait (at most 10 s) for the assignment itself.
+    let mut c = case(&site, &w.dispatcher, id).await;
+    for _ in 0..100 {
+        if c["status"] == json!("assigned") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        c = case(&site, &w.dispatcher, id).await;
+    }
     assert_eq!(c["status"], json!("assigned"), "{c}");
     assert_eq!(c["department_id"], json!(w.dept_water));
 
